@@ -4,10 +4,11 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 missing=""
-for p in $(grep -v '^#' "$here/deps.txt"); do
+while read -r p; do
+	case $p in '' | '#'*) continue ;; esac
 	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
 	[ "$st" = "install ok installed" ] || missing="$missing $p"
-done
+done <"$here/deps.txt"
 if [ -z "$missing" ]; then
 	echo "install-deps: all $(grep -cv '^#' "$here/deps.txt") packages present"
 	exit 0
