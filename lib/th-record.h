@@ -22,6 +22,7 @@ typedef enum th_direction {
 	TH_DIR_UP = 1, /* supervisor -> VM lost */
 	TH_DIR_DOWN,   /* VM -> supervisor lost */
 	TH_DIR_BOTH,   /* a run with losses in both directions */
+	TH_DIR_UNKNOWN, /* "unknown": no echo ever told which way (e.g. outage still open at exit) */
 } th_direction;
 
 /* "kind":"second" — one per stream per scheduled second. RTT/jitter fields are NaN when no
@@ -35,6 +36,9 @@ typedef struct th_second {
 	double rtt_min_ms, rtt_avg_ms, rtt_max_ms;
 	double jitter_ms;  /* RFC 3550 interarrival jitter at the end of the second */
 	double max_gap_ms; /* longest gap between consecutive echoes seen in this second */
+	/* Additions (JSON keys of the same names): */
+	uint32_t stalled; /* answered in time, but held by the reflector (VM not running it) */
+	uint32_t slips;   /* probes sent more than one interval late, or skipped, by the prober */
 } th_second;
 
 /* "kind":"outage" — a maximal run of consecutive lost probes (DESIGN §4.4). */

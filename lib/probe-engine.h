@@ -1,0 +1,100 @@
+/* probe-engine.h — the prober: sends round-trip probes to one or more reflectors on a fixed
+ * schedule, reads their echoes and turns them into records (DESIGN §4, §5.1).
+ *
+ * Embedding (themis-agent probe, the collectd plugin's background targets):
+ *
+ *   th_prober *p;
+ *   th_prober_new(&p, on_record, ctx, err);
+ *   th_target t;
+ *   th_target_defaults(&t);
+ *   th_target_set_addr(&t, "192.0.2.7:9911", err);
+ *   snprintf(t.vm, sizeof t.vm, "%s", "web-1");
+ *   th_prober_add(p, &t, err);            // resolves the address, opens the socket
+ *   ... in the measuring thread:
+ *   th_prober_run(p, 0, err);             // blocks; returns after th_prober_stop()
+ *   ... from any thread or a signal handler:
+ *   th_prober_stop(p);
+ *   ... after run returned (records all delivered):
+ *   th_prober_free(p);
+ *
+ * The callback runs on the thread that called th_prober_run(), one record at a time: "second"
+ * records once the loss timeout of their last probe has passed and every loss in them has a
+ * direction, "outage" records when the outage ends. On stop the prober stops sending, waits
+ * up to one loss timeout for the echoes still on their way, then emits everything pending.
+ * All timing is CLOCK_MONOTONIC; epoch times in records come from one anchor taken in
+ * th_prober_new().
+ */
+#ifndef TH_PROBE_ENGINE_H
+#define TH_PROBE_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "probe-stream.h"
+#include "th-error.h"
+#include "th-record.h"
+
+#define TH_HOST_MAX 256
+#define TH_PORT_MAX 16
+#define TH_KEY_MAX 256 /* HMAC key bytes kept (longer key files are refused) */
+#define TH_KEY_MIN 32
+
+/* One reflector to probe. */
+typedef struct th_target {
+	char host[TH_HOST_MAX]; /* name or literal address */
+	char port[TH_PORT_MAX]; /* number */
+	char vm[TH_NAME_MAX];   /* VM name in the records */
+	char stream[TH_NAME_MAX]; /* stream id; "" = "<this host's name>/<vm>/<port>" */
+	int64_t interval_ns;      /* default 10 ms */
+	int64_t loss_timeout_ns;  /* default 1 s */
+	int64_t stall_ns;         /* default -1 = max(interval, 1 ms); 0 = off */
+	uint32_t min_lost;        /* default 2 */
+	int64_t hold_max_ns;      /* default 600 s, see probe-stream.h */
+	uint8_t key[TH_KEY_MAX];  /* HMAC-SHA256 key, key_len = 0: no authentication */
+	size_t key_len;
+} th_target;
+
+/* Fill t with the defaults above (empty host/vm). */
+void th_target_defaults(th_target *t);
+
+/* Parse "ADDR:PORT" or "[IPv6]:PORT" into t->host/t->port. */
+th_err th_target_set_addr(th_target *t, const char *addrport, char *errbuf);
+
+/* Read a key file (at least TH_KEY_MIN bytes, at most TH_KEY_MAX) into key/len. */
+th_err th_key_load(const char *path, uint8_t *key, size_t *len, char *errbuf);
+
+/* Per-target totals for summaries (the stream's maths plus what the socket saw). */
+typedef struct th_target_stats {
+	th_stream_counters s;
+	uint64_t malformed; /* echoes dropped: truncated, bad magic/version/type, bad fields */
+	uint64_t forged;    /* echoes dropped: authentication tag wrong or missing */
+	uint64_t foreign;   /* echoes dropped: belong to another stream */
+	uint64_t send_errors;
+} th_target_stats;
+
+typedef struct th_prober th_prober;
+
+/* New prober with no targets; cb receives every record (arg passed through). */
+th_err th_prober_new(th_prober **out, th_record_cb cb, void *arg, char *errbuf);
+
+/* Add a target (resolve, open a UDP socket connected to it). Only before th_prober_run(). */
+th_err th_prober_add(th_prober *p, const th_target *t, char *errbuf);
+
+size_t th_prober_count(const th_prober *p);
+
+/* Probe every target until th_prober_stop() is called or, when duration_ns > 0, for that long;
+ * then drain and flush (see above). Returns TH_OK after a clean stop. */
+th_err th_prober_run(th_prober *p, int64_t duration_ns, char *errbuf);
+
+/* Ask a running (or about to run) prober to stop. Safe from any thread and signal handler. */
+void th_prober_stop(th_prober *p);
+
+/* Totals of target i (in the order added), name of its stream. Any time after add. The values
+ * are a snapshot taken without locking: exact once run returned. */
+void th_prober_stats(const th_prober *p, size_t i, th_target_stats *out);
+const char *th_prober_stream_name(const th_prober *p, size_t i);
+const char *th_prober_vm_name(const th_prober *p, size_t i);
+
+void th_prober_free(th_prober *p);
+
+#endif
