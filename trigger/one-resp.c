@@ -1,0 +1,182 @@
+/* one-resp.c — OpenNebula reply arrays and XML-RPC faults to th_err + message. */
+#include "themis-config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "one-names.h"
+#include "one-resp.h"
+
+void one_reply_free(one_reply *r)
+{
+	free(r->str);
+	r->str = NULL;
+}
+
+static th_err one_code_err(int code)
+{
+	switch (code) {
+	case ONE_E_AUTHENTICATION:
+	case ONE_E_AUTHORIZATION:
+		return TH_ERR_AUTH;
+	case ONE_E_NO_EXISTS:
+		return TH_ERR_NOTFOUND;
+	case ONE_E_ACTION:
+	case ONE_E_LOCKED:
+		return TH_ERR_STATE;
+	default:
+		return TH_ERR_REMOTE;
+	}
+}
+
+/* "[one.vm.migrate] Migrate action …" → "Migrate action …" */
+static const char *one_strip_prefix(const char *msg)
+{
+	const char *p;
+
+	if (msg[0] == '[' && (p = strstr(msg, "] ")) != NULL)
+		return p + 2;
+	return msg;
+}
+
+static th_err one_item_int(xmlrpc_env *env, xmlrpc_value *v, int i, int *out)
+{
+	xmlrpc_value *it = NULL;
+	xmlrpc_int32 x;
+	xmlrpc_bool b;
+
+	xmlrpc_array_read_item(env, v, i, &it);
+	if (env->fault_occurred)
+		return TH_ERR_PARSE;
+	switch (xmlrpc_value_type(it)) {
+	case XMLRPC_TYPE_INT:
+		xmlrpc_read_int(env, it, &x);
+		*out = x;
+		break;
+	case XMLRPC_TYPE_I8: {
+		xmlrpc_int64 y;
+		xmlrpc_read_i8(env, it, &y);
+		*out = (int)y;
+		break;
+	}
+	case XMLRPC_TYPE_BOOL:
+		xmlrpc_read_bool(env, it, &b);
+		*out = b;
+		break;
+	default:
+		xmlrpc_DECREF(it);
+		return TH_ERR_PARSE;
+	}
+	xmlrpc_DECREF(it);
+	return env->fault_occurred ? TH_ERR_PARSE : TH_OK;
+}
+
+th_err one_reply_read(const char *method, xmlrpc_value *v, one_reply *out, char *errbuf)
+{
+	xmlrpc_env env;
+	xmlrpc_value *it = NULL;
+	xmlrpc_bool okb;
+	int n;
+	th_err e;
+
+	memset(out, 0, sizeof *out);
+	out->resp_id = -1;
+	if (v == NULL || xmlrpc_value_type(v) != XMLRPC_TYPE_ARRAY)
+		return th_seterr(errbuf, TH_ERR_PARSE, "%s: reply is not an array", method);
+	xmlrpc_env_init(&env);
+	n = xmlrpc_array_size(&env, v);
+	if (env.fault_occurred || n < 3) {
+		xmlrpc_env_clean(&env);
+		return th_seterr(errbuf, TH_ERR_PARSE,
+		                 "%s: reply array has %d items, expected 3 to 5", method, n);
+	}
+	/* item 0: success flag */
+	xmlrpc_array_read_item(&env, v, 0, &it);
+	if (env.fault_occurred || xmlrpc_value_type(it) != XMLRPC_TYPE_BOOL) {
+		if (it != NULL)
+			xmlrpc_DECREF(it);
+		xmlrpc_env_clean(&env);
+		return th_seterr(errbuf, TH_ERR_PARSE, "%s: reply item 0 is not a boolean", method);
+	}
+	xmlrpc_read_bool(&env, it, &okb);
+	xmlrpc_DECREF(it);
+	out->ok = okb;
+	/* item 2: code */
+	if (one_item_int(&env, v, 2, &out->code) != TH_OK) {
+		xmlrpc_env_clean(&env);
+		return th_seterr(errbuf, TH_ERR_PARSE,
+		                 "%s: reply item 2 (error code) is not an int", method);
+	}
+	if (n >= 4 && one_item_int(&env, v, 3, &out->resp_id) != TH_OK) {
+		xmlrpc_env_clean(&env);
+		xmlrpc_env_init(&env);
+		out->resp_id = -1;
+	}
+	/* item 1: string, int or bool */
+	it = NULL;
+	xmlrpc_array_read_item(&env, v, 1, &it);
+	if (env.fault_occurred) {
+		xmlrpc_env_clean(&env);
+		return th_seterr(errbuf, TH_ERR_PARSE, "%s: reply item 1 unreadable", method);
+	}
+	switch (xmlrpc_value_type(it)) {
+	case XMLRPC_TYPE_STRING: {
+		const char *s = NULL;
+		xmlrpc_read_string(&env, it, &s);
+		if (!env.fault_occurred) {
+			out->str = strdup(s);
+			free((void *)s);
+		}
+		break;
+	}
+	case XMLRPC_TYPE_INT:
+	case XMLRPC_TYPE_I8:
+	case XMLRPC_TYPE_BOOL:
+		xmlrpc_DECREF(it);
+		it = NULL;
+		one_item_int(&env, v, 1, &out->ival);
+		out->is_int = true;
+		break;
+	default:
+		break;
+	}
+	if (it != NULL)
+		xmlrpc_DECREF(it);
+	if (env.fault_occurred) {
+		xmlrpc_env_clean(&env);
+		one_reply_free(out);
+		return th_seterr(errbuf, TH_ERR_PARSE, "%s: reply item 1 unreadable", method);
+	}
+	xmlrpc_env_clean(&env);
+	if (out->ok)
+		return TH_OK;
+	e = one_code_err(out->code);
+	th_seterr(errbuf, e, "%s: %s (OpenNebula error %s 0x%x)", method,
+	          out->str != NULL ? one_strip_prefix(out->str) : "(no message)",
+	          one_error_name(out->code), (unsigned)out->code);
+	return e;
+}
+
+th_err one_fault(const char *method, const char *url, int code, const char *string, char *errbuf)
+{
+	const char *s = string != NULL ? string : "";
+
+	switch (code) {
+	case XMLRPC_NETWORK_ERROR: /* -504 */
+		return th_seterr(errbuf, TH_ERR_NET, "%s: cannot reach OpenNebula at %s: %s",
+		                 method, url, s);
+	case XMLRPC_TYPE_ERROR: /* -501 */
+		return th_seterr(
+		    errbuf, TH_ERR_INVALID,
+		    "%s: server at %s rejected the parameters (XML-RPC fault -501: %s)", method,
+		    url, s);
+	case XMLRPC_NO_SUCH_METHOD_ERROR: /* -506 */
+		return th_seterr(errbuf, TH_ERR_REMOTE,
+		                 "%s: server at %s does not know this method (XML-RPC fault -506: "
+		                 "%s); is it an OpenNebula endpoint?",
+		                 method, url, s);
+	default:
+		return th_seterr(errbuf, TH_ERR_REMOTE, "%s: XML-RPC fault %d from %s: %s", method,
+		                 code, url, s);
+	}
+}
