@@ -1,0 +1,97 @@
+/* report-url-impl.h — the spool-backed delivery engine behind report-url.h (`--report URL`,
+ * DESIGN §5.4), with the knobs the agent's front-end does not need and the pure helpers the unit
+ * tests drive.
+ *
+ * Every record is appended to a spool segment before the push returns, so a record the agent
+ * produced survives an endpoint outage and a crash of the agent (kill -9). A delivery thread
+ * seals segments into batches (at most batch_max records or flush_ms old), POSTs them in order
+ * as a JSON array with libcurl (bearer token from a file, bounded timeouts) and removes a batch
+ * only after a 2xx answer. Transport errors, 5xx, 401, 408 and 429 keep the batch and retry with
+ * backoff; 413 splits the batch; any other 4xx moves it to <spool>/rejected/ with the server's
+ * answer beside it. The probe schedule never waits on the network: a push costs one write(2) to
+ * the spool under a short lock.
+ */
+#ifndef TH_REPORT_URL_IMPL_H
+#define TH_REPORT_URL_IMPL_H
+
+#include <stddef.h>
+
+#include "th-error.h"
+#include "th-record.h"
+
+typedef struct th_report_url th_report_url;
+
+/* Log sink for the delivery thread. level: 0 error, 1 warning, 2 info. */
+typedef void th_report_log_fn(void *ctx, int level, const char *msg);
+
+typedef struct th_report_url_opts {
+	const char *url;        /* http[s]://host[:port][/path]; "/v1/records" when path is empty */
+	const char *token_file; /* bearer token (first line); NULL: no Authorization header */
+	const char *spool_dir;  /* NULL: a free slot under th_report_url_spool_base() */
+	unsigned batch_max;     /* records per POST; 0: 200 */
+	unsigned flush_ms;      /* longest a record waits before its batch is sealed; 0: 1000 */
+	unsigned timeout_ms;    /* whole-request limit; 0: 5000 (connect limit min(this, 2000)) */
+	unsigned retry_max_ms;  /* backoff ceiling while the endpoint is down; 0: 5000 */
+	th_report_log_fn *log;  /* NULL: lines on stderr prefixed "themis-agent: report: " */
+	void *log_ctx;
+} th_report_url_opts;
+
+/* Base of default spool directories: $THEMIS_SPOOL_DIR, else /var/spool/themis when running as
+ * root, else $XDG_STATE_HOME/themis/spool (~/.local/state/themis/spool). Without --spool-dir an
+ * agent takes the first unlocked "<base>/<url>.<n>" (n = 0..63, URL characters outside
+ * [A-Za-z0-9.-] as '_'): records are self-describing, so whichever agent next reports to the same
+ * URL delivers what a crashed one left. */
+th_err th_report_url_spool_base(char *buf, size_t len, char *errbuf);
+
+/* Validate options, read the token, create and lock the spool (one agent per spool directory),
+ * recover batches left by an earlier run (sent first, in order), start the delivery thread. */
+th_err th_report_url_open(th_report_url **out, const th_report_url_opts *o, char *errbuf);
+
+/* Append one record, the text of one JSON object (no newline inside), to the spool. */
+th_err th_report_url_push_json(th_report_url *r, const char *json, size_t len, char *errbuf);
+
+/* Encode a record (lib/record-json.h) and push it. */
+th_err th_report_url_push(th_report_url *r, const th_record *rec, char *errbuf);
+
+/* Seal what is pending, give the delivery thread up to drain_ms to empty the spool, stop it and
+ * free everything. Undelivered batches stay in the spool for the next run; the return value is
+ * then TH_ERR_TIMEOUT (errbuf says how many records wait). r may be NULL. */
+th_err th_report_url_close(th_report_url *r, unsigned drain_ms, char *errbuf);
+
+/* Counters since open. */
+typedef struct th_report_url_stats {
+	unsigned long long pushed;    /* records appended to the spool by this process */
+	unsigned long long delivered; /* records acknowledged with 2xx */
+	unsigned long long rejected;  /* records moved to rejected/ */
+	unsigned long long posts;     /* HTTP requests made */
+	unsigned long long failures;  /* requests that failed and will be retried */
+	unsigned long long pending;   /* records in the spool not yet acknowledged */
+} th_report_url_stats;
+
+void th_report_url_get_stats(th_report_url *r, th_report_url_stats *st);
+
+/* ---- pure helpers (no I/O), exposed for the unit tests ---- */
+
+/* What to do with a batch after an HTTP answer (status 0: no answer, transport failure). */
+typedef enum th_report_verdict {
+	TH_REPORT_DONE = 1, /* 2xx: acknowledged, remove it */
+	TH_REPORT_RETRY,    /* transport error, 5xx, 401, 408, 429 (and 1xx/3xx): keep, retry */
+	TH_REPORT_SPLIT,    /* 413: too large, send it in halves */
+	TH_REPORT_REJECT,   /* any other 4xx: permanent, move to rejected/ */
+} th_report_verdict;
+
+th_report_verdict th_report_classify(long http_status);
+
+/* Full endpoint URL from the --report argument: "/v1/records" appended when the URL has no path
+ * (or only "/"). Refuses anything but http:// and https:// and URLs with spaces or controls. */
+th_err th_report_url_endpoint(const char *arg, char *out, size_t len, char *errbuf);
+
+/* Bearer token from the contents of a token file: the first line without trailing blanks.
+ * Refuses empty tokens and tokens with control characters or spaces. */
+th_err th_report_parse_token(const char *text, size_t n, char *out, size_t len, char *errbuf);
+
+/* Length of the part of a spool segment that holds complete records: up to and including the
+ * last newline (a write cut short by a crash leaves a tail without one). */
+size_t th_report_complete_len(const char *buf, size_t n);
+
+#endif

@@ -1,0 +1,1015 @@
+/* report-url.c — spool-backed delivery of records to `POST /v1/records` (see report-url.h).
+ *
+ * Spool layout (one agent per directory, held with flock on <dir>/lock):
+ *   <seq>.open    the segment push() appends to, one JSON object per line
+ *   <seq>.batch   sealed segments, sent in increasing <seq> order, removed after a 2xx
+ *   rejected/<seq>.batch + <seq>.reason   batches the endpoint refused for good
+ * <seq> is a zero-padded decimal so names sort in sending order. At open, leftover .open files
+ * (a crashed run) are cut back to their last complete line and sealed.
+ * The report_url_* functions at the bottom are the agent's front-end contract (report-url.h).
+ */
+#include "themis-config.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "record-json.h"
+#include "report-url-impl.h"
+#include "report-url.h"
+#include "th-time.h"
+
+#define RU_TOKEN_MAX  1024
+#define RU_URL_MAX    2048
+#define RU_REASON_MAX 512
+#define RU_SEQ_FMT    "%020" PRIu64
+
+struct th_report_url {
+	char url[RU_URL_MAX];
+	char token_file[PATH_MAX];
+	char token[RU_TOKEN_MAX];
+	char dir[PATH_MAX];
+	int lock_fd;
+	unsigned batch_max, flush_ms, timeout_ms, retry_max_ms;
+	th_report_log_fn *log;
+	void *log_ctx;
+
+	pthread_mutex_t mu; /* guards everything below; never held across I/O to the network */
+	pthread_cond_t cv;
+	int cur_fd;           /* open segment, -1 when none */
+	uint64_t cur_seq;     /* seq of the open segment (or of the next one) */
+	unsigned cur_count;   /* records in the open segment */
+	off_t cur_size;       /* bytes in the open segment */
+	int64_t cur_first_ns; /* when its first record was pushed */
+	uint64_t send_seq;    /* oldest sealed batch not yet acknowledged; all < cur_seq sealed */
+	bool stop;            /* delivery thread must return */
+	bool thread_started;
+	pthread_t thread;
+	th_report_url_stats st;
+
+	/* delivery thread only */
+	CURL *curl;
+	char reason[RU_REASON_MAX];
+	size_t reason_len;
+	bool endpoint_down;
+	int64_t down_since_ns;
+};
+
+/* ------------------------------------------------------------------ pure helpers */
+
+th_report_verdict th_report_classify(long s)
+{
+	if (s >= 200 && s < 300)
+		return TH_REPORT_DONE;
+	if (s == 413)
+		return TH_REPORT_SPLIT;
+	if (s == 401 || s == 408 || s == 429)
+		return TH_REPORT_RETRY;
+	if (s >= 400 && s < 500)
+		return TH_REPORT_REJECT;
+	return TH_REPORT_RETRY;
+}
+
+th_err th_report_url_endpoint(const char *arg, char *out, size_t len, char *errbuf)
+{
+	const char *rest;
+	const char *slash;
+	int n;
+
+	if (arg == NULL || *arg == '\0')
+		return th_seterr(errbuf, TH_ERR_INVALID, "report URL is empty");
+	if (strncmp(arg, "http://", 7) == 0)
+		rest = arg + 7;
+	else if (strncmp(arg, "https://", 8) == 0)
+		rest = arg + 8;
+	else
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "report URL \"%s\" must start with http:// or https://", arg);
+	for (const char *p = arg; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			return th_seterr(errbuf, TH_ERR_INVALID,
+			                 "report URL \"%s\" contains a space or control character",
+			                 arg);
+	if (*rest == '\0' || *rest == '/')
+		return th_seterr(errbuf, TH_ERR_INVALID, "report URL \"%s\" has no host", arg);
+	slash = strchr(rest, '/');
+	if (slash == NULL || strcmp(slash, "/") == 0)
+		n = snprintf(out, len, "%.*s/v1/records",
+		             (int)(slash ? (size_t)(slash - arg) : strlen(arg)), arg);
+	else
+		n = snprintf(out, len, "%s", arg);
+	if (n < 0 || (size_t)n >= len)
+		return th_seterr(errbuf, TH_ERR_TOOBIG, "report URL \"%.64s...\" is too long", arg);
+	return TH_OK;
+}
+
+th_err th_report_parse_token(const char *text, size_t n, char *out, size_t len, char *errbuf)
+{
+	size_t end = 0;
+
+	while (end < n && text[end] != '\n')
+		end++;
+	while (end > 0 && (text[end - 1] == ' ' || text[end - 1] == '\t' || text[end - 1] == '\r'))
+		end--;
+	if (end == 0)
+		return th_seterr(errbuf, TH_ERR_INVALID, "token is empty");
+	if (end >= len)
+		return th_seterr(errbuf, TH_ERR_TOOBIG, "token is longer than %zu bytes", len - 1);
+	for (size_t i = 0; i < end; i++)
+		if ((unsigned char)text[i] <= ' ' || text[i] == 0x7f)
+			return th_seterr(errbuf, TH_ERR_INVALID,
+			                 "token contains a space or control character at byte %zu",
+			                 i + 1);
+	memcpy(out, text, end);
+	out[end] = '\0';
+	return TH_OK;
+}
+
+size_t th_report_complete_len(const char *buf, size_t n)
+{
+	while (n > 0 && buf[n - 1] != '\n')
+		n--;
+	return n;
+}
+
+/* ------------------------------------------------------------------ small I/O helpers */
+
+static void ru_log(th_report_url *r, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void ru_log(th_report_url *r, int level, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (r->log)
+		r->log(r->log_ctx, level, msg);
+	else
+		fprintf(stderr, "themis-agent: report: %s\n", msg);
+}
+
+/* Read a whole (small) file; *buf is malloc'ed and NUL-terminated. */
+static th_err ru_read_file(const char *path, char **buf, size_t *n, size_t max, char *errbuf)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat sb;
+	char *b;
+	size_t got = 0;
+
+	if (fd < 0)
+		return th_seterr(errbuf, errno == ENOENT ? TH_ERR_NOTFOUND : TH_ERR_IO,
+		                 "cannot open %s: %s", path, strerror(errno));
+	if (fstat(fd, &sb) != 0 || (size_t)sb.st_size > max) {
+		close(fd);
+		return th_seterr(errbuf, TH_ERR_TOOBIG, "%s is larger than %zu bytes", path, max);
+	}
+	b = malloc((size_t)sb.st_size + 1);
+	if (b == NULL) {
+		close(fd);
+		return th_seterr(errbuf, TH_ERR_NOMEM, "no memory to read %s", path);
+	}
+	while (got < (size_t)sb.st_size) {
+		ssize_t k = read(fd, b + got, (size_t)sb.st_size - got);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+	}
+	close(fd);
+	b[got] = '\0';
+	*buf = b;
+	*n = got;
+	return TH_OK;
+}
+
+static th_err ru_write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t k = write(fd, p, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return TH_ERR_IO;
+		p += k;
+		n -= (size_t)k;
+	}
+	return TH_OK;
+}
+
+static th_err ru_mkdir_p(const char *path, char *errbuf)
+{
+	char tmp[PATH_MAX];
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof tmp)
+		return th_seterr(errbuf, TH_ERR_INVALID, "spool directory \"%s\" is not usable",
+		                 path);
+	memcpy(tmp, path, n + 1);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+			return th_seterr(errbuf, TH_ERR_IO, "cannot create %s: %s", tmp,
+			                 strerror(errno));
+		*p = '/';
+	}
+	if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+		return th_seterr(errbuf, TH_ERR_IO, "cannot create spool directory %s: %s", tmp,
+		                 strerror(errno));
+	return TH_OK;
+}
+
+static void ru_path(const th_report_url *r, char *out, size_t len, uint64_t seq, const char *ext)
+{
+	snprintf(out, len, "%s/" RU_SEQ_FMT ".%s", r->dir, seq, ext);
+}
+
+static th_err ru_load_token(th_report_url *r, char *errbuf)
+{
+	char *text;
+	size_t n;
+	th_err e;
+
+	if (r->token_file[0] == '\0')
+		return TH_OK;
+	e = ru_read_file(r->token_file, &text, &n, 64 * 1024, errbuf);
+	if (e != TH_OK)
+		return th_seterr(errbuf, e, "token file %s: cannot read it (%s)", r->token_file,
+		                 th_strerror(e));
+	e = th_report_parse_token(text, n, r->token, sizeof r->token, errbuf);
+	free(text);
+	if (e != TH_OK) {
+		char why[TH_ERRLEN];
+		snprintf(why, sizeof why, "%s", errbuf ? errbuf : th_strerror(e));
+		return th_seterr(errbuf, e, "token file %s: %s", r->token_file, why);
+	}
+	return TH_OK;
+}
+
+th_err th_report_url_spool_base(char *buf, size_t len, char *errbuf)
+{
+	const char *env = getenv("THEMIS_SPOOL_DIR");
+	int n;
+
+	if (env && *env)
+		n = snprintf(buf, len, "%s", env);
+	else if (geteuid() == 0)
+		n = snprintf(buf, len, "/var/spool/themis");
+	else if ((env = getenv("XDG_STATE_HOME")) && *env)
+		n = snprintf(buf, len, "%s/themis/spool", env);
+	else if ((env = getenv("HOME")) && *env)
+		n = snprintf(buf, len, "%s/.local/state/themis/spool", env);
+	else
+		return th_seterr(
+		    errbuf, TH_ERR_INVALID,
+		    "no spool directory: give --spool-dir, or set THEMIS_SPOOL_DIR or HOME");
+	if (n < 0 || (size_t)n >= len)
+		return th_seterr(errbuf, TH_ERR_TOOBIG, "spool base directory path is too long");
+	return TH_OK;
+}
+
+/* Create dir and take its lock. TH_ERR_STATE when another agent holds it. */
+static th_err ru_take_dir(th_report_url *r, const char *dir, char *errbuf)
+{
+	char path[PATH_MAX + 16];
+	th_err e;
+	int fd;
+
+	if (snprintf(r->dir, sizeof r->dir, "%s", dir) >= (int)sizeof r->dir)
+		return th_seterr(errbuf, TH_ERR_TOOBIG, "spool directory path is too long");
+	e = ru_mkdir_p(r->dir, errbuf);
+	if (e != TH_OK)
+		return e;
+	snprintf(path, sizeof path, "%s/lock", r->dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return th_seterr(errbuf, TH_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		close(fd);
+		return th_seterr(errbuf, TH_ERR_STATE,
+		                 "spool directory %s is in use by another themis-agent "
+		                 "(give each agent its own --spool-dir)",
+		                 r->dir);
+	}
+	{
+		char pid[32];
+		int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+		if (ftruncate(fd, 0) == 0)
+			ru_write_all(fd, pid, (size_t)n);
+	}
+	r->lock_fd = fd;
+	return TH_OK;
+}
+
+/* Without --spool-dir: the first free slot "<base>/<url>.<n>". */
+static th_err ru_take_default_dir(th_report_url *r, char *errbuf)
+{
+	char base[PATH_MAX], dir[PATH_MAX + 96], name[64];
+	size_t i, k = 0;
+	const char *u = strstr(r->url, "://");
+	th_err e;
+
+	e = th_report_url_spool_base(base, sizeof base, errbuf);
+	if (e != TH_OK)
+		return e;
+	for (i = u ? 3 : 0, u = u ? u : r->url; u[i] && k < sizeof name - 1; i++) {
+		char c = u[i];
+		name[k++] = (isalnum((unsigned char)c) || c == '.' || c == '-') ? c : '_';
+	}
+	name[k] = '\0';
+	for (int n = 0; n < 64; n++) {
+		snprintf(dir, sizeof dir, "%s/%s.%d", base, name, n);
+		e = ru_take_dir(r, dir, errbuf);
+		if (e != TH_ERR_STATE)
+			return e;
+	}
+	return th_seterr(errbuf, TH_ERR_STATE,
+	                 "all 64 default spool directories %s/%s.* are in use: give --spool-dir",
+	                 base, name);
+}
+
+/* ------------------------------------------------------------------ spool */
+
+/* Close the open segment and rename it to .batch. Caller holds mu. */
+static th_err ru_seal_locked(th_report_url *r)
+{
+	char from[PATH_MAX + 32], to[PATH_MAX + 32];
+
+	if (r->cur_fd < 0)
+		return TH_OK;
+	close(r->cur_fd);
+	r->cur_fd = -1;
+	ru_path(r, from, sizeof from, r->cur_seq, "open");
+	ru_path(r, to, sizeof to, r->cur_seq, "batch");
+	if (rename(from, to) != 0) {
+		ru_log(r, 0, "cannot seal %s: %s", from, strerror(errno));
+		return TH_ERR_IO;
+	}
+	r->cur_seq++;
+	r->cur_count = 0;
+	r->cur_size = 0;
+	pthread_cond_broadcast(&r->cv);
+	return TH_OK;
+}
+
+static unsigned long long ru_count_lines(const char *b, size_t n)
+{
+	unsigned long long c = 0;
+	for (size_t i = 0; i < n; i++)
+		c += b[i] == '\n';
+	return c;
+}
+
+/* Find what an earlier run left: seal .open segments, set send_seq/cur_seq. */
+static th_err ru_recover(th_report_url *r, char *errbuf)
+{
+	DIR *d = opendir(r->dir);
+	struct dirent *de;
+	uint64_t lo = UINT64_MAX, hi = 0;
+	bool any = false;
+
+	if (d == NULL)
+		return th_seterr(errbuf, TH_ERR_IO, "cannot read spool directory %s: %s", r->dir,
+		                 strerror(errno));
+	while ((de = readdir(d)) != NULL) {
+		char *end;
+		uint64_t seq;
+
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		seq = strtoull(de->d_name, &end, 10);
+		if (strcmp(end, ".batch") != 0 && strcmp(end, ".open") != 0)
+			continue;
+		if (strcmp(end, ".open") == 0) {
+			char path[PATH_MAX + 32], to[PATH_MAX + 32];
+			char *b;
+			size_t n;
+			if (ru_read_file((ru_path(r, path, sizeof path, seq, "open"), path), &b, &n,
+			                 SIZE_MAX / 2, errbuf) == TH_OK) {
+				size_t keep = th_report_complete_len(b, n);
+				free(b);
+				if (keep < n && truncate(path, (off_t)keep) != 0) {
+					closedir(d);
+					return th_seterr(errbuf, TH_ERR_IO, "cannot repair %s: %s",
+					                 path, strerror(errno));
+				}
+			}
+			ru_path(r, to, sizeof to, seq, "batch");
+			if (rename(path, to) != 0) {
+				closedir(d);
+				return th_seterr(errbuf, TH_ERR_IO, "cannot seal %s: %s", path,
+				                 strerror(errno));
+			}
+		}
+		{
+			char path[PATH_MAX + 32];
+			char *b;
+			size_t n;
+			ru_path(r, path, sizeof path, seq, "batch");
+			if (ru_read_file(path, &b, &n, SIZE_MAX / 2, NULL) == TH_OK) {
+				r->st.pending += ru_count_lines(b, n);
+				free(b);
+			}
+		}
+		any = true;
+		if (seq < lo)
+			lo = seq;
+		if (seq > hi)
+			hi = seq;
+	}
+	closedir(d);
+	if (any) {
+		r->send_seq = lo;
+		r->cur_seq = hi + 1;
+		ru_log(r, 2, "%llu records from an earlier run wait in %s; sending them first",
+		       r->st.pending, r->dir);
+	} else {
+		r->send_seq = r->cur_seq = 1;
+	}
+	return TH_OK;
+}
+
+th_err th_report_url_push_json(th_report_url *r, const char *json, size_t len, char *errbuf)
+{
+	struct iovec iov[2];
+	size_t want = len + 1, done = 0;
+	th_err e = TH_OK;
+
+	if (len == 0 || memchr(json, '\n', len) != NULL || memchr(json, '\0', len) != NULL)
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "record \"%.40s\" is empty or contains a newline or NUL", json);
+	pthread_mutex_lock(&r->mu);
+	if (r->cur_fd < 0) {
+		char path[PATH_MAX + 32];
+		ru_path(r, path, sizeof path, r->cur_seq, "open");
+		r->cur_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (r->cur_fd < 0) {
+			e = th_seterr(errbuf, TH_ERR_IO, "cannot create spool segment %s: %s", path,
+			              strerror(errno));
+			goto out;
+		}
+		r->cur_count = 0;
+		r->cur_size = 0;
+	}
+	iov[0].iov_base = (void *)json;
+	iov[0].iov_len = len;
+	iov[1].iov_base = (void *)"\n";
+	iov[1].iov_len = 1;
+	while (done < want) {
+		ssize_t k;
+		if (done == 0) {
+			k = writev(r->cur_fd, iov, 2);
+		} else if (done < len) {
+			struct iovec rest[2] = {{(char *)json + done, len - done},
+			                        {(void *)"\n", 1}};
+			k = writev(r->cur_fd, rest, 2);
+		} else {
+			k = write(r->cur_fd, "\n", 1);
+		}
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			int err = errno;
+			/* cut a half-written line so the segment stays one record per line */
+			if (ftruncate(r->cur_fd, r->cur_size) != 0)
+				ru_log(r, 0, "cannot repair the spool segment: %s",
+				       strerror(errno));
+			e = th_seterr(errbuf, TH_ERR_IO, "cannot write to spool %s: %s", r->dir,
+			              strerror(err));
+			goto out;
+		}
+		done += (size_t)k;
+	}
+	r->cur_size += (off_t)want;
+	if (r->cur_count++ == 0)
+		r->cur_first_ns = th_mono_ns();
+	r->st.pushed++;
+	r->st.pending++;
+	if (r->cur_count >= r->batch_max)
+		ru_seal_locked(r);
+out:
+	pthread_mutex_unlock(&r->mu);
+	return e;
+}
+
+/* ------------------------------------------------------------------ HTTP */
+
+static size_t ru_on_body(char *p, size_t sz, size_t nm, void *ud)
+{
+	th_report_url *r = ud;
+	size_t n = sz * nm, room = sizeof r->reason - 1 - r->reason_len;
+
+	if (n < room)
+		room = n;
+	memcpy(r->reason + r->reason_len, p, room);
+	r->reason_len += room;
+	r->reason[r->reason_len] = '\0';
+	return n;
+}
+
+static int ru_on_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
+{
+	th_report_url *r = ud;
+	bool stop;
+
+	pthread_mutex_lock(&r->mu);
+	stop = r->stop;
+	pthread_mutex_unlock(&r->mu);
+	return stop ? 1 : 0;
+}
+
+/* POST lines[lo, hi) as one JSON array. Returns the HTTP status, 0 on transport failure
+ * (message in r->reason). */
+static long ru_post(th_report_url *r, const char **lines, const size_t *lens, size_t lo, size_t hi)
+{
+	size_t total = 2;
+	char *body, *p;
+	struct curl_slist *hdr = NULL;
+	char auth[RU_TOKEN_MAX + 32];
+	CURLcode cc;
+	long status = 0;
+
+	for (size_t i = lo; i < hi; i++)
+		total += lens[i] + 1;
+	body = malloc(total);
+	if (body == NULL) {
+		snprintf(r->reason, sizeof r->reason, "no memory for a %zu-byte body", total);
+		return 0;
+	}
+	p = body;
+	*p++ = '[';
+	for (size_t i = lo; i < hi; i++) {
+		if (i > lo)
+			*p++ = ',';
+		memcpy(p, lines[i], lens[i]);
+		p += lens[i];
+	}
+	*p++ = ']';
+
+	hdr = curl_slist_append(hdr, "Content-Type: application/json");
+	hdr = curl_slist_append(hdr, "Expect:");
+	if (r->token[0]) {
+		snprintf(auth, sizeof auth, "Authorization: Bearer %s", r->token);
+		hdr = curl_slist_append(hdr, auth);
+	}
+	r->reason[0] = '\0';
+	r->reason_len = 0;
+	curl_easy_setopt(r->curl, CURLOPT_URL, r->url);
+	curl_easy_setopt(r->curl, CURLOPT_POST, 1L);
+	curl_easy_setopt(r->curl, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(r->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(p - body));
+	curl_easy_setopt(r->curl, CURLOPT_HTTPHEADER, hdr);
+	cc = curl_easy_perform(r->curl);
+	pthread_mutex_lock(&r->mu);
+	r->st.posts++;
+	pthread_mutex_unlock(&r->mu);
+	if (cc == CURLE_OK)
+		curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &status);
+	else
+		snprintf(r->reason, sizeof r->reason, "%s", curl_easy_strerror(cc));
+	curl_easy_setopt(r->curl, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(hdr);
+	free(body);
+	return status;
+}
+
+/* Deliver lines[lo, hi): DONE when all were acknowledged or rejected, RETRY otherwise.
+ * 413 halves the range; a lone record that is still too large is rejected. */
+static th_report_verdict ru_deliver(th_report_url *r, uint64_t seq, const char **lines,
+                                    const size_t *lens, size_t lo, size_t hi, long *status)
+{
+	th_report_verdict v;
+
+	*status = ru_post(r, lines, lens, lo, hi);
+	v = th_report_classify(*status);
+	if (v == TH_REPORT_SPLIT && hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		ru_log(r, 1,
+		       "batch " RU_SEQ_FMT " (%zu records) too large for %s (HTTP 413): "
+		       "sending it in halves",
+		       seq, hi - lo, r->url);
+		v = ru_deliver(r, seq, lines, lens, lo, mid, status);
+		if (v == TH_REPORT_DONE)
+			v = ru_deliver(r, seq, lines, lens, mid, hi, status);
+		return v;
+	}
+	if (v == TH_REPORT_SPLIT)
+		v = TH_REPORT_REJECT;
+	if (v == TH_REPORT_REJECT) {
+		char path[PATH_MAX + 48];
+		int fd;
+		snprintf(path, sizeof path, "%s/rejected", r->dir);
+		mkdir(path, 0700);
+		snprintf(path, sizeof path, "%s/rejected/" RU_SEQ_FMT ".%zu.batch", r->dir, seq,
+		         lo);
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			for (size_t i = lo; i < hi; i++) {
+				ru_write_all(fd, lines[i], lens[i]);
+				ru_write_all(fd, "\n", 1);
+			}
+			close(fd);
+		}
+		snprintf(path, sizeof path, "%s/rejected/" RU_SEQ_FMT ".%zu.reason", r->dir, seq,
+		         lo);
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			char head[64];
+			int n = snprintf(head, sizeof head, "HTTP %ld\n", *status);
+			ru_write_all(fd, head, (size_t)n);
+			ru_write_all(fd, r->reason, r->reason_len);
+			close(fd);
+		}
+		ru_log(r, 0,
+		       "%s rejected %zu records with HTTP %ld: %.200s — kept in "
+		       "%s/rejected/" RU_SEQ_FMT ".%zu.batch, not retried",
+		       r->url, hi - lo, *status, r->reason[0] ? r->reason : "(no message)", r->dir,
+		       seq, lo);
+		pthread_mutex_lock(&r->mu);
+		r->st.rejected += hi - lo;
+		r->st.pending -= hi - lo;
+		pthread_mutex_unlock(&r->mu);
+		return TH_REPORT_DONE;
+	}
+	if (v == TH_REPORT_DONE) {
+		pthread_mutex_lock(&r->mu);
+		r->st.delivered += hi - lo;
+		r->st.pending -= hi - lo;
+		pthread_mutex_unlock(&r->mu);
+	}
+	return v;
+}
+
+/* Send batch seq. DONE: it is gone from the spool. RETRY: keep it. */
+static th_report_verdict ru_send_batch(th_report_url *r, uint64_t seq, long *status)
+{
+	char path[PATH_MAX + 32];
+	char *buf;
+	size_t n, count = 0, k = 0;
+	const char **lines;
+	size_t *lens;
+	th_report_verdict v;
+	th_err e;
+
+	*status = 0;
+	ru_path(r, path, sizeof path, seq, "batch");
+	e = ru_read_file(path, &buf, &n, SIZE_MAX / 2, NULL);
+	if (e == TH_ERR_NOTFOUND)
+		return TH_REPORT_DONE; /* a gap left by an earlier run */
+	if (e != TH_OK) {
+		snprintf(r->reason, sizeof r->reason, "cannot read batch " RU_SEQ_FMT, seq);
+		return TH_REPORT_RETRY;
+	}
+	n = th_report_complete_len(buf, n);
+	count = ru_count_lines(buf, n);
+	if (count == 0) {
+		free(buf);
+		unlink(path);
+		return TH_REPORT_DONE;
+	}
+	lines = calloc(count, sizeof *lines);
+	lens = calloc(count, sizeof *lens);
+	if (lines == NULL || lens == NULL) {
+		free(lines);
+		free(lens);
+		free(buf);
+		snprintf(r->reason, sizeof r->reason, "no memory for batch " RU_SEQ_FMT, seq);
+		return TH_REPORT_RETRY;
+	}
+	for (size_t i = 0, start = 0; i < n; i++) {
+		if (buf[i] != '\n')
+			continue;
+		if (i > start) {
+			lines[k] = buf + start;
+			lens[k] = i - start;
+			k++;
+		}
+		start = i + 1;
+	}
+	v = k ? ru_deliver(r, seq, lines, lens, 0, k, status) : TH_REPORT_DONE;
+	if (v == TH_REPORT_DONE && unlink(path) != 0)
+		ru_log(r, 0, "cannot remove delivered batch %s: %s", path, strerror(errno));
+	free(lines);
+	free(lens);
+	free(buf);
+	return v;
+}
+
+/* Wait on cv until the monotonic time wake_ns (or a signal). Caller holds mu. */
+static void ru_wait_until(th_report_url *r, int64_t wake_ns)
+{
+	struct timespec ts;
+
+	if (wake_ns <= th_mono_ns())
+		return;
+	ts.tv_sec = (time_t)(wake_ns / TH_NS_PER_SEC);
+	ts.tv_nsec = (long)(wake_ns % TH_NS_PER_SEC);
+	pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+}
+
+/* After a failed attempt: log the first failure of an outage, pick the next retry time. */
+static int64_t ru_after_failure(th_report_url *r, long status)
+{
+	int64_t down, b = 250;
+
+	r->st.failures++;
+	if (!r->endpoint_down) {
+		unsigned long long pending = r->st.pending;
+		char what[64];
+
+		r->endpoint_down = true;
+		r->down_since_ns = th_mono_ns();
+		if (status)
+			snprintf(what, sizeof what, "HTTP %ld", status);
+		pthread_mutex_unlock(&r->mu);
+		if (status == 401)
+			ru_log(
+			    r, 0,
+			    "%s refused the bearer token%s%s (HTTP 401): keeping %llu records in "
+			    "%s and retrying",
+			    r->url, r->token_file[0] ? " from " : "", r->token_file, pending,
+			    r->dir);
+		else
+			ru_log(r, 1,
+			       "%s unavailable (%s): spooling %llu records in %s and retrying",
+			       r->url, status ? what : r->reason, pending, r->dir);
+		pthread_mutex_lock(&r->mu);
+	}
+	if (status == 401) {
+		pthread_mutex_unlock(&r->mu);
+		ru_load_token(r, NULL); /* the operator may have fixed the file */
+		pthread_mutex_lock(&r->mu);
+	}
+	/* exponential backoff from 250 ms, doubling while the outage lasts, up to retry_max_ms */
+	down = th_mono_ns() - r->down_since_ns;
+	while (b < (int64_t)r->retry_max_ms && b * TH_NS_PER_MS * 2 <= down)
+		b *= 2;
+	if (b > (int64_t)r->retry_max_ms)
+		b = r->retry_max_ms;
+	return th_mono_ns() + b * TH_NS_PER_MS;
+}
+
+static void *ru_thread(void *arg)
+{
+	th_report_url *r = arg;
+	int64_t retry_at = 0; /* while the endpoint fails: no attempt before this time */
+
+	pthread_mutex_lock(&r->mu);
+	while (!r->stop) {
+		int64_t now = th_mono_ns();
+		int64_t seal_at = r->cur_first_ns + (int64_t)r->flush_ms * TH_NS_PER_MS;
+
+		if (r->cur_count > 0 && now >= seal_at)
+			ru_seal_locked(r);
+		if (retry_at != 0 && now >= retry_at)
+			retry_at = 0;
+		if (retry_at == 0 && r->send_seq < r->cur_seq) {
+			uint64_t seq = r->send_seq;
+			th_report_verdict v;
+			long status;
+
+			pthread_mutex_unlock(&r->mu);
+			v = ru_send_batch(r, seq, &status);
+			pthread_mutex_lock(&r->mu);
+			if (v != TH_REPORT_DONE) {
+				retry_at = ru_after_failure(r, status);
+				continue;
+			}
+			r->send_seq = seq + 1;
+			pthread_cond_broadcast(&r->cv);
+			if (r->endpoint_down) {
+				double secs = (double)(th_mono_ns() - r->down_since_ns) / 1e9;
+				r->endpoint_down = false;
+				pthread_mutex_unlock(&r->mu);
+				ru_log(r, 2, "%s answers again after %.1f s; sending the spool",
+				       r->url, secs);
+				pthread_mutex_lock(&r->mu);
+			}
+			continue;
+		}
+		/* sleep until the open segment is due for sealing, the retry time, a push that
+		 * sealed a segment, or close() */
+		{
+			int64_t wake = now + TH_NS_PER_SEC;
+			if (retry_at != 0 && retry_at < wake)
+				wake = retry_at;
+			if (r->cur_count > 0 && seal_at < wake)
+				wake = seal_at;
+			ru_wait_until(r, wake);
+		}
+	}
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ open / close */
+
+th_err th_report_url_open(th_report_url **out, const th_report_url_opts *o, char *errbuf)
+{
+	th_report_url *r;
+	pthread_condattr_t ca;
+	th_err e;
+
+	*out = NULL;
+	r = calloc(1, sizeof *r);
+	if (r == NULL)
+		return th_seterr(errbuf, TH_ERR_NOMEM, "no memory for the report channel");
+	r->lock_fd = -1;
+	r->cur_fd = -1;
+	r->log = o->log;
+	r->log_ctx = o->log_ctx;
+	r->batch_max = o->batch_max ? o->batch_max : 200;
+	r->flush_ms = o->flush_ms ? o->flush_ms : 1000;
+	r->timeout_ms = o->timeout_ms ? o->timeout_ms : 5000;
+	r->retry_max_ms = o->retry_max_ms ? o->retry_max_ms : 5000;
+	e = th_report_url_endpoint(o->url, r->url, sizeof r->url, errbuf);
+	if (e != TH_OK)
+		goto fail;
+	if (o->token_file) {
+		if (strlen(o->token_file) >= sizeof r->token_file) {
+			e = th_seterr(errbuf, TH_ERR_TOOBIG, "token file path is too long");
+			goto fail;
+		}
+		strcpy(r->token_file, o->token_file);
+		e = ru_load_token(r, errbuf);
+		if (e != TH_OK)
+			goto fail;
+	}
+	e = o->spool_dir ? ru_take_dir(r, o->spool_dir, errbuf) : ru_take_default_dir(r, errbuf);
+	if (e != TH_OK)
+		goto fail;
+	e = ru_recover(r, errbuf);
+	if (e != TH_OK)
+		goto fail;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		e = th_seterr(errbuf, TH_ERR_STATE, "libcurl initialisation failed");
+		goto fail;
+	}
+	r->curl = curl_easy_init();
+	if (r->curl == NULL) {
+		e = th_seterr(errbuf, TH_ERR_NOMEM, "no memory for a libcurl handle");
+		goto fail;
+	}
+	curl_easy_setopt(r->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(r->curl, CURLOPT_TIMEOUT_MS, (long)r->timeout_ms);
+	curl_easy_setopt(r->curl, CURLOPT_CONNECTTIMEOUT_MS,
+	                 (long)(r->timeout_ms < 2000 ? r->timeout_ms : 2000));
+	curl_easy_setopt(r->curl, CURLOPT_WRITEFUNCTION, ru_on_body);
+	curl_easy_setopt(r->curl, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(r->curl, CURLOPT_XFERINFOFUNCTION, ru_on_progress);
+	curl_easy_setopt(r->curl, CURLOPT_XFERINFODATA, r);
+	curl_easy_setopt(r->curl, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(r->curl, CURLOPT_USERAGENT, "themis-agent/" THEMIS_VERSION);
+
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&r->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&r->thread, NULL, ru_thread, r) != 0) {
+		e = th_seterr(errbuf, TH_ERR_STATE, "cannot start the delivery thread");
+		pthread_cond_destroy(&r->cv);
+		pthread_mutex_destroy(&r->mu);
+		goto fail;
+	}
+	r->thread_started = true;
+	*out = r;
+	return TH_OK;
+fail:
+	if (r->curl)
+		curl_easy_cleanup(r->curl);
+	if (r->lock_fd >= 0)
+		close(r->lock_fd);
+	free(r);
+	return e;
+}
+
+void th_report_url_get_stats(th_report_url *r, th_report_url_stats *st)
+{
+	pthread_mutex_lock(&r->mu);
+	*st = r->st;
+	pthread_mutex_unlock(&r->mu);
+}
+
+th_err th_report_url_close(th_report_url *r, unsigned drain_ms, char *errbuf)
+{
+	int64_t deadline;
+	unsigned long long pending;
+	th_err e = TH_OK;
+
+	if (r == NULL)
+		return TH_OK;
+	deadline = th_mono_ns() + (int64_t)drain_ms * TH_NS_PER_MS;
+	pthread_mutex_lock(&r->mu);
+	ru_seal_locked(r);
+	while (r->send_seq < r->cur_seq && th_mono_ns() < deadline) {
+		struct timespec ts;
+		int64_t left = deadline - th_mono_ns();
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		if (left > 100 * TH_NS_PER_MS)
+			left = 100 * TH_NS_PER_MS;
+		ts.tv_nsec += left;
+		while (ts.tv_nsec >= TH_NS_PER_SEC) {
+			ts.tv_sec++;
+			ts.tv_nsec -= TH_NS_PER_SEC;
+		}
+		pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+	}
+	r->stop = true;
+	pending = r->st.pending;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	pthread_join(r->thread, NULL);
+	if (pending > 0)
+		e = th_seterr(errbuf, TH_ERR_TIMEOUT,
+		              "%llu records not yet delivered to %s stay in %s for the next run",
+		              pending, r->url, r->dir);
+	curl_easy_cleanup(r->curl);
+	pthread_cond_destroy(&r->cv);
+	pthread_mutex_destroy(&r->mu);
+	close(r->lock_fd);
+	free(r);
+	return e;
+}
+
+th_err th_report_url_push(th_report_url *r, const th_record *rec, char *errbuf)
+{
+	char *json;
+	size_t len;
+	th_err e = th_record_to_json(rec, &json, &len, errbuf);
+
+	if (e != TH_OK)
+		return e;
+	e = th_report_url_push_json(r, json, len, errbuf);
+	free(json);
+	return e;
+}
+
+/* ------------------------------------------------------------------ report-url.h contract */
+
+struct report_url {
+	th_report_url *impl;
+	unsigned close_timeout_ms;
+};
+
+th_err report_url_open(report_url **out, const char *url, const report_url_opts *opts, char *errbuf)
+{
+	th_report_url_opts o = {0};
+	report_url *r = calloc(1, sizeof *r);
+	th_err e;
+
+	*out = NULL;
+	if (r == NULL)
+		return th_seterr(errbuf, TH_ERR_NOMEM, "no memory for --report %s", url);
+	o.url = url;
+	if (opts) {
+		o.token_file = opts->token_file;
+		o.spool_dir = opts->spool_dir;
+	}
+	r->close_timeout_ms =
+	    opts && opts->close_timeout_ms > 0 ? (unsigned)opts->close_timeout_ms : 5000;
+	e = th_report_url_open(&r->impl, &o, errbuf);
+	if (e != TH_OK) {
+		free(r);
+		return e;
+	}
+	*out = r;
+	return TH_OK;
+}
+
+th_err report_url_write(report_url *r, const th_record *rec, char *errbuf)
+{
+	return th_report_url_push(r->impl, rec, errbuf);
+}
+
+th_err report_url_close(report_url *r, char *errbuf)
+{
+	th_err e;
+
+	if (r == NULL)
+		return TH_OK;
+	e = th_report_url_close(r->impl, r->close_timeout_ms, errbuf);
+	free(r);
+	return e;
+}
