@@ -1,0 +1,144 @@
+# shellcheck shell=bash
+# graph-overlay.sh — `themis-graph overlay` and `xport`: every cycle of one VM aligned on a
+# marker (default migration-start). Each session gets its own DEF with :start=/:end= around its
+# marker second and a SHIFT onto TH_ALIGN_BASE, so row TH_ALIGN_BASE+k holds second marker+k of
+# every session; a CDEF with MEDIAN gives the median cycle. The same definitions feed
+# rrdtool graph (one pixel per second) and rrdtool xport (the numbers, for checks and CSV).
+
+TH_OVERLAY_COLOURS="#1f77b4 #ff7f0e #2ca02c #d62728 #9467bd #8c564b #e377c2 #17becf #bcbd22 #7f7f7f"
+
+# th_overlay_plan ARCHIVE VM DEF ALIGN: print one line per usable session:
+# "SESSION<TAB>RRD<TAB>ANCHOR<TAB>END_OFFSET" (END_OFFSET: migration-end minus anchor, s).
+# Sessions without the ALIGN marker or without data are left out with a warning.
+th_overlay_plan() {
+	local archive=$1 vm=$2 def=$3 align=$4 json anchor end rrd session range
+	local -a files
+	mapfile -t files < <(th_list_sessions "$archive" "$vm" "$def")
+	[ "${#files[@]}" -gt 0 ] ||
+		th_die "$TH_EXIT_DATA" "no session of VM $vm${def:+ and definition $def} in $archive"
+	for json in "${files[@]}"; do
+		session=$(basename "$json" .json)
+		rrd=$(th_rrd_of "$json")
+		anchor=$(th_marker_time "$json" "$align")
+		if [ -z "$anchor" ]; then
+			th_warn "session $session has no $align marker: left out"
+			continue
+		fi
+		range=$(th_session_range "$json")
+		if ! (th_require_data "$json" "${range% *}" "${range#* }") 2>/dev/null; then
+			th_warn "session $session has no data in $rrd: left out"
+			continue
+		fi
+		end=$(th_marker_time "$json" migration-end)
+		printf '%s\t%s\t%s\t%s\n' "$session" "$rrd" "$anchor" "$((${end:-$anchor} - anchor))"
+	done
+}
+
+# th_overlay_defs PLAN DS BEFORE AFTER: print the DEF/SHIFT/CDEF arguments, one per line;
+# vnames c0..cN-1 per session and "median".
+th_overlay_defs() {
+	local plan=$1 ds=$2 before=$3 after=$4 i=0 session rrd anchor endoff medlist=''
+	while IFS=$'\t' read -r session rrd anchor endoff; do
+		local s=$((anchor - before - 1)) e=$((anchor + after)) shift=$((TH_ALIGN_BASE - anchor))
+		if [ "$ds" = lost ]; then
+			local d
+			for d in lost_up lost_down lost_unknown; do
+				printf '%s\n' "DEF:c${i}_$d=$rrd:$d:AVERAGE:start=$s:end=$e" "SHIFT:c${i}_$d:$shift"
+			done
+			printf '%s\n' "CDEF:c$i=c${i}_lost_up,c${i}_lost_down,ADDNAN,c${i}_lost_unknown,ADDNAN"
+		else
+			printf '%s\n' "DEF:c$i=$rrd:$ds:AVERAGE:start=$s:end=$e" "SHIFT:c$i:$shift"
+		fi
+		medlist+="c$i,"
+		i=$((i + 1))
+	done <"$plan"
+	printf '%s\n' "CDEF:median=${medlist}$i,MEDIAN"
+}
+
+th_overlay_check_ds() {
+	[ "$1" = lost ] && return 0
+	case " $TH_DS_LIST " in *" $1 "*) return 0 ;; esac
+	th_usage_error "unknown data source '$1' (one of: lost $TH_DS_LIST)"
+}
+
+# th_overlay_prepare ARCHIVE VM DEF ALIGN DS BEFORE AFTER TMP: write TMP/plan and TMP/defs;
+# print the window "BEFORE AFTER" (AFTER defaults to the longest migration plus 30 s).
+th_overlay_prepare() {
+	local archive=$1 vm=$2 def=$3 align=$4 ds=$5 before=$6 after=$7 tmp=$8 rrd
+	th_overlay_check_ds "$ds"
+	th_overlay_plan "$archive" "$vm" "$def" "$align" >"$tmp/plan"
+	[ -s "$tmp/plan" ] ||
+		th_die "$TH_EXIT_DATA" "no session of VM $vm in $archive has both a $align marker and data"
+	if [ -z "$after" ]; then
+		after=$(awk -F '\t' 'BEGIN { m = 0 } $4 > m { m = $4 } END { m += 30; print (m < 60 ? 60 : m) }' "$tmp/plan")
+	fi
+	[ $((before + after)) -gt 0 ] || th_usage_error "--before and --after give an empty window"
+	while IFS=$'\t' read -r _ rrd _ _; do th_flush "$rrd"; done <"$tmp/plan"
+	th_overlay_defs "$tmp/plan" "$ds" "$before" "$after" >"$tmp/defs"
+	printf '%s %s\n' "$before" "$after"
+}
+
+# th_overlay_xport ...: print CSV "offset_s,<session>...,median", one row per second from
+# -BEFORE to +AFTER relative to each session's ALIGN marker second; unknown values are empty.
+th_overlay_xport() {
+	local archive=$1 vm=$2 def=$3 align=$4 ds=$5 before=$6 after=$7 tmp win
+	tmp=$(th_tmpdir)
+	win=$(th_overlay_prepare "$archive" "$vm" "$def" "$align" "$ds" "$before" "$after" "$tmp")
+	before=${win% *}
+	after=${win#* }
+	local -a defs xports=()
+	mapfile -t defs <"$tmp/defs"
+	local i=0 session
+	while IFS=$'\t' read -r session _ _ _; do
+		xports+=("XPORT:c$i:$session")
+		i=$((i + 1))
+	done <"$tmp/plan"
+	th_rrd xport --json --showtime --step 1 --start "$((TH_ALIGN_BASE - before - 1))" \
+		--end "$((TH_ALIGN_BASE + after))" "${defs[@]}" "${xports[@]}" 'XPORT:median:median' \
+		>"$tmp/x.json" || th_die "$TH_EXIT_USAGE" "rrdtool xport failed for VM $vm in $archive"
+	jq -r --argjson base "$TH_ALIGN_BASE" '
+		(["offset_s"] + .meta.legend | @csv),
+		(.data[] | [(.[0] | tonumber) - $base] + (.[1:] | map(if . == null then "" else . end)) | @csv)
+	' "$tmp/x.json" | tr -d '"'
+}
+
+# th_overlay_graph ... OUT: draw the overlay PNG; print its "WxH".
+th_overlay_graph() {
+	local archive=$1 vm=$2 def=$3 align=$4 ds=$5 before=$6 after=$7 out=$8 tmp win
+	tmp=$(th_tmpdir)
+	win=$(th_overlay_prepare "$archive" "$vm" "$def" "$align" "$ds" "$before" "$after" "$tmp")
+	before=${win% *}
+	after=${win#* }
+	local -a defs lines=() style colours
+	mapfile -t defs <"$tmp/defs"
+	mapfile -t style < <(th_rrd_graph_style)
+	read -r -a colours <<<"$TH_OVERLAY_COLOURS"
+	local i=0 session n
+	n=$(wc -l <"$tmp/plan")
+	while IFS=$'\t' read -r session _ _ _; do
+		# Many cycles: thin, translucent lines so the median stays readable.
+		local alpha=''
+		[ "$n" -gt 6 ] && alpha=99
+		lines+=("LINE1:c$i${colours[i % ${#colours[@]}]}$alpha:$(th_comment "$session")")
+		i=$((i + 1))
+	done <"$tmp/plan"
+	local label
+	case $ds in lost) label='lost probes / s' ;; rtt_* | jitter | max_gap | iperf_jitter) label='ms' ;;
+	iperf_bps) label='bit/s' ;; *) label=$ds ;; esac
+	local grid=10 lab=30
+	[ $((before + after)) -gt 600 ] && grid=60 lab=300
+	[ $((before + after)) -gt 3000 ] && grid=300 lab=900
+	# At least one pixel per second, a whole number of pixels per second, about 900 px wide.
+	local span=$((before + after + 1)) px
+	px=$((900 / span))
+	[ "$px" -ge 1 ] || px=1
+	th_rrd graph "$out" --imgformat PNG --start "$((TH_ALIGN_BASE - before - 1))" \
+		--end "$((TH_ALIGN_BASE + after))" --step 1 -w "$((span * px))" -h 280 \
+		--units-length 7 "${style[@]}" \
+		--x-grid "SECOND:$grid:SECOND:$lab:SECOND:$lab:0:%M:%S" \
+		--title "$vm${def:+ · $def} · $n cycles aligned on $align (mm:ss after it)" \
+		--vertical-label "$label" \
+		"${defs[@]}" "${lines[@]}" 'LINE2:median#111111:median' \
+		"VRULE:$TH_ALIGN_BASE#7b3fb5:$(th_comment "$align"):dashes=4,2" |
+		sed -n '1p' || th_die "$TH_EXIT_USAGE" "rrdtool graph failed for VM $vm in $archive"
+}

@@ -1,0 +1,132 @@
+# shellcheck shell=bash
+# graph-report.sh — `themis-graph csv` and `report`: CSV exports of a session's per-second data
+# (rrdtool xport) and of the summaries, and the self-contained HTML report (summary table,
+# aggregates, one overlay per VM, every session timeline, links to the CSV files).
+
+# th_session_csv ARCHIVE SESSION: print "time,<every DS>" for each second of the session.
+th_session_csv() {
+	local archive=$1 session=$2 json rrd range first last ds
+	json=$(th_find_session "$archive" "$session")
+	rrd=$(th_rrd_of "$json")
+	range=$(th_session_range "$json")
+	first=${range% *}
+	last=${range#* }
+	th_require_data "$json" "$first" "$last"
+	local -a args=()
+	for ds in $TH_DS_LIST; do
+		args+=("DEF:$ds=$rrd:$ds:AVERAGE" "XPORT:$ds:$ds")
+	done
+	th_rrd xport --json --showtime --step 1 --start "$((first - 1))" --end "$last" "${args[@]}" |
+		jq -r '(["time"] + .meta.legend | join(",")),
+			(.data[] | [(.[0] | tonumber)] + (.[1:] | map(if . == null then "" else . end)) | @csv)' ||
+		th_die "$TH_EXIT_USAGE" "rrdtool xport failed for $rrd"
+}
+
+# The jq program shared by the summary CSV and the HTML table: one row object per session.
+# shellcheck disable=SC2016 # jq variables, not shell ones
+TH_JQ_ROWS='
+	def known: if type == "number" and . >= 0 then . else null end;
+	def mark($ev): [.markers[]? | select(.event == $ev) | .t] | first;
+	(.summary // {}) as $s
+	| { session: (.session // ""), vm: (.vm // ""), definition: (.definition // ""),
+	    cycle: .cycle, src_host: (.src_host // ""), dst_host: (.dst_host // ""),
+	    outcome: ($s.outcome // ([.markers[]? | select(.event == "migration-end") | .outcome]
+	              | first) // (if .closed_by == "open" then "open" else "unknown" end)),
+	    closed_by: (.closed_by // ""),
+	    migration_request: mark("migration-request"), migration_start: mark("migration-start"),
+	    migration_end: mark("migration-end"),
+	    one_duration_s: ($s.one_duration_s | known), downtime_ms: ($s.downtime_ms | known),
+	    downtime_bound_ms: ($s.downtime_bound_ms | known),
+	    outage_total_ms: ($s.outage_total_ms | known), lost_up: ($s.lost_up | known),
+	    lost_down: ($s.lost_down | known), lost_unknown: ($s.lost_unknown | known),
+	    hv_downtime_ms: ($s.hv_downtime_ms | known), hv_total_ms: ($s.hv_total_ms | known),
+	    delta_ms: (if ($s.delta_ms | type) == "number" then $s.delta_ms else null end) }'
+
+TH_SUMMARY_COLUMNS="session vm definition cycle src_host dst_host outcome closed_by migration_request migration_start migration_end one_duration_s downtime_ms downtime_bound_ms outage_total_ms lost_up lost_down lost_unknown hv_downtime_ms hv_total_ms delta_ms"
+
+# th_rows_json FILE...: a JSON array of row objects, in the order given.
+th_rows_json() { jq -s "map($TH_JQ_ROWS)" "$@"; }
+
+# th_summary_csv ROWS_JSON: the summary CSV (header + one line per session; unknown = empty).
+th_summary_csv() {
+	jq -r --arg cols "$TH_SUMMARY_COLUMNS" '($cols | split(" ")) as $c
+		| ($c | join(",")), (.[] | [.[$c[]]] | @csv)' "$1"
+}
+
+# th_aggregates ROWS_JSON: "cycles successes success_pct dt_n dt_min dt_median dt_p95 dt_max"
+# (tab-separated). Downtime figures cover successful cycles with a known downtime; p95 is the
+# nearest-rank percentile; empty fields when there is none.
+th_aggregates() {
+	jq -r '
+		def median: if length == 0 then null elif length % 2 == 1 then .[length / 2 | floor]
+			else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+		def nearest_rank($p): if length == 0 then null else .[((length * $p) | ceil) - 1] end;
+		length as $n
+		| (map(select(.outcome == "success")) | length) as $ok
+		| (map(select(.outcome == "success") | .downtime_ms | numbers) | sort) as $d
+		| [$n, $ok, (if $n > 0 then $ok * 100 / $n else null end), ($d | length),
+		   ($d | first), ($d | median), ($d | nearest_rank(0.95)), ($d | last)]
+		| map(if . == null then "" else . end) | @tsv' "$1"
+}
+
+th_safe_name() { printf '%s' "$1" | tr -c 'A-Za-z0-9_.-' '_'; }
+
+# th_report ARCHIVE DEFINITION OUTDIR
+th_report() {
+	local archive=$1 def=$2 outdir=$3 json session vm tmp
+	local -a files vms
+	mapfile -t files < <(th_list_sessions "$archive" "" "$def")
+	[ "${#files[@]}" -gt 0 ] || th_die "$TH_EXIT_DATA" "no session${def:+ of definition $def} in $archive"
+	mkdir -p "$outdir/sessions" "$outdir/csv" || th_die "$TH_EXIT_USAGE" "cannot create $outdir"
+	tmp=$(th_tmpdir)
+
+	th_rows_json "${files[@]}" >"$tmp/rows.json"
+	th_summary_csv "$tmp/rows.json" >"$outdir/summary.csv"
+
+	# Session timelines and per-second CSV; a session without data stays in the table.
+	: >"$tmp/graphs"
+	for json in "${files[@]}"; do
+		session=$(basename "$json" .json)
+		local size
+		if size=$(th_session_graph "$archive" "$session" "$outdir/sessions/$session.png" 2>"$tmp/err"); then
+			th_session_csv "$archive" "$session" >"$outdir/csv/$session.csv"
+			printf '%s\t%s\n' "$session" "$size" >>"$tmp/graphs"
+		else
+			th_warn "$(sed 's/^themis-graph: //' "$tmp/err")"
+			printf '%s\t\n' "$session" >>"$tmp/graphs"
+		fi
+	done
+
+	# One overlay per VM.
+	mapfile -t vms < <(jq -r '[.[].vm] | unique | .[]' "$tmp/rows.json")
+	: >"$tmp/overlays"
+	for vm in "${vms[@]}"; do
+		local f size
+		f="overlay-$(th_safe_name "$vm").png"
+		if size=$(th_overlay_graph "$archive" "$vm" "$def" migration-start lost 30 '' "$outdir/$f" 2>"$tmp/err"); then
+			cat "$tmp/err" >&2
+			printf '%s\t%s\t%s\n' "$vm" "$f" "$size" >>"$tmp/overlays"
+			th_overlay_xport "$archive" "$vm" "$def" migration-start lost 30 '' \
+				>"$outdir/csv/overlay-$(th_safe_name "$vm").csv" 2>/dev/null || true
+		else
+			th_warn "$(sed 's/^themis-graph: //' "$tmp/err")"
+		fi
+	done
+
+	th_report_html "$archive" "$def" "$tmp" >"$outdir/index.html"
+	printf '%s\n' "$outdir/index.html"
+}
+
+# th_report_html ARCHIVE DEFINITION TMP: print index.html from TMP/rows.json, TMP/graphs
+# ("session<TAB>WxH", empty size when the session has no data) and TMP/overlays
+# ("vm<TAB>file<TAB>WxH"). Styles are inlined; images are referenced by relative path.
+th_report_html() {
+	local archive=$1 def=$2 tmp=$3
+	local agg
+	agg=$(th_aggregates "$tmp/rows.json")
+	jq -r -n --slurpfile rowsf "$tmp/rows.json" --rawfile graphs "$tmp/graphs" \
+		--rawfile overlays "$tmp/overlays" --rawfile css "$TH_LIBDIR/report.css" \
+		--arg agg "$agg" --arg archive "$archive" --arg defn "$def" \
+		--arg generated "$(date -u '+%Y-%m-%d %H:%M UTC')" --arg version "$TH_VERSION" \
+		-f "$TH_LIBDIR/report-html.jq"
+}
