@@ -20,8 +20,7 @@ typedef struct th_report th_report;
 th_err th_report_new(th_report **out, char *errbuf);
 
 /* Open one output named by spec (see above); url_opts is used for URLs only. */
-th_err th_report_add(th_report *r, const char *spec, const report_url_opts *url_opts,
-                     char *errbuf);
+th_err th_report_add(th_report *r, const char *spec, const report_url_opts *url_opts, char *errbuf);
 
 size_t th_report_count(const th_report *r);
 

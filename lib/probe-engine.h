@@ -36,14 +36,14 @@
 
 #define TH_HOST_MAX 256
 #define TH_PORT_MAX 16
-#define TH_KEY_MAX 256 /* HMAC key bytes kept (longer key files are refused) */
-#define TH_KEY_MIN 32
+#define TH_KEY_MAX  256 /* HMAC key bytes kept (longer key files are refused) */
+#define TH_KEY_MIN  32
 
 /* One reflector to probe. */
 typedef struct th_target {
-	char host[TH_HOST_MAX]; /* name or literal address */
-	char port[TH_PORT_MAX]; /* number */
-	char vm[TH_NAME_MAX];   /* VM name in the records */
+	char host[TH_HOST_MAX];   /* name or literal address */
+	char port[TH_PORT_MAX];   /* number */
+	char vm[TH_NAME_MAX];     /* VM name in the records */
 	char stream[TH_NAME_MAX]; /* stream id; "" = "<this host's name>/<vm>/<port>" */
 	int64_t interval_ns;      /* default 10 ms */
 	int64_t loss_timeout_ns;  /* default 1 s */
@@ -69,6 +69,7 @@ typedef struct th_target_stats {
 	uint64_t malformed; /* echoes dropped: truncated, bad magic/version/type, bad fields */
 	uint64_t forged;    /* echoes dropped: authentication tag wrong or missing */
 	uint64_t foreign;   /* echoes dropped: belong to another stream */
+	uint64_t replayed;  /* authenticated echoes dropped: already seen or outside the window */
 	uint64_t send_errors;
 } th_target_stats;
 

@@ -83,10 +83,10 @@ typedef enum th_echo_verdict {
 /* Totals since the start of the stream. */
 typedef struct th_stream_counters {
 	uint64_t sent, received, lost_up, lost_down, lost_unknown, late, dup, invalid;
-	uint64_t stalled;   /* answered in time but held by the reflector longer than stall_ns */
-	uint64_t slips;     /* slots sent more than one interval after schedule, or skipped */
-	uint64_t skipped;   /* slots never sent because the sender fell too far behind */
-	uint64_t outages;   /* outage records emitted */
+	uint64_t stalled; /* answered in time but held by the reflector longer than stall_ns */
+	uint64_t slips;   /* slots sent more than one interval after schedule, or skipped */
+	uint64_t skipped; /* slots never sent because the sender fell too far behind */
+	uint64_t outages; /* outage records emitted */
 	int64_t max_slip_ns;
 } th_stream_counters;
 

@@ -20,8 +20,4 @@ th_err th_record_json_gen(yajl_gen g, const th_record *rec, char *errbuf);
  * frees; *len (may be NULL) gets its length. */
 th_err th_record_to_json(const th_record *rec, char **out, size_t *len, char *errbuf);
 
-/* Name of a kind / direction as used in JSON ("second", "up", ...). */
-const char *th_record_kind_name(th_record_kind k);
-const char *th_direction_name(th_direction d);
-
 #endif

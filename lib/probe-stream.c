@@ -1,0 +1,640 @@
+/* probe-stream.c — loss, direction, outage, RTT and jitter maths of one probe stream
+ * (semantics in probe-stream.h). No sockets, no clock reads: every time is an argument. */
+#include "themis-config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "probe-stream.h"
+
+/* Slot states (low bits) and what we learnt about a slot (flags). */
+enum {
+	SL_UNSENT = 0,
+	SL_PENDING = 1, /* sent, waiting for its echo */
+	SL_ECHOED = 2,  /* answered within the loss timeout */
+	SL_LOST = 3,    /* loss timeout passed without an echo */
+	SL_SKIPPED = 4, /* never sent: the sender was too far behind */
+	SL_STATE = 0x07,
+	SL_REACHED = 0x08, /* the reflector received it (from an echo's run information) */
+	SL_UP = 0x10,      /* the reflector did not receive it (counts matched) */
+	SL_AMBIG = 0x20,   /* counts did not match: direction unknown */
+	SL_STALL = 0x40,   /* the reflector held it longer than stall_ns */
+	SL_LATE = 0x80,    /* an echo came after the loss timeout */
+};
+
+/* One scheduled second being accumulated. */
+typedef struct sec_acc {
+	int64_t t;
+	uint64_t last_seq; /* highest slot scheduled in this second so far */
+	th_second v;
+	double rtt_sum;
+} sec_acc;
+
+struct th_stream {
+	th_stream_conf conf;
+	th_clock clock;
+	int64_t start_ns;      /* schedule of slot 1 */
+	int64_t start_wall_ns; /* the same on the epoch clock */
+	int64_t skip_after_ns; /* slots later than this behind schedule are skipped */
+	uint64_t keep;         /* finished slots kept for late echoes */
+
+	/* slots [base, next_seq) in a ring of cap (power of two) */
+	uint8_t *st;
+	uint32_t *slip; /* send time - schedule, ns */
+	uint64_t cap, base, next_seq;
+	uint64_t cur; /* first slot not yet settled */
+
+	/* direction bookkeeping */
+	uint64_t hi_seq, hi_rx; /* highest echoed slot and the reflector's count at it */
+	uint64_t reach_hi;      /* slots up to here already marked from run information */
+
+	/* echo arrival history (RFC 3550 jitter, gaps) */
+	int64_t last_recv_ns, last_send_ns;
+	bool have_arrival;
+	double jitter_ns;
+
+	/* outage run in progress */
+	uint64_t run_len, run_up, run_down, run_unknown, run_lost;
+	bool run_stall;
+	int64_t run_first_ns, run_last_ns;
+
+	/* open seconds, oldest first, in a ring */
+	sec_acc *secs;
+	size_t sec_cap, sec_head, sec_n;
+
+	bool finished;
+	th_stream_counters cnt;
+};
+
+void th_stream_conf_defaults(th_stream_conf *c)
+{
+	memset(c, 0, sizeof *c);
+	c->interval_ns = 10 * TH_NS_PER_MS;
+	c->loss_timeout_ns = TH_NS_PER_SEC;
+	c->stall_ns = -1;
+	c->min_lost = 2;
+	c->hold_max_ns = 600 * TH_NS_PER_SEC;
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+
+	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+static int64_t sched_ns(const th_stream *s, uint64_t seq)
+{
+	return s->start_ns + (int64_t)(seq - 1) * s->conf.interval_ns;
+}
+
+static int64_t sec_of(const th_stream *s, uint64_t seq)
+{
+	return floor_div(s->start_wall_ns + (int64_t)(seq - 1) * s->conf.interval_ns,
+	                 TH_NS_PER_SEC);
+}
+
+static uint8_t *slot(const th_stream *s, uint64_t seq)
+{
+	return &s->st[seq & (s->cap - 1)];
+}
+
+static int64_t send_ns_of(const th_stream *s, uint64_t seq)
+{
+	return sched_ns(s, seq) + (int64_t)s->slip[seq & (s->cap - 1)];
+}
+
+th_err th_stream_new(th_stream **out, const th_stream_conf *conf, const th_clock *clock,
+                     int64_t start_ns, char *errbuf)
+{
+	th_stream *s;
+
+	*out = NULL;
+	if (conf->interval_ns < 100 * TH_NS_PER_US || conf->interval_ns > 60 * TH_NS_PER_SEC)
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "interval %.3f ms out of range (0.1 ms .. 60 s)",
+		                 (double)conf->interval_ns / 1e6);
+	if (conf->loss_timeout_ns <= 0 || conf->loss_timeout_ns > 3600 * TH_NS_PER_SEC)
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "loss timeout %.3f ms out of range (> 0, <= 1 h)",
+		                 (double)conf->loss_timeout_ns / 1e6);
+	if (conf->min_lost < 1)
+		return th_seterr(errbuf, TH_ERR_INVALID, "min-lost must be at least 1");
+	if (conf->hold_max_ns < 0)
+		return th_seterr(errbuf, TH_ERR_INVALID, "hold limit must not be negative");
+	if (conf->vm[0] == '\0')
+		return th_seterr(errbuf, TH_ERR_INVALID, "stream has no VM name");
+	s = calloc(1, sizeof *s);
+	if (s == NULL)
+		return th_seterr(errbuf, TH_ERR_NOMEM, "out of memory creating stream %s",
+		                 conf->stream);
+	s->conf = *conf;
+	if (s->conf.stall_ns < 0)
+		s->conf.stall_ns =
+		    conf->interval_ns > TH_NS_PER_MS ? conf->interval_ns : TH_NS_PER_MS;
+	s->clock = *clock;
+	s->start_ns = start_ns;
+	s->start_wall_ns = th_clock_to_wall_ns(clock, start_ns);
+	s->skip_after_ns = 10 * conf->interval_ns;
+	if (s->skip_after_ns < 10 * TH_NS_PER_MS)
+		s->skip_after_ns = 10 * TH_NS_PER_MS;
+	if (s->skip_after_ns > 4 * TH_NS_PER_SEC) /* slip is kept in 32 bits of ns */
+		s->skip_after_ns = 4 * TH_NS_PER_SEC;
+	s->keep = (uint64_t)(2 * conf->loss_timeout_ns / conf->interval_ns) + 1024;
+	s->cap = 1024;
+	s->st = calloc(s->cap, 1);
+	s->slip = calloc(s->cap, sizeof *s->slip);
+	s->sec_cap = 16;
+	s->secs = calloc(s->sec_cap, sizeof *s->secs);
+	if (s->st == NULL || s->slip == NULL || s->secs == NULL) {
+		th_stream_free(s);
+		return th_seterr(errbuf, TH_ERR_NOMEM, "out of memory creating stream %s",
+		                 conf->stream);
+	}
+	s->base = s->next_seq = s->cur = 1;
+	*out = s;
+	return TH_OK;
+}
+
+void th_stream_free(th_stream *s)
+{
+	if (s == NULL)
+		return;
+	free(s->st);
+	free(s->slip);
+	free(s->secs);
+	free(s);
+}
+
+const th_stream_conf *th_stream_get_conf(const th_stream *s)
+{
+	return &s->conf;
+}
+
+void th_stream_get_counters(const th_stream *s, th_stream_counters *out)
+{
+	*out = s->cnt;
+}
+
+/* ------------------------------------------------------------------ slot ring */
+
+/* Make room for one more slot; drops finished slots older than the keep window. */
+static int ring_reserve(th_stream *s)
+{
+	uint64_t lo = s->cur > s->keep ? s->cur - s->keep : 1;
+
+	if (lo > s->base)
+		s->base = lo;
+	if (s->next_seq - s->base < s->cap)
+		return 0;
+	uint64_t ncap = s->cap * 2;
+	uint8_t *nst = malloc(ncap);
+	uint32_t *nslip = malloc(ncap * sizeof *nslip);
+
+	if (nst == NULL || nslip == NULL) {
+		free(nst);
+		free(nslip);
+		return -1;
+	}
+	for (uint64_t q = s->base; q < s->next_seq; q++) {
+		nst[q & (ncap - 1)] = s->st[q & (s->cap - 1)];
+		nslip[q & (ncap - 1)] = s->slip[q & (s->cap - 1)];
+	}
+	free(s->st);
+	free(s->slip);
+	s->st = nst;
+	s->slip = nslip;
+	s->cap = ncap;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ seconds */
+
+static sec_acc *sec_at(th_stream *s, size_t i)
+{
+	return &s->secs[(s->sec_head + i) % s->sec_cap];
+}
+
+static void sec_init(sec_acc *a, int64_t t, double interval_ms)
+{
+	memset(a, 0, sizeof *a);
+	a->t = t;
+	a->v.t = t;
+	a->v.interval_ms = interval_ms;
+	a->v.rtt_min_ms = a->v.rtt_max_ms = a->v.rtt_avg_ms = NAN;
+	a->v.jitter_ms = a->v.max_gap_ms = NAN;
+}
+
+/* The open second for slot seq, created when the schedule reaches it; NULL when that second was
+ * already emitted (or cannot be created). */
+static sec_acc *sec_for(th_stream *s, uint64_t seq, bool create)
+{
+	int64_t t = sec_of(s, seq);
+
+	for (size_t i = s->sec_n; i-- > 0;) {
+		sec_acc *a = sec_at(s, i);
+		if (a->t == t)
+			return a;
+		if (a->t < t)
+			break;
+	}
+	if (!create || (s->sec_n > 0 && sec_at(s, s->sec_n - 1)->t > t))
+		return NULL;
+	if (s->sec_n == s->sec_cap) {
+		size_t ncap = s->sec_cap * 2;
+		sec_acc *n = malloc(ncap * sizeof *n);
+		if (n == NULL)
+			return NULL;
+		for (size_t i = 0; i < s->sec_n; i++)
+			n[i] = *sec_at(s, i);
+		free(s->secs);
+		s->secs = n;
+		s->sec_cap = ncap;
+		s->sec_head = 0;
+	}
+	sec_acc *a = sec_at(s, s->sec_n++);
+	sec_init(a, t, (double)s->conf.interval_ns / 1e6);
+	return a;
+}
+
+/* Second for counting an event of slot seq: its own when open, else the oldest open one. */
+static sec_acc *sec_for_event(th_stream *s, uint64_t seq)
+{
+	sec_acc *a = sec_for(s, seq, false);
+
+	if (a == NULL && s->sec_n > 0)
+		a = sec_at(s, 0);
+	return a;
+}
+
+static void fill_record(const th_stream *s, th_record *r, th_record_kind kind)
+{
+	memset(r, 0, sizeof *r);
+	r->kind = kind;
+	snprintf(r->vm, sizeof r->vm, "%s", s->conf.vm);
+	snprintf(r->stream, sizeof r->stream, "%s", s->conf.stream);
+}
+
+static void sec_emit_ready(th_stream *s, bool force, th_record_cb cb, void *arg)
+{
+	int64_t next_t = sec_of(s, s->next_seq);
+
+	while (s->sec_n > 0) {
+		sec_acc *a = sec_at(s, 0);
+		if (!force && (s->cur <= a->last_seq || next_t <= a->t))
+			break;
+		th_record r;
+		fill_record(s, &r, TH_REC_SECOND);
+		r.u.second = a->v;
+		if (a->v.received > 0)
+			r.u.second.rtt_avg_ms = a->rtt_sum / a->v.received;
+		if (cb != NULL)
+			cb(&r, arg);
+		s->sec_head = (s->sec_head + 1) % s->sec_cap;
+		s->sec_n--;
+	}
+}
+
+/* ------------------------------------------------------------------ sending */
+
+int64_t th_stream_next_send_ns(const th_stream *s)
+{
+	return sched_ns(s, s->next_seq);
+}
+
+uint64_t th_stream_due(th_stream *s, int64_t now_ns)
+{
+	while (!s->finished) {
+		uint64_t seq = s->next_seq;
+		int64_t sch = sched_ns(s, seq);
+		if (sch > now_ns)
+			return 0;
+		if (ring_reserve(s) != 0)
+			return 0;
+		sec_acc *a = sec_for(s, seq, true);
+		if (a == NULL)
+			return 0;
+		if (a->last_seq < seq)
+			a->last_seq = seq;
+		if (now_ns - sch <= s->skip_after_ns)
+			return seq;
+		/* too far behind: skip this slot */
+		*slot(s, seq) = SL_SKIPPED;
+		s->slip[seq & (s->cap - 1)] = 0;
+		s->next_seq++;
+		a->v.slips++;
+		s->cnt.slips++;
+		s->cnt.skipped++;
+	}
+	return 0;
+}
+
+void th_stream_sent(th_stream *s, uint64_t seq, int64_t sent_ns)
+{
+	if (seq != s->next_seq || s->finished)
+		return;
+	int64_t slip = sent_ns - sched_ns(s, seq);
+	if (slip < 0)
+		slip = 0;
+	if (slip > UINT32_MAX)
+		slip = UINT32_MAX;
+	*slot(s, seq) = SL_PENDING;
+	s->slip[seq & (s->cap - 1)] = (uint32_t)slip;
+	s->next_seq++;
+	s->cnt.sent++;
+	sec_acc *a = sec_for(s, seq, false);
+	if (a != NULL)
+		a->v.sent++;
+	if (slip > s->conf.interval_ns) {
+		s->cnt.slips++;
+		if (a != NULL)
+			a->v.slips++;
+	}
+	if (slip > s->cnt.max_slip_ns)
+		s->cnt.max_slip_ns = slip;
+}
+
+int64_t th_stream_send_time(const th_stream *s, uint64_t seq)
+{
+	if (seq < s->base || seq >= s->next_seq)
+		return -1;
+	uint8_t st = *slot(s, seq) & SL_STATE;
+	if (st == SL_UNSENT || st == SL_SKIPPED)
+		return -1;
+	return send_ns_of(s, seq);
+}
+
+/* ------------------------------------------------------------------ echoes */
+
+static void mark_reached(th_stream *s, uint64_t from, uint64_t to)
+{
+	if (from < s->base)
+		from = s->base;
+	if (to >= s->next_seq)
+		to = s->next_seq - 1;
+	for (uint64_t q = from; q <= to && q >= from; q++) {
+		uint8_t *p = slot(s, q);
+		if ((*p & SL_STATE) != SL_ECHOED && (*p & SL_STATE) != SL_SKIPPED)
+			*p = (uint8_t)((*p & ~(SL_UP | SL_AMBIG)) | SL_REACHED);
+	}
+}
+
+/* What the echo's run information and receive count say about the slots before it. */
+static void learn_directions(th_stream *s, const th_echo_info *e)
+{
+	uint64_t known = 0;
+
+	if (e->prev_seq != 0 && e->prev_seq < s->next_seq) {
+		uint64_t from = e->run_start;
+		if (e->prev_seq <= s->reach_hi) {
+			/* an older run (reordering): mark what is cheap to mark */
+			if (e->prev_seq - from > 64)
+				from = e->prev_seq;
+		} else if (from <= s->reach_hi) {
+			from = s->reach_hi + 1;
+		}
+		mark_reached(s, from, e->prev_seq);
+		if (e->prev_seq > s->reach_hi)
+			s->reach_hi = e->prev_seq;
+	}
+	if (e->seq <= s->hi_seq)
+		return;
+	/* gap (hi_seq, seq): the reflector received rx - hi_rx - 1 probes in between */
+	if (e->prev_seq > s->hi_seq && e->prev_seq < e->seq) {
+		uint64_t lo = e->run_start > s->hi_seq ? e->run_start : s->hi_seq + 1;
+		known = e->prev_seq - lo + 1;
+	}
+	bool exact = e->rx_count > s->hi_rx && e->rx_count - s->hi_rx - 1 == known;
+	uint64_t from = s->hi_seq + 1 < s->base ? s->base : s->hi_seq + 1;
+	for (uint64_t q = from; q < e->seq; q++) {
+		uint8_t *p = slot(s, q);
+		uint8_t stv = *p & SL_STATE;
+		if (stv == SL_ECHOED || stv == SL_SKIPPED || (*p & SL_REACHED))
+			continue;
+		*p |= exact ? SL_UP : SL_AMBIG;
+	}
+	s->hi_seq = e->seq;
+	s->hi_rx = e->rx_count;
+}
+
+static void note_arrival(th_stream *s, sec_acc *a, int64_t recv_ns, int64_t send_ns, bool jitter)
+{
+	if (s->have_arrival) {
+		double gap = (double)(recv_ns - s->last_recv_ns) / 1e6;
+		if (a != NULL && (isnan(a->v.max_gap_ms) || gap > a->v.max_gap_ms))
+			a->v.max_gap_ms = gap;
+		if (jitter) {
+			double d =
+			    (double)((recv_ns - s->last_recv_ns) - (send_ns - s->last_send_ns));
+			s->jitter_ns += (fabs(d) - s->jitter_ns) / 16.0;
+		}
+	}
+	s->have_arrival = true;
+	s->last_recv_ns = recv_ns;
+	s->last_send_ns = send_ns;
+}
+
+th_echo_verdict th_stream_echo(th_stream *s, const th_echo_info *e, int64_t recv_ns)
+{
+	int64_t send = th_stream_send_time(s, e->seq);
+
+	if (send < 0 || send != e->send_ns || e->rx_count == 0 || e->run_start > e->prev_seq ||
+	    (e->prev_seq == 0) != (e->run_start == 0)) {
+		s->cnt.invalid++;
+		return TH_ECHO_INVALID;
+	}
+	uint8_t *p = slot(s, e->seq);
+	uint8_t stv = *p & SL_STATE;
+	bool stall = s->conf.stall_ns > 0 && e->hold_ns >= s->conf.stall_ns;
+
+	if (stv == SL_ECHOED || (*p & SL_LATE)) {
+		s->cnt.dup++;
+		sec_acc *a = sec_for_event(s, e->seq);
+		if (a != NULL)
+			a->v.dup++;
+		return TH_ECHO_DUP;
+	}
+	learn_directions(s, e);
+	if (stv == SL_LOST || e->seq < s->cur) {
+		/* the loss stands; the echo tells which way the delay was */
+		*p = (uint8_t)((*p & ~(SL_UP | SL_AMBIG)) | SL_LATE |
+		               (stall ? SL_STALL : SL_REACHED));
+		s->cnt.late++;
+		sec_acc *a = sec_for_event(s, e->seq);
+		if (a != NULL)
+			a->v.late++;
+		note_arrival(s, a, recv_ns, send, false);
+		return TH_ECHO_LATE;
+	}
+	/* pending: answered in time */
+	*p = (uint8_t)((*p & ~(SL_STATE | SL_UP | SL_AMBIG)) | SL_ECHOED | (stall ? SL_STALL : 0));
+	s->cnt.received++;
+	sec_acc *a = sec_for(s, e->seq, false);
+	note_arrival(s, a, recv_ns, send, true);
+	if (a != NULL) {
+		double rtt = (double)(recv_ns - send) / 1e6;
+		a->v.received++;
+		a->rtt_sum += rtt;
+		if (isnan(a->v.rtt_min_ms) || rtt < a->v.rtt_min_ms)
+			a->v.rtt_min_ms = rtt;
+		if (isnan(a->v.rtt_max_ms) || rtt > a->v.rtt_max_ms)
+			a->v.rtt_max_ms = rtt;
+		a->v.jitter_ms = s->jitter_ns / 1e6;
+		if (stall)
+			a->v.stalled++;
+	}
+	if (stall)
+		s->cnt.stalled++;
+	return TH_ECHO_OK;
+}
+
+/* ------------------------------------------------------------------ settling */
+
+static void run_emit(th_stream *s, int64_t end_ns, th_record_cb cb, void *arg)
+{
+	if (s->run_len >= s->conf.min_lost) {
+		th_record r;
+		th_outage *o = &r.u.outage;
+		fill_record(s, &r, TH_REC_OUTAGE);
+		if ((s->run_up > 0) && (s->run_down > 0))
+			o->direction = TH_DIR_BOTH;
+		else if (s->run_up > 0)
+			o->direction = TH_DIR_UP;
+		else if (s->run_down > 0)
+			o->direction = TH_DIR_DOWN;
+		else
+			o->direction = TH_DIR_UNKNOWN;
+		o->start = th_clock_to_epoch(&s->clock, s->run_first_ns);
+		o->end = th_clock_to_epoch(&s->clock, end_ns);
+		o->duration_ms = (double)(end_ns - s->run_first_ns) / 1e6;
+		o->bound_ms = (double)s->conf.interval_ns / 1e6;
+		if (s->run_stall && s->conf.stall_ns > s->conf.interval_ns)
+			o->bound_ms = (double)s->conf.stall_ns / 1e6;
+		o->lost = (uint32_t)s->run_len;
+		s->cnt.outages++;
+		if (cb != NULL)
+			cb(&r, arg);
+	}
+	s->run_len = s->run_up = s->run_down = s->run_unknown = s->run_lost = 0;
+	s->run_stall = false;
+}
+
+static void run_add(th_stream *s, uint64_t seq, th_direction d)
+{
+	int64_t t = send_ns_of(s, seq);
+
+	if (s->run_len == 0)
+		s->run_first_ns = t;
+	s->run_last_ns = t;
+	s->run_len++;
+	if (d == TH_DIR_UP)
+		s->run_up++;
+	else if (d == TH_DIR_DOWN)
+		s->run_down++;
+	else
+		s->run_unknown++;
+}
+
+/* Settle slots in order while their fate is known. */
+static void settle(th_stream *s, int64_t now_ns, bool force, th_record_cb cb, void *arg)
+{
+	while (s->cur < s->next_seq) {
+		uint64_t q = s->cur;
+		uint8_t *p = slot(s, q);
+		uint8_t stv = *p & SL_STATE;
+		int64_t sent = send_ns_of(s, q);
+
+		if (stv == SL_PENDING) {
+			if (!force && now_ns - sent < s->conf.loss_timeout_ns)
+				break;
+			*p = (uint8_t)((*p & ~SL_STATE) | SL_LOST);
+			stv = SL_LOST;
+		}
+		if (stv == SL_SKIPPED) {
+			s->cur++;
+			continue;
+		}
+		if (stv == SL_ECHOED) {
+			if (*p & SL_STALL) {
+				s->run_stall = true;
+				run_add(s, q, TH_DIR_UP);
+			} else if (s->run_len > 0) {
+				run_emit(s, sent, cb, arg);
+			}
+			s->cur++;
+			continue;
+		}
+		/* lost */
+		th_direction d;
+		if (*p & SL_STALL)
+			d = TH_DIR_UP;
+		else if (*p & SL_REACHED)
+			d = TH_DIR_DOWN;
+		else if (*p & SL_UP)
+			d = TH_DIR_UP;
+		else if ((*p & SL_AMBIG) || force ||
+		         (s->conf.hold_max_ns > 0 &&
+		          now_ns - sent >= s->conf.loss_timeout_ns + s->conf.hold_max_ns))
+			d = TH_DIR_UNKNOWN;
+		else
+			break; /* wait for an echo to tell the direction */
+		sec_acc *a = sec_for(s, q, false);
+		if (d == TH_DIR_UP) {
+			s->cnt.lost_up++;
+			if (a != NULL)
+				a->v.lost_up++;
+		} else if (d == TH_DIR_DOWN) {
+			s->cnt.lost_down++;
+			if (a != NULL)
+				a->v.lost_down++;
+		} else {
+			s->cnt.lost_unknown++;
+			if (a != NULL)
+				a->v.lost_unknown++;
+		}
+		if (*p & SL_STALL)
+			s->run_stall = true;
+		run_add(s, q, d);
+		s->cur++;
+	}
+}
+
+void th_stream_advance(th_stream *s, int64_t now_ns, th_record_cb cb, void *arg)
+{
+	settle(s, now_ns, false, cb, arg);
+	sec_emit_ready(s, false, cb, arg);
+}
+
+int64_t th_stream_next_deadline_ns(const th_stream *s)
+{
+	if (s->cur >= s->next_seq)
+		return INT64_MAX;
+	uint8_t stv = *slot(s, s->cur) & SL_STATE;
+	int64_t sent = send_ns_of(s, s->cur);
+	if (stv == SL_PENDING)
+		return sent + s->conf.loss_timeout_ns;
+	if (stv == SL_LOST && s->conf.hold_max_ns > 0)
+		return sent + s->conf.loss_timeout_ns + s->conf.hold_max_ns;
+	return INT64_MAX;
+}
+
+bool th_stream_idle(const th_stream *s)
+{
+	for (uint64_t q = s->cur; q < s->next_seq; q++)
+		if ((*slot(s, q) & SL_STATE) == SL_PENDING)
+			return false;
+	return true;
+}
+
+void th_stream_finish(th_stream *s, int64_t now_ns, th_record_cb cb, void *arg)
+{
+	if (s->finished)
+		return;
+	settle(s, now_ns, true, cb, arg);
+	if (s->run_len > 0)
+		run_emit(s, s->run_last_ns + s->conf.interval_ns, cb, arg);
+	s->finished = true;
+	sec_emit_ready(s, true, cb, arg);
+}
