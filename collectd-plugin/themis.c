@@ -1,0 +1,389 @@
+/* themis.c — the collectd plugin "themis": configuration, the ingest endpoint's life cycle, the
+ * worker thread that dispatches values and notifications and writes the session archive, and
+ * module_register(). Everything else lives in collectd-free files (tp-*.c, lib/).
+ *
+ * Threads: libmicrohttpd's pool decodes requests and, under tp_lock, feeds tp_core, which
+ * appends to tp_pending. The worker (a collectd-aware thread from plugin_thread_create) swaps
+ * tp_pending out under the lock and does every slow thing (dispatch, librrd, files) outside it.
+ */
+#include "collectd/core/daemon/collectd.h"
+
+#include "collectd/core/daemon/plugin.h"
+#include "collectd/core/daemon/utils_time.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "th-time.h"
+#include "tp-archive.h"
+#include "tp-core.h"
+#include "tp-http.h"
+#include "tp-ingest.h"
+#include "tp-resume.h"
+
+#define TP_NAME "themis"
+
+/* Configuration (tp_cfg_* hold what the config block said until init). */
+static char *tp_listen_node;
+static char *tp_listen_service;
+static char tp_token[512];
+static size_t tp_max_body = 4 << 20;
+static unsigned tp_threads = 2;
+static size_t tp_max_queue = 1000000;
+static tp_archive tp_arch = {.rows = 86400};
+static tp_config tp_cfg = {.archive_lag_s = 5,
+                           .session_grace_ns = 5 * TH_NS_PER_SEC,
+                           .session_timeout_ns = 3600 * TH_NS_PER_SEC,
+                           .downtime_warning_ms = NAN,
+                           .downtime_failure_ms = NAN};
+
+/* Run-time state. */
+static pthread_mutex_t tp_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t tp_cond = PTHREAD_COND_INITIALIZER;
+static tp_core *tp_state;
+static tp_out tp_pending;
+static bool tp_stop;
+static bool tp_worker_running;
+static pthread_t tp_worker_tid;
+static tp_http *tp_server;
+static tp_ingest tp_api;
+static unsigned long long tp_archive_errors;
+
+/* ------------------------------------------------------------------ configuration */
+
+static int tp_cfg_string(const oconfig_item_t *ci, char **out)
+{
+	if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_STRING) {
+		ERROR(TP_NAME " plugin: %s needs one string argument.", ci->key);
+		return -1;
+	}
+	free(*out);
+	*out = strdup(ci->values[0].value.string);
+	return *out ? 0 : -1;
+}
+
+static int tp_cfg_buf(const oconfig_item_t *ci, char *buf, size_t size)
+{
+	if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_STRING ||
+	    strlen(ci->values[0].value.string) >= size) {
+		ERROR(TP_NAME " plugin: %s needs one string argument (at most %zu bytes).", ci->key,
+		      size - 1);
+		return -1;
+	}
+	snprintf(buf, size, "%s", ci->values[0].value.string);
+	return 0;
+}
+
+static int tp_cfg_number(const oconfig_item_t *ci, double min, double max, double *out)
+{
+	if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_NUMBER ||
+	    !(ci->values[0].value.number >= min && ci->values[0].value.number <= max)) {
+		ERROR(TP_NAME " plugin: %s needs one number in [%g, %g].", ci->key, min, max);
+		return -1;
+	}
+	*out = ci->values[0].value.number;
+	return 0;
+}
+
+static int tp_cfg_listen(const oconfig_item_t *ci)
+{
+	char port[32];
+
+	if (ci->values_num < 1 || ci->values_num > 2 || ci->values[0].type != OCONFIG_TYPE_STRING) {
+		ERROR(TP_NAME " plugin: Listen needs an address and an optional port.");
+		return -1;
+	}
+	if (ci->values_num == 2 && ci->values[1].type == OCONFIG_TYPE_NUMBER)
+		snprintf(port, sizeof port, "%.0f", ci->values[1].value.number);
+	else if (ci->values_num == 2 && ci->values[1].type == OCONFIG_TYPE_STRING)
+		snprintf(port, sizeof port, "%s", ci->values[1].value.string);
+	else
+		snprintf(port, sizeof port, "8741");
+	free(tp_listen_node);
+	free(tp_listen_service);
+	tp_listen_node = strdup(ci->values[0].value.string);
+	tp_listen_service = strdup(port);
+	return tp_listen_node && tp_listen_service ? 0 : -1;
+}
+
+static int tp_read_token(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (f == NULL) {
+		ERROR(TP_NAME " plugin: TokenFile %s: %s", path, strerror(errno));
+		return -1;
+	}
+	n = fread(tp_token, 1, sizeof tp_token - 1, f);
+	fclose(f);
+	tp_token[n] = '\0';
+	while (n > 0 && (tp_token[n - 1] == '\n' || tp_token[n - 1] == '\r' ||
+	                 tp_token[n - 1] == ' ' || tp_token[n - 1] == '\t'))
+		tp_token[--n] = '\0';
+	if (n == 0) {
+		ERROR(TP_NAME " plugin: TokenFile %s is empty.", path);
+		return -1;
+	}
+	return 0;
+}
+
+static int tp_configure(oconfig_item_t *ci)
+{
+	int status = 0;
+	double d;
+	char *s = NULL;
+
+	for (int i = 0; i < ci->children_num && status == 0; i++) {
+		oconfig_item_t *c = ci->children + i;
+
+		if (strcasecmp("Listen", c->key) == 0)
+			status = tp_cfg_listen(c);
+		else if (strcasecmp("TokenFile", c->key) == 0) {
+			if ((status = tp_cfg_string(c, &s)) == 0)
+				status = tp_read_token(s);
+		} else if (strcasecmp("MaxBodySize", c->key) == 0) {
+			if ((status = tp_cfg_number(c, 1024, 1 << 30, &d)) == 0)
+				tp_max_body = (size_t)d;
+		} else if (strcasecmp("Threads", c->key) == 0) {
+			if ((status = tp_cfg_number(c, 1, 64, &d)) == 0)
+				tp_threads = (unsigned)d;
+		} else if (strcasecmp("MaxQueue", c->key) == 0) {
+			if ((status = tp_cfg_number(c, 1000, 1e9, &d)) == 0)
+				tp_max_queue = (size_t)d;
+		} else if (strcasecmp("ArchiveDir", c->key) == 0) {
+			status = tp_cfg_buf(c, tp_arch.dir, sizeof tp_arch.dir);
+		} else if (strcasecmp("ArchiveRows", c->key) == 0) {
+			if ((status = tp_cfg_number(c, 60, 1e8, &d)) == 0)
+				tp_arch.rows = (long)d;
+		} else if (strcasecmp("ArchiveLag", c->key) == 0) {
+			if ((status = tp_cfg_number(c, 0, 3600, &d)) == 0)
+				tp_cfg.archive_lag_s = (int64_t)d;
+		} else if (strcasecmp("RRDCachedAddress", c->key) == 0) {
+			status = tp_cfg_buf(c, tp_arch.daemon, sizeof tp_arch.daemon);
+		} else if (strcasecmp("SessionGrace", c->key) == 0) {
+			if ((status = tp_cfg_number(c, 0, 86400, &d)) == 0)
+				tp_cfg.session_grace_ns = (int64_t)(d * 1e9);
+		} else if (strcasecmp("SessionTimeout", c->key) == 0) {
+			if ((status = tp_cfg_number(c, 1, 30 * 86400, &d)) == 0)
+				tp_cfg.session_timeout_ns = (int64_t)(d * 1e9);
+		} else if (strcasecmp("DowntimeWarning", c->key) == 0) {
+			status = tp_cfg_number(c, 0, 1e9, &tp_cfg.downtime_warning_ms);
+		} else if (strcasecmp("DowntimeFailure", c->key) == 0) {
+			status = tp_cfg_number(c, 0, 1e9, &tp_cfg.downtime_failure_ms);
+		} else {
+			ERROR(TP_NAME " plugin: unknown option \"%s\".", c->key);
+			status = -1;
+		}
+	}
+	free(s);
+	if (status != 0)
+		return -1;
+	if (tp_listen_node == NULL) {
+		ERROR(TP_NAME " plugin: Listen is required.");
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ ingest callbacks */
+
+static th_err tp_take_records(void *ctx, const th_record *r, size_t n, size_t *dups, char *errbuf)
+{
+	th_err e;
+
+	pthread_mutex_lock(&tp_lock);
+	if (tp_stop)
+		e = th_seterr(errbuf, TH_ERR_TOOBIG, "shutting down: send again later");
+	else if (tp_pending.nvalues >= tp_max_queue)
+		e = th_seterr(errbuf, TH_ERR_TOOBIG, "queue full (%zu values): send again later",
+		              tp_pending.nvalues);
+	else
+		e = tp_core_records(tp_state, r, n, th_mono_ns(), &tp_pending, dups, errbuf);
+	pthread_cond_signal(&tp_cond);
+	pthread_mutex_unlock(&tp_lock);
+	return e;
+}
+
+static th_err tp_take_markers(void *ctx, const th_marker *m, size_t n, size_t *dups, char *errbuf)
+{
+	th_err e;
+
+	pthread_mutex_lock(&tp_lock);
+	if (tp_stop)
+		e = th_seterr(errbuf, TH_ERR_TOOBIG, "shutting down: send again later");
+	else
+		e = tp_core_markers(tp_state, m, n, th_mono_ns(), &tp_pending, dups, errbuf);
+	pthread_cond_signal(&tp_cond);
+	pthread_mutex_unlock(&tp_lock);
+	return e;
+}
+
+static void tp_health(void *ctx, char *buf, size_t size)
+{
+	pthread_mutex_lock(&tp_lock);
+	snprintf(buf, size, "\"sessions\":%zu,\"queued\":%zu,\"archive_errors\":%llu",
+	         tp_core_sessions_open(tp_state), tp_pending.nvalues, tp_archive_errors);
+	pthread_mutex_unlock(&tp_lock);
+}
+
+/* ------------------------------------------------------------------ worker: dispatch + archive */
+
+static void tp_dispatch(const tp_value *v)
+{
+	value_list_t vl = VALUE_LIST_INIT;
+	value_t values[TP_MAX_VALUES];
+
+	for (size_t i = 0; i < v->n; i++)
+		values[i].gauge = v->v[i];
+	vl.values = values;
+	vl.values_len = v->n;
+	vl.time = DOUBLE_TO_CDTIME_T(v->time);
+	vl.interval = DOUBLE_TO_CDTIME_T(v->interval);
+	snprintf(vl.plugin, sizeof vl.plugin, "%s", TP_NAME);
+	snprintf(vl.plugin_instance, sizeof vl.plugin_instance, "%s", v->vm);
+	snprintf(vl.type, sizeof vl.type, "%s", v->type);
+	snprintf(vl.type_instance, sizeof vl.type_instance, "%s", v->type_instance);
+	plugin_dispatch_values(&vl);
+}
+
+static void tp_notify(const tp_notice *n)
+{
+	notification_t notif = {.severity = (int)n->severity, .time = DOUBLE_TO_CDTIME_T(n->time)};
+
+	snprintf(notif.message, sizeof notif.message, "%s", n->message);
+	snprintf(notif.host, sizeof notif.host, "%s", hostname_g);
+	snprintf(notif.plugin, sizeof notif.plugin, "%s", TP_NAME);
+	snprintf(notif.plugin_instance, sizeof notif.plugin_instance, "%s", n->vm);
+	snprintf(notif.type, sizeof notif.type, "themis_session");
+	snprintf(notif.type_instance, sizeof notif.type_instance, "%s", n->session);
+	plugin_dispatch_notification(&notif);
+}
+
+static void tp_drain(tp_out *work)
+{
+	char err[TH_ERRLEN];
+
+	for (size_t i = 0; i < work->nvalues; i++)
+		tp_dispatch(&work->values[i]);
+	for (size_t i = 0; i < work->njobs; i++) {
+		if (tp_archive_write(&tp_arch, &work->jobs[i], err) != TH_OK) {
+			ERROR(TP_NAME " plugin: archive: %s", err);
+			pthread_mutex_lock(&tp_lock);
+			tp_archive_errors++;
+			pthread_mutex_unlock(&tp_lock);
+		}
+	}
+	for (size_t i = 0; i < work->nnotices; i++)
+		tp_notify(&work->notices[i]);
+	tp_out_reset(work);
+}
+
+static void *tp_worker(void *arg)
+{
+	tp_out work = {0}, tmp;
+	bool last = false;
+
+	while (!last) {
+		struct timespec ts;
+
+		pthread_mutex_lock(&tp_lock);
+		if (!tp_stop && tp_pending.nvalues == 0 && tp_pending.nnotices == 0) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 200 * 1000 * 1000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&tp_cond, &tp_lock, &ts);
+		}
+		last = tp_stop;
+		tp_core_tick(tp_state, th_mono_ns(), last, &tp_pending);
+		tmp = work;
+		work = tp_pending;
+		tp_pending = tmp;
+		pthread_mutex_unlock(&tp_lock);
+		tp_drain(&work);
+	}
+	tp_out_free(&work);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ life cycle */
+
+static void tp_warn(const char *msg)
+{
+	WARNING(TP_NAME " plugin: %s", msg);
+}
+
+static int tp_init(void)
+{
+	char err[TH_ERRLEN];
+	size_t resumed = 0;
+
+	if (tp_state != NULL)
+		return 0;
+	tp_cfg.archive = tp_arch.dir[0] != '\0';
+	if ((tp_state = tp_core_new(&tp_cfg)) == NULL) {
+		ERROR(TP_NAME " plugin: out of memory.");
+		return -1;
+	}
+	if (tp_cfg.archive &&
+	    tp_resume_dir(tp_state, &tp_arch, th_mono_ns(), &resumed, tp_warn, err) != TH_OK)
+		WARNING(TP_NAME " plugin: %s", err);
+	if (resumed > 0)
+		INFO(TP_NAME " plugin: resumed %zu open session(s) from %s.", resumed, tp_arch.dir);
+	tp_stop = false;
+	if (plugin_thread_create(&tp_worker_tid, tp_worker, NULL, "themis worker") != 0) {
+		ERROR(TP_NAME " plugin: cannot start the worker thread.");
+		return -1;
+	}
+	tp_worker_running = true;
+	tp_api.token = tp_token;
+	tp_api.max_body = tp_max_body;
+	tp_api.records = tp_take_records;
+	tp_api.markers = tp_take_markers;
+	tp_api.health = tp_health;
+	if (tp_http_start(&tp_server, tp_listen_node, tp_listen_service, tp_threads, &tp_api,
+	                  err) != TH_OK) {
+		ERROR(TP_NAME " plugin: %s", err);
+		return -1;
+	}
+	INFO(TP_NAME " plugin: listening on %s port %s%s.", tp_listen_node, tp_listen_service,
+	     tp_token[0] ? " (bearer token required)" : "");
+	return 0;
+}
+
+/* Stop taking requests, then let the worker write out everything accepted and exit. */
+static int tp_shutdown(void)
+{
+	tp_http_stop(tp_server);
+	tp_server = NULL;
+	if (tp_worker_running) {
+		pthread_mutex_lock(&tp_lock);
+		tp_stop = true;
+		pthread_cond_signal(&tp_cond);
+		pthread_mutex_unlock(&tp_lock);
+		pthread_join(tp_worker_tid, NULL);
+		tp_worker_running = false;
+	}
+	tp_core_free(tp_state);
+	tp_state = NULL;
+	tp_out_free(&tp_pending);
+	free(tp_listen_node);
+	free(tp_listen_service);
+	tp_listen_node = tp_listen_service = NULL;
+	return 0;
+}
+
+void module_register(void)
+{
+	plugin_register_complex_config(TP_NAME, tp_configure);
+	plugin_register_init(TP_NAME, tp_init);
+	plugin_register_shutdown(TP_NAME, tp_shutdown);
+}

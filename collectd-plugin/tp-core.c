@@ -1,0 +1,707 @@
+/* tp-core.c — session tagging, idempotency, archive rows and dispatch values (tp-core.h). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec-marker.h"
+#include "codec-record.h"
+#include "th-time.h"
+#include "tp-core.h"
+#include "tp-session.h"
+
+#define TP_OUTAGE_KEYS   64   /* outage starts remembered per stream */
+#define TP_FINISHED_KEEP 1024 /* finalised session ids remembered for idempotency */
+
+/* Idempotency state of one (vm, stream, kind). */
+typedef struct tp_stream {
+	char vm[TH_NAME_MAX];
+	char stream[TH_NAME_MAX];
+	th_record_kind kind;
+	int64_t last_t;                /* newest second accepted (second, iperf) */
+	double starts[TP_OUTAGE_KEYS]; /* outage starts accepted (ring) */
+	size_t nstarts;
+} tp_stream;
+
+struct tp_core {
+	tp_config cfg;
+	tp_sess **sess;
+	size_t nsess, capsess;
+	tp_stream *streams;
+	size_t nstreams, capstreams, last_stream;
+	char (*finished)[TH_SESSION_MAX];
+	size_t nfinished;
+};
+
+/* ------------------------------------------------------------------ small helpers */
+
+static int tp_grow(void **arr, size_t *cap, size_t need, size_t size)
+{
+	void *n;
+	size_t c;
+
+	if (need <= *cap)
+		return 0;
+	c = *cap ? *cap * 2 : 16;
+	while (c < need)
+		c *= 2;
+	if ((n = realloc(*arr, c * size)) == NULL)
+		return -1;
+	*arr = n;
+	*cap = c;
+	return 0;
+}
+
+static tp_value *tp_out_value(tp_out *o, const char *vm, const char *type, const char *ti, double t,
+                              size_t n)
+{
+	tp_value *v;
+
+	if (tp_grow((void **)&o->values, &o->capvalues, o->nvalues + 1, sizeof *o->values))
+		return NULL;
+	v = &o->values[o->nvalues++];
+	snprintf(v->vm, sizeof v->vm, "%s", vm);
+	snprintf(v->type, sizeof v->type, "%s", type);
+	snprintf(v->type_instance, sizeof v->type_instance, "%s", ti);
+	v->time = t;
+	v->interval = 1.0;
+	v->n = n;
+	return v;
+}
+
+void tp_out_reset(tp_out *o)
+{
+	for (size_t i = 0; i < o->njobs; i++) {
+		free(o->jobs[i].rows);
+		free(o->jobs[i].json);
+	}
+	o->nvalues = o->nnotices = o->njobs = 0;
+}
+
+void tp_out_free(tp_out *o)
+{
+	tp_out_reset(o);
+	free(o->values);
+	free(o->notices);
+	free(o->jobs);
+	memset(o, 0, sizeof *o);
+}
+
+tp_core *tp_core_new(const tp_config *cfg)
+{
+	tp_core *c = calloc(1, sizeof *c);
+
+	if (c == NULL)
+		return NULL;
+	c->cfg = *cfg;
+	if ((c->finished = calloc(TP_FINISHED_KEEP, sizeof *c->finished)) == NULL) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void tp_sess_free(tp_sess *s)
+{
+	if (s == NULL)
+		return;
+	free(s->rows);
+	free(s->markers);
+	free(s->outages);
+	free(s->outage_streams);
+	free(s);
+}
+
+void tp_core_free(tp_core *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < c->nsess; i++)
+		tp_sess_free(c->sess[i]);
+	free(c->sess);
+	free(c->streams);
+	free(c->finished);
+	free(c);
+}
+
+size_t tp_core_sessions_open(const tp_core *c)
+{
+	return c->nsess;
+}
+
+tp_severity tp_core_severity(const tp_config *cfg, th_outcome outcome, double downtime_ms,
+                             bool timed_out)
+{
+	if (timed_out)
+		return TP_SEV_WARNING;
+	switch (outcome) {
+	case TH_OUT_SUCCESS:
+		break;
+	case TH_OUT_ABORTED:
+		return TP_SEV_WARNING;
+	default:
+		return TP_SEV_FAILURE;
+	}
+	if (!isnan(downtime_ms) && !isnan(cfg->downtime_failure_ms) &&
+	    downtime_ms > cfg->downtime_failure_ms)
+		return TP_SEV_FAILURE;
+	if (!isnan(downtime_ms) && !isnan(cfg->downtime_warning_ms) &&
+	    downtime_ms > cfg->downtime_warning_ms)
+		return TP_SEV_WARNING;
+	return TP_SEV_OKAY;
+}
+
+/* ------------------------------------------------------------------ idempotency */
+
+static tp_stream *tp_stream_get(tp_core *c, const char *vm, const char *stream, th_record_kind kind)
+{
+	tp_stream *s;
+
+	if (c->last_stream < c->nstreams) {
+		s = &c->streams[c->last_stream];
+		if (s->kind == kind && strcmp(s->stream, stream) == 0 && strcmp(s->vm, vm) == 0)
+			return s;
+	}
+	for (size_t i = 0; i < c->nstreams; i++) {
+		s = &c->streams[i];
+		if (s->kind == kind && strcmp(s->stream, stream) == 0 && strcmp(s->vm, vm) == 0) {
+			c->last_stream = i;
+			return s;
+		}
+	}
+	if (tp_grow((void **)&c->streams, &c->capstreams, c->nstreams + 1, sizeof *c->streams))
+		return NULL;
+	s = &c->streams[c->nstreams];
+	memset(s, 0, sizeof *s);
+	snprintf(s->vm, sizeof s->vm, "%s", vm);
+	snprintf(s->stream, sizeof s->stream, "%s", stream);
+	s->kind = kind;
+	s->last_t = INT64_MIN;
+	c->last_stream = c->nstreams++;
+	return s;
+}
+
+/* True when the record was accepted before (and must change nothing now). */
+static bool tp_seen(tp_stream *s, const th_record *r)
+{
+	if (r->kind == TH_REC_OUTAGE) {
+		size_t n = s->nstarts < TP_OUTAGE_KEYS ? s->nstarts : TP_OUTAGE_KEYS;
+
+		for (size_t i = 0; i < n; i++)
+			if (fabs(s->starts[i] - r->u.outage.start) < 1e-7)
+				return true;
+		s->starts[s->nstarts++ % TP_OUTAGE_KEYS] = r->u.outage.start;
+		return false;
+	}
+	int64_t t = r->kind == TH_REC_SECOND ? r->u.second.t : r->u.iperf.t;
+
+	if (t <= s->last_t)
+		return true;
+	s->last_t = t;
+	return false;
+}
+
+/* ------------------------------------------------------------------ sessions */
+
+static tp_sess *tp_sess_find(tp_core *c, const char *id)
+{
+	for (size_t i = 0; i < c->nsess; i++)
+		if (strcmp(c->sess[i]->id, id) == 0)
+			return c->sess[i];
+	return NULL;
+}
+
+static bool tp_finished(const tp_core *c, const char *id)
+{
+	size_t n = c->nfinished < TP_FINISHED_KEEP ? c->nfinished : TP_FINISHED_KEEP;
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(c->finished[i], id) == 0)
+			return true;
+	return false;
+}
+
+/* The session of vm whose window holds second t (the latest started), or NULL. */
+static tp_sess *tp_sess_for(tp_core *c, const char *vm, int64_t t)
+{
+	tp_sess *best = NULL;
+
+	for (size_t i = 0; i < c->nsess; i++) {
+		tp_sess *s = c->sess[i];
+
+		if (strcmp(s->vm, vm) != 0 || t < s->first)
+			continue;
+		if (s->ended && t > (int64_t)floor(s->t_end))
+			continue;
+		if (best == NULL || s->t_start > best->t_start)
+			best = s;
+	}
+	return best;
+}
+
+static tp_sess *tp_sess_new(tp_core *c, const char *id, const char *vm, double t, int64_t now)
+{
+	tp_sess *s;
+
+	if (tp_grow((void **)&c->sess, &c->capsess, c->nsess + 1, sizeof *c->sess) ||
+	    (s = calloc(1, sizeof *s)) == NULL)
+		return NULL;
+	snprintf(s->id, sizeof s->id, "%s", id);
+	snprintf(s->vm, sizeof s->vm, "%s", vm);
+	s->t_start = t;
+	s->first = (int64_t)floor(t);
+	s->written = s->first - 1;
+	s->max_t = s->first - 1;
+	s->last_data_ns = s->last_marker_ns = now;
+	c->sess[c->nsess++] = s;
+	return s;
+}
+
+static tp_row *tp_row_get(tp_sess *s, int64_t t)
+{
+	size_t i;
+
+	/* Rows arrive nearly in order: search from the end. */
+	for (i = s->nrows; i > 0 && s->rows[i - 1].t > t; i--)
+		;
+	if (i > 0 && s->rows[i - 1].t == t)
+		return &s->rows[i - 1];
+	if (tp_grow((void **)&s->rows, &s->caprows, s->nrows + 1, sizeof *s->rows))
+		return NULL;
+	memmove(&s->rows[i + 1], &s->rows[i], (s->nrows - i) * sizeof *s->rows);
+	s->nrows++;
+	s->rows[i].t = t;
+	s->rows[i].rtt_weight = 0;
+	for (size_t k = 0; k < TH_ARCHIVE_NDS; k++)
+		s->rows[i].v[k] = NAN;
+	return &s->rows[i];
+}
+
+static void tp_add(double *dst, double x)
+{
+	if (isnan(x))
+		return;
+	*dst = isnan(*dst) ? x : *dst + x;
+}
+
+static void tp_max(double *dst, double x)
+{
+	if (!isnan(x) && (isnan(*dst) || x > *dst))
+		*dst = x;
+}
+
+static void tp_min(double *dst, double x)
+{
+	if (!isnan(x) && (isnan(*dst) || x < *dst))
+		*dst = x;
+}
+
+/* Archive columns, th-archive.h order. */
+enum {
+	A_SENT,
+	A_RECV,
+	A_LUP,
+	A_LDOWN,
+	A_LUNK,
+	A_LATE,
+	A_DUP,
+	A_RMIN,
+	A_RAVG,
+	A_RMAX,
+	A_JIT,
+	A_GAP,
+	A_IBPS,
+	A_ILOST,
+	A_IPKT,
+	A_IJIT
+};
+
+static int tp_row_merge(tp_sess *s, const th_record *r)
+{
+	int64_t t = r->kind == TH_REC_SECOND ? r->u.second.t : r->u.iperf.t;
+	tp_row *row;
+
+	if (t <= s->written)
+		return 0; /* already stored (e.g. before a restart) */
+	if ((row = tp_row_get(s, t)) == NULL)
+		return -1;
+	if (r->kind == TH_REC_SECOND) {
+		const th_second *x = &r->u.second;
+		double w = x->received;
+
+		tp_add(&row->v[A_SENT], x->sent);
+		tp_add(&row->v[A_RECV], x->received);
+		tp_add(&row->v[A_LUP], x->lost_up);
+		tp_add(&row->v[A_LDOWN], x->lost_down);
+		tp_add(&row->v[A_LUNK], x->lost_unknown);
+		tp_add(&row->v[A_LATE], x->late);
+		tp_add(&row->v[A_DUP], x->dup);
+		tp_min(&row->v[A_RMIN], x->rtt_min_ms);
+		tp_max(&row->v[A_RMAX], x->rtt_max_ms);
+		if (!isnan(x->rtt_avg_ms)) {
+			if (w <= 0)
+				w = 1;
+			row->v[A_RAVG] =
+			    isnan(row->v[A_RAVG])
+			        ? x->rtt_avg_ms
+			        : (row->v[A_RAVG] * row->rtt_weight + x->rtt_avg_ms * w) /
+			              (row->rtt_weight + w);
+			row->rtt_weight += w;
+		}
+		tp_max(&row->v[A_JIT], x->jitter_ms);
+		tp_max(&row->v[A_GAP], x->max_gap_ms);
+	} else {
+		const th_iperf *x = &r->u.iperf;
+
+		tp_add(&row->v[A_IBPS], x->bits_per_second);
+		tp_add(&row->v[A_ILOST], x->lost_packets < 0 ? NAN : (double)x->lost_packets);
+		tp_add(&row->v[A_IPKT], x->packets < 0 ? NAN : (double)x->packets);
+		tp_max(&row->v[A_IJIT], x->jitter_ms);
+	}
+	if (t > s->max_t)
+		s->max_t = t;
+	return 0;
+}
+
+static int tp_sess_outage(tp_sess *s, const th_record *r)
+{
+	size_t n = s->noutages;
+
+	if (n == s->capoutages) {
+		size_t cap = s->capoutages ? s->capoutages * 2 : 8;
+		th_outage *o = realloc(s->outages, cap * sizeof *o);
+		char(*st)[TH_NAME_MAX];
+
+		if (o == NULL)
+			return -1;
+		s->outages = o;
+		if ((st = realloc(s->outage_streams, cap * sizeof *st)) == NULL)
+			return -1;
+		s->outage_streams = st;
+		s->capoutages = cap;
+	}
+	s->outages[n] = r->u.outage;
+	snprintf(s->outage_streams[n], TH_NAME_MAX, "%s", r->stream);
+	s->noutages++;
+	s->json_dirty = true;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ records */
+
+static int tp_values_for(const th_record *r, const char *ti, tp_out *out)
+{
+	tp_value *v;
+	char oti[TP_TI_MAX];
+
+	switch (r->kind) {
+	case TH_REC_SECOND: {
+		const th_second *x = &r->u.second;
+
+		if ((v = tp_out_value(out, r->vm, "themis_probe", ti, (double)x->t, 7)) == NULL)
+			return -1;
+		v->v[0] = x->sent;
+		v->v[1] = x->received;
+		v->v[2] = x->lost_up;
+		v->v[3] = x->lost_down;
+		v->v[4] = x->lost_unknown;
+		v->v[5] = x->late;
+		v->v[6] = x->dup;
+		if ((v = tp_out_value(out, r->vm, "themis_rtt", ti, (double)x->t, 5)) == NULL)
+			return -1;
+		v->v[0] = x->rtt_min_ms;
+		v->v[1] = x->rtt_avg_ms;
+		v->v[2] = x->rtt_max_ms;
+		v->v[3] = x->jitter_ms;
+		v->v[4] = x->max_gap_ms;
+		return 0;
+	}
+	case TH_REC_OUTAGE: {
+		const th_outage *x = &r->u.outage;
+
+		snprintf(oti, sizeof oti, "%s%s%s", ti, ti[0] ? "-" : "",
+		         th_direction_name(x->direction));
+		if ((v = tp_out_value(out, r->vm, "themis_outage", oti, x->start, 3)) == NULL)
+			return -1;
+		v->v[0] = x->duration_ms;
+		v->v[1] = x->bound_ms;
+		v->v[2] = x->lost;
+		return 0;
+	}
+	case TH_REC_IPERF: {
+		const th_iperf *x = &r->u.iperf;
+
+		if ((v = tp_out_value(out, r->vm, "themis_iperf", ti, (double)x->t, 4)) == NULL)
+			return -1;
+		v->v[0] = x->bits_per_second;
+		v->v[1] = x->lost_packets < 0 ? NAN : (double)x->lost_packets;
+		v->v[2] = x->packets < 0 ? NAN : (double)x->packets;
+		v->v[3] = x->jitter_ms;
+		return 0;
+	}
+	}
+	return 0;
+}
+
+th_err tp_core_records(tp_core *c, const th_record *r, size_t n, int64_t now_ns, tp_out *out,
+                       size_t *dups, char *errbuf)
+{
+	*dups = 0;
+	for (size_t i = 0; i < n; i++) {
+		tp_stream *st = tp_stream_get(c, r[i].vm, r[i].stream, r[i].kind);
+		int64_t t;
+		tp_sess *s;
+
+		if (st == NULL)
+			return th_seterr(errbuf, TH_ERR_NOMEM, "records[%zu]: out of memory", i);
+		if (tp_seen(st, &r[i])) {
+			(*dups)++;
+			continue;
+		}
+		t = r[i].kind == TH_REC_SECOND  ? r[i].u.second.t
+		    : r[i].kind == TH_REC_IPERF ? r[i].u.iperf.t
+		                                : (int64_t)floor(r[i].u.outage.start);
+		s = tp_sess_for(c, r[i].vm, t);
+		if (tp_values_for(&r[i], s ? s->id : "", out))
+			return th_seterr(errbuf, TH_ERR_NOMEM, "records[%zu]: out of memory", i);
+		if (s == NULL || !c->cfg.archive)
+			continue;
+		s->last_data_ns = now_ns;
+		if (r[i].kind == TH_REC_OUTAGE ? tp_sess_outage(s, &r[i]) : tp_row_merge(s, &r[i]))
+			return th_seterr(errbuf, TH_ERR_NOMEM, "records[%zu]: out of memory", i);
+	}
+	return TH_OK;
+}
+
+/* ------------------------------------------------------------------ markers */
+
+static void tp_summary_values(const tp_sess *s, const th_marker *m, tp_out *out)
+{
+	const th_summary *x = &m->summary;
+	tp_value *v = tp_out_value(out, s->vm, "themis_session", s->id, m->t, 9);
+
+	if (v == NULL)
+		return;
+	v->v[0] = x->downtime_ms;
+	v->v[1] = x->downtime_bound_ms;
+	v->v[2] = x->outage_total_ms;
+	v->v[3] = x->hv_downtime_ms;
+	v->v[4] = x->delta_ms;
+	v->v[5] = x->lost_up < 0 ? NAN : (double)x->lost_up;
+	v->v[6] = x->lost_down < 0 ? NAN : (double)x->lost_down;
+	v->v[7] = x->lost_unknown < 0 ? NAN : (double)x->lost_unknown;
+	v->v[8] = x->one_duration_s;
+}
+
+static void tp_notice_add(tp_core *c, const tp_sess *s, const th_marker *end, double t, tp_out *out)
+{
+	tp_notice *n;
+	bool timed_out = end == NULL;
+	th_outcome oc = end ? end->summary.outcome : TH_OUT_NONE;
+	double dt = end ? end->summary.downtime_ms : NAN;
+
+	if (tp_grow((void **)&out->notices, &out->capnotices, out->nnotices + 1,
+	            sizeof *out->notices))
+		return;
+	n = &out->notices[out->nnotices++];
+	memset(n, 0, sizeof *n);
+	n->severity = tp_core_severity(&c->cfg, oc, dt, timed_out);
+	n->time = t;
+	snprintf(n->vm, sizeof n->vm, "%s", s->vm);
+	snprintf(n->session, sizeof n->session, "%s", s->id);
+	if (timed_out)
+		snprintf(n->message, sizeof n->message,
+		         "themis: session %.80s of VM %.60s closed by timeout (no session-end)",
+		         s->id, s->vm);
+	else if (isnan(dt))
+		snprintf(n->message, sizeof n->message,
+		         "themis: session %.80s of VM %.60s ended: %s, downtime unknown", s->id,
+		         s->vm, th_outcome_name(oc));
+	else
+		snprintf(
+		    n->message, sizeof n->message,
+		    "themis: session %.80s of VM %.60s ended: %s, downtime %.3f ms (+/- %.3f ms), "
+		    "hypervisor %.3f ms",
+		    s->id, s->vm, th_outcome_name(oc), dt, end->summary.downtime_bound_ms,
+		    end->summary.hv_downtime_ms);
+}
+
+static bool tp_marker_dup(const tp_sess *s, const th_marker *m)
+{
+	for (size_t i = 0; i < s->nmarkers; i++)
+		if (s->markers[i].event == m->event && fabs(s->markers[i].t - m->t) < 1e-7)
+			return true;
+	return false;
+}
+
+th_err tp_core_markers(tp_core *c, const th_marker *m, size_t n, int64_t now_ns, tp_out *out,
+                       size_t *dups, char *errbuf)
+{
+	/* Validate the whole batch first so that a refused batch changes nothing. */
+	for (size_t i = 0; i < n; i++) {
+		tp_sess *s = tp_sess_find(c, m[i].session);
+
+		if (s != NULL && strcmp(s->vm, m[i].vm) != 0)
+			return th_seterr(
+			    errbuf, TH_ERR_INVALID,
+			    "markers[%zu].vm: session %s belongs to VM \"%s\", not \"%s\"", i,
+			    s->id, s->vm, m[i].vm);
+		if (s != NULL && s->ended && m[i].event == TH_EV_SESSION_END &&
+		    fabs(s->t_end - m[i].t) > 1e-7)
+			return th_seterr(errbuf, TH_ERR_INVALID,
+			                 "markers[%zu].t: session %s already ended at %.6f", i,
+			                 s->id, s->t_end);
+	}
+	*dups = 0;
+	for (size_t i = 0; i < n; i++) {
+		tp_sess *s = tp_sess_find(c, m[i].session);
+
+		if (s == NULL && tp_finished(c, m[i].session)) {
+			(*dups)++;
+			continue;
+		}
+		if (s == NULL &&
+		    (s = tp_sess_new(c, m[i].session, m[i].vm, m[i].t, now_ns)) == NULL)
+			return th_seterr(errbuf, TH_ERR_NOMEM, "markers[%zu]: out of memory", i);
+		if (tp_marker_dup(s, &m[i])) {
+			(*dups)++;
+			continue;
+		}
+		if (tp_grow((void **)&s->markers, &s->capmarkers, s->nmarkers + 1,
+		            sizeof *s->markers))
+			return th_seterr(errbuf, TH_ERR_NOMEM, "markers[%zu]: out of memory", i);
+		s->markers[s->nmarkers++] = m[i];
+		s->json_dirty = true;
+		s->last_marker_ns = s->last_data_ns = now_ns;
+		if (m[i].event == TH_EV_SESSION_END && !s->ended) {
+			s->ended = true;
+			s->t_end = m[i].t;
+			s->end_ns = now_ns;
+			tp_summary_values(s, &m[i], out);
+			tp_notice_add(c, s, &m[i], m[i].t, out);
+		}
+	}
+	return TH_OK;
+}
+
+/* ------------------------------------------------------------------ archive rows */
+
+/* Hand rows written+1 .. upto to the writer (missing seconds as U) and the JSON when dirty. */
+static void tp_emit(tp_core *c, tp_sess *s, int64_t upto, bool json, tp_out *out)
+{
+	tp_archive_job *j;
+	size_t nrows = upto > s->written ? (size_t)(upto - s->written) : 0, k = 0;
+
+	if (!c->cfg.archive || (nrows == 0 && !json))
+		return;
+	if (tp_grow((void **)&out->jobs, &out->capjobs, out->njobs + 1, sizeof *out->jobs))
+		return;
+	j = &out->jobs[out->njobs];
+	memset(j, 0, sizeof *j);
+	snprintf(j->vm, sizeof j->vm, "%s", s->vm);
+	snprintf(j->session, sizeof j->session, "%s", s->id);
+	j->first = s->first;
+	j->row0 = s->written + 1;
+	if (nrows > 0) {
+		if ((j->rows = malloc(nrows * TH_ARCHIVE_NDS * sizeof *j->rows)) == NULL)
+			return;
+		for (size_t r = 0; r < nrows; r++) {
+			int64_t t = j->row0 + (int64_t)r;
+			double *dst = &j->rows[r * TH_ARCHIVE_NDS];
+
+			while (k < s->nrows && s->rows[k].t < t)
+				k++;
+			for (size_t d = 0; d < TH_ARCHIVE_NDS; d++)
+				dst[d] =
+				    (k < s->nrows && s->rows[k].t == t) ? s->rows[k].v[d] : NAN;
+		}
+		while (k < s->nrows && s->rows[k].t <= upto)
+			k++;
+		memmove(s->rows, s->rows + k, (s->nrows - k) * sizeof *s->rows);
+		s->nrows -= k;
+		j->nrows = nrows;
+		j->create = !s->created;
+		s->created = true;
+		s->written = upto;
+	}
+	if (json) {
+		j->json = tp_session_json(s);
+		s->json_dirty = false;
+	}
+	out->njobs++;
+}
+
+static void tp_finalise(tp_core *c, size_t idx, tp_closed how, int64_t now_ns, tp_out *out)
+{
+	tp_sess *s = c->sess[idx];
+	int64_t last = s->ended ? (int64_t)floor(s->t_end) : s->max_t;
+
+	if (last < s->written)
+		last = s->written;
+	s->closed = how;
+	tp_emit(c, s, last, true, out);
+	if (how == TP_CLOSED_TIMEOUT)
+		tp_notice_add(c, s, NULL, (double)th_wall_ns() / 1e9, out);
+	snprintf(c->finished[c->nfinished++ % TP_FINISHED_KEEP], TH_SESSION_MAX, "%s", s->id);
+	tp_sess_free(s);
+	c->sess[idx] = c->sess[--c->nsess];
+	(void)now_ns;
+}
+
+void tp_core_tick(tp_core *c, int64_t now_ns, bool final, tp_out *out)
+{
+	int64_t lag_ns = c->cfg.archive_lag_s * TH_NS_PER_SEC;
+
+	for (size_t i = c->nsess; i-- > 0;) {
+		tp_sess *s = c->sess[i];
+		int64_t upto;
+
+		if (s->ended && now_ns - s->end_ns >= c->cfg.session_grace_ns) {
+			tp_finalise(c, i, TP_CLOSED_END, now_ns, out);
+			continue;
+		}
+		if (!s->ended && now_ns - s->last_marker_ns >= c->cfg.session_timeout_ns) {
+			tp_finalise(c, i, TP_CLOSED_TIMEOUT, now_ns, out);
+			continue;
+		}
+		upto = s->max_t - c->cfg.archive_lag_s;
+		if (final || now_ns - s->last_data_ns >= lag_ns)
+			upto = s->max_t;
+		tp_emit(c, s, upto, s->json_dirty, out);
+	}
+}
+
+th_err tp_core_resume(tp_core *c, const th_marker *m, size_t nm, const th_record *outages,
+                      size_t no, int64_t first, int64_t last_written, int64_t now_ns, char *errbuf)
+{
+	size_t dups;
+	tp_sess *s;
+	tp_out scratch = {0};
+	th_err e;
+
+	if (nm == 0)
+		return th_seterr(errbuf, TH_ERR_INVALID, "resume: a session needs its markers");
+	if (tp_sess_find(c, m[0].session) != NULL)
+		return th_seterr(errbuf, TH_ERR_STATE, "resume: session %s already known",
+		                 m[0].session);
+	/* Replaying the markers rebuilds the session; its values were dispatched before. */
+	e = tp_core_markers(c, m, nm, now_ns, &scratch, &dups, errbuf);
+	tp_out_free(&scratch);
+	if (e != TH_OK)
+		return e;
+	s = tp_sess_find(c, m[0].session);
+	s->first = first;
+	s->written = last_written;
+	if (s->max_t < last_written)
+		s->max_t = last_written;
+	s->created = last_written >= first;
+	for (size_t i = 0; i < no; i++) {
+		tp_stream *st = tp_stream_get(c, outages[i].vm, outages[i].stream, TH_REC_OUTAGE);
+
+		if (st == NULL || tp_sess_outage(s, &outages[i]))
+			return th_seterr(errbuf, TH_ERR_NOMEM, "resume: out of memory");
+		(void)tp_seen(st, &outages[i]); /* a re-sent outage is a duplicate */
+	}
+	s->json_dirty = false;
+	return TH_OK;
+}

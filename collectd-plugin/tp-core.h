@@ -1,0 +1,113 @@
+/* tp-core.h — the plugin's logic, free of collectd, sockets and threads (callers lock).
+ *
+ * Owns: session tagging per VM (markers open and close sessions; a record whose second lies in
+ * a session's window belongs to it, otherwise it is background data of its VM), idempotency
+ * (records keyed by vm + stream + kind + second, outages by stream + start, markers by session
+ * + event + t), the per-second rows of each session's archive (written once a second can no
+ * longer change: ArchiveLag seconds behind the newest data, after the same time of silence, or
+ * when the session is finalised), session close by session-end (+ grace) or timeout, and the
+ * values and notifications to dispatch. Output is collected in a tp_out that the caller drains
+ * outside its lock.
+ */
+#ifndef TP_CORE_H
+#define TP_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "th-archive.h"
+#include "th-error.h"
+#include "th-marker.h"
+#include "th-record.h"
+
+#define TP_MAX_VALUES 9
+#define TP_TYPE_MAX   32
+#define TP_TI_MAX     128
+
+typedef struct tp_config {
+	int64_t archive_lag_s;      /* a second is final this far behind the newest data */
+	int64_t session_grace_ns;   /* after session-end, late records still join the session */
+	int64_t session_timeout_ns; /* no marker for this long: close the session as "timeout" */
+	double downtime_warning_ms; /* NaN: no threshold */
+	double downtime_failure_ms;
+	bool archive; /* keep the per-session archive */
+} tp_config;
+
+/* One value list to dispatch (plugin "themis", plugin_instance = vm). */
+typedef struct tp_value {
+	char vm[TH_NAME_MAX];
+	char type[TP_TYPE_MAX];
+	char type_instance[TP_TI_MAX];
+	double time;     /* epoch seconds */
+	double interval; /* seconds */
+	size_t n;
+	double v[TP_MAX_VALUES]; /* NaN = unknown */
+} tp_value;
+
+typedef enum tp_severity { TP_SEV_OKAY = 4, TP_SEV_WARNING = 2, TP_SEV_FAILURE = 1 } tp_severity;
+
+typedef struct tp_notice {
+	tp_severity severity;
+	double time;
+	char vm[TH_NAME_MAX];
+	char session[TH_SESSION_MAX];
+	char message[256];
+} tp_notice;
+
+/* Work for the archive writer: create (when create) and extend one session's RRD with rows
+ * first..; rewrite its JSON file when json != NULL. */
+typedef struct tp_archive_job {
+	char vm[TH_NAME_MAX];
+	char session[TH_SESSION_MAX];
+	bool create;   /* the RRD does not exist yet: create with last_up = first - 1 */
+	int64_t first; /* first second of the session's RRD */
+	int64_t row0;  /* time of rows[0] */
+	size_t nrows;  /* consecutive seconds row0 .. row0 + nrows - 1 */
+	double *rows;  /* nrows * TH_ARCHIVE_NDS values, NaN = U */
+	char *json;    /* the whole <session>.json, or NULL */
+} tp_archive_job;
+
+typedef struct tp_out {
+	tp_value *values;
+	size_t nvalues, capvalues;
+	tp_notice *notices;
+	size_t nnotices, capnotices;
+	tp_archive_job *jobs;
+	size_t njobs, capjobs;
+} tp_out;
+
+void tp_out_reset(tp_out *o); /* frees what the items own, keeps the arrays */
+void tp_out_free(tp_out *o);
+
+typedef struct tp_core tp_core;
+
+tp_core *tp_core_new(const tp_config *cfg);
+void tp_core_free(tp_core *c);
+
+/* Accept records (already validated). Values go to out; *dups counts re-sent ones. */
+th_err tp_core_records(tp_core *c, const th_record *r, size_t n, int64_t now_ns, tp_out *out,
+                       size_t *dups, char *errbuf);
+
+/* Accept markers (already validated); *dups counts re-sent ones. Fails (changing nothing) when
+ * a marker names a session already finalised, or another VM than the session's. */
+th_err tp_core_markers(tp_core *c, const th_marker *m, size_t n, int64_t now_ns, tp_out *out,
+                       size_t *dups, char *errbuf);
+
+/* Periodic step: emit archive rows that became final, finalise sessions past their grace or
+ * timeout. With final, write every pending row (clean shutdown; open sessions stay "open"). */
+void tp_core_tick(tp_core *c, int64_t now_ns, bool final, tp_out *out);
+
+/* Resume a session found open in the archive (after a restart): markers and outages as
+ * recorded, rows up to last_written already stored. */
+th_err tp_core_resume(tp_core *c, const th_marker *m, size_t nm, const th_record *outages,
+                      size_t no, int64_t first, int64_t last_written, int64_t now_ns, char *errbuf);
+
+/* Counts for /v1/health. */
+size_t tp_core_sessions_open(const tp_core *c);
+
+/* Severity of a session end given its summary (exposed for tests). */
+tp_severity tp_core_severity(const tp_config *cfg, th_outcome outcome, double downtime_ms,
+                             bool timed_out);
+
+#endif

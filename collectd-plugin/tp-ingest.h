@@ -1,0 +1,46 @@
+/* tp-ingest.h — the HTTP API of the plugin (DESIGN §5.4) as a pure request -> reply function:
+ * routing, bearer token, body bound, strict decoding, and the JSON replies. The transport
+ * (libmicrohttpd, tp-http.c) and the state behind it (callbacks) stay outside.
+ *
+ *   POST /v1/records   array of records         200 {"accepted":N,"duplicates":M}
+ *   POST /v1/markers   array of markers         200 {"accepted":N,"duplicates":M}
+ *   POST /v1/iperf?vm=V&stream=S  iperf3 --json document or --json-stream lines   200 ...
+ *   GET  /v1/health                             200 {"status":"ok",...}
+ * Errors: 400 (message names the field), 401 (token), 404, 405, 413 (body bound), 503 (queue
+ * full; nothing accepted, send again later).
+ */
+#ifndef TP_INGEST_H
+#define TP_INGEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "th-error.h"
+#include "th-marker.h"
+#include "th-record.h"
+
+typedef struct tp_ingest {
+	const char *token; /* NULL or "": no authentication */
+	size_t max_body;
+	void *ctx;
+	/* Take validated input; TH_ERR_TOOBIG means "queue full" (503), others 400. */
+	th_err (*records)(void *ctx, const th_record *r, size_t n, size_t *dups, char *errbuf);
+	th_err (*markers)(void *ctx, const th_marker *m, size_t n, size_t *dups, char *errbuf);
+	/* Extra members for the health reply, e.g. "\"sessions\":2,\"queued\":0". */
+	void (*health)(void *ctx, char *buf, size_t size);
+} tp_ingest;
+
+typedef struct tp_reply {
+	int status;
+	char body[TH_ERRLEN + 128];
+} tp_reply;
+
+/* Handle one request. `query` is the raw query string (may be NULL), `auth` the Authorization
+ * header (may be NULL), `too_big` true when the body exceeded max_body (then body is partial). */
+void tp_ingest_handle(const tp_ingest *in, const char *method, const char *path, const char *query,
+                      const char *auth, const char *body, size_t len, bool too_big, tp_reply *rep);
+
+/* Value of key in a query string "a=1&b=2" (no %-decoding beyond %2F, + kept), into out. */
+bool tp_query_get(const char *query, const char *key, char *out, size_t size);
+
+#endif

@@ -1,0 +1,48 @@
+/* tp-session.h — one migration session as the plugin keeps it (private to tp-core.c and
+ * tp-session-json.c). */
+#ifndef TP_SESSION_H
+#define TP_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "th-archive.h"
+#include "th-marker.h"
+#include "th-record.h"
+
+typedef enum tp_closed { TP_OPEN = 0, TP_CLOSED_END, TP_CLOSED_TIMEOUT } tp_closed;
+
+typedef struct tp_row {
+	int64_t t;
+	double v[TH_ARCHIVE_NDS]; /* NaN = U */
+	double rtt_weight;        /* echoes behind rtt_avg, to merge several streams */
+} tp_row;
+
+typedef struct tp_sess {
+	char id[TH_SESSION_MAX];
+	char vm[TH_NAME_MAX];
+	double t_start;       /* first marker's t */
+	double t_end;         /* session-end's t, when ended */
+	bool ended;           /* session-end received */
+	int64_t first;        /* floor(t_start): first second of the RRD */
+	int64_t written;      /* last second handed to the archive writer (first - 1: none) */
+	bool created;         /* the RRD exists */
+	int64_t max_t;        /* newest second with data (first - 1: none) */
+	int64_t last_data_ns; /* monotonic time of the last record, marker or resume */
+	int64_t last_marker_ns;
+	int64_t end_ns; /* monotonic time session-end arrived */
+	tp_row *rows;   /* pending rows, sorted by t, all > written */
+	size_t nrows, caprows;
+	th_marker *markers;
+	size_t nmarkers, capmarkers;
+	th_outage *outages;
+	char (*outage_streams)[TH_NAME_MAX];
+	size_t noutages, capoutages;
+	tp_closed closed;
+	bool json_dirty;
+} tp_sess;
+
+/* The whole <session>.json (th-archive.h) as a malloc'd NUL-terminated string, or NULL. */
+char *tp_session_json(const tp_sess *s);
+
+#endif

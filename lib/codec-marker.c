@@ -1,0 +1,221 @@
+/* codec-marker.c — strict JSON decoding of session markers (see codec-marker.h). */
+#include "themis-config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec-json.h"
+#include "codec-marker.h"
+#include "codec-record.h"
+
+static const char *const th_event_names[] = {
+    [TH_EV_SESSION_START] = "session-start",     [TH_EV_MIGRATION_REQUEST] = "migration-request",
+    [TH_EV_MIGRATION_START] = "migration-start", [TH_EV_MIGRATION_END] = "migration-end",
+    [TH_EV_SESSION_END] = "session-end",
+};
+
+static const char *const th_outcome_names[] = {
+    [TH_OUT_SUCCESS] = "success", [TH_OUT_FAILED] = "failed",   [TH_OUT_TIMEOUT] = "timeout",
+    [TH_OUT_LOST] = "lost",       [TH_OUT_ABORTED] = "aborted",
+};
+
+const char *th_event_name(th_event e)
+{
+	if (e < TH_EV_SESSION_START || e > TH_EV_SESSION_END)
+		return NULL;
+	return th_event_names[e];
+}
+
+const char *th_outcome_name(th_outcome o)
+{
+	if (o < TH_OUT_SUCCESS || o > TH_OUT_ABORTED)
+		return NULL;
+	return th_outcome_names[o];
+}
+
+th_outcome th_outcome_parse(const char *s)
+{
+	for (int o = TH_OUT_SUCCESS; o <= TH_OUT_ABORTED; o++)
+		if (strcmp(s, th_outcome_names[o]) == 0)
+			return (th_outcome)o;
+	return TH_OUT_NONE;
+}
+
+bool th_codec_session_ok(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n] != '\0'; n++) {
+		char c = s[n];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.'))
+			return false;
+	}
+	/* "." and ".." would be directory names, not files. */
+	if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return false;
+	return n > 0 && n < TH_SESSION_MAX;
+}
+
+static th_err th_decode_outcome(yajl_val v, const char *w, th_outcome *out, char *errbuf)
+{
+	yajl_val o = th_json_member(v, "outcome");
+
+	if (o == NULL)
+		return TH_OK;
+	if (!YAJL_IS_STRING(o) || (*out = th_outcome_parse(o->u.string)) == TH_OUT_NONE)
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "%s.outcome: expected \"success\", \"failed\", \"timeout\", "
+		                 "\"lost\" or \"aborted\"",
+		                 w);
+	return TH_OK;
+}
+
+static th_err th_decode_summary(yajl_val v, const char *w, th_summary *s, char *errbuf)
+{
+	th_err e;
+
+	s->downtime_ms = s->downtime_bound_ms = s->outage_total_ms = NAN;
+	s->one_duration_s = s->hv_downtime_ms = s->hv_total_ms = s->delta_ms = NAN;
+	s->lost_up = s->lost_down = s->lost_unknown = -1;
+	s->one_stime = s->one_rstime = s->one_etime = 0;
+	if (!YAJL_IS_OBJECT(v))
+		return th_seterr(errbuf, TH_ERR_INVALID, "%s: expected an object", w);
+	if ((e = th_decode_outcome(v, w, &s->outcome, errbuf)) ||
+	    (e = th_json_double_opt(v, w, "downtime_ms", 0, 1e12, &s->downtime_ms, errbuf)) ||
+	    (e = th_json_double_opt(v, w, "downtime_bound_ms", 0, 1e12, &s->downtime_bound_ms,
+	                            errbuf)) ||
+	    (e = th_json_double_opt(v, w, "outage_total_ms", 0, 1e12, &s->outage_total_ms,
+	                            errbuf)) ||
+	    (e = th_json_int_opt(v, w, "lost_up", 0, INT64_MAX, &s->lost_up, errbuf)) ||
+	    (e = th_json_int_opt(v, w, "lost_down", 0, INT64_MAX, &s->lost_down, errbuf)) ||
+	    (e = th_json_int_opt(v, w, "lost_unknown", 0, INT64_MAX, &s->lost_unknown, errbuf)) ||
+	    (e = th_json_int_opt(v, w, "one_stime", 0, TH_EPOCH_MAX, &s->one_stime, errbuf)) ||
+	    (e = th_json_int_opt(v, w, "one_rstime", 0, TH_EPOCH_MAX, &s->one_rstime, errbuf)) ||
+	    (e = th_json_int_opt(v, w, "one_etime", 0, TH_EPOCH_MAX, &s->one_etime, errbuf)) ||
+	    (e = th_json_double_opt(v, w, "one_duration_s", -1e9, 1e9, &s->one_duration_s,
+	                            errbuf)) ||
+	    (e = th_json_double_opt(v, w, "hv_downtime_ms", 0, 1e12, &s->hv_downtime_ms, errbuf)) ||
+	    (e = th_json_double_opt(v, w, "hv_total_ms", 0, 1e12, &s->hv_total_ms, errbuf)) ||
+	    (e = th_json_double_opt(v, w, "delta_ms", -1e12, 1e12, &s->delta_ms, errbuf)))
+		return e;
+	return TH_OK;
+}
+
+th_err th_marker_decode_value(yajl_val v, const char *w, th_marker *m, char *errbuf)
+{
+	char kind[16], event[32], sw[64];
+	int64_t x;
+	yajl_val sv;
+	th_err e;
+
+	memset(m, 0, sizeof *m);
+	m->cycle = -1;
+	m->vm_id = -1;
+	if (!YAJL_IS_OBJECT(v))
+		return th_seterr(errbuf, TH_ERR_INVALID, "%s: expected an object", w);
+	if (th_json_string(v, w, "kind", kind, sizeof kind, NULL) != TH_OK ||
+	    strcmp(kind, "marker") != 0)
+		return th_seterr(errbuf, TH_ERR_INVALID, "%s.kind: expected \"marker\"", w);
+	if ((e = th_json_string(v, w, "session", m->session, sizeof m->session, errbuf)))
+		return e;
+	if (!th_codec_session_ok(m->session))
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "%s.session: \"%s\" may hold only letters, digits, '_' and '.'", w,
+		                 m->session);
+	if ((e = th_json_string(v, w, "vm", m->vm, sizeof m->vm, errbuf)) ||
+	    (e = th_json_double(v, w, "t", 0, TH_EPOCH_MAX, false, &m->t, errbuf)) ||
+	    (e = th_json_string_opt(v, w, "definition", m->definition, sizeof m->definition,
+	                            errbuf)) ||
+	    (e = th_json_string_opt(v, w, "src_host", m->src_host, sizeof m->src_host, errbuf)) ||
+	    (e = th_json_string_opt(v, w, "dst_host", m->dst_host, sizeof m->dst_host, errbuf)) ||
+	    (e = th_json_string_opt(v, w, "message", m->message, sizeof m->message, errbuf)))
+		return e;
+	x = m->cycle;
+	if ((e = th_json_int_opt(v, w, "cycle", 0, INT32_MAX, &x, errbuf)))
+		return e;
+	m->cycle = (int)x;
+	x = m->vm_id;
+	if ((e = th_json_int_opt(v, w, "vm_id", 0, INT32_MAX, &x, errbuf)))
+		return e;
+	m->vm_id = (int)x;
+	if (th_json_string(v, w, "event", event, sizeof event, NULL) != TH_OK)
+		event[0] = '\0';
+	for (int ev = TH_EV_SESSION_START; ev <= TH_EV_SESSION_END; ev++)
+		if (strcmp(event, th_event_names[ev]) == 0)
+			m->event = (th_event)ev;
+	if (m->event == 0)
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "%s.event: expected \"session-start\", \"migration-request\", "
+		                 "\"migration-start\", \"migration-end\" or \"session-end\"",
+		                 w);
+	if ((e = th_decode_outcome(v, w, &m->outcome, errbuf)))
+		return e;
+	if (m->event == TH_EV_MIGRATION_END && m->outcome == TH_OUT_NONE)
+		return th_seterr(errbuf, TH_ERR_INVALID, "%s.outcome: missing (migration-end)", w);
+	sv = th_json_member(v, "summary");
+	if (m->event == TH_EV_SESSION_END) {
+		if (sv == NULL)
+			return th_seterr(errbuf, TH_ERR_INVALID,
+			                 "%s.summary: missing (session-end)", w);
+		snprintf(sw, sizeof sw, "%s.summary", w);
+		if ((e = th_decode_summary(sv, sw, &m->summary, errbuf)))
+			return e;
+		if (m->summary.outcome == TH_OUT_NONE)
+			m->summary.outcome = m->outcome;
+		if (m->outcome == TH_OUT_NONE)
+			m->outcome = m->summary.outcome;
+		if (m->summary.outcome == TH_OUT_NONE)
+			return th_seterr(errbuf, TH_ERR_INVALID,
+			                 "%s.summary.outcome: missing (session-end)", w);
+	} else if (sv != NULL && !YAJL_IS_NULL(sv)) {
+		return th_seterr(errbuf, TH_ERR_INVALID, "%s.summary: only session-end carries one",
+		                 w);
+	}
+	return TH_OK;
+}
+
+th_err th_markers_decode(const char *body, size_t len, th_marker **out, size_t *n, char *errbuf)
+{
+	yajl_val root = NULL;
+	th_marker *ms = NULL;
+	size_t count, i;
+	char where[32];
+	th_err e;
+
+	*out = NULL;
+	*n = 0;
+	if ((e = th_json_parse(body, len, &root, errbuf)) != TH_OK)
+		return e;
+	if (YAJL_IS_OBJECT(root))
+		count = 1;
+	else if (YAJL_IS_ARRAY(root))
+		count = root->u.array.len;
+	else {
+		yajl_tree_free(root);
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "body: expected a JSON array of markers or one marker object");
+	}
+	if (count > 0 && (ms = calloc(count, sizeof *ms)) == NULL) {
+		yajl_tree_free(root);
+		return th_seterr(errbuf, TH_ERR_NOMEM, "body: out of memory for %zu markers",
+		                 count);
+	}
+	for (i = 0; i < count; i++) {
+		yajl_val v = YAJL_IS_ARRAY(root) ? root->u.array.values[i] : root;
+
+		snprintf(where, sizeof where, "markers[%zu]", i);
+		if ((e = th_marker_decode_value(v, where, &ms[i], errbuf)) != TH_OK) {
+			free(ms);
+			yajl_tree_free(root);
+			return e;
+		}
+	}
+	yajl_tree_free(root);
+	*out = ms;
+	*n = count;
+	return TH_OK;
+}

@@ -1,0 +1,35 @@
+/* codec-marker.h — strict JSON decoding of session markers (DESIGN §5.2, th-marker.h).
+ *
+ * Required: kind ("marker"), session ([A-Za-z0-9_.]+), vm, event, t. Optional with a type
+ * check: definition, cycle, vm_id, src_host, dst_host, message, outcome. "migration-end" needs
+ * an outcome; "session-end" needs a summary object whose keys are those of th_summary (numbers
+ * may be null = unknown; outcome may come from the summary or from the marker).
+ */
+#ifndef TH_CODEC_MARKER_H
+#define TH_CODEC_MARKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <yajl/yajl_tree.h>
+
+#include "th-error.h"
+#include "th-marker.h"
+
+/* True when s is a valid session id: 1..TH_SESSION_MAX-1 bytes of [A-Za-z0-9_.]. */
+bool th_codec_session_ok(const char *s);
+
+/* Decode one marker object; `where` names it in messages (e.g. "markers[0]"). */
+th_err th_marker_decode_value(yajl_val v, const char *where, th_marker *m, char *errbuf);
+
+/* Decode a POST /v1/markers body: a JSON array of markers or one marker object.
+ * On success *out (malloc'd, free()) holds *n markers. */
+th_err th_markers_decode(const char *body, size_t len, th_marker **out, size_t *n, char *errbuf);
+
+/* JSON names of events and outcomes; NULL for invalid values. */
+const char *th_event_name(th_event e);
+const char *th_outcome_name(th_outcome o);
+/* Parse an outcome name; TH_OUT_NONE when unknown. */
+th_outcome th_outcome_parse(const char *s);
+
+#endif
