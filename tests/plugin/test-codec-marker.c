@@ -1,0 +1,134 @@
+/* test-codec-marker.c — strict decoding of session markers and their summaries. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec-marker.h"
+#include "th-check.h"
+
+#define M(ev, extra)                                                                               \
+	"{\"kind\":\"marker\",\"session\":\"mig.20261125T120000Z.0a1b2c3d.c1\",\"definition\":"    \
+	"\"mig\",\"cycle\":1,\"vm\":\"vm-42\",\"vm_id\":42,\"src_host\":\"h1\",\"dst_host\":"      \
+	"\"h2\",\"event\":\"" ev "\",\"t\":1700000000.123456" extra "}"
+
+START_TEST(session_start_decodes_every_field)
+{
+	const char *doc = M("session-start", "");
+	th_marker *m;
+	size_t n;
+
+	ck_assert_int_eq(th_markers_decode(doc, strlen(doc), &m, &n, NULL), TH_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(m[0].event, TH_EV_SESSION_START);
+	ck_assert_str_eq(m[0].session, "mig.20261125T120000Z.0a1b2c3d.c1");
+	ck_assert_str_eq(m[0].definition, "mig");
+	ck_assert_int_eq(m[0].cycle, 1);
+	ck_assert_str_eq(m[0].vm, "vm-42");
+	ck_assert_int_eq(m[0].vm_id, 42);
+	ck_assert_str_eq(m[0].src_host, "h1");
+	ck_assert_str_eq(m[0].dst_host, "h2");
+	ck_assert_double_eq_tol(m[0].t, 1700000000.123456, 1e-7);
+	ck_assert_int_eq(m[0].outcome, TH_OUT_NONE);
+	free(m);
+}
+END_TEST
+
+START_TEST(session_end_carries_summary)
+{
+	const char *doc = "[" M("migration-end", ",\"outcome\":\"success\"") "," M(
+	    "session-end", ",\"summary\":{\"outcome\":\"success\",\"downtime_ms\":512.5,"
+	                   "\"downtime_bound_ms\":10,\"outage_total_ms\":600,\"lost_up\":30,"
+	                   "\"lost_down\":21,\"lost_unknown\":0,\"one_stime\":1700000000,"
+	                   "\"one_rstime\":null,\"one_etime\":1700000009,\"one_duration_s\":9,"
+	                   "\"hv_downtime_ms\":null,\"hv_total_ms\":null,\"delta_ms\":null}") "]";
+	th_marker *m;
+	size_t n;
+	char err[TH_ERRLEN];
+
+	ck_assert_int_eq(th_markers_decode(doc, strlen(doc), &m, &n, err), TH_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(m[0].outcome, TH_OUT_SUCCESS);
+	ck_assert_int_eq(m[1].event, TH_EV_SESSION_END);
+	ck_assert_int_eq(m[1].outcome, TH_OUT_SUCCESS);
+	ck_assert_int_eq(m[1].summary.outcome, TH_OUT_SUCCESS);
+	ck_assert_double_eq(m[1].summary.downtime_ms, 512.5);
+	ck_assert_int_eq(m[1].summary.lost_down, 21);
+	ck_assert_int_eq(m[1].summary.one_rstime, 0);
+	ck_assert_int_eq(m[1].summary.one_etime, 1700000009);
+	ck_assert(isnan(m[1].summary.hv_downtime_ms));
+	free(m);
+}
+END_TEST
+
+static const struct {
+	const char *doc, *msg;
+} bad[] = {
+    {"{", "body: malformed JSON"},
+    {"true", "body: expected a JSON array of markers"},
+    {"[{\"kind\":\"second\"}]", "markers[0].kind: expected \"marker\""},
+    {"[{\"kind\":\"marker\",\"vm\":\"v\",\"event\":\"session-start\",\"t\":1}]",
+     "markers[0].session: missing"},
+    {"[{\"kind\":\"marker\",\"session\":\"a/b\",\"vm\":\"v\",\"event\":\"session-start\",\"t\":1}]",
+     "markers[0].session: \"a/b\" may hold only"},
+    {"[{\"kind\":\"marker\",\"session\":\"..\",\"vm\":\"v\",\"event\":\"session-start\",\"t\":1}]",
+     "markers[0].session: \"..\" may hold only"},
+    {"[{\"kind\":\"marker\",\"session\":\"s1\",\"vm\":\"v\",\"event\":\"session-start\"}]",
+     "markers[0].t: missing"},
+    {"[{\"kind\":\"marker\",\"session\":\"s1\",\"vm\":\"v\",\"event\":\"reboot\",\"t\":1}]",
+     "markers[0].event: expected"},
+    {"[{\"kind\":\"marker\",\"session\":\"s1\",\"vm\":\"v\",\"event\":\"migration-end\",\"t\":1}]",
+     "markers[0].outcome: missing (migration-end)"},
+    {"[{\"kind\":\"marker\",\"session\":\"s1\",\"vm\":\"v\",\"event\":\"migration-end\",\"t\":1,"
+     "\"outcome\":\"great\"}]",
+     "markers[0].outcome: expected"},
+    {"[{\"kind\":\"marker\",\"session\":\"s1\",\"vm\":\"v\",\"event\":\"session-end\",\"t\":1}]",
+     "markers[0].summary: missing (session-end)"},
+    {"[{\"kind\":\"marker\",\"session\":\"s1\",\"vm\":\"v\",\"event\":\"session-end\",\"t\":1,"
+     "\"summary\":{}}]",
+     "markers[0].summary.outcome: missing"},
+    {"[{\"kind\":\"marker\",\"session\":\"s1\",\"vm\":\"v\",\"event\":\"session-end\",\"t\":1,"
+     "\"summary\":{\"outcome\":\"success\",\"downtime_ms\":\"fast\"}}]",
+     "markers[0].summary.downtime_ms: expected a number"},
+    {"[{\"kind\":\"marker\",\"session\":\"s1\",\"vm\":\"v\",\"event\":\"session-start\",\"t\":1,"
+     "\"cycle\":-2}]",
+     "markers[0].cycle: -2 out of range"},
+};
+
+START_TEST(bad_markers_are_refused_naming_the_field)
+{
+	th_marker *m = (th_marker *)1;
+	size_t n = 3;
+	char err[TH_ERRLEN];
+
+	err[0] = '\0';
+	ck_assert_int_ne(th_markers_decode(bad[_i].doc, strlen(bad[_i].doc), &m, &n, err), TH_OK);
+	ck_assert_msg(strncmp(err, bad[_i].msg, strlen(bad[_i].msg)) == 0,
+	              "case %d: message \"%s\" does not start with \"%s\"", _i, err, bad[_i].msg);
+	ck_assert_ptr_null(m);
+	ck_assert_uint_eq(n, 0);
+}
+END_TEST
+
+START_TEST(session_ids_allow_only_the_safe_alphabet)
+{
+	ck_assert(th_codec_session_ok("mig.2026_x"));
+	ck_assert(!th_codec_session_ok(""));
+	ck_assert(!th_codec_session_ok("a-b"));
+	ck_assert(!th_codec_session_ok("a b"));
+	ck_assert(!th_codec_session_ok("."));
+}
+END_TEST
+
+Suite *th_test_suite(void)
+{
+	Suite *s = suite_create("codec-marker");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, session_start_decodes_every_field);
+	tcase_add_test(tc, session_end_carries_summary);
+	tcase_add_loop_test(tc, bad_markers_are_refused_naming_the_field, 0,
+	                    (int)(sizeof bad / sizeof bad[0]));
+	tcase_add_test(tc, session_ids_allow_only_the_safe_alphabet);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,330 @@
+/* test-core.c — the plugin logic without collectd: session tagging, idempotent re-sends,
+ * archive rows (final only after the lag, gaps as U), session close by end + grace and by
+ * timeout, summaries and notification severity, and the RRD argument layout. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec-marker.h"
+#include "codec-record.h"
+#include "th-check.h"
+#include "th-time.h"
+#include "tp-archive.h"
+#include "tp-core.h"
+
+#define S TH_NS_PER_SEC
+
+static tp_config cfg(void)
+{
+	tp_config c = {.archive_lag_s = 2,
+	               .session_grace_ns = 3 * S,
+	               .session_timeout_ns = 60 * S,
+	               .downtime_warning_ms = 500,
+	               .downtime_failure_ms = 2000,
+	               .archive = true};
+	return c;
+}
+
+static th_record second(const char *vm, const char *stream, int64_t t, uint32_t sent, uint32_t recv,
+                        double rtt)
+{
+	th_record r;
+
+	memset(&r, 0, sizeof r);
+	r.kind = TH_REC_SECOND;
+	snprintf(r.vm, sizeof r.vm, "%s", vm);
+	snprintf(r.stream, sizeof r.stream, "%s", stream);
+	r.u.second.t = t;
+	r.u.second.interval_ms = 10;
+	r.u.second.sent = sent;
+	r.u.second.received = recv;
+	r.u.second.lost_up = sent - recv;
+	r.u.second.rtt_min_ms = r.u.second.rtt_avg_ms = r.u.second.rtt_max_ms = rtt;
+	r.u.second.jitter_ms = 0.5;
+	r.u.second.max_gap_ms = 10;
+	return r;
+}
+
+static th_marker marker(const char *session, const char *vm, th_event ev, double t)
+{
+	th_marker m;
+
+	memset(&m, 0, sizeof m);
+	snprintf(m.session, sizeof m.session, "%s", session);
+	snprintf(m.vm, sizeof m.vm, "%s", vm);
+	m.event = ev;
+	m.t = t;
+	m.cycle = 1;
+	m.vm_id = 7;
+	if (ev == TH_EV_SESSION_END) {
+		m.outcome = m.summary.outcome = TH_OUT_SUCCESS;
+		m.summary.downtime_ms = 750;
+		m.summary.downtime_bound_ms = 10;
+		m.summary.outage_total_ms = 800;
+		m.summary.hv_downtime_ms = 30;
+		m.summary.delta_ms = 720;
+		m.summary.lost_up = 40;
+		m.summary.lost_down = 35;
+		m.summary.lost_unknown = 0;
+		m.summary.one_duration_s = NAN;
+	}
+	return m;
+}
+
+START_TEST(records_outside_sessions_are_background)
+{
+	tp_config c = cfg();
+	tp_core *core = tp_core_new(&c);
+	tp_out out = {0};
+	th_record r = second("vm1", "s", 1000, 100, 99, 0.3);
+	size_t dups;
+
+	ck_assert_int_eq(tp_core_records(core, &r, 1, 0, &out, &dups, NULL), TH_OK);
+	ck_assert_uint_eq(out.nvalues, 2);
+	ck_assert_str_eq(out.values[0].type, "themis_probe");
+	ck_assert_str_eq(out.values[0].type_instance, "");
+	ck_assert_str_eq(out.values[0].vm, "vm1");
+	ck_assert_double_eq(out.values[0].time, 1000);
+	ck_assert_double_eq(out.values[0].interval, 1);
+	ck_assert_uint_eq(out.values[0].n, 7);
+	ck_assert_double_eq(out.values[0].v[0], 100);
+	ck_assert_double_eq(out.values[0].v[1], 99);
+	ck_assert_double_eq(out.values[0].v[2], 1);
+	ck_assert_str_eq(out.values[1].type, "themis_rtt");
+	ck_assert_double_eq(out.values[1].v[1], 0.3);
+	tp_core_tick(core, 100 * S, true, &out);
+	ck_assert_uint_eq(out.njobs, 0);
+	tp_out_free(&out);
+	tp_core_free(core);
+}
+END_TEST
+
+START_TEST(resent_batches_change_nothing)
+{
+	tp_config c = cfg();
+	tp_core *core = tp_core_new(&c);
+	tp_out out = {0};
+	th_record r[3] = {second("vm1", "s", 1000, 100, 99, 0.3),
+	                  second("vm1", "s", 1001, 100, 98, 0.3),
+	                  second("vm1", "s", 1002, 100, 97, 0.3)};
+	size_t dups;
+
+	ck_assert_int_eq(tp_core_records(core, r, 2, 0, &out, &dups, NULL), TH_OK);
+	ck_assert_uint_eq(dups, 0);
+	ck_assert_uint_eq(out.nvalues, 4);
+	tp_out_reset(&out);
+	/* the same two again plus one new one: only the new one counts */
+	ck_assert_int_eq(tp_core_records(core, r, 3, 0, &out, &dups, NULL), TH_OK);
+	ck_assert_uint_eq(dups, 2);
+	ck_assert_uint_eq(out.nvalues, 2);
+	ck_assert_double_eq(out.values[0].time, 1002);
+	tp_out_free(&out);
+	tp_core_free(core);
+}
+END_TEST
+
+START_TEST(session_window_tags_records_and_archives_rows)
+{
+	tp_config c = cfg();
+	tp_core *core = tp_core_new(&c);
+	tp_out out = {0};
+	th_marker m[2] = {marker("sess.1", "vm1", TH_EV_SESSION_START, 1000.25),
+	                  marker("sess.1", "vm1", TH_EV_SESSION_END, 1005.5)};
+	th_record before = second("vm1", "s", 999, 100, 100, 0.2);
+	th_record r[4] = {
+	    second("vm1", "s", 1000, 100, 100, 0.2), second("vm1", "s", 1001, 100, 40, 0.4),
+	    /* 1002 missing: stored as U */
+	    second("vm1", "s", 1003, 100, 100, 0.3), second("vm1", "s", 1005, 100, 100, 0.3)};
+	th_record other = second("vm2", "s", 1001, 50, 50, 1);
+	th_record after = second("vm1", "s", 1006, 100, 100, 0.2);
+	size_t dups;
+
+	ck_assert_int_eq(tp_core_markers(core, m, 1, 0, &out, &dups, NULL), TH_OK);
+	ck_assert_uint_eq(tp_core_sessions_open(core), 1);
+	ck_assert_int_eq(tp_core_records(core, &before, 1, S, &out, &dups, NULL), TH_OK);
+	ck_assert_str_eq(out.values[0].type_instance, "");
+	tp_out_reset(&out);
+	ck_assert_int_eq(tp_core_records(core, r, 3, S, &out, &dups, NULL), TH_OK);
+	ck_assert_uint_eq(out.nvalues, 6);
+	for (size_t i = 0; i < out.nvalues; i++)
+		ck_assert_str_eq(out.values[i].type_instance, "sess.1");
+	ck_assert_int_eq(tp_core_records(core, &other, 1, S, &out, &dups, NULL), TH_OK);
+	ck_assert_str_eq(out.values[6].type_instance, "");
+	tp_out_reset(&out);
+
+	/* newest data 1003, lag 2: rows 1000..1001 are final; the JSON is written too */
+	tp_core_tick(core, S, false, &out);
+	ck_assert_uint_eq(out.njobs, 1);
+	ck_assert(out.jobs[0].create);
+	ck_assert_int_eq(out.jobs[0].first, 1000);
+	ck_assert_int_eq(out.jobs[0].row0, 1000);
+	ck_assert_uint_eq(out.jobs[0].nrows, 2);
+	ck_assert_double_eq(out.jobs[0].rows[0], 100);                  /* sent @1000 */
+	ck_assert_double_eq(out.jobs[0].rows[TH_ARCHIVE_NDS + 1], 40);  /* received @1001 */
+	ck_assert_double_eq(out.jobs[0].rows[TH_ARCHIVE_NDS + 8], 0.4); /* rtt_avg @1001 */
+	ck_assert(isnan(out.jobs[0].rows[12]));                         /* no iperf */
+	ck_assert_ptr_nonnull(out.jobs[0].json);
+	ck_assert_ptr_nonnull(strstr(out.jobs[0].json, "\"closed_by\":\"open\""));
+	tp_out_reset(&out);
+
+	/* a record for an already final second is ignored by the archive */
+	th_record late = second("vm1", "s2", 1001, 100, 100, 9);
+	ck_assert_int_eq(tp_core_records(core, &late, 1, S, &out, &dups, NULL), TH_OK);
+	tp_out_reset(&out);
+
+	ck_assert_int_eq(tp_core_markers(core, &m[1], 1, 2 * S, &out, &dups, NULL), TH_OK);
+	ck_assert_uint_eq(out.nvalues, 1);
+	ck_assert_str_eq(out.values[0].type, "themis_session");
+	ck_assert_str_eq(out.values[0].type_instance, "sess.1");
+	ck_assert_double_eq(out.values[0].time, 1005.5);
+	ck_assert_double_eq(out.values[0].v[0], 750);
+	ck_assert(isnan(out.values[0].v[8]));
+	ck_assert_uint_eq(out.nnotices, 1);
+	ck_assert_int_eq(out.notices[0].severity, TP_SEV_WARNING); /* 750 ms > 500 ms warning */
+	ck_assert_str_eq(out.notices[0].session, "sess.1");
+	tp_out_reset(&out);
+
+	/* within the grace period the last second still joins; after it, 1006 is background */
+	ck_assert_int_eq(tp_core_records(core, &r[3], 1, 3 * S, &out, &dups, NULL), TH_OK);
+	ck_assert_str_eq(out.values[0].type_instance, "sess.1");
+	ck_assert_int_eq(tp_core_records(core, &after, 1, 3 * S, &out, &dups, NULL), TH_OK);
+	ck_assert_str_eq(out.values[2].type_instance, "");
+	tp_out_reset(&out);
+	/* grace not over; newest second 1005, lag 2: 1002..1003 become final */
+	tp_core_tick(core, 4 * S, false, &out);
+	ck_assert_uint_eq(tp_core_sessions_open(core), 1);
+	ck_assert_uint_eq(out.njobs, 1);
+	ck_assert(!out.jobs[0].create);
+	ck_assert_int_eq(out.jobs[0].row0, 1002);
+	ck_assert_uint_eq(out.jobs[0].nrows, 2);
+	ck_assert(isnan(out.jobs[0].rows[0])); /* 1002: no record */
+	ck_assert_double_eq(out.jobs[0].rows[TH_ARCHIVE_NDS], 100);
+	tp_out_reset(&out);
+	tp_core_tick(core, 5 * S + 1, false, &out);
+	ck_assert_uint_eq(tp_core_sessions_open(core), 0);
+	ck_assert_uint_eq(out.njobs, 1);
+	ck_assert_int_eq(out.jobs[0].row0, 1004);
+	ck_assert_uint_eq(out.jobs[0].nrows, 2); /* 1004..1005, the last second of the window */
+	ck_assert(isnan(out.jobs[0].rows[0]));
+	ck_assert_double_eq(out.jobs[0].rows[TH_ARCHIVE_NDS], 100);
+	ck_assert_ptr_nonnull(strstr(out.jobs[0].json, "\"closed_by\":\"session-end\""));
+	ck_assert_ptr_nonnull(strstr(out.jobs[0].json, "\"first\":1000,\"last\":1005,"));
+	ck_assert_ptr_nonnull(strstr(out.jobs[0].json, "\"downtime_ms\":750.000000"));
+	tp_out_reset(&out);
+
+	/* re-sent markers of a finished session are duplicates, not a new session */
+	ck_assert_int_eq(tp_core_markers(core, m, 2, 6 * S, &out, &dups, NULL), TH_OK);
+	ck_assert_uint_eq(dups, 2);
+	ck_assert_uint_eq(tp_core_sessions_open(core), 0);
+	tp_out_free(&out);
+	tp_core_free(core);
+}
+END_TEST
+
+START_TEST(sessions_without_end_close_by_timeout)
+{
+	tp_config c = cfg();
+	tp_core *core = tp_core_new(&c);
+	tp_out out = {0};
+	th_marker m = marker("sess.2", "vm1", TH_EV_SESSION_START, 2000);
+	th_record r = second("vm1", "s", 2000, 10, 10, 1);
+	size_t dups;
+
+	ck_assert_int_eq(tp_core_markers(core, &m, 1, 0, &out, &dups, NULL), TH_OK);
+	ck_assert_int_eq(tp_core_records(core, &r, 1, S, &out, &dups, NULL), TH_OK);
+	tp_out_reset(&out);
+	tp_core_tick(core, 59 * S, false, &out);
+	ck_assert_uint_eq(tp_core_sessions_open(core), 1);
+	tp_out_reset(&out);
+	tp_core_tick(core, 60 * S, false, &out);
+	ck_assert_uint_eq(tp_core_sessions_open(core), 0);
+	ck_assert_uint_eq(out.njobs, 1);
+	ck_assert_ptr_nonnull(strstr(out.jobs[0].json, "\"closed_by\":\"timeout\""));
+	ck_assert_ptr_nonnull(strstr(out.jobs[0].json, "\"summary\":null"));
+	ck_assert_uint_eq(out.nnotices, 1);
+	ck_assert_int_eq(out.notices[0].severity, TP_SEV_WARNING);
+	tp_out_free(&out);
+	tp_core_free(core);
+}
+END_TEST
+
+START_TEST(markers_naming_another_vm_are_refused)
+{
+	tp_config c = cfg();
+	tp_core *core = tp_core_new(&c);
+	tp_out out = {0};
+	th_marker m[2] = {marker("sess.3", "vm1", TH_EV_SESSION_START, 1),
+	                  marker("sess.3", "vm2", TH_EV_MIGRATION_REQUEST, 2)};
+	char err[TH_ERRLEN];
+	size_t dups;
+
+	ck_assert_int_eq(tp_core_markers(core, m, 1, 0, &out, &dups, NULL), TH_OK);
+	ck_assert_int_eq(tp_core_markers(core, &m[1], 1, 0, &out, &dups, err), TH_ERR_INVALID);
+	ck_assert_str_eq(err, "markers[0].vm: session sess.3 belongs to VM \"vm1\", not \"vm2\"");
+	tp_out_free(&out);
+	tp_core_free(core);
+}
+END_TEST
+
+START_TEST(severity_follows_outcome_and_thresholds)
+{
+	tp_config c = cfg();
+
+	ck_assert_int_eq(tp_core_severity(&c, TH_OUT_SUCCESS, 100, false), TP_SEV_OKAY);
+	ck_assert_int_eq(tp_core_severity(&c, TH_OUT_SUCCESS, 500, false), TP_SEV_OKAY);
+	ck_assert_int_eq(tp_core_severity(&c, TH_OUT_SUCCESS, 500.1, false), TP_SEV_WARNING);
+	ck_assert_int_eq(tp_core_severity(&c, TH_OUT_SUCCESS, 2000.1, false), TP_SEV_FAILURE);
+	ck_assert_int_eq(tp_core_severity(&c, TH_OUT_SUCCESS, NAN, false), TP_SEV_OKAY);
+	ck_assert_int_eq(tp_core_severity(&c, TH_OUT_FAILED, 1, false), TP_SEV_FAILURE);
+	ck_assert_int_eq(tp_core_severity(&c, TH_OUT_LOST, 1, false), TP_SEV_FAILURE);
+	ck_assert_int_eq(tp_core_severity(&c, TH_OUT_TIMEOUT, 1, false), TP_SEV_FAILURE);
+	ck_assert_int_eq(tp_core_severity(&c, TH_OUT_ABORTED, 1, false), TP_SEV_WARNING);
+	ck_assert_int_eq(tp_core_severity(&c, TH_OUT_NONE, NAN, true), TP_SEV_WARNING);
+	c.downtime_warning_ms = c.downtime_failure_ms = NAN;
+	ck_assert_int_eq(tp_core_severity(&c, TH_OUT_SUCCESS, 1e9, false), TP_SEV_OKAY);
+}
+END_TEST
+
+START_TEST(rrd_layout_follows_th_archive)
+{
+	char argv[TP_ARCHIVE_ARGC][TP_ARCHIVE_ARGLEN], up[512], path[256];
+	double v[TH_ARCHIVE_NDS];
+	tp_archive a = {.dir = "/var/lib/themis", .rows = 7200};
+
+	tp_archive_create_args(a.rows, argv);
+	ck_assert_str_eq(argv[0], "DS:sent:GAUGE:2:0:U");
+	ck_assert_str_eq(argv[7], "DS:rtt_min:GAUGE:2:0:U");
+	ck_assert_str_eq(argv[15], "DS:iperf_jitter:GAUGE:2:0:U");
+	ck_assert_str_eq(argv[16], "RRA:AVERAGE:0.5:1:7200");
+	ck_assert_str_eq(argv[17], "RRA:MAX:0.5:1:7200");
+	for (int i = 0; i < TH_ARCHIVE_NDS; i++)
+		v[i] = NAN;
+	v[0] = 100;
+	v[8] = 0.25;
+	tp_archive_update_arg(1700000000, v, up, sizeof up);
+	ck_assert_str_eq(up, "1700000000:100:U:U:U:U:U:U:U:0.25:U:U:U:U:U:U:U");
+	ck_assert_int_eq(tp_archive_path(&a, "vm/42", "s.1", "rrd", path, sizeof path, NULL),
+	                 TH_OK);
+	ck_assert_str_eq(path, "/var/lib/themis/vm_42/s.1.rrd");
+	ck_assert_int_eq(tp_archive_path(&a, ".hidden", "s.1", "json", path, sizeof path, NULL),
+	                 TH_OK);
+	ck_assert_str_eq(path, "/var/lib/themis/_hidden/s.1.json");
+}
+END_TEST
+
+Suite *th_test_suite(void)
+{
+	Suite *s = suite_create("core");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, records_outside_sessions_are_background);
+	tcase_add_test(tc, resent_batches_change_nothing);
+	tcase_add_test(tc, session_window_tags_records_and_archives_rows);
+	tcase_add_test(tc, sessions_without_end_close_by_timeout);
+	tcase_add_test(tc, markers_naming_another_vm_are_refused);
+	tcase_add_test(tc, severity_follows_outcome_and_thresholds);
+	tcase_add_test(tc, rrd_layout_follows_th_archive);
+	suite_add_tcase(s, tc);
+	return s;
+}
