@@ -8,9 +8,11 @@
 TH_EXIT_USAGE=1
 TH_EXIT_DATA=2
 
+# shellcheck disable=SC2034 # constants for the other graph-*.sh files
 # Data sources of the session RRD, in archive order (lib/th-archive.h TH_ARCHIVE_DS_LIST).
 TH_DS_LIST="sent received lost_up lost_down lost_unknown late dup rtt_min rtt_avg rtt_max jitter max_gap iperf_bps iperf_lost iperf_packets iperf_jitter"
 
+# shellcheck disable=SC2034 # constants for the other graph-*.sh files
 # Common reference for aligned overlays: a multiple of 3600, so that with TZ=UTC the x labels
 # (%M:%S) read time since the alignment marker; large enough for rrdtool to read it as an
 # epoch time rather than an at-style date.
@@ -122,8 +124,10 @@ th_require_data() {
 		"DEF:s=$rrd:sent:AVERAGE" "DEF:r=$rrd:received:AVERAGE" \
 		'CDEF:k=s,UN,r,UN,*,0,1,IF' 'VDEF:n=k,TOTAL' 'PRINT:n:%.0lf' | sed -n 2p) ||
 		th_die "$TH_EXIT_USAGE" "rrdtool could not read $rrd"
-	[ -n "$n" ] && [ "$n" != 0 ] && [ "$n" != nan ] && [ "$n" != -nan ] ||
+	case $n in '' | 0 | nan | -nan)
 		th_die "$TH_EXIT_DATA" "session $session has no data: no probe counts in $rrd between $first and $last"
+		;;
+	esac
 }
 
 # th_comment TEXT: TEXT made safe for an rrdtool COMMENT/legend (colons escaped).

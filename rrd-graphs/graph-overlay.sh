@@ -25,9 +25,14 @@ th_overlay_plan() {
 			continue
 		fi
 		range=$(th_session_range "$json")
-		if ! (th_require_data "$json" "${range% *}" "${range#* }") 2>/dev/null; then
+		local rc=0 msg
+		msg=$( (th_require_data "$json" "${range% *}" "${range#* }") 2>&1) || rc=$?
+		if [ "$rc" -eq "$TH_EXIT_DATA" ]; then
 			th_warn "session $session has no data in $rrd: left out"
 			continue
+		elif [ "$rc" -ne 0 ]; then
+			printf '%s\n' "$msg" >&2
+			exit "$rc"
 		fi
 		end=$(th_marker_time "$json" migration-end)
 		printf '%s\t%s\t%s\t%s\n' "$session" "$rrd" "$anchor" "$((${end:-$anchor} - anchor))"
@@ -37,8 +42,8 @@ th_overlay_plan() {
 # th_overlay_defs PLAN DS BEFORE AFTER: print the DEF/SHIFT/CDEF arguments, one per line;
 # vnames c0..cN-1 per session and "median".
 th_overlay_defs() {
-	local plan=$1 ds=$2 before=$3 after=$4 i=0 session rrd anchor endoff medlist=''
-	while IFS=$'\t' read -r session rrd anchor endoff; do
+	local plan=$1 ds=$2 before=$3 after=$4 i=0 rrd anchor medlist=''
+	while IFS=$'\t' read -r _ rrd anchor _; do
 		local s=$((anchor - before - 1)) e=$((anchor + after)) shift=$((TH_ALIGN_BASE - anchor))
 		if [ "$ds" = lost ]; then
 			local d
@@ -97,9 +102,9 @@ th_overlay_xport() {
 		--end "$((TH_ALIGN_BASE + after))" "${defs[@]}" "${xports[@]}" 'XPORT:median:median' \
 		>"$tmp/x.json" || th_die "$TH_EXIT_USAGE" "rrdtool xport failed for VM $vm in $archive"
 	jq -r --argjson base "$TH_ALIGN_BASE" '
-		(["offset_s"] + .meta.legend | @csv),
-		(.data[] | [(.[0] | tonumber) - $base] + (.[1:] | map(if . == null then "" else . end)) | @csv)
-	' "$tmp/x.json" | tr -d '"'
+		(["offset_s"] + .meta.legend | join(",")),
+		(.data[] | [(.[0] | tonumber) - $base] + .[1:] | @csv)
+	' "$tmp/x.json"
 }
 
 # th_overlay_graph ... OUT: draw the overlay PNG; print its "WxH".

@@ -18,7 +18,7 @@ th_session_csv() {
 	done
 	th_rrd xport --json --showtime --step 1 --start "$((first - 1))" --end "$last" "${args[@]}" |
 		jq -r '(["time"] + .meta.legend | join(",")),
-			(.data[] | [(.[0] | tonumber)] + (.[1:] | map(if . == null then "" else . end)) | @csv)' ||
+			(.data[] | [(.[0] | tonumber)] + .[1:] | @csv)' ||
 		th_die "$TH_EXIT_USAGE" "rrdtool xport failed for $rrd"
 }
 

@@ -66,8 +66,8 @@ th_session_graph() {
 		window=('CDEF:win=sent,UNKN,*' 'CDEF:winneg=win')
 	fi
 
-	local oc_s dt bound one hv delta lup ldown
-	IFS=$'\t' read -r oc_s dt bound one hv delta lup ldown < <(th_summary_tsv "$json")
+	local oc_s dt bound one hv delta
+	IFS=$'\t' read -r oc_s dt bound one hv delta _ < <(th_summary_tsv "$json")
 	local dt_text
 	dt_text=$(th_fmt_ms "$dt")
 	[ -n "$bound" ] && [ "$dt_text" != n/a ] && dt_text="$dt_text ± $(th_fmt_ms "$bound")"

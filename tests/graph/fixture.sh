@@ -4,8 +4,8 @@
 # Sourced after tests/common/lib.sh.
 
 TH_RRDTOOL_BIN=${THEMIS_RRDTOOL:-rrdtool}
-TH_GRAPH="$top_builddir/rrd-graphs/themis-graph"
-THEMIS_GRAPH_LIBDIR="$top_srcdir/rrd-graphs"
+TH_GRAPH="${top_builddir:?}/rrd-graphs/themis-graph"
+THEMIS_GRAPH_LIBDIR="${top_srcdir:?}/rrd-graphs"
 export THEMIS_GRAPH_LIBDIR
 
 # th_graph ARGS...: run the built themis-graph.
@@ -51,7 +51,7 @@ fx_session() {
 			if (iperf == "yes") bps = sprintf("%s:%d:%d:0.05", (u + d > 0) ? 0 : 900000000, 0, 80000)
 			printf "%d:100:%d:%d:%d:0:0:0:%s:%d:%s\n", t, rec, u, d, rtt, gap, bps
 		}
-	}' | xargs -n 200 "$TH_RRDTOOL_BIN" update "$rrd" "${dopt[@]}" --
+	}' | xargs -n 20 "$TH_RRDTOOL_BIN" update "$rrd" "${dopt[@]}" --
 
 	local last=$((t0 + n - 1))
 	jq -n --arg session "$session" --arg vm "$vm" --arg defn "$def" --argjson cycle "$cycle" \

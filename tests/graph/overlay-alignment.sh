@@ -4,7 +4,9 @@
 # column is the median of the cycles; other markers and data sources align the same way; the
 # overlay PNG has one or more pixels per second.
 # timeout: 120
-. "$top_srcdir/tests/common/lib.sh"
+# shellcheck source=tests/common/lib.sh
+. "${top_srcdir:?}/tests/common/lib.sh"
+# shellcheck source=tests/graph/fixture.sh
 . "$top_srcdir/tests/graph/fixture.sh"
 th_require_cmd jq jq
 
@@ -70,7 +72,7 @@ size=$(th_graph overlay "$A" --vm vm1 --definition def -o "$TH_TMP/ov.png")
 th_assert_match '^[0-9]+x[0-9]+$' "$size" "overlay prints its size"
 th_assert_eq "$size" "$(identify -format '%wx%h' "$TH_TMP/ov.png")" "overlay PNG size"
 w=${size%x*}
-[ "$w" -gt 819 ] && [ "$w" -lt 1000 ] || th_fail "overlay width $w: expected the 819 px data area plus axes"
+{ [ "$w" -gt 819 ] && [ "$w" -lt 1000 ]; } || th_fail "overlay width $w: expected the 819 px data area plus axes"
 colours=$(identify -format '%k' "$TH_TMP/ov.png")
 [ "$colours" -ge 8 ] || th_fail "overlay PNG has only $colours colours"
 
