@@ -1,0 +1,312 @@
+/* cmd-reflect.c — "themis-agent reflect": echo probes on the VM, adding what the reflector
+ * knows about each stream (reflector.h). One socket, batched receive and send, kernel receive
+ * timestamps to measure how long a probe waited before being echoed. */
+#include "themis-config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "commands.h"
+#include "probe-engine.h"
+#include "probe-wire.h"
+#include "reflector.h"
+#include "th-time.h"
+
+#define BATCH 32
+
+static volatile sig_atomic_t refl_stop;
+
+static void refl_on_signal(int sig)
+{
+	(void)sig;
+	refl_stop = 1;
+}
+
+typedef struct refl_counts {
+	uint64_t received, echoed, malformed, unauth, forged, replayed, send_errors;
+} refl_counts;
+
+static void refl_usage(FILE *f)
+{
+	fprintf(f, "usage: themis-agent reflect --listen ADDR:PORT [--key-file FILE] "
+	           "[--max-streams N]\n");
+}
+
+static int refl_open(const char *listen_spec, char *errbuf)
+{
+	th_target t;
+	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM,
+	                         .ai_flags = AI_NUMERICSERV | AI_PASSIVE};
+	struct addrinfo *res;
+	int fd = -1, on = 1, rc;
+
+	if (th_target_set_addr(&t, listen_spec, errbuf) != TH_OK)
+		return -1;
+	rc = getaddrinfo(t.host, t.port, &hints, &res);
+	if (rc != 0) {
+		th_seterr(errbuf, TH_ERR_NET, "--listen %s: %s", listen_spec, gai_strerror(rc));
+		return -1;
+	}
+	fd = socket(res->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && res->ai_family == AF_INET6) {
+		int off = 0;
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+	}
+	if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0) {
+		th_seterr(errbuf, TH_ERR_NET, "--listen %s: %s", listen_spec, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(res);
+		return -1;
+	}
+	freeaddrinfo(res);
+	setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+	return fd;
+}
+
+static void refl_src(const struct sockaddr_storage *ss, th_refl_src *s)
+{
+	memset(s, 0, sizeof *s);
+	s->family = ss->ss_family;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+		s->port = a->sin_port;
+		memcpy(s->addr, &a->sin_addr, 4);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+		s->port = a->sin6_port;
+		memcpy(s->addr, &a->sin6_addr, 16);
+	}
+}
+
+/* Kernel receive time of a message (CLOCK_REALTIME), 0 when absent. */
+static int64_t refl_rx_time(struct msghdr *mh)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+			struct timespec ts;
+			memcpy(&ts, CMSG_DATA(c), sizeof ts);
+			return (int64_t)ts.tv_sec * TH_NS_PER_SEC + ts.tv_nsec;
+		}
+	}
+	return 0;
+}
+
+static int refl_loop(int fd, th_reflector *r, const th_hmac *key, refl_counts *c)
+{
+	static uint8_t in[BATCH][TH_WIRE_MAX + 1], out[BATCH][TH_WIRE_MAX];
+	static struct sockaddr_storage from[BATCH];
+	static char ctl[BATCH][CMSG_SPACE(sizeof(struct timespec)) + 64];
+	struct mmsghdr rx[BATCH], tx[BATCH];
+	struct iovec riov[BATCH], tiov[BATCH];
+
+	sigset_t block, waitmask;
+
+	/* signals are taken only inside ppoll, so a stop request can never be missed */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &waitmask);
+	sigdelset(&waitmask, SIGINT);
+	sigdelset(&waitmask, SIGTERM);
+	while (!refl_stop) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		if (ppoll(&pfd, 1, NULL, &waitmask) < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "themis-agent reflect: poll: %s\n", strerror(errno));
+			return TH_EXIT_FAIL;
+		}
+		for (int i = 0; i < BATCH; i++) {
+			riov[i] = (struct iovec){in[i], sizeof in[i]};
+			rx[i].msg_hdr = (struct msghdr){
+			    .msg_name = &from[i],
+			    .msg_namelen = sizeof from[i],
+			    .msg_iov = &riov[i],
+			    .msg_iovlen = 1,
+			    .msg_control = ctl[i],
+			    .msg_controllen = sizeof ctl[i],
+			};
+		}
+		int n = recvmmsg(fd, rx, BATCH, MSG_DONTWAIT, NULL);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN || errno == ECONNREFUSED)
+				continue;
+			fprintf(stderr, "themis-agent reflect: receive: %s\n", strerror(errno));
+			return TH_EXIT_FAIL;
+		}
+		struct timespec now_rt;
+		clock_gettime(CLOCK_REALTIME, &now_rt);
+		int64_t now_wall = (int64_t)now_rt.tv_sec * TH_NS_PER_SEC + now_rt.tv_nsec;
+		int64_t now_mono = th_mono_ns();
+		int m = 0;
+		for (int i = 0; i < n; i++) {
+			th_probe_pkt p;
+			size_t len = rx[i].msg_len;
+			c->received++;
+			if (rx[i].msg_hdr.msg_flags & MSG_TRUNC) {
+				c->malformed++;
+				continue;
+			}
+			th_wire_status ws = th_wire_decode_probe(in[i], len, &p, key);
+			if (ws != TH_WIRE_OK) {
+				if (ws == TH_WIRE_MALFORMED)
+					c->malformed++;
+				else if (ws == TH_WIRE_UNAUTH)
+					c->unauth++;
+				else
+					c->forged++;
+				continue;
+			}
+			th_refl_src src;
+			th_refl_answer a;
+			refl_src(&from[i], &src);
+			th_refl_verdict v =
+			    th_reflector_receive(r, &src, p.stream_id, p.seq, now_mono, &a);
+			if (v != TH_REFL_ECHO && key != NULL) {
+				c->replayed++;
+				continue;
+			}
+			int64_t rxt = refl_rx_time(&rx[i].msg_hdr);
+			th_echo_pkt e = {
+			    .probe = p,
+			    .prev_seq = a.prev_seq,
+			    .run_start = a.run_start,
+			    .rx_count = a.rx_count,
+			    .refl_ns = (uint64_t)now_mono,
+			    .hold_ns = rxt > 0 && now_wall > rxt ? (uint64_t)(now_wall - rxt) : 0,
+			};
+			tiov[m] = (struct iovec){out[m], th_wire_encode_echo(out[m], &e, key)};
+			tx[m].msg_hdr = (struct msghdr){
+			    .msg_name = &from[i],
+			    .msg_namelen = rx[i].msg_hdr.msg_namelen,
+			    .msg_iov = &tiov[m],
+			    .msg_iovlen = 1,
+			};
+			m++;
+		}
+		for (int done = 0; done < m;) {
+			int s = sendmmsg(fd, tx + done, (unsigned)(m - done), 0);
+			if (s < 0) {
+				if (errno == EINTR)
+					continue;
+				/* this datagram failed (e.g. no route back): count it, go on */
+				c->send_errors++;
+				done++;
+				continue;
+			}
+			c->echoed += (uint64_t)s;
+			done += s;
+		}
+	}
+	return TH_EXIT_OK;
+}
+
+int cmd_reflect(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"listen", required_argument, NULL, 'l'},
+	    {"key-file", required_argument, NULL, 'k'},
+	    {"max-streams", required_argument, NULL, 'm'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *listen_spec = NULL, *key_file = NULL;
+	uint64_t max_streams = 1024;
+	char err[TH_ERRLEN];
+	int o;
+
+	optind = 1;
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 'l':
+			listen_spec = optarg;
+			break;
+		case 'k':
+			key_file = optarg;
+			break;
+		case 'm':
+			if (th_arg_uint("--max-streams", optarg, 1, 1000000, &max_streams, err) !=
+			    TH_OK) {
+				fprintf(stderr, "themis-agent reflect: %s\n", err);
+				return TH_EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			refl_usage(stdout);
+			return TH_EXIT_OK;
+		default:
+			fprintf(stderr,
+			        "themis-agent reflect: unknown option or missing value: %s\n",
+			        argv[optind - 1]);
+			refl_usage(stderr);
+			return TH_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "themis-agent reflect: unexpected argument \"%s\"\n", argv[optind]);
+		return TH_EXIT_USAGE;
+	}
+	if (listen_spec == NULL) {
+		fprintf(stderr, "themis-agent reflect: --listen ADDR:PORT is required\n");
+		refl_usage(stderr);
+		return TH_EXIT_USAGE;
+	}
+	th_hmac hmac, *key = NULL;
+	if (key_file != NULL) {
+		uint8_t k[TH_KEY_MAX];
+		size_t klen;
+		if (th_key_load(key_file, k, &klen, err) != TH_OK ||
+		    th_hmac_init(&hmac, k, klen, err) != TH_OK) {
+			fprintf(stderr, "themis-agent reflect: %s\n", err);
+			return TH_EXIT_USAGE;
+		}
+		memset(k, 0, sizeof k);
+		key = &hmac;
+	}
+	int fd = refl_open(listen_spec, err);
+	if (fd < 0) {
+		fprintf(stderr, "themis-agent reflect: %s\n", err);
+		return TH_EXIT_FAIL;
+	}
+	th_reflector *r;
+	if (th_reflector_new(&r, (size_t)max_streams, err) != TH_OK) {
+		fprintf(stderr, "themis-agent reflect: %s\n", err);
+		close(fd);
+		return TH_EXIT_FAIL;
+	}
+	struct sigaction sa = {.sa_handler = refl_on_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	fprintf(stderr, "themis-agent reflect: listening on %s%s\n", listen_spec,
+	        key != NULL ? " (authenticated)" : "");
+
+	refl_counts c = {0};
+	int rc = refl_loop(fd, r, key, &c);
+	fprintf(stderr,
+	        "themis-agent reflect: received %llu echoed %llu streams %zu evicted %llu "
+	        "malformed %llu unauthenticated %llu forged %llu replayed %llu send-errors %llu\n",
+	        (unsigned long long)c.received, (unsigned long long)c.echoed,
+	        th_reflector_streams(r), (unsigned long long)th_reflector_evicted(r),
+	        (unsigned long long)c.malformed, (unsigned long long)c.unauth,
+	        (unsigned long long)c.forged, (unsigned long long)c.replayed,
+	        (unsigned long long)c.send_errors);
+	th_reflector_free(r);
+	if (key != NULL)
+		th_hmac_clear(key);
+	close(fd);
+	return rc;
+}

@@ -1,0 +1,17 @@
+/* commands.h — the subcommands of themis-agent. Each takes the arguments after its name
+ * (argv[0] is the subcommand) and returns the process exit status: 0 success, 1 runtime
+ * failure, 2 bad usage. */
+#ifndef TH_AGENT_COMMANDS_H
+#define TH_AGENT_COMMANDS_H
+
+int cmd_reflect(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
+int cmd_send(int argc, char **argv);    /* with TH_HAVE_ONEWAY */
+int cmd_receive(int argc, char **argv); /* with TH_HAVE_ONEWAY */
+int cmd_iperf(int argc, char **argv);   /* with TH_HAVE_IPERF */
+
+#define TH_EXIT_OK    0
+#define TH_EXIT_FAIL  1
+#define TH_EXIT_USAGE 2
+
+#endif
