@@ -1,0 +1,239 @@
+/* test-glue.c — the plugin glue (themis.c) end to end against a collectd stub: configuration
+ * errors, a real HTTP ingest on loopback, dispatch with explicit time and interval from a
+ * collectd-aware thread, the session-end notification, the archive written at shutdown. */
+#include <math.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <liboconfig/oconfig.h>
+#include <rrd.h>
+
+#include "collectd-stub.h"
+#include "th-check.h"
+
+void module_register(void);
+
+static oconfig_value_t sv(const char *s)
+{
+	oconfig_value_t v = {.type = OCONFIG_TYPE_STRING};
+
+	v.value.string = (char *)s;
+	return v;
+}
+
+static oconfig_value_t nv(double d)
+{
+	oconfig_value_t v = {.type = OCONFIG_TYPE_NUMBER};
+
+	v.value.number = d;
+	return v;
+}
+
+static int free_port(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+typedef struct body {
+	char buf[1024];
+	size_t len;
+} body;
+
+static size_t collect(char *p, size_t sz, size_t n, void *ud)
+{
+	body *b = ud;
+	size_t k = sz * n;
+
+	if (b->len + k >= sizeof b->buf)
+		k = sizeof b->buf - 1 - b->len;
+	memcpy(b->buf + b->len, p, k);
+	b->len += k;
+	b->buf[b->len] = '\0';
+	return sz * n;
+}
+
+static long post(int port, const char *path, const char *token, const char *data, body *b)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = NULL;
+	char url[256], auth[128];
+	long code = 0;
+
+	snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+	memset(b, 0, sizeof *b);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	if (data != NULL)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, data);
+	if (token != NULL) {
+		snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+		h = curl_slist_append(h, auth);
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	}
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+	ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	return code;
+}
+
+static size_t wait_values(size_t want, stub_value *vals, size_t max)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < 200 && (n = stub_values(vals, max)) < want; i++)
+		usleep(50000);
+	return n;
+}
+
+#define REC(t, recv)                                                                               \
+	"{\"kind\":\"second\",\"vm\":\"vm-7\",\"stream\":\"s\",\"t\":" #t ",\"interval_ms\":10,"   \
+	"\"sent\":100,\"received\":" #recv ",\"lost_up\":0,\"lost_down\":0,\"lost_unknown\":0,"    \
+	"\"late\":0,\"dup\":0,\"rtt_min_ms\":0.5,\"rtt_avg_ms\":1,\"rtt_max_ms\":2,"               \
+	"\"jitter_ms\":0.1,\"max_gap_ms\":10}"
+#define MK(ev, t, extra)                                                                           \
+	"{\"kind\":\"marker\",\"session\":\"g.1\",\"vm\":\"vm-7\",\"event\":\"" ev                 \
+	"\",\"t\":" #t extra "}"
+
+START_TEST(glue_ingests_dispatches_and_archives)
+{
+	char dir[] = "/tmp/themis-glue.XXXXXX", tokpath[300], port_s[16], rrd[300];
+	int port = free_port();
+	FILE *f;
+	body b;
+	stub_value vals[64];
+	stub_notice nots[4];
+	size_t n;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(tokpath, sizeof tokpath, "%s/token", dir);
+	f = fopen(tokpath, "w");
+	fputs("s3cret\n", f);
+	fclose(f);
+	snprintf(port_s, sizeof port_s, "%d", port);
+
+	oconfig_value_t listen[2] = {sv("127.0.0.1"), sv(port_s)}, tok = sv(tokpath),
+	                arch = sv(dir), zero = nv(0), warn = nv(100);
+	oconfig_item_t kids[] = {
+	    {.key = "Listen", .values = listen, .values_num = 2},
+	    {.key = "TokenFile", .values = &tok, .values_num = 1},
+	    {.key = "ArchiveDir", .values = &arch, .values_num = 1},
+	    {.key = "ArchiveLag", .values = &zero, .values_num = 1},
+	    {.key = "SessionGrace", .values = &zero, .values_num = 1},
+	    {.key = "DowntimeWarning", .values = &warn, .values_num = 1},
+	};
+	oconfig_item_t root = {.key = "Plugin", .children = kids, .children_num = 6};
+	oconfig_value_t bogus_v = nv(1);
+	oconfig_item_t bogus = {.key = "Bogus", .values = &bogus_v, .values_num = 1};
+	oconfig_item_t bad_root = {.key = "Plugin", .children = &bogus, .children_num = 1};
+
+	module_register();
+	ck_assert_ptr_nonnull(stub_config_cb);
+	ck_assert_int_ne(stub_config_cb(&bad_root), 0);
+	ck_assert_int_eq(stub_config_cb(&root), 0);
+	ck_assert_int_eq(stub_init_cb(), 0);
+	ck_assert_int_eq(stub_threads_started(), 1);
+
+	ck_assert_int_eq(post(port, "/v1/health", NULL, NULL, &b), 200);
+	ck_assert_ptr_nonnull(strstr(b.buf, "\"status\":\"ok\""));
+	ck_assert_int_eq(post(port, "/v1/records", "wrong", "[" REC(1700000000, 99) "]", &b), 401);
+	ck_assert_int_eq(post(port, "/v1/records", "s3cret", "[{\"kind\":\"second\"}]", &b), 400);
+	ck_assert_str_eq(b.buf, "{\"error\":\"records[0].vm: missing\"}\n");
+	ck_assert_int_eq(
+	    post(port, "/v1/markers", "s3cret", "[" MK("session-start", 1700000000.5, "") "]", &b),
+	    200);
+	ck_assert_int_eq(post(port, "/v1/records", "s3cret",
+	                      "[" REC(1700000000, 99) "," REC(1700000001, 97) "]", &b),
+	                 200);
+	ck_assert_str_eq(b.buf, "{\"accepted\":2,\"duplicates\":0}\n");
+	ck_assert_int_eq(post(port, "/v1/records", "s3cret",
+	                      "[" REC(1700000000, 99) "," REC(1700000001, 97) "]", &b),
+	                 200);
+	ck_assert_str_eq(b.buf, "{\"accepted\":0,\"duplicates\":2}\n");
+
+	n = wait_values(4, vals, 64);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_str_eq(vals[0].plugin, "themis");
+	ck_assert_str_eq(vals[0].plugin_instance, "vm-7");
+	ck_assert_str_eq(vals[0].type, "themis_probe");
+	ck_assert_str_eq(vals[0].type_instance, "g.1");
+	ck_assert_double_eq(vals[0].time, 1700000000);
+	ck_assert_double_eq(vals[0].interval, 1);
+	ck_assert_double_eq(vals[0].v[1], 99);
+	ck_assert_str_eq(vals[3].type, "themis_rtt");
+	ck_assert_double_eq(vals[2].time, 1700000001);
+
+	ck_assert_int_eq(
+	    post(port, "/v1/markers", "s3cret",
+	         "[" MK("session-end", 1700000001.9,
+	                ",\"summary\":{\"outcome\":\"success\",\"downtime_ms\":250}") "]",
+	         &b),
+	    200);
+	n = wait_values(5, vals, 64);
+	ck_assert_uint_eq(n, 5);
+	ck_assert_str_eq(vals[4].type, "themis_session");
+	ck_assert_str_eq(vals[4].type_instance, "g.1");
+	ck_assert_double_eq(vals[4].v[0], 250);
+	for (int i = 0; i < 100 && stub_notices(nots, 4) == 0; i++)
+		usleep(50000);
+	ck_assert_uint_eq(stub_notices(nots, 4), 1);
+	ck_assert_int_eq(nots[0].severity, 2); /* NOTIF_WARNING: 250 ms > 100 ms */
+	ck_assert_str_eq(nots[0].type_instance, "g.1");
+	ck_assert_str_eq(nots[0].plugin_instance, "vm-7");
+
+	ck_assert_int_eq(stub_shutdown_cb(), 0);
+
+	/* The archive holds both seconds exactly, created with last_up = first - 1. */
+	snprintf(rrd, sizeof rrd, "%s/vm-7/g.1.rrd", dir);
+	{
+		time_t start = 1699999999, end = 1700000001;
+		unsigned long step = 1, ds_cnt = 0;
+		char **ds_names = NULL;
+		rrd_value_t *data = NULL;
+
+		ck_assert_int_eq(
+		    rrd_fetch_r(rrd, "AVERAGE", &start, &end, &step, &ds_cnt, &ds_names, &data), 0);
+		ck_assert_uint_eq(ds_cnt, 16);
+		ck_assert_str_eq(ds_names[1], "received");
+		ck_assert_int_eq(start, 1699999999);
+		/* row i holds second start + 1 + i: 1700000000, 1700000001 */
+		ck_assert_double_eq(data[0 * ds_cnt + 1], 99);
+		ck_assert_double_eq(data[1 * ds_cnt + 1], 97);
+		ck_assert_double_eq(data[1 * ds_cnt + 8], 1);
+		ck_assert(isnan(data[1 * ds_cnt + 12]));
+		for (unsigned long i = 0; i < ds_cnt; i++)
+			rrd_freemem(ds_names[i]);
+		rrd_freemem(ds_names);
+		rrd_freemem(data);
+	}
+	snprintf(rrd, sizeof rrd, "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(rrd), 0);
+}
+END_TEST
+
+Suite *th_test_suite(void)
+{
+	Suite *s = suite_create("glue");
+	TCase *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, glue_ingests_dispatches_and_archives);
+	suite_add_tcase(s, tc);
+	return s;
+}
