@@ -71,6 +71,8 @@ th_find_session() {
 		found=$f
 	done
 	[ -n "$found" ] || th_die "$TH_EXIT_DATA" "unknown session $session: no $archive/*/$session.json"
+	jq -e 'type == "object"' "$found" >/dev/null 2>&1 ||
+		th_die "$TH_EXIT_DATA" "session $session: $found is not a valid session file (one JSON object)"
 	printf '%s\n' "$found"
 }
 
@@ -84,11 +86,12 @@ th_list_sessions() {
 		[ -f "$f" ] && files+=("$f")
 	done
 	[ "${#files[@]}" -gt 0 ] || return 0
-	# One object per file, with its path, so a bad file is named rather than silently skipped.
+	# One object per file, with its path; a damaged file is named and left out.
 	for f in "${files[@]}"; do
-		jq -c --arg path "$f" '{path: $path, vm: (.vm // ""), definition: (.definition // ""),
-			cycle: (.cycle // 0), session: (.session // "")}' "$f" ||
-			th_die "$TH_EXIT_DATA" "$f is not a valid session file (JSON)"
+		jq -c --arg path "$f" 'if type != "object" then error("not an object") else
+			{path: $path, vm: (.vm // ""), definition: (.definition // ""),
+			 cycle: (.cycle // 0), session: (.session // "")} end' "$f" 2>/dev/null ||
+			th_warn "$f is not a valid session file (one JSON object): left out"
 	done | jq -rs --arg vm "$vm" --arg defn "$def" '
 		map(select(($vm == "" or .vm == $vm) and ($defn == "" or .definition == $defn)))
 		| sort_by(.definition, .cycle, .session) | .[].path'

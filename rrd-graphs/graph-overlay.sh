@@ -124,9 +124,14 @@ th_overlay_graph() {
 		# Many cycles: thin, translucent lines so the median stays readable.
 		local alpha=''
 		[ "$n" -gt 6 ] && alpha=99
-		lines+=("LINE1:c$i${colours[i % ${#colours[@]}]}$alpha:$(th_comment "$session")")
+		if [ "$n" -le 12 ]; then
+			lines+=("LINE1:c$i${colours[i % ${#colours[@]}]}$alpha:$(th_comment "$session")")
+		else
+			lines+=("LINE1:c$i${colours[i % ${#colours[@]}]}$alpha")
+		fi
 		i=$((i + 1))
 	done <"$tmp/plan"
+	[ "$n" -le 12 ] || lines+=("COMMENT:$(th_comment "$n cycles, one thin line each")")
 	local label
 	case $ds in lost) label='lost probes / s' ;; rtt_* | jitter | max_gap | iperf_jitter) label='ms' ;;
 	iperf_bps) label='bit/s' ;; *) label=$ds ;; esac

@@ -30,6 +30,7 @@ th_session_graph() {
 	first=${range% *}
 	last=${range#* }
 	th_require_data "$json" "$first" "$last"
+	# Long sessions get several seconds per pixel: keep loss and RTT peaks visible (reduce=MAX).
 	[ "$last" -gt "$first" ] || last=$((first + 1))
 
 	IFS=$'\t' read -r vm cycle src dst def < <(jq -r '[.vm // "?", (.cycle // "?" | tostring),
@@ -78,8 +79,8 @@ th_session_graph() {
 	th_rrd graph "$tmp/1.png" "${common[@]}" -h "$TH_PANEL_LOSS_H" \
 		--title "$vm · cycle $cycle · $src → $dst · $def · session $session" \
 		--vertical-label 'lost probes / s' \
-		"DEF:sent=$rrd:sent:AVERAGE" "DEF:up=$rrd:lost_up:AVERAGE" \
-		"DEF:down=$rrd:lost_down:AVERAGE" "DEF:unk=$rrd:lost_unknown:AVERAGE" \
+		"DEF:sent=$rrd:sent:AVERAGE" "DEF:up=$rrd:lost_up:AVERAGE:reduce=MAX" \
+		"DEF:down=$rrd:lost_down:AVERAGE:reduce=MAX" "DEF:unk=$rrd:lost_unknown:AVERAGE:reduce=MAX" \
 		"${window[@]}" 'CDEF:downneg=down,-1,*' \
 		'AREA:win#fbe3c4:migration window' 'AREA:winneg#fbe3c4' \
 		"AREA:up#d62728:$(th_comment 'lost up (supervisor → VM)')" \
@@ -96,9 +97,9 @@ th_session_graph() {
 
 	th_rrd graph "$tmp/2.png" "${common[@]}" -h "$TH_PANEL_RTT_H" --vertical-label 'ms' \
 		--lower-limit 0 \
-		"DEF:sent=$rrd:sent:AVERAGE" "DEF:rmin=$rrd:rtt_min:AVERAGE" \
-		"DEF:ravg=$rrd:rtt_avg:AVERAGE" "DEF:rmax=$rrd:rtt_max:AVERAGE" \
-		"DEF:jit=$rrd:jitter:AVERAGE" "${window[@]}" 'CDEF:band=rmax,rmin,-' \
+		"DEF:sent=$rrd:sent:AVERAGE" "DEF:rmin=$rrd:rtt_min:AVERAGE:reduce=MIN" \
+		"DEF:ravg=$rrd:rtt_avg:AVERAGE" "DEF:rmax=$rrd:rtt_max:AVERAGE:reduce=MAX" \
+		"DEF:jit=$rrd:jitter:AVERAGE:reduce=MAX" "${window[@]}" 'CDEF:band=rmax,rmin,-' \
 		'AREA:rmin#ffffff00' "AREA:band#a9cce3:$(th_comment 'RTT min–max'):STACK" \
 		'AREA:win#f5a62340' \
 		'LINE1:ravg#1b4f8a:RTT avg' 'GPRINT:ravg:AVERAGE:%.2lf ms mean' \

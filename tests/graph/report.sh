@@ -27,10 +27,13 @@ rm "$A/web1/c6.rrd"
 # Another definition on another VM: left out by --definition d1.
 FX_SUMMARY=$(fx_summary success 5 1 1 1 1 1) fx_session "$A" web2 z1 d2 1 1700000000 60 20 "3:1:0"
 
+# A damaged session file (e.g. cut short by a crash) is named and left out.
+printf '{"session": "cut", "vm": "web1", "defini' >"$A/web1/cut.json"
 th_graph report "$A" --definition d1 -o "$R" >"$TH_TMP/out" 2>"$TH_TMP/err" ||
 	th_fail "report failed: $(cat "$TH_TMP/err")"
 th_assert_eq "$R/index.html" "$(cat "$TH_TMP/out")" "report prints the page's path"
 th_assert_match 'session c6 has no data' "$(cat "$TH_TMP/err")" "no-data session named on stderr"
+th_assert_match "$A/web1/cut.json is not a valid session file" "$(cat "$TH_TMP/err")" "damaged file named on stderr"
 
 # Summary CSV, golden.
 th_assert_eq 'session,vm,definition,cycle,src_host,dst_host,outcome,closed_by,migration_request,migration_start,migration_end,one_duration_s,downtime_ms,downtime_bound_ms,outage_total_ms,lost_up,lost_down,lost_unknown,hv_downtime_ms,hv_total_ms,delta_ms

@@ -83,7 +83,10 @@ cp "$A/web1/clean.json" "$A/web1/empty.json"
 expect_error 2 "session empty has no data: no probe counts in $A/web1/empty.rrd" session "$A" empty -o "$TH_TMP/x.png"
 expect_error 2 "session empty has no data" csv "$A" empty
 [ ! -e "$TH_TMP/x.png" ] || th_fail "a failed run left $TH_TMP/x.png"
+printf '{"session": "broken", ' >"$A/web1/broken.json"
+expect_error 2 "session broken: $A/web1/broken.json is not a valid session file" session "$A" broken -o "$TH_TMP/x.png"
 expect_error 1 "unknown command 'draw'" draw "$A"
+expect_error 1 "width 50: at least 300 pixels" session "$A" clean -w 50
 expect_error 1 "unknown option '--bogus'" session "$A" clean --bogus
 expect_error 1 "session needs ARCHIVE_DIR and SESSION" session "$A"
 expect_error 1 "'wide' is not a number" session "$A" clean -w wide
