@@ -1,0 +1,94 @@
+/* oneway-io.c — socket and file plumbing of the one-way mode (see oneway-io.h). */
+#include "themis-config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "oneway-io.h"
+#include "oneway-wire.h"
+
+th_err th_ow_parse_addr(const char *opt, const char *val, struct sockaddr_storage *ss,
+                        socklen_t *len, char *errbuf)
+{
+	char host[256];
+	const char *port, *colon;
+	struct addrinfo hints = {0}, *res = NULL;
+	size_t hl;
+	int rc;
+
+	if (val[0] == '[') {
+		const char *close = strchr(val, ']');
+		if (close == NULL || close[1] != ':')
+			return th_seterr(errbuf, TH_ERR_INVALID, "%s \"%s\": expected [IPv6]:PORT",
+			                 opt, val);
+		hl = (size_t)(close - val - 1);
+		if (hl >= sizeof host)
+			return th_seterr(errbuf, TH_ERR_INVALID, "%s \"%s\": address too long", opt,
+			                 val);
+		memcpy(host, val + 1, hl);
+		port = close + 2;
+	} else {
+		colon = strrchr(val, ':');
+		if (colon == NULL || colon == val)
+			return th_seterr(errbuf, TH_ERR_INVALID, "%s \"%s\": expected ADDR:PORT",
+			                 opt, val);
+		hl = (size_t)(colon - val);
+		if (hl >= sizeof host)
+			return th_seterr(errbuf, TH_ERR_INVALID, "%s \"%s\": address too long", opt,
+			                 val);
+		memcpy(host, val, hl);
+		port = colon + 1;
+	}
+	host[hl] = '\0';
+	if (*port == '\0' || strspn(port, "0123456789") != strlen(port) || atoi(port) < 1 ||
+	    atoi(port) > 65535)
+		return th_seterr(errbuf, TH_ERR_INVALID, "%s \"%s\": port must be 1..65535", opt,
+		                 val);
+	hints.ai_socktype = SOCK_DGRAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	rc = getaddrinfo(host, port, &hints, &res);
+	if (rc != 0)
+		return th_seterr(errbuf, TH_ERR_INVALID, "%s \"%s\": %s", opt, val,
+		                 gai_strerror(rc));
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return TH_OK;
+}
+
+th_err th_ow_load_key(const char *path, th_hmac *h, char *errbuf)
+{
+	uint8_t key[4096];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	th_err e;
+
+	if (fd < 0)
+		return th_seterr(errbuf, TH_ERR_IO, "key file %s: %s", path, strerror(errno));
+	n = read(fd, key, sizeof key);
+	close(fd);
+	if (n < 0)
+		return th_seterr(errbuf, TH_ERR_IO, "key file %s: %s", path, strerror(errno));
+	if (n < 32)
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "key file %s holds %zd bytes; at least 32 are needed", path, n);
+	e = th_hmac_init(h, key, (size_t)n, errbuf);
+	sodium_memzero(key, sizeof key);
+	return e;
+}
+
+void th_ow_sign(const th_hmac *h, uint8_t *buf)
+{
+	th_hmac_tag(h, buf, TH_OW_HDR_LEN, buf + TH_OW_HDR_LEN);
+}
+
+bool th_ow_verify(const th_hmac *h, const uint8_t *buf)
+{
+	return th_hmac_verify(h, buf, TH_OW_HDR_LEN, buf + TH_OW_HDR_LEN);
+}
