@@ -1,0 +1,133 @@
+#!/bin/bash
+# collectd-ingest.sh — a real collectd (-f) with the stock rrdtool plugin and themis: records,
+# iperf and markers posted with curl end up in the stock RRD files and in the session archive
+# with exact values and timestamps; bad token -> 401, malformed -> 400 naming the field,
+# oversized -> 413, and none of the refused input is stored while everything accepted is.
+# timeout: 120
+# shellcheck source=tests/common/lib.sh
+. "${top_srcdir:?}/tests/common/lib.sh"
+# shellcheck source=tests/plugin/plugin-lib.sh
+. "$top_srcdir/tests/plugin/plugin-lib.sh"
+tp_require
+
+port=$(th_free_port)
+d=$TH_TMP
+printf '%s\n' "$TP_TOKEN" >"$d/token"
+tp_plugindir "$d/plugins" rrdtool logfile
+cat >"$d/collectd.conf" <<CONF
+Hostname "edge"
+BaseDir "$d"
+PIDFile "$d/collectd.pid"
+PluginDir "$d/plugins"
+TypesDB "/usr/share/collectd/types.db" "$TP_TYPES"
+Interval 1
+# One write thread keeps per-second values in order for the rrdtool plugin (collectd-themis(5)).
+WriteThreads 1
+LoadPlugin logfile
+<Plugin logfile>
+  LogLevel info
+  File "$d/collectd-file.log"
+  PrintSeverity true
+</Plugin>
+LoadPlugin rrdtool
+<Plugin rrdtool>
+  DataDir "$d/rrd"
+</Plugin>
+LoadPlugin themis
+<Plugin themis>
+  Listen "127.0.0.1" "$port"
+  TokenFile "$d/token"
+  MaxBodySize 4096
+  ArchiveDir "$d/archive"
+  ArchiveLag 30
+  SessionGrace 1
+  DowntimeWarning 100
+  DowntimeFailure 1000
+</Plugin>
+CONF
+tp_start edge "$d/collectd.conf"
+th_wait_for 20 tp_health "$port"
+
+T0=1700000000
+S=ingest.20231114T221320Z.00c0ffee.c1
+mk() { # mk EVENT T [EXTRA]
+	printf '{"kind":"marker","session":"%s","definition":"ingest","cycle":1,"vm":"vm1","vm_id":42,' "$S"
+	printf '"src_host":"h1","dst_host":"h2","event":"%s","t":%s%s}' "$1" "$2" "${3:-}"
+}
+
+# Refused input first: none of it may be stored.
+tp_expect_post 401 "$port" /v1/records "[$(tp_second vm1 s $((T0 + 100)) 1)]" wrong-token >/dev/null
+body=$(tp_expect_post 400 "$port" /v1/records "[$(tp_second vm1 s $((T0 + 101)) 1),{\"kind\":\"second\",\"vm\":\"vm1\",\"stream\":\"s\",\"t\":\"x\"}]")
+th_assert_eq '{"error":"records[1].t: expected an integer"}' "$body" "400 message"
+body=$(tp_expect_post 400 "$port" /v1/records '[{"kind":"second",')
+th_assert_match '^\{"error":"body: malformed JSON' "$body" "400 on broken JSON"
+big="[$(tp_second vm1 s $((T0 + 102)) 1)"
+for i in $(seq 1 40); do big="$big,$(tp_second vm1 s $((T0 + 102 + i)) 1)"; done
+big="$big]"
+body=$(tp_expect_post 413 "$port" /v1/records "$big")
+th_assert_eq '{"error":"body: larger than the limit of 4096 bytes"}' "$body" "413 message"
+
+# ArchiveLag 30: nothing is final before the session closes, whatever order kinds arrive in.
+# A session: start, seconds T0..T0+5 in two batches (the first re-sent), iperf, an outage, end.
+tp_expect_post 200 "$port" /v1/markers "[$(mk session-start $T0.250000)]" >/dev/null
+b1="[$(tp_second vm1 s $T0 100 1.25),$(tp_second vm1 s $((T0 + 1)) 90 2.5),$(tp_second vm1 s $((T0 + 2)) 0)]"
+b2="[$(tp_second vm1 s $((T0 + 3)) 55),$(tp_second vm1 s $((T0 + 4)) 100),$(tp_second vm1 s $((T0 + 5)) 99)]"
+th_assert_eq '{"accepted":3,"duplicates":0}' "$(tp_expect_post 200 "$port" /v1/records "$b1")" "batch 1"
+th_assert_eq '{"accepted":0,"duplicates":3}' "$(tp_expect_post 200 "$port" /v1/records "$b1")" "batch 1 again"
+th_assert_eq '{"accepted":3,"duplicates":0}' "$(tp_expect_post 200 "$port" /v1/records "$b2")" "batch 2"
+outage="[{\"kind\":\"outage\",\"vm\":\"vm1\",\"stream\":\"s\",\"direction\":\"both\",\"start\":$((T0 + 1)).900000,\"end\":$((T0 + 3)).450000,\"duration_ms\":1550,\"bound_ms\":10,\"lost\":155}]"
+tp_expect_post 200 "$port" /v1/records "$outage" >/dev/null
+iperf="{\"start\":{\"timestamp\":{\"timesec\":$T0}},\"intervals\":["
+iperf="$iperf{\"sum\":{\"start\":0,\"end\":1,\"seconds\":1,\"bytes\":125000,\"bits_per_second\":1000000,\"jitter_ms\":0.5,\"lost_packets\":1,\"packets\":100,\"omitted\":false}},"
+iperf="$iperf{\"sum\":{\"start\":1,\"end\":2,\"seconds\":1,\"bytes\":0,\"bits_per_second\":0,\"jitter_ms\":0.5,\"lost_packets\":0,\"packets\":0,\"omitted\":false}},"
+iperf="$iperf{\"sum\":{\"start\":2,\"end\":3,\"seconds\":1,\"bytes\":62500,\"bits_per_second\":500000,\"jitter_ms\":0.75,\"lost_packets\":50,\"packets\":100,\"omitted\":false}}]}"
+th_assert_eq '{"accepted":3,"duplicates":0}' \
+	"$(tp_expect_post 200 "$port" "/v1/iperf?vm=vm1&stream=ip" "$iperf")" "iperf document"
+tp_expect_post 200 "$port" /v1/markers "[$(mk migration-request $((T0 + 1)).100000)]" >/dev/null
+tp_expect_post 200 "$port" /v1/markers \
+	"[$(mk migration-end $((T0 + 4)).000000 ',"outcome":"success"'),$(mk session-end $((T0 + 5)).500000 ',"summary":{"outcome":"success","downtime_ms":1550,"downtime_bound_ms":10,"outage_total_ms":1550,"lost_up":60,"lost_down":95,"lost_unknown":0,"hv_downtime_ms":25,"delta_ms":1525}')]" >/dev/null
+
+json="$d/archive/vm1/$S.json"
+closed() { [ "$(jq -r .closed_by "$json" 2>/dev/null)" = session-end ]; }
+th_wait_for 30 closed
+tp_stop "${TP_PID_edge:?}"
+
+# Session archive: every second of the window, exact values, U where nothing was measured.
+rrd="$d/archive/vm1/$S.rrd"
+th_assert_eq "$T0" "$(jq -r .first "$json")" "archive first"
+th_assert_eq "$((T0 + 5))" "$(jq -r .last "$json")" "archive last"
+th_assert_eq 4 "$(jq '.markers | length' "$json")" "archive markers"
+th_assert_eq "migration-request" "$(jq -r '.markers[1].event' "$json")" "marker order"
+th_assert_eq 1 "$(jq '.outages | length' "$json")" "archive outages"
+th_assert_eq 155 "$(jq '.outages[0].lost' "$json")" "outage lost"
+th_assert_eq 1550 "$(jq '.summary.downtime_ms' "$json")" "summary downtime"
+for t in 0 1 2 3 4 5; do
+	want=$(printf '%s\n' 100 90 0 55 100 99 | sed -n "$((t + 1))p")
+	tp_assert_fetch "$rrd" "$((T0 + t))" received "$want"
+	tp_assert_fetch "$rrd" "$((T0 + t))" sent 100
+done
+tp_assert_fetch "$rrd" "$T0" rtt_avg 1.25
+tp_assert_fetch "$rrd" "$((T0 + 1))" rtt_avg 2.5
+tp_assert_fetch "$rrd" "$((T0 + 1))" lost_up 10
+tp_assert_fetch "$rrd" "$T0" iperf_bps 1000000
+tp_assert_fetch "$rrd" "$((T0 + 1))" iperf_bps 0
+tp_assert_fetch "$rrd" "$((T0 + 2))" iperf_lost 50
+tp_assert_fetch "$rrd" "$((T0 + 3))" iperf_bps nan
+th_assert_eq 1 "$(rrdtool info "$rrd" | grep -c '^ds\[iperf_jitter\]\.type = "GAUGE"')" "archive DS"
+
+# Stock rrdtool files: the session's values under its type_instance, exact per second.
+probe="$d/rrd/edge/themis-vm1/themis_probe-$S.rrd"
+[ -f "$probe" ] || th_fail "no $probe: $(find "$d/rrd" -type f)"
+for t in 0 1 2 3 4 5; do
+	want=$(printf '%s\n' 100 90 0 55 100 99 | sed -n "$((t + 1))p")
+	tp_assert_fetch "$probe" "$((T0 + t))" received "$want"
+done
+tp_assert_fetch "$d/rrd/edge/themis-vm1/themis_rtt-$S.rrd" "$((T0 + 1))" avg 2.5
+tp_assert_fetch "$d/rrd/edge/themis-vm1/themis_iperf-$S.rrd" "$((T0 + 2))" bps 500000
+# Refused batches left nothing behind: no background file for vm1 at all.
+[ ! -e "$d/rrd/edge/themis-vm1/themis_probe.rrd" ] || th_fail "refused records were stored"
+
+# The session-end notification: downtime 1550 ms > DowntimeFailure 1000 ms -> FAILURE.
+th_assert_match "Notification: severity = FAILURE.*session $S of VM vm1 ended: success, downtime 1550.000 ms" \
+	"$(cat "$d/collectd-file.log")" "session-end notification"
+th_log "ok"

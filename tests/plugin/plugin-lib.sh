@@ -1,0 +1,93 @@
+# shellcheck shell=bash
+# plugin-lib.sh — helpers for the collectd plugin's integration tests (sourced after
+# tests/common/lib.sh): a private collectd with the stock rrdtool plugin and ours, curl posts,
+# and exact reads of RRD rows.
+
+TP_SO="${top_builddir:?}/collectd-plugin/.libs/themis.so"
+# shellcheck disable=SC2034 # used by the test scripts
+TP_TYPES="${top_srcdir:?}/collectd-plugin/themis-types.db"
+TP_TOKEN=tok-$$-secret
+
+tp_require() {
+	th_require_cmd "${THEMIS_COLLECTD:-collectd}" collectd-core
+	th_require_cmd rrdtool rrdtool
+	th_require_cmd curl curl
+	th_require_cmd jq jq
+	[ -f "$TP_SO" ] || th_error "$TP_SO not built (make first)"
+}
+
+# tp_plugindir DIR PLUGIN...: real copies (collectd refuses symlinks) of stock plugins + ours.
+tp_plugindir() {
+	local dir=$1 p
+	shift
+	mkdir -p "$dir"
+	for p in "$@"; do
+		cp -L "/usr/lib/collectd/$p.so" "$dir/$p.so"
+	done
+	cp -L "$TP_SO" "$dir/themis.so"
+}
+
+# tp_start NAME CONF: run collectd -f with CONF; sets TP_PID_<NAME>; log in $TH_TMP/NAME.log.
+tp_start() {
+	local name=$1 conf=$2 pid
+	"${THEMIS_COLLECTD:-collectd}" -t -C "$conf" >"$TH_TMP/$name.check" 2>&1 ||
+		th_fail "collectd -t refused $conf: $(cat "$TH_TMP/$name.check")"
+	LD_PRELOAD="${THEMIS_ASAN_PRELOAD:-}" "${THEMIS_COLLECTD:-collectd}" -f -C "$conf" \
+		>>"$TH_TMP/$name.log" 2>&1 &
+	pid=$!
+	th_on_exit kill -KILL "$pid"
+	printf -v "TP_PID_$name" '%s' "$pid"
+}
+
+# tp_stop PID: SIGTERM and wait for a clean exit (bounded).
+tp_stop() {
+	local pid=$1
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for _ in $(seq 1 200); do
+		kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+		sleep 0.1
+	done
+	th_fail "collectd $pid did not stop within 20 s"
+}
+
+tp_health() { curl -fsS "http://127.0.0.1:$1/v1/health" >/dev/null; }
+
+# tp_post PORT PATH DATA [TOKEN]: prints "<status> <body>".
+tp_post() {
+	local out code
+	out=$(curl -sS -o "$TH_TMP/post.body" -w '%{http_code}' -X POST \
+		-H "Authorization: Bearer ${4-$TP_TOKEN}" -H 'Content-Type: application/json' \
+		--data-binary "$3" "http://127.0.0.1:$1$2")
+	code=$out
+	printf '%s %s\n' "$code" "$(cat "$TH_TMP/post.body")"
+}
+
+# tp_expect_post STATUS PORT PATH DATA [TOKEN]: the reply status must be STATUS; prints body.
+tp_expect_post() {
+	local want=$1 got
+	shift
+	got=$(tp_post "$@")
+	[ "${got%% *}" = "$want" ] || th_fail "POST $2: expected HTTP $want, got '$got'"
+	printf '%s\n' "${got#* }"
+}
+
+# tp_second VM STREAM T RECEIVED [RTT_AVG]: one "second" record (sent 100).
+tp_second() {
+	printf '{"kind":"second","vm":"%s","stream":"%s","t":%s,"interval_ms":10,"sent":100,' "$1" "$2" "$3"
+	printf '"received":%s,"lost_up":%s,"lost_down":0,"lost_unknown":0,"late":0,"dup":0,' "$4" "$((100 - $4))"
+	printf '"rtt_min_ms":0.5,"rtt_avg_ms":%s,"rtt_max_ms":9,"jitter_ms":0.25,"max_gap_ms":10}' "${5:-1.5}"
+}
+
+# tp_fetch FILE T DS: value of data source DS at second T (AVERAGE, 1 s), as %.10g or "nan".
+tp_fetch() {
+	rrdtool fetch "$1" AVERAGE -r 1 -s "$(($2 - 1))" -e "$2" | awk -v t="$2:" -v ds="$3" '
+		NR == 1 { for (i = 1; i <= NF; i++) if ($i == ds) col = i + 1 }
+		$1 == t { v = $col; if (v ~ /nan/) print "nan"; else printf "%.10g\n", v }'
+}
+
+# tp_assert_fetch FILE T DS EXPECTED
+tp_assert_fetch() {
+	local got
+	got=$(tp_fetch "$1" "$2" "$3")
+	[ "$got" = "$4" ] || th_fail "$1 @$2 $3: expected $4, got '${got:-<no row>}'"
+}
