@@ -144,11 +144,9 @@ th_rrd_graph_style() {
 		--font 'DEFAULT:8:DejaVu Sans' --font 'TITLE:10:DejaVu Sans' --font 'LEGEND:8:DejaVu Sans'
 }
 
-# th_fmt_ms VALUE: "1.234 s" / "45.6 ms" / "n/a" (empty, null or negative means not known).
+# th_fmt_ms VALUE: "1234.5 ms" or "n/a" (empty, null or negative means not known).
 th_fmt_ms() {
-	case $1 in '' | null | -* | nan | NaN) printf 'n/a' ;; *)
-		awk -v v="$1" 'BEGIN { if (v >= 1000) printf "%.3f s", v / 1000; else printf "%.1f ms", v }' ;;
-	esac
+	case $1 in '' | null | -* | nan | NaN) printf 'n/a' ;; *) awk -v v="$1" 'BEGIN { printf "%.1f ms", v }' ;; esac
 }
 # th_fmt_s VALUE: "2.10 s" or "n/a".
 th_fmt_s() {

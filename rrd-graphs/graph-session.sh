@@ -67,11 +67,8 @@ th_session_graph() {
 		window=('CDEF:win=sent,UNKN,*' 'CDEF:winneg=win')
 	fi
 
-	local oc_s dt bound one hv delta
-	IFS=$'\t' read -r oc_s dt bound one hv delta _ < <(th_summary_tsv "$json")
-	local dt_text
-	dt_text=$(th_fmt_ms "$dt")
-	[ -n "$bound" ] && [ "$dt_text" != n/a ] && dt_text="$dt_text ± $(th_fmt_ms "$bound")"
+	local -a legend
+	mapfile -t legend < <(th_session_legend "$json")
 
 	tmp=$(th_tmpdir)
 
@@ -87,11 +84,9 @@ th_session_graph() {
 		"AREA:unk#9e9e9e:$(th_comment 'lost, direction unknown'):STACK" \
 		"AREA:downneg#1f6fb4:$(th_comment 'lost down (VM → supervisor)')\\n" \
 		'HRULE:0#555555' "${rules[@]}" 'COMMENT:\n' \
-		"COMMENT:$(th_comment "network downtime $dt_text")" \
-		"COMMENT:$(th_comment "   OpenNebula duration $(th_fmt_s "$one")")" \
-		"COMMENT:$(th_comment "   hypervisor downtime $(th_fmt_ms "$hv")")" \
-		"COMMENT:$(th_comment "   Δ $(th_fmt_delta "$delta")")" \
-		"COMMENT:$(th_comment "   outcome $oc_s")\\n" >/dev/null ||
+		"COMMENT:$(th_comment "${legend[0]}")" "COMMENT:$(th_comment "   ${legend[1]}")" \
+		"COMMENT:$(th_comment "   ${legend[2]}")" "COMMENT:$(th_comment "   ${legend[3]}")" \
+		"COMMENT:$(th_comment "   ${legend[4]}")\\n" >/dev/null ||
 		th_die "$TH_EXIT_USAGE" "rrdtool graph failed for $rrd"
 	panels+=("$tmp/1.png")
 
@@ -123,6 +118,17 @@ th_session_graph() {
 	esac
 
 	th_stack_png "$out" "${panels[@]}"
+}
+
+# th_session_legend JSON: the five summary lines of the legend (downtime with its bound,
+# OpenNebula duration, hypervisor downtime, their difference, outcome); "n/a" when not known.
+th_session_legend() {
+	local oc dt bound one hv delta text
+	IFS=$'\t' read -r oc dt bound one hv delta _ < <(th_summary_tsv "$1")
+	text=$(th_fmt_ms "$dt")
+	if [ -n "$bound" ] && [ "$text" != n/a ]; then text="$text ± $(th_fmt_ms "$bound")"; fi
+	printf '%s\n' "network downtime $text" "OpenNebula duration $(th_fmt_s "$one")" \
+		"hypervisor downtime $(th_fmt_ms "$hv")" "Δ $(th_fmt_delta "$delta")" "outcome $oc"
 }
 
 # th_stack_png OUT PNG...: stack the panels vertically into OUT; print its "WxH".

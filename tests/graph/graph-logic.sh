@@ -1,0 +1,80 @@
+#!/bin/bash
+# graph-logic.sh — the pure parts of themis-graph, driven directly: legend lines from a
+# summary (and their fallbacks), number formats, aggregates (median of odd and even counts,
+# nearest-rank p95, success rate), session ordering and marker times.
+# timeout: 60
+# shellcheck source=tests/common/lib.sh
+. "${top_srcdir:?}/tests/common/lib.sh"
+th_require_cmd jq jq
+# shellcheck disable=SC2034 # read by the sourced files
+TH_RRDTOOL=${THEMIS_RRDTOOL:-rrdtool}
+# shellcheck disable=SC2034
+TH_VERSION='0-test'
+# shellcheck source=rrd-graphs/graph-common.sh
+. "$top_srcdir/rrd-graphs/graph-common.sh"
+# shellcheck source=rrd-graphs/graph-session.sh
+. "$top_srcdir/rrd-graphs/graph-session.sh"
+# shellcheck source=rrd-graphs/graph-report.sh
+. "$top_srcdir/rrd-graphs/graph-report.sh"
+
+th_assert_eq '1234.5 ms' "$(th_fmt_ms 1234.5)" "fmt ms"
+th_assert_eq 'n/a' "$(th_fmt_ms -1)" "fmt ms, -1 = not known"
+th_assert_eq 'n/a' "$(th_fmt_ms '')" "fmt ms, empty"
+th_assert_eq '2.10 s' "$(th_fmt_s 2.1)" "fmt s"
+th_assert_eq '+12.5 ms' "$(th_fmt_delta 12.5)" "fmt delta positive"
+th_assert_eq '-3.0 ms' "$(th_fmt_delta -3)" "fmt delta negative (a difference may be)"
+th_assert_eq 'a\:b\:c' "$(th_comment a:b:c)" "rrdtool comment escaping"
+
+j="$TH_TMP/s.json"
+cat >"$j" <<'EOF'
+{"session": "s", "vm": "v", "first": 100, "last": 200, "closed_by": "session-end",
+ "markers": [{"event": "session-start", "t": 100.2},
+             {"event": "migration-request", "t": 140.999},
+             {"event": "migration-end", "t": 150.5, "outcome": "failed"}],
+ "summary": {"outcome": "success", "downtime_ms": 1234.5, "downtime_bound_ms": 10,
+             "one_duration_s": 2.1, "hv_downtime_ms": 45, "delta_ms": 1189.5,
+             "lost_up": 120, "lost_down": 30}}
+EOF
+th_assert_eq 'network downtime 1234.5 ms ± 10.0 ms
+OpenNebula duration 2.10 s
+hypervisor downtime 45.0 ms
+Δ +1189.5 ms
+outcome success' "$(th_session_legend "$j")" "legend from a full summary"
+th_assert_eq 140 "$(th_marker_time "$j" migration-request)" "marker second is the floor"
+th_assert_eq '' "$(th_marker_time "$j" migration-start)" "absent marker"
+th_assert_eq '100 200' "$(th_session_range "$j")" "range from first/last"
+
+# No summary: the outcome comes from the migration-end marker, the figures are not known;
+# no first/last: the range comes from the markers.
+jq 'del(.summary, .first, .last)' "$j" >"$TH_TMP/t.json"
+th_assert_eq 'network downtime n/a
+OpenNebula duration n/a
+hypervisor downtime n/a
+Δ n/a
+outcome failed' "$(th_session_legend "$TH_TMP/t.json")" "legend without a summary"
+th_assert_eq '100 150' "$(th_session_range "$TH_TMP/t.json")" "range from markers"
+jq 'del(.summary, .markers[2]) | .closed_by = "open"' "$j" >"$TH_TMP/t.json"
+th_assert_eq 'outcome open' "$(th_session_legend "$TH_TMP/t.json" | tail -n 1)" "open session"
+
+# Aggregates: 20 successful cycles with downtimes 1..20 ms, 5 failed: success 80 %, median
+# 10.5 (mean of the middle two), p95 nearest rank = the 19th value; failed cycles' downtimes
+# (1000) do not count.
+jq -n '[range(1; 21) | {outcome: "success", downtime_ms: .}]
+	+ [range(5) | {outcome: "failed", downtime_ms: 1000}]' >"$TH_TMP/rows.json"
+th_assert_eq $'25\t20\t80\t20\t1\t10.5\t19\t20' "$(th_aggregates "$TH_TMP/rows.json")" "aggregates of 25 cycles"
+jq -n '[3, 1, 2] | map({outcome: "success", downtime_ms: .}) + [{outcome: "success", downtime_ms: null}]' >"$TH_TMP/rows.json"
+th_assert_eq $'4\t4\t100\t3\t1\t2\t3\t3' "$(th_aggregates "$TH_TMP/rows.json")" "odd count, unknown downtime skipped"
+echo '[]' >"$TH_TMP/rows.json"
+th_assert_eq $'0\t0\t\t0\t\t\t\t' "$(th_aggregates "$TH_TMP/rows.json")" "no cycle"
+
+# Sessions are listed by definition, then cycle (numerically), then id; filters apply.
+for s in b.10:d:10 a.2:d:2 c.1:e:1 z.1:d:1; do
+	IFS=: read -r id def cyc <<<"$s"
+	mkdir -p "$TH_TMP/arch/vm${cyc#1}"
+	jq -n --arg id "$id" --arg d "$def" --argjson c "$cyc" \
+		'{session: $id, vm: "vm", definition: $d, cycle: $c}' >"$TH_TMP/arch/vm${cyc#1}/$id.json"
+done
+th_assert_eq 'z.1 a.2 b.10 c.1' "$(th_list_sessions "$TH_TMP/arch" | xargs -n 1 basename | sed 's/\.json$//' | paste -sd ' ')" \
+	"session order"
+th_assert_eq 'c.1' "$(th_list_sessions "$TH_TMP/arch" vm e | xargs -n 1 basename | sed 's/\.json$//')" "definition filter"
+th_assert_eq '' "$(th_list_sessions "$TH_TMP/arch" other)" "VM filter"
