@@ -153,10 +153,13 @@ th_fmt_s() {
 	case $1 in '' | null | -* | nan | NaN) printf 'n/a' ;; *) awk -v v="$1" 'BEGIN { printf "%.2f s", v }' ;; esac
 }
 
-# th_summary_tsv JSON: one tab-separated line: outcome downtime_ms downtime_bound_ms
-# one_duration_s hv_downtime_ms delta_ms lost_up lost_down (empty when not known). The outcome
-# falls back to the migration-end marker's, then to closed_by.
-th_summary_tsv() {
+# th_summary_fields JSON: one line, fields separated by TH_FS: outcome downtime_ms
+# downtime_bound_ms one_duration_s hv_downtime_ms delta_ms lost_up lost_down (empty when not
+# known; TH_FS is not white space, so `read` keeps empty fields). The outcome falls back to the
+# migration-end marker's, then to closed_by.
+# shellcheck disable=SC2034 # used by graph-session.sh
+TH_FS=$'\x1f'
+th_summary_fields() {
 	jq -r '
 		def known: if type == "number" and . >= 0 then . else "" end;
 		(.summary // {}) as $s
@@ -165,7 +168,7 @@ th_summary_tsv() {
 		    ($s.downtime_ms | known), ($s.downtime_bound_ms | known), ($s.one_duration_s | known),
 		    ($s.hv_downtime_ms | known),
 		    (if ($s.delta_ms | type) == "number" then $s.delta_ms else "" end),
-		    ($s.lost_up | known), ($s.lost_down | known) ] | @tsv' "$1"
+		    ($s.lost_up | known), ($s.lost_down | known) ] | map(tostring) | join("\u001f")' "$1"
 }
 # th_fmt_delta VALUE: a signed difference in ms ("+12.5 ms", "-3.0 ms") or "n/a".
 th_fmt_delta() {

@@ -124,7 +124,7 @@ th_session_graph() {
 # OpenNebula duration, hypervisor downtime, their difference, outcome); "n/a" when not known.
 th_session_legend() {
 	local oc dt bound one hv delta text
-	IFS=$'\t' read -r oc dt bound one hv delta _ < <(th_summary_tsv "$1")
+	IFS=$TH_FS read -r oc dt bound one hv delta _ < <(th_summary_fields "$1")
 	text=$(th_fmt_ms "$dt")
 	if [ -n "$bound" ] && [ "$text" != n/a ]; then text="$text ± $(th_fmt_ms "$bound")"; fi
 	printf '%s\n' "network downtime $text" "OpenNebula duration $(th_fmt_s "$one")" \

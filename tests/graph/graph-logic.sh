@@ -40,6 +40,13 @@ OpenNebula duration 2.10 s
 hypervisor downtime 45.0 ms
 Δ +1189.5 ms
 outcome success' "$(th_session_legend "$j")" "legend from a full summary"
+# Not known in the middle: hypervisor downtime -1, no difference.
+jq '.summary.hv_downtime_ms = -1 | .summary.delta_ms = null' "$j" >"$TH_TMP/t.json"
+th_assert_eq 'network downtime 1234.5 ms ± 10.0 ms
+OpenNebula duration 2.10 s
+hypervisor downtime n/a
+Δ n/a
+outcome success' "$(th_session_legend "$TH_TMP/t.json")" "legend, hypervisor downtime not known"
 th_assert_eq 140 "$(th_marker_time "$j" migration-request)" "marker second is the floor"
 th_assert_eq '' "$(th_marker_time "$j" migration-start)" "absent marker"
 th_assert_eq '100 200' "$(th_session_range "$j")" "range from first/last"
