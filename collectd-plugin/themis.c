@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "th-time.h"
 #include "tp-archive.h"
@@ -284,10 +285,18 @@ static void tp_drain(tp_out *work)
 	tp_out_reset(work);
 }
 
+static void tp_marks_path(char *out, size_t size)
+{
+	snprintf(out, size, "%s/dispatched.state", tp_arch.dir);
+}
+
 static void *tp_worker(void *arg)
 {
 	tp_out work = {0}, tmp;
 	bool last = false;
+	char *marks, path[1100], err[TH_ERRLEN];
+
+	tp_marks_path(path, sizeof path);
 
 	while (!last) {
 		struct timespec ts;
@@ -307,8 +316,13 @@ static void *tp_worker(void *arg)
 		tmp = work;
 		work = tp_pending;
 		tp_pending = tmp;
+		marks = tp_cfg.archive ? tp_core_marks(tp_state) : NULL;
 		pthread_mutex_unlock(&tp_lock);
 		tp_drain(&work);
+		/* After the dispatch: a restart re-dispatches nothing recorded here. */
+		if (marks != NULL && tp_write_file(path, marks, strlen(marks), err) != TH_OK)
+			ERROR(TP_NAME " plugin: %s", err);
+		free(marks);
 	}
 	tp_out_free(&work);
 	return NULL;
@@ -333,9 +347,20 @@ static int tp_init(void)
 		ERROR(TP_NAME " plugin: out of memory.");
 		return -1;
 	}
-	if (tp_cfg.archive &&
-	    tp_resume_dir(tp_state, &tp_arch, th_mono_ns(), &resumed, tp_warn, err) != TH_OK)
-		WARNING(TP_NAME " plugin: %s", err);
+	if (tp_cfg.archive) {
+		char path[1100], *text = NULL;
+		size_t len = 0;
+
+		tp_marks_path(path, sizeof path);
+		if (access(path, F_OK) == 0 &&
+		    (tp_read_file(path, &text, &len, err) != TH_OK ||
+		     tp_core_load_marks(tp_state, text, len, err) != TH_OK))
+			WARNING(TP_NAME " plugin: %s: %s", path, err);
+		free(text);
+		if (tp_resume_dir(tp_state, &tp_arch, th_mono_ns(), &resumed, tp_warn, err) !=
+		    TH_OK)
+			WARNING(TP_NAME " plugin: %s", err);
+	}
 	if (resumed > 0)
 		INFO(TP_NAME " plugin: resumed %zu open session(s) from %s.", resumed, tp_arch.dir);
 	tp_stop = false;

@@ -181,12 +181,21 @@ th_err tp_archive_write(tp_archive *a, const tp_archive_job *j, char *errbuf)
 	if (j->nrows > 0) {
 		if ((e = tp_archive_path(a, j->vm, j->session, "rrd", path, sizeof path, errbuf)))
 			return e;
-		/* A job marked create after a restart may find the file: keep it, its last
-		 * update protects the stored seconds. */
-		if (j->create && stat(path, &st) != 0 &&
-		    (e = tp_rrd_create(a, path, j->first, errbuf)))
+		size_t r = 0;
+
+		/* After a restart a session may be rebuilt without its JSON (killed between the
+		 * two files): keep the RRD and skip the seconds it already stores. */
+		if (j->create && stat(path, &st) == 0) {
+			int64_t last;
+
+			if ((e = tp_archive_last(a, path, &last, errbuf)))
+				return e;
+			while (r < j->nrows && j->row0 + (int64_t)r <= last)
+				r++;
+		} else if (j->create && (e = tp_rrd_create(a, path, j->first, errbuf))) {
 			return e;
-		for (size_t r = 0; r < j->nrows;) {
+		}
+		while (r < j->nrows) {
 			int n = 0;
 
 			for (; n < TP_BATCH && r < j->nrows; n++, r++) {
@@ -220,5 +229,26 @@ th_err tp_archive_last(tp_archive *a, const char *path, int64_t *last, char *err
 	if (t == (time_t)-1)
 		return th_seterr(errbuf, TH_ERR_IO, "last update of %s: %s", path, rrd_get_error());
 	*last = (int64_t)t;
+	return TH_OK;
+}
+
+th_err tp_read_file(const char *path, char **out, size_t *len, char *errbuf)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long n;
+
+	if (f == NULL)
+		return th_seterr(errbuf, TH_ERR_IO, "%s: %s", path, strerror(errno));
+	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0 ||
+	    (buf = malloc((size_t)n + 1)) == NULL || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		fclose(f);
+		free(buf);
+		return th_seterr(errbuf, TH_ERR_IO, "%s: cannot read", path);
+	}
+	fclose(f);
+	buf[n] = '\0';
+	*out = buf;
+	*len = (size_t)n;
 	return TH_OK;
 }

@@ -40,6 +40,9 @@ th_err tp_archive_write(tp_archive *a, const tp_archive_job *j, char *errbuf);
 /* Last second stored in an existing session RRD (for resuming after a restart). */
 th_err tp_archive_last(tp_archive *a, const char *path, int64_t *last, char *errbuf);
 
+/* Read a whole file into *out (malloc'd, NUL-terminated). */
+th_err tp_read_file(const char *path, char **out, size_t *len, char *errbuf);
+
 /* Write a file atomically (temporary file + rename). */
 th_err tp_write_file(const char *path, const char *data, size_t len, char *errbuf);
 

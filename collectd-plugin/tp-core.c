@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <yajl/yajl_gen.h>
+
+#include "codec-json.h"
 #include "codec-marker.h"
 #include "codec-record.h"
 #include "th-time.h"
@@ -18,7 +21,8 @@ typedef struct tp_stream {
 	char vm[TH_NAME_MAX];
 	char stream[TH_NAME_MAX];
 	th_record_kind kind;
-	int64_t last_t;                /* newest second accepted (second, iperf) */
+	int64_t last_t;                /* newest second accepted in this run (second, iperf) */
+	int64_t floor_t;               /* newest second dispatched before a restart (marks) */
 	double starts[TP_OUTAGE_KEYS]; /* outage starts accepted (ring) */
 	size_t nstarts;
 } tp_stream;
@@ -31,6 +35,7 @@ struct tp_core {
 	size_t nstreams, capstreams, last_stream;
 	char (*finished)[TH_SESSION_MAX];
 	size_t nfinished;
+	bool marks_dirty;
 };
 
 /* ------------------------------------------------------------------ small helpers */
@@ -177,6 +182,7 @@ static tp_stream *tp_stream_get(tp_core *c, const char *vm, const char *stream, 
 	snprintf(s->stream, sizeof s->stream, "%s", stream);
 	s->kind = kind;
 	s->last_t = INT64_MIN;
+	s->floor_t = INT64_MIN;
 	c->last_stream = c->nstreams++;
 	return s;
 }
@@ -199,6 +205,13 @@ static bool tp_seen(tp_stream *s, const th_record *r)
 		return true;
 	s->last_t = t;
 	return false;
+}
+
+static int64_t tp_record_second(const th_record *r)
+{
+	return r->kind == TH_REC_SECOND  ? r->u.second.t
+	       : r->kind == TH_REC_IPERF ? r->u.iperf.t
+	                                 : (int64_t)floor(r->u.outage.start);
 }
 
 /* ------------------------------------------------------------------ sessions */
@@ -458,12 +471,17 @@ th_err tp_core_records(tp_core *c, const th_record *r, size_t n, int64_t now_ns,
 			(*dups)++;
 			continue;
 		}
-		t = r[i].kind == TH_REC_SECOND  ? r[i].u.second.t
-		    : r[i].kind == TH_REC_IPERF ? r[i].u.iperf.t
-		                                : (int64_t)floor(r[i].u.outage.start);
+		t = tp_record_second(&r[i]);
 		s = tp_sess_for(c, r[i].vm, t);
-		if (tp_values_for(&r[i], s ? s->id : "", out))
+		if (r[i].kind != TH_REC_OUTAGE && t <= st->floor_t) {
+			/* Dispatched before a restart: only the archive (which knows what it
+			 * stored) may still need it. */
+			(*dups)++;
+		} else if (tp_values_for(&r[i], s ? s->id : "", out)) {
 			return th_seterr(errbuf, TH_ERR_NOMEM, "records[%zu]: out of memory", i);
+		}
+		if (r[i].kind != TH_REC_OUTAGE)
+			c->marks_dirty = true;
 		if (s == NULL || !c->cfg.archive)
 			continue;
 		s->last_data_ns = now_ns;
@@ -703,5 +721,102 @@ th_err tp_core_resume(tp_core *c, const th_marker *m, size_t nm, const th_record
 		(void)tp_seen(st, &outages[i]); /* a re-sent outage is a duplicate */
 	}
 	s->json_dirty = false;
+	return TH_OK;
+}
+
+/* ------------------------------------------------------------------ dispatch marks */
+
+char *tp_core_marks(tp_core *c)
+{
+	yajl_gen g;
+	const unsigned char *buf;
+	size_t len, olen = 0, ocap = 256;
+	char *out, num[32];
+
+	if (!c->marks_dirty || (out = malloc(ocap)) == NULL)
+		return NULL;
+	if ((g = yajl_gen_alloc(NULL)) == NULL) {
+		free(out);
+		return NULL;
+	}
+	out[0] = '\0';
+	for (size_t i = 0; i < c->nstreams; i++) {
+		const tp_stream *st = &c->streams[i];
+		int64_t t = st->last_t > st->floor_t ? st->last_t : st->floor_t;
+		const char *kind = th_record_kind_name(st->kind);
+
+		if (st->kind == TH_REC_OUTAGE || t == INT64_MIN)
+			continue;
+		yajl_gen_map_open(g);
+		yajl_gen_string(g, (const unsigned char *)"vm", 2);
+		yajl_gen_string(g, (const unsigned char *)st->vm, strlen(st->vm));
+		yajl_gen_string(g, (const unsigned char *)"stream", 6);
+		yajl_gen_string(g, (const unsigned char *)st->stream, strlen(st->stream));
+		yajl_gen_string(g, (const unsigned char *)"kind", 4);
+		yajl_gen_string(g, (const unsigned char *)kind, strlen(kind));
+		yajl_gen_string(g, (const unsigned char *)"t", 1);
+		snprintf(num, sizeof num, "%lld", (long long)t);
+		yajl_gen_number(g, num, strlen(num));
+		yajl_gen_map_close(g);
+		yajl_gen_get_buf(g, &buf, &len);
+		if (olen + len + 2 > ocap) {
+			char *grown;
+
+			while (olen + len + 2 > ocap)
+				ocap *= 2;
+			if ((grown = realloc(out, ocap)) == NULL) {
+				free(out);
+				yajl_gen_free(g);
+				return NULL;
+			}
+			out = grown;
+		}
+		memcpy(out + olen, buf, len);
+		olen += len;
+		out[olen++] = '\n';
+		out[olen] = '\0';
+		yajl_gen_clear(g);
+		yajl_gen_reset(g, NULL);
+	}
+	yajl_gen_free(g);
+	c->marks_dirty = false;
+	return out;
+}
+
+th_err tp_core_load_marks(tp_core *c, const char *text, size_t len, char *errbuf)
+{
+	size_t pos = 0, lineno = 0;
+
+	while (pos < len) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t end = nl ? (size_t)(nl - text) : len;
+		char vm[TH_NAME_MAX], stream[TH_NAME_MAX], kind[16], w[32];
+		yajl_val v = NULL;
+		int64_t t = 0;
+		tp_stream *st;
+		th_err e;
+
+		lineno++;
+		snprintf(w, sizeof w, "marks line %zu", lineno);
+		if (end > pos) {
+			if ((e = th_json_parse(text + pos, end - pos, &v, errbuf)) ||
+			    (e = th_json_string(v, w, "vm", vm, sizeof vm, errbuf)) ||
+			    (e = th_json_string(v, w, "stream", stream, sizeof stream, errbuf)) ||
+			    (e = th_json_string(v, w, "kind", kind, sizeof kind, errbuf)) ||
+			    (e = th_json_int(v, w, "t", 0, TH_EPOCH_MAX, &t, errbuf))) {
+				yajl_tree_free(v);
+				return e;
+			}
+			yajl_tree_free(v);
+			st = tp_stream_get(c, vm, stream,
+			                   strcmp(kind, "iperf") == 0 ? TH_REC_IPERF
+			                                              : TH_REC_SECOND);
+			if (st == NULL)
+				return th_seterr(errbuf, TH_ERR_NOMEM, "%s: out of memory", w);
+			if (t > st->floor_t)
+				st->floor_t = t;
+		}
+		pos = end + 1;
+	}
 	return TH_OK;
 }

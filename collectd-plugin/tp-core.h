@@ -103,6 +103,13 @@ void tp_core_tick(tp_core *c, int64_t now_ns, bool final, tp_out *out);
 th_err tp_core_resume(tp_core *c, const th_marker *m, size_t nm, const th_record *outages,
                       size_t no, int64_t first, int64_t last_written, int64_t now_ns, char *errbuf);
 
+/* Dispatch marks: the newest second dispatched per (vm, stream, kind), as JSON lines, when
+ * they changed since the last call (else NULL). Persisted after each dispatch round and loaded
+ * at start, they keep re-sent records from being dispatched twice across a restart (the stock
+ * rrdtool plugin would refuse a whole batch that starts with an already stored second). */
+char *tp_core_marks(tp_core *c);
+th_err tp_core_load_marks(tp_core *c, const char *text, size_t len, char *errbuf);
+
 /* Counts for /v1/health. */
 size_t tp_core_sessions_open(const tp_core *c);
 

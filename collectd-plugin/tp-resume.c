@@ -65,27 +65,6 @@ out:
 	return e;
 }
 
-static th_err tp_read_file(const char *path, char **out, size_t *len, char *errbuf)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long n;
-
-	if (f == NULL)
-		return th_seterr(errbuf, TH_ERR_IO, "%s: %s", path, strerror(errno));
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0 ||
-	    (buf = malloc((size_t)n + 1)) == NULL || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		fclose(f);
-		free(buf);
-		return th_seterr(errbuf, TH_ERR_IO, "%s: cannot read", path);
-	}
-	fclose(f);
-	buf[n] = '\0';
-	*out = buf;
-	*len = (size_t)n;
-	return TH_OK;
-}
-
 th_err tp_resume_dir(tp_core *c, tp_archive *a, int64_t now_ns, size_t *resumed,
                      void (*warn)(const char *msg), char *errbuf)
 {

@@ -313,6 +313,49 @@ START_TEST(rrd_layout_follows_th_archive)
 }
 END_TEST
 
+START_TEST(dispatch_marks_survive_a_restart)
+{
+	tp_config c = cfg();
+	tp_core *a = tp_core_new(&c), *b = tp_core_new(&c);
+	tp_out out = {0};
+	th_record r[3] = {second("vm\"1", "s\n1", 10, 100, 99, 1),
+	                  second("vm\"1", "s\n1", 11, 100, 98, 1),
+	                  second("vm\"1", "s\n1", 12, 100, 97, 1)};
+	th_marker m = marker("sess.4", "vm\"1", TH_EV_SESSION_START, 10);
+	char *marks;
+	size_t dups;
+
+	ck_assert_ptr_null(tp_core_marks(a)); /* nothing dispatched yet */
+	ck_assert_int_eq(tp_core_records(a, r, 2, 0, &out, &dups, NULL), TH_OK);
+	marks = tp_core_marks(a);
+	ck_assert_ptr_nonnull(marks);
+	ck_assert_str_eq(
+	    marks, "{\"vm\":\"vm\\\"1\",\"stream\":\"s\\n1\",\"kind\":\"second\",\"t\":11}\n");
+	ck_assert_ptr_null(tp_core_marks(a)); /* unchanged since */
+
+	/* b is the restarted plugin: 10 and 11 were dispatched, 12 was not */
+	ck_assert_int_eq(tp_core_load_marks(b, marks, strlen(marks), NULL), TH_OK);
+	ck_assert_int_eq(tp_core_markers(b, &m, 1, 0, &out, &dups, NULL), TH_OK);
+	tp_out_reset(&out);
+	ck_assert_int_eq(tp_core_records(b, r, 3, 0, &out, &dups, NULL), TH_OK);
+	ck_assert_uint_eq(dups, 2);
+	ck_assert_uint_eq(out.nvalues, 2);
+	ck_assert_double_eq(out.values[0].time, 12);
+	/* ... while the session archive still receives all three seconds */
+	tp_core_tick(b, 0, true, &out);
+	ck_assert_uint_eq(out.njobs, 1);
+	ck_assert_int_eq(out.jobs[0].row0, 10);
+	ck_assert_uint_eq(out.jobs[0].nrows, 3);
+	ck_assert_double_eq(out.jobs[0].rows[1], 99);
+	ck_assert_double_eq(out.jobs[0].rows[2 * TH_ARCHIVE_NDS + 1], 97);
+	ck_assert_int_eq(tp_core_load_marks(b, "{\"vm\":1}", 8, NULL), TH_ERR_INVALID);
+	free(marks);
+	tp_out_free(&out);
+	tp_core_free(a);
+	tp_core_free(b);
+}
+END_TEST
+
 Suite *th_test_suite(void)
 {
 	Suite *s = suite_create("core");
@@ -325,6 +368,7 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, markers_naming_another_vm_are_refused);
 	tcase_add_test(tc, severity_follows_outcome_and_thresholds);
 	tcase_add_test(tc, rrd_layout_follows_th_archive);
+	tcase_add_test(tc, dispatch_marks_survive_a_restart);
 	suite_add_tcase(s, tc);
 	return s;
 }
