@@ -74,7 +74,7 @@ th_session_graph() {
 
 	local -a panels=()
 	th_rrd graph "$tmp/1.png" "${common[@]}" -h "$TH_PANEL_LOSS_H" \
-		--title "$vm · cycle $cycle · $src → $dst · $def · session $session" \
+		--title "$vm · cycle $cycle · $src → $dst · $def · session $session · UTC" \
 		--vertical-label 'lost probes / s' \
 		"DEF:sent=$rrd:sent:AVERAGE" "DEF:up=$rrd:lost_up:AVERAGE:reduce=MAX" \
 		"DEF:down=$rrd:lost_down:AVERAGE:reduce=MAX" "DEF:unk=$rrd:lost_unknown:AVERAGE:reduce=MAX" \
