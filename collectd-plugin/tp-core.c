@@ -685,7 +685,7 @@ void tp_core_tick(tp_core *c, int64_t now_ns, bool final, tp_out *out)
 		upto = s->max_t - c->cfg.archive_lag_s;
 		if (final || now_ns - s->last_data_ns >= lag_ns)
 			upto = s->max_t;
-		tp_emit(c, s, upto, s->json_dirty, out);
+		tp_emit(c, s, upto, s->json_dirty || final, out);
 	}
 }
 

@@ -1,0 +1,76 @@
+#!/bin/bash
+# collectd-rrdcached.sh — with RRDCachedAddress the session archive is created and written
+# through a real rrdcached: after a flush the files hold the exact values, and the daemon's
+# cache (not the plugin) is what wrote them.
+# timeout: 120
+# shellcheck source=tests/common/lib.sh
+. "${top_srcdir:?}/tests/common/lib.sh"
+# shellcheck source=tests/plugin/plugin-lib.sh
+. "$top_srcdir/tests/plugin/plugin-lib.sh"
+tp_require
+th_require_cmd rrdcached rrdcached
+
+d=$TH_TMP
+port=$(th_free_port)
+sock="$d/rrdcached.sock"
+mkdir -p "$d/archive" "$d/journal"
+printf '%s\n' "$TP_TOKEN" >"$d/token"
+tp_plugindir "$d/plugins" logfile
+# A long write delay: nothing reaches the files until a flush, so the test sees the cache work.
+rrdcached -g -F -w 3600 -z 1 -l "unix:$sock" -j "$d/journal" -p "$d/rrdcached.pid" \
+	>"$d/rrdcached.log" 2>&1 &
+cached_pid=$!
+th_on_exit kill -KILL "$cached_pid"
+th_wait_for 20 test -S "$sock"
+cat >"$d/collectd.conf" <<CONF
+Hostname "edge"
+BaseDir "$d"
+PIDFile "$d/collectd.pid"
+PluginDir "$d/plugins"
+TypesDB "/usr/share/collectd/types.db" "$TP_TYPES"
+Interval 1
+LoadPlugin logfile
+<Plugin logfile>
+  LogLevel info
+  File "$d/collectd-file.log"
+</Plugin>
+LoadPlugin themis
+<Plugin themis>
+  Listen "127.0.0.1" "$port"
+  TokenFile "$d/token"
+  ArchiveDir "$d/archive"
+  RRDCachedAddress "unix:$sock"
+  ArchiveLag 30
+  SessionGrace 1
+</Plugin>
+CONF
+tp_start edge "$d/collectd.conf"
+th_wait_for 20 tp_health "$port"
+
+T0=1700001000
+S=cached.x1
+tp_expect_post 200 "$port" /v1/markers \
+	"{\"kind\":\"marker\",\"session\":\"$S\",\"vm\":\"vmc\",\"event\":\"session-start\",\"t\":$T0}" >/dev/null
+batch=""
+for i in $(seq 0 19); do
+	batch="$batch${batch:+,}$(tp_second vmc s $((T0 + i)) $((80 + i)) "$((i + 1)).25")"
+done
+tp_expect_post 200 "$port" /v1/records "[$batch]" >/dev/null
+tp_expect_post 200 "$port" /v1/markers \
+	"{\"kind\":\"marker\",\"session\":\"$S\",\"vm\":\"vmc\",\"event\":\"session-end\",\"t\":$((T0 + 19)).5,\"summary\":{\"outcome\":\"failed\"}}" >/dev/null
+json="$d/archive/vmc/$S.json"
+closed() { [ "$(jq -r .closed_by "$json" 2>/dev/null)" = session-end ]; }
+th_wait_for 30 closed
+tp_stop "${TP_PID_edge:?}"
+
+rrd="$d/archive/vmc/$S.rrd"
+[ -f "$rrd" ] || th_fail "rrdcached did not create $rrd"
+# Before a flush the file has only its creation state: the updates sit in the daemon's cache.
+th_assert_eq "$((T0 - 1))" "$(rrdtool lastupdate "$rrd" | awk 'NR == 3 { sub(":", "", $1); print $1 }')" \
+	"file untouched before the flush"
+rrdtool flushcached --daemon "unix:$sock" "$rrd"
+for i in $(seq 0 19); do
+	tp_assert_fetch "$rrd" "$((T0 + i))" received "$((80 + i))"
+	tp_assert_fetch "$rrd" "$((T0 + i))" rtt_avg "$((i + 1)).25"
+done
+th_log "ok"
