@@ -119,12 +119,13 @@ th_marker_time() {
 th_require_data() {
 	local json=$1 first=$2 last=$3 rrd n session
 	rrd=$(th_rrd_of "$json")
+	local rdef=${rrd//:/\\:} # a colon in a DEF file name is escaped
 	session=$(basename "$json" .json)
 	[ -f "$rrd" ] || th_die "$TH_EXIT_DATA" "session $session has no data: $rrd does not exist"
 	[ -n "$first" ] || th_die "$TH_EXIT_DATA" "session $session has no data: $json names no first/last second"
 	th_flush "$rrd"
 	n=$(th_rrd graph /dev/null --start "$((first - 1))" --end "$last" --step 1 \
-		"DEF:s=$rrd:sent:AVERAGE" "DEF:r=$rrd:received:AVERAGE" \
+		"DEF:s=$rdef:sent:AVERAGE" "DEF:r=$rdef:received:AVERAGE" \
 		'CDEF:k=s,UN,r,UN,*,0,1,IF' 'VDEF:n=k,TOTAL' 'PRINT:n:%.0lf' | sed -n 2p) ||
 		th_die "$TH_EXIT_USAGE" "rrdtool could not read $rrd"
 	case $n in '' | 0 | nan | -nan)

@@ -44,15 +44,16 @@ th_overlay_plan() {
 th_overlay_defs() {
 	local plan=$1 ds=$2 before=$3 after=$4 i=0 rrd anchor medlist=''
 	while IFS=$'\t' read -r _ rrd anchor _; do
+		local rdef=${rrd//:/\\:} # a colon in a DEF file name is escaped
 		local s=$((anchor - before - 1)) e=$((anchor + after)) shift=$((TH_ALIGN_BASE - anchor))
 		if [ "$ds" = lost ]; then
 			local d
 			for d in lost_up lost_down lost_unknown; do
-				printf '%s\n' "DEF:c${i}_$d=$rrd:$d:AVERAGE:start=$s:end=$e" "SHIFT:c${i}_$d:$shift"
+				printf '%s\n' "DEF:c${i}_$d=$rdef:$d:AVERAGE:start=$s:end=$e" "SHIFT:c${i}_$d:$shift"
 			done
 			printf '%s\n' "CDEF:c$i=c${i}_lost_up,c${i}_lost_down,ADDNAN,c${i}_lost_unknown,ADDNAN"
 		else
-			printf '%s\n' "DEF:c$i=$rrd:$ds:AVERAGE:start=$s:end=$e" "SHIFT:c$i:$shift"
+			printf '%s\n' "DEF:c$i=$rdef:$ds:AVERAGE:start=$s:end=$e" "SHIFT:c$i:$shift"
 		fi
 		medlist+="c$i,"
 		i=$((i + 1))

@@ -8,13 +8,14 @@ th_session_csv() {
 	local archive=$1 session=$2 json rrd range first last ds
 	json=$(th_find_session "$archive" "$session")
 	rrd=$(th_rrd_of "$json")
+	local rdef=${rrd//:/\\:} # a colon in a DEF file name is escaped
 	range=$(th_session_range "$json")
 	first=${range% *}
 	last=${range#* }
 	th_require_data "$json" "$first" "$last"
 	local -a args=()
 	for ds in $TH_DS_LIST; do
-		args+=("DEF:$ds=$rrd:$ds:AVERAGE" "XPORT:$ds:$ds")
+		args+=("DEF:$ds=$rdef:$ds:AVERAGE" "XPORT:$ds:$ds")
 	done
 	th_rrd xport --json --showtime --step 1 --start "$((first - 1))" --end "$last" "${args[@]}" |
 		jq -r '(["time"] + .meta.legend | join(",")),

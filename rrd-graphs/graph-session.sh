@@ -26,6 +26,7 @@ th_session_graph() {
 	local json rrd range first last vm cycle src dst def w0 w1 tmp
 	json=$(th_find_session "$archive" "$session")
 	rrd=$(th_rrd_of "$json")
+	local rdef=${rrd//:/\\:} # a colon in a DEF file name is escaped
 	range=$(th_session_range "$json")
 	first=${range% *}
 	last=${range#* }
@@ -76,8 +77,8 @@ th_session_graph() {
 	th_rrd graph "$tmp/1.png" "${common[@]}" -h "$TH_PANEL_LOSS_H" \
 		--title "$vm · cycle $cycle · $src → $dst · $def · session $session · UTC" \
 		--vertical-label 'lost probes / s' \
-		"DEF:sent=$rrd:sent:AVERAGE" "DEF:up=$rrd:lost_up:AVERAGE:reduce=MAX" \
-		"DEF:down=$rrd:lost_down:AVERAGE:reduce=MAX" "DEF:unk=$rrd:lost_unknown:AVERAGE:reduce=MAX" \
+		"DEF:sent=$rdef:sent:AVERAGE" "DEF:up=$rdef:lost_up:AVERAGE:reduce=MAX" \
+		"DEF:down=$rdef:lost_down:AVERAGE:reduce=MAX" "DEF:unk=$rdef:lost_unknown:AVERAGE:reduce=MAX" \
 		"${window[@]}" 'CDEF:downneg=down,-1,*' \
 		'AREA:win#fbe3c4:migration window' 'AREA:winneg#fbe3c4' \
 		"AREA:up#d62728:$(th_comment 'lost up (supervisor → VM)')" \
@@ -92,9 +93,9 @@ th_session_graph() {
 
 	th_rrd graph "$tmp/2.png" "${common[@]}" -h "$TH_PANEL_RTT_H" --vertical-label 'ms' \
 		--lower-limit 0 \
-		"DEF:sent=$rrd:sent:AVERAGE" "DEF:rmin=$rrd:rtt_min:AVERAGE:reduce=MIN" \
-		"DEF:ravg=$rrd:rtt_avg:AVERAGE" "DEF:rmax=$rrd:rtt_max:AVERAGE:reduce=MAX" \
-		"DEF:jit=$rrd:jitter:AVERAGE:reduce=MAX" "${window[@]}" 'CDEF:band=rmax,rmin,-' \
+		"DEF:sent=$rdef:sent:AVERAGE" "DEF:rmin=$rdef:rtt_min:AVERAGE:reduce=MIN" \
+		"DEF:ravg=$rdef:rtt_avg:AVERAGE" "DEF:rmax=$rdef:rtt_max:AVERAGE:reduce=MAX" \
+		"DEF:jit=$rdef:jitter:AVERAGE:reduce=MAX" "${window[@]}" 'CDEF:band=rmax,rmin,-' \
 		'AREA:rmin#ffffff00' "AREA:band#a9cce3:$(th_comment 'RTT min–max'):STACK" \
 		'AREA:win#f5a62340' \
 		'LINE1:ravg#1b4f8a:RTT avg' 'GPRINT:ravg:AVERAGE:%.2lf ms mean' \
@@ -104,11 +105,11 @@ th_session_graph() {
 
 	local bps
 	bps=$(th_rrd graph /dev/null --start "$((first - 1))" --end "$last" --step 1 \
-		"DEF:b=$rrd:iperf_bps:AVERAGE" 'VDEF:m=b,MAXIMUM' 'PRINT:m:%lf' | sed -n 2p)
+		"DEF:b=$rdef:iperf_bps:AVERAGE" 'VDEF:m=b,MAXIMUM' 'PRINT:m:%lf' | sed -n 2p)
 	case $bps in '' | nan | -nan) ;; *)
 		th_rrd graph "$tmp/3.png" "${common[@]}" -h "$TH_PANEL_IPERF_H" \
 			--vertical-label 'Mbit/s' --lower-limit 0 \
-			"DEF:sent=$rrd:sent:AVERAGE" "DEF:bps=$rrd:iperf_bps:AVERAGE" \
+			"DEF:sent=$rdef:sent:AVERAGE" "DEF:bps=$rdef:iperf_bps:AVERAGE" \
 			"${window[@]}" 'CDEF:mbps=bps,1000000,/' \
 			'AREA:mbps#6bb38a:iperf throughput' 'LINE1:mbps#2e7d4f' 'AREA:win#f5a62340' \
 			'GPRINT:mbps:AVERAGE:%.1lf Mbit/s mean' 'GPRINT:mbps:MIN:%.1lf min\n' \

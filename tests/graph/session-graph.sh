@@ -51,6 +51,13 @@ done
 (cd "$TH_TMP" && th_graph session "$A" clean >/dev/null)
 [ -s "$TH_TMP/clean.png" ] || th_fail "default output clean.png missing"
 
+# An archive path with a colon (rrdtool's field separator) works the same.
+mkdir -p "$TH_TMP/arch:2"
+cp -r "$A/web1" "$TH_TMP/arch:2/"
+th_assert_eq 960x490 "$(th_graph session "$TH_TMP/arch:2" lossy -o "$TH_TMP/colon.png")" "colon in the path"
+th_assert_match '^5,50,60,' "$(th_graph xport "$TH_TMP/arch:2" --vm web1 --before 0 --after 5 | tail -n 1)" \
+	"colon in the path: xport"
+
 # Per-second CSV: a header, one line per second, exact values (offset 7 from migration-start
 # at 1700000040: 20 up + 30 down lost, RTT avg 1.007, iperf blackout).
 csv=$(th_graph csv "$A" lossy_iperf)
