@@ -1,0 +1,297 @@
+/* iperf-cmd.c — `themis-agent iperf [options] -- <iperf3 args>`: runs Debian 12's iperf3 (3.12)
+ * as a child in text mode with --forceflush --timestamps='%s ' (and -f k unless a format is
+ * given), echoes its output to stderr, and turns each interval line into an `iperf` record and
+ * each run of zero-byte intervals into an `outage` record (iperf-parse.h) on the --report
+ * outputs. The exit status is iperf3's (1 when it failed).
+ */
+#include "themis-config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "commands.h"
+#include "iperf-parse.h"
+#include "report.h"
+#include "th-time.h"
+
+#define IPC_MAX_REPORTS 8
+
+static volatile sig_atomic_t ipc_signal;
+
+static void ipc_on_signal(int sig)
+{
+	ipc_signal = sig;
+}
+
+typedef struct ipc_out {
+	th_report *report;
+	unsigned long long errors;
+} ipc_out;
+
+static void ipc_emit(const th_record *rec, void *arg)
+{
+	ipc_out *o = arg;
+	char err[TH_ERRLEN];
+
+	if (th_report_write(o->report, rec, err) != TH_OK && o->errors++ == 0)
+		fprintf(stderr, "themis-agent iperf: %s\n", err);
+}
+
+static void ipc_usage(FILE *f)
+{
+	fprintf(f, "usage: themis-agent iperf [--vm NAME] [--stream ID] [--direction up|down] "
+	           "[--report -|FILE|URL]... [--token-file F] [--spool-dir D] [--iperf3 PATH] "
+	           "[--quiet] -- IPERF3-ARGS...\n");
+}
+
+/* Options iperf3 must not get from the user: they change the output this command reads. */
+static const char *ipc_refused(const char *a)
+{
+	static const char *bad[] = {
+	    "-J",       "--json", "--json-stream", "--bidir", "--logfile", "--timestamps", "-D",
+	    "--daemon", "-v",     "--version",     "-h",      "--help"};
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		size_t n = strlen(bad[i]);
+		if (strncmp(a, bad[i], n) == 0 && (a[n] == '\0' || (a[1] == '-' && a[n] == '=')))
+			return bad[i];
+	}
+	return NULL;
+}
+
+int cmd_iperf(int argc, char **argv)
+{
+	static const struct option opts[] = {{"vm", required_argument, NULL, 'v'},
+	                                     {"stream", required_argument, NULL, 's'},
+	                                     {"direction", required_argument, NULL, 'D'},
+	                                     {"report", required_argument, NULL, 'r'},
+	                                     {"token-file", required_argument, NULL, 'T'},
+	                                     {"spool-dir", required_argument, NULL, 'S'},
+	                                     {"iperf3", required_argument, NULL, 'I'},
+	                                     {"quiet", no_argument, NULL, 'q'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
+	char vm[TH_NAME_MAX] = "", stream[TH_NAME_MAX] = "", err[TH_ERRLEN], host[64];
+	const char *reports[IPC_MAX_REPORTS], *iperf3 = getenv("THEMIS_IPERF3");
+	size_t nreports = 0;
+	report_url_opts uopts = {0};
+	th_direction dir = TH_DIR_UNKNOWN;
+	bool quiet = false, sum_only = false, has_format = false;
+	const char *client = NULL;
+	char **child_argv;
+	int c, nargs, pfd[2], status = 0, rc = TH_EXIT_FAIL;
+	pid_t pid;
+	ipc_out out = {0};
+	th_iperf_conv conv;
+	th_clock clk;
+	struct sigaction sa = {0};
+	FILE *in;
+	char *line = NULL;
+	size_t cap = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		th_err e = TH_OK;
+		switch (c) {
+		case 'v':
+			e = th_arg_name("--vm", optarg, vm, err);
+			break;
+		case 's':
+			e = th_arg_name("--stream", optarg, stream, err);
+			break;
+		case 'D':
+			if (strcmp(optarg, "up") == 0)
+				dir = TH_DIR_UP;
+			else if (strcmp(optarg, "down") == 0)
+				dir = TH_DIR_DOWN;
+			else
+				e = th_seterr(err, TH_ERR_INVALID,
+				              "--direction \"%s\": expected up or down", optarg);
+			break;
+		case 'r':
+			if (nreports == IPC_MAX_REPORTS)
+				e = th_seterr(err, TH_ERR_INVALID, "at most %d --report outputs",
+				              IPC_MAX_REPORTS);
+			else
+				reports[nreports++] = optarg;
+			break;
+		case 'T':
+			uopts.token_file = optarg;
+			break;
+		case 'S':
+			uopts.spool_dir = optarg;
+			break;
+		case 'I':
+			iperf3 = optarg;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'h':
+			ipc_usage(stdout);
+			return TH_EXIT_OK;
+		default:
+			ipc_usage(stderr);
+			return TH_EXIT_USAGE;
+		}
+		if (e != TH_OK) {
+			fprintf(stderr, "themis-agent iperf: %s\n", err);
+			return TH_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "themis-agent iperf: no iperf3 arguments (give them after --)\n");
+		ipc_usage(stderr);
+		return TH_EXIT_USAGE;
+	}
+	nargs = argc - optind;
+	for (int i = optind; i < argc; i++) {
+		const char *a = argv[i], *bad = ipc_refused(a);
+		if (bad) {
+			fprintf(
+			    stderr,
+			    "themis-agent iperf: iperf3 option %s is not allowed here: it changes "
+			    "the text output the records are read from\n",
+			    bad);
+			return TH_EXIT_USAGE;
+		}
+		if (strcmp(a, "-f") == 0 || strncmp(a, "--format", 8) == 0 ||
+		    (strncmp(a, "-f", 2) == 0 && a[2]))
+			has_format = true;
+		if ((strcmp(a, "-P") == 0 || strcmp(a, "--parallel") == 0) && i + 1 < argc &&
+		    atoi(argv[i + 1]) > 1)
+			sum_only = true;
+		if ((strcmp(a, "-c") == 0 || strcmp(a, "--client") == 0) && i + 1 < argc)
+			client = argv[i + 1];
+	}
+	if (vm[0] == '\0' && (client == NULL || th_arg_name("--vm", client, vm, NULL) != TH_OK))
+		strcpy(vm, "iperf");
+	if (stream[0] == '\0') {
+		if (gethostname(host, sizeof host) != 0)
+			strcpy(host, "host");
+		host[sizeof host - 1] = '\0';
+		if (snprintf(stream, sizeof stream, "%s/%s/iperf", host, vm) >=
+		    (int)sizeof stream) {
+			fprintf(stderr,
+			        "themis-agent iperf: stream name too long: give --stream\n");
+			return TH_EXIT_USAGE;
+		}
+	}
+	if (iperf3 == NULL || *iperf3 == '\0')
+		iperf3 = "iperf3";
+
+	child_argv = calloc((size_t)nargs + 6, sizeof *child_argv);
+	if (child_argv == NULL) {
+		fprintf(stderr, "themis-agent iperf: out of memory\n");
+		return TH_EXIT_FAIL;
+	}
+	{
+		int k = 0;
+		child_argv[k++] = (char *)iperf3;
+		for (int i = optind; i < argc; i++)
+			child_argv[k++] = argv[i];
+		child_argv[k++] = "--forceflush";
+		child_argv[k++] = "--timestamps=%s ";
+		if (!has_format) {
+			child_argv[k++] = "-f";
+			child_argv[k++] = "k";
+		}
+		child_argv[k] = NULL;
+	}
+
+	if (nreports == 0)
+		reports[nreports++] = "-";
+	if (th_report_new(&out.report, err) != TH_OK) {
+		fprintf(stderr, "themis-agent iperf: %s\n", err);
+		free(child_argv);
+		return TH_EXIT_FAIL;
+	}
+	for (size_t i = 0; i < nreports; i++)
+		if (th_report_add(out.report, reports[i], &uopts, err) != TH_OK) {
+			fprintf(stderr, "themis-agent iperf: --report %s: %s\n", reports[i], err);
+			goto done;
+		}
+
+	if (pipe(pfd) != 0) {
+		fprintf(stderr, "themis-agent iperf: pipe: %s\n", strerror(errno));
+		goto done;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "themis-agent iperf: fork: %s\n", strerror(errno));
+		close(pfd[0]);
+		close(pfd[1]);
+		goto done;
+	}
+	if (pid == 0) {
+		dup2(pfd[1], STDOUT_FILENO);
+		dup2(pfd[1], STDERR_FILENO);
+		close(pfd[0]);
+		close(pfd[1]);
+		execvp(iperf3, child_argv);
+		fprintf(stderr, "iperf3: error - cannot run %s: %s\n", iperf3, strerror(errno));
+		_exit(127);
+	}
+	close(pfd[1]);
+	sa.sa_handler = ipc_on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	th_clock_init(&clk);
+	th_iperf_conv_init(&conv, vm, stream, dir, sum_only);
+	in = fdopen(pfd[0], "r");
+	for (;;) {
+		ssize_t n;
+		errno = 0;
+		n = in ? getline(&line, &cap, in) : -1;
+		if (ipc_signal) {
+			kill(pid,
+			     ipc_signal == SIGTERM ? SIGTERM : SIGINT); /* iperf3 then summarises */
+			ipc_signal = 0;
+		}
+		if (n < 0) {
+			if (in && errno == EINTR) {
+				clearerr(in);
+				continue;
+			}
+			break;
+		}
+		if (n > 0 && line[n - 1] == '\n')
+			line[--n] = '\0';
+		th_iperf_conv_line(&conv, line, th_clock_to_epoch(&clk, th_mono_ns()), ipc_emit,
+		                   &out);
+		if (!quiet)
+			fprintf(stderr, "%s\n", line);
+	}
+	th_iperf_conv_finish(&conv, ipc_emit, &out);
+	if (in)
+		fclose(in);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		rc = out.errors ? TH_EXIT_FAIL : TH_EXIT_OK;
+	} else {
+		fprintf(stderr, "themis-agent iperf: %s %s%s%s\n", iperf3,
+		        WIFEXITED(status) ? "failed" : "was killed", conv.last_error[0] ? ": " : "",
+		        conv.last_error);
+	}
+	fprintf(stderr,
+	        "themis-agent iperf: %llu intervals, %llu blackout intervals, %llu outages\n",
+	        (unsigned long long)conv.intervals, (unsigned long long)conv.blackouts,
+	        (unsigned long long)conv.outages);
+done:
+	free(line);
+	free(child_argv);
+	if (th_report_close(out.report, err) != TH_OK) {
+		fprintf(stderr, "themis-agent iperf: %s\n", err);
+		rc = TH_EXIT_FAIL;
+	}
+	return rc;
+}
