@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "probe-engine.h"
 #include "th-time.h"
 #include "tp-archive.h"
 #include "tp-core.h"
@@ -54,6 +55,15 @@ static pthread_t tp_worker_tid;
 static tp_http *tp_server;
 static tp_ingest tp_api;
 static unsigned long long tp_archive_errors;
+
+/* Background probe targets (<Target> blocks), measured by one prober thread. */
+static th_target *tp_targets;
+static size_t tp_ntargets;
+static th_prober *tp_prober; /* the running prober, under tp_lock */
+static bool tp_probe_stop;
+static bool tp_probe_running;
+static pthread_t tp_probe_tid;
+static pthread_cond_t tp_probe_cond = PTHREAD_COND_INITIALIZER;
 
 /* ------------------------------------------------------------------ configuration */
 
@@ -134,6 +144,79 @@ static int tp_read_token(const char *path)
 	return 0;
 }
 
+/* <Target "vm"> Address "host" "port", Interval, LossTimeout, MinLost, KeyFile, Stream. */
+static int tp_cfg_target(const oconfig_item_t *ci)
+{
+	th_target t, *grown;
+	char err[TH_ERRLEN], *str = NULL;
+	bool have_addr = false;
+	double d;
+	int status = 0;
+
+	th_target_defaults(&t);
+	if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_STRING ||
+	    strlen(ci->values[0].value.string) >= sizeof t.vm || !ci->values[0].value.string[0]) {
+		ERROR(TP_NAME " plugin: Target needs the VM name as its one string argument.");
+		return -1;
+	}
+	snprintf(t.vm, sizeof t.vm, "%s", ci->values[0].value.string);
+	for (int i = 0; i < ci->children_num && status == 0; i++) {
+		oconfig_item_t *c = ci->children + i;
+
+		if (strcasecmp("Address", c->key) == 0) {
+			if (c->values_num < 1 || c->values_num > 2 ||
+			    c->values[0].type != OCONFIG_TYPE_STRING ||
+			    strlen(c->values[0].value.string) >= sizeof t.host) {
+				ERROR(TP_NAME " plugin: Target %s: Address needs a host and an "
+				              "optional port.",
+				      t.vm);
+				status = -1;
+				break;
+			}
+			snprintf(t.host, sizeof t.host, "%s", c->values[0].value.string);
+			if (c->values_num == 2 && c->values[1].type == OCONFIG_TYPE_NUMBER)
+				snprintf(t.port, sizeof t.port, "%.0f", c->values[1].value.number);
+			else if (c->values_num == 2 && c->values[1].type == OCONFIG_TYPE_STRING)
+				snprintf(t.port, sizeof t.port, "%.15s", c->values[1].value.string);
+			else
+				snprintf(t.port, sizeof t.port, "7931");
+			have_addr = true;
+		} else if (strcasecmp("Interval", c->key) == 0) {
+			if ((status = tp_cfg_number(c, 0.0001, 60, &d)) == 0)
+				t.interval_ns = (int64_t)(d * 1e9 + 0.5);
+		} else if (strcasecmp("LossTimeout", c->key) == 0) {
+			if ((status = tp_cfg_number(c, 0.001, 600, &d)) == 0)
+				t.loss_timeout_ns = (int64_t)(d * 1e9 + 0.5);
+		} else if (strcasecmp("MinLost", c->key) == 0) {
+			if ((status = tp_cfg_number(c, 1, 1e6, &d)) == 0)
+				t.min_lost = (uint32_t)d;
+		} else if (strcasecmp("Stream", c->key) == 0) {
+			status = tp_cfg_buf(c, t.stream, sizeof t.stream);
+		} else if (strcasecmp("KeyFile", c->key) == 0) {
+			if ((status = tp_cfg_string(c, &str)) == 0 &&
+			    th_key_load(str, t.key, &t.key_len, err) != TH_OK) {
+				ERROR(TP_NAME " plugin: Target %s: %s", t.vm, err);
+				status = -1;
+			}
+		} else {
+			ERROR(TP_NAME " plugin: Target %s: unknown option \"%s\".", t.vm, c->key);
+			status = -1;
+		}
+	}
+	free(str);
+	if (status != 0)
+		return -1;
+	if (!have_addr) {
+		ERROR(TP_NAME " plugin: Target %s: Address is required.", t.vm);
+		return -1;
+	}
+	if ((grown = realloc(tp_targets, (tp_ntargets + 1) * sizeof *grown)) == NULL)
+		return -1;
+	tp_targets = grown;
+	tp_targets[tp_ntargets++] = t;
+	return 0;
+}
+
 static int tp_configure(oconfig_item_t *ci)
 {
 	int status = 0;
@@ -177,6 +260,8 @@ static int tp_configure(oconfig_item_t *ci)
 			status = tp_cfg_number(c, 0, 1e9, &tp_cfg.downtime_warning_ms);
 		} else if (strcasecmp("DowntimeFailure", c->key) == 0) {
 			status = tp_cfg_number(c, 0, 1e9, &tp_cfg.downtime_failure_ms);
+		} else if (strcasecmp("Target", c->key) == 0) {
+			status = tp_cfg_target(c);
 		} else {
 			ERROR(TP_NAME " plugin: unknown option \"%s\".", c->key);
 			status = -1;
@@ -328,6 +413,94 @@ static void *tp_worker(void *arg)
 	return NULL;
 }
 
+/* ------------------------------------------------------------------ background probing */
+
+static void tp_on_record(const th_record *r, void *arg)
+{
+	static time_t last_complaint; /* only the probe thread calls this */
+	char err[TH_ERRLEN];
+	size_t dups;
+
+	if (tp_take_records(NULL, r, 1, &dups, err) != TH_OK && time(NULL) - last_complaint > 60) {
+		last_complaint = time(NULL);
+		WARNING(TP_NAME " plugin: probe record of %s dropped: %s", r->vm, err);
+	}
+}
+
+/* Sleep up to `seconds`, waking early on shutdown. Returns true when stopping. */
+static bool tp_probe_pause(int seconds)
+{
+	struct timespec ts;
+	bool stop;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += seconds;
+	pthread_mutex_lock(&tp_lock);
+	if (!tp_probe_stop)
+		pthread_cond_timedwait(&tp_probe_cond, &tp_lock, &ts);
+	stop = tp_probe_stop;
+	pthread_mutex_unlock(&tp_lock);
+	return stop;
+}
+
+/* Never gives up: a target that cannot be added (name does not resolve, no route) is retried
+ * every 30 s by rebuilding the prober; a prober that fails is rebuilt after a second. */
+static void *tp_probe_thread(void *arg)
+{
+	char err[TH_ERRLEN];
+
+	for (;;) {
+		th_prober *p = NULL;
+		size_t added = 0;
+		bool stop;
+
+		if (th_prober_new(&p, tp_on_record, NULL, err) != TH_OK) {
+			ERROR(TP_NAME " plugin: prober: %s", err);
+			if (tp_probe_pause(1))
+				break;
+			continue;
+		}
+		for (size_t i = 0; i < tp_ntargets; i++) {
+			if (th_prober_add(p, &tp_targets[i], err) == TH_OK)
+				added++;
+			else
+				WARNING(TP_NAME " plugin: Target %s: %s (retrying in 30 s)",
+				        tp_targets[i].vm, err);
+		}
+		pthread_mutex_lock(&tp_lock);
+		stop = tp_probe_stop;
+		if (!stop)
+			tp_prober = p;
+		pthread_mutex_unlock(&tp_lock);
+		if (!stop && added > 0 &&
+		    th_prober_run(p, added < tp_ntargets ? 30 * TH_NS_PER_SEC : 0, err) != TH_OK)
+			WARNING(TP_NAME " plugin: prober stopped: %s (restarting)", err);
+		pthread_mutex_lock(&tp_lock);
+		tp_prober = NULL;
+		stop = tp_probe_stop;
+		pthread_mutex_unlock(&tp_lock);
+		th_prober_free(p);
+		if (stop || (added < tp_ntargets || added == 0 ? tp_probe_pause(added ? 0 : 30)
+		                                               : tp_probe_pause(1)))
+			break;
+	}
+	return NULL;
+}
+
+static void tp_probe_shutdown(void)
+{
+	if (!tp_probe_running)
+		return;
+	pthread_mutex_lock(&tp_lock);
+	tp_probe_stop = true;
+	if (tp_prober != NULL)
+		th_prober_stop(tp_prober);
+	pthread_cond_broadcast(&tp_probe_cond);
+	pthread_mutex_unlock(&tp_lock);
+	pthread_join(tp_probe_tid, NULL);
+	tp_probe_running = false;
+}
+
 /* ------------------------------------------------------------------ life cycle */
 
 static void tp_warn(const char *msg)
@@ -381,6 +554,16 @@ static int tp_init(void)
 	}
 	INFO(TP_NAME " plugin: listening on %s port %s%s.", tp_listen_node, tp_listen_service,
 	     tp_token[0] ? " (bearer token required)" : "");
+	if (tp_ntargets > 0) {
+		tp_probe_stop = false;
+		if (plugin_thread_create(&tp_probe_tid, tp_probe_thread, NULL, "themis probe") !=
+		    0) {
+			ERROR(TP_NAME " plugin: cannot start the probe thread.");
+			return -1;
+		}
+		tp_probe_running = true;
+		INFO(TP_NAME " plugin: probing %zu target(s) in the background.", tp_ntargets);
+	}
 	return 0;
 }
 
@@ -389,6 +572,7 @@ static int tp_shutdown(void)
 {
 	tp_http_stop(tp_server);
 	tp_server = NULL;
+	tp_probe_shutdown(); /* its last records still go through the worker */
 	if (tp_worker_running) {
 		pthread_mutex_lock(&tp_lock);
 		tp_stop = true;
@@ -403,6 +587,9 @@ static int tp_shutdown(void)
 	free(tp_listen_node);
 	free(tp_listen_service);
 	tp_listen_node = tp_listen_service = NULL;
+	free(tp_targets);
+	tp_targets = NULL;
+	tp_ntargets = 0;
 	return 0;
 }
 
