@@ -1,0 +1,164 @@
+/* agent-cmd.c — builds the remote shell lines for agent control (POSIX sh, busybox included).
+ * Agents are detached with setsid and all three standard streams redirected, so the SSH
+ * channel closes as soon as the starting shell exits. */
+#include "themis-config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "agent-cmd.h"
+
+static bool agent_only(const char *s, const char *extra)
+{
+	if (s == NULL || s[0] == '\0' || strlen(s) > 255)
+		return false;
+	for (const char *p = s; *p; p++) {
+		char c = *p;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      strchr(extra, c) != NULL))
+			return false;
+	}
+	return true;
+}
+
+bool agent_name_ok(const char *s)
+{
+	return agent_only(s, "._-") && s[0] != '-';
+}
+
+bool agent_addr_ok(const char *s)
+{
+	return agent_only(s, ".:-") && s[0] != '-';
+}
+
+bool agent_path_ok(const char *s)
+{
+	return agent_only(s, "._/-") && s[0] == '/' && strstr(s, "..") == NULL;
+}
+
+bool agent_url_ok(const char *s)
+{
+	return agent_only(s, "._~:/?&=%+-") &&
+	       (strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0);
+}
+
+static th_err agent_fmt(char *out, size_t size, int n, char *errbuf)
+{
+	if (n < 0 || (size_t)n >= size)
+		return th_seterr(errbuf, TH_ERR_TOOBIG, "remote command too long");
+	return TH_OK;
+}
+
+static th_err agent_check_paths(const agent_paths *p, char *errbuf)
+{
+	if (!agent_path_ok(p->agent))
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "agent path \"%s\" must be absolute and made of [A-Za-z0-9._/-]",
+		                 p->agent);
+	if (!agent_path_ok(p->dir))
+		return th_seterr(
+		    errbuf, TH_ERR_INVALID,
+		    "remote directory \"%s\" must be absolute and made of [A-Za-z0-9._/-]", p->dir);
+	return TH_OK;
+}
+
+th_err agent_cmd_clean(char *out, size_t size, const agent_paths *p, const char *role, char *errbuf)
+{
+	th_err e = agent_check_paths(p, errbuf);
+
+	if (e != TH_OK)
+		return e;
+	if (!agent_name_ok(role))
+		return th_seterr(errbuf, TH_ERR_INVALID, "bad agent role \"%s\"", role);
+	return agent_fmt(out, size,
+	                 snprintf(out, size,
+	                          "f=%s/themis-%s.pid; if [ -f $f ]; then kill $(cat $f) "
+	                          ">/dev/null 2>&1; rm -f $f; fi; exit 0",
+	                          p->dir, role),
+	                 errbuf);
+}
+
+th_err agent_cmd_reflect(char *out, size_t size, const agent_paths *p, const char *listen_addr,
+                         int port, char *errbuf)
+{
+	th_err e = agent_check_paths(p, errbuf);
+
+	if (e != TH_OK)
+		return e;
+	if (!agent_addr_ok(listen_addr))
+		return th_seterr(errbuf, TH_ERR_INVALID, "bad reflector listen address \"%s\"",
+		                 listen_addr);
+	if (port < 1 || port > 65535)
+		return th_seterr(errbuf, TH_ERR_INVALID, "bad reflector port %d", port);
+	return agent_fmt(out, size,
+	                 snprintf(out, size,
+	                          "setsid %s reflect --listen %s:%d >/dev/null 2>&1 </dev/null & "
+	                          "echo $! >%s/themis-reflect.pid",
+	                          p->agent, listen_addr, port, p->dir),
+	                 errbuf);
+}
+
+th_err agent_cmd_probe(char *out, size_t size, const agent_paths *p, const char *target_addr,
+                       int port, const char *vm, double interval_ms, const char *session,
+                       const char *url, const char *token_file, char *errbuf)
+{
+	char extra[768] = "";
+	th_err e = agent_check_paths(p, errbuf);
+
+	if (e != TH_OK)
+		return e;
+	if (!agent_addr_ok(target_addr))
+		return th_seterr(errbuf, TH_ERR_INVALID, "bad probe target address \"%s\"",
+		                 target_addr);
+	if (port < 1 || port > 65535)
+		return th_seterr(errbuf, TH_ERR_INVALID, "bad probe target port %d", port);
+	if (!agent_name_ok(vm))
+		return th_seterr(
+		    errbuf, TH_ERR_INVALID,
+		    "VM name \"%s\" cannot be passed to the agent: only [A-Za-z0-9._-]", vm);
+	if (!agent_name_ok(session))
+		return th_seterr(errbuf, TH_ERR_INVALID, "bad session id \"%s\"", session);
+	if (!(interval_ms >= 0.1 && interval_ms <= 60000))
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "probe interval %g ms outside [0.1, 60000]", interval_ms);
+	if (url != NULL && url[0] != '\0') {
+		if (!agent_url_ok(url))
+			return th_seterr(errbuf, TH_ERR_INVALID, "bad report URL \"%s\"", url);
+		snprintf(extra, sizeof extra, " --report %s", url);
+		if (token_file != NULL && token_file[0] != '\0') {
+			if (!agent_path_ok(token_file))
+				return th_seterr(errbuf, TH_ERR_INVALID,
+				                 "bad token file path \"%s\"", token_file);
+			snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
+			         " --token-file %s", token_file);
+		}
+	}
+	return agent_fmt(out, size,
+	                 snprintf(out, size,
+	                          "setsid %s probe --target %s:%d --vm %s --interval %g --report "
+	                          "%s/themis-%s.jsonl%s >/dev/null 2>&1 </dev/null & echo $! "
+	                          ">%s/themis-probe.pid",
+	                          p->agent, target_addr, port, vm, interval_ms, p->dir, session,
+	                          extra, p->dir),
+	                 errbuf);
+}
+
+th_err agent_cmd_collect(char *out, size_t size, const agent_paths *p, const char *session,
+                         int wait_s, char *errbuf)
+{
+	th_err e = agent_check_paths(p, errbuf);
+
+	if (e != TH_OK)
+		return e;
+	if (!agent_name_ok(session))
+		return th_seterr(errbuf, TH_ERR_INVALID, "bad session id \"%s\"", session);
+	return agent_fmt(
+	    out, size,
+	    snprintf(out, size,
+	             "f=%s/themis-probe.pid; if [ -f $f ]; then p=$(cat $f); kill -INT $p "
+	             ">/dev/null 2>&1; i=0; while kill -0 $p >/dev/null 2>&1 && [ $i -lt %d ]; do "
+	             "sleep 0.1; i=$((i+1)); done; kill -KILL $p >/dev/null 2>&1; rm -f $f; fi; "
+	             "r=%s/themis-%s.jsonl; if [ -f $r ]; then cat $r; rm -f $r; fi; exit 0",
+	             p->dir, wait_s * 10, p->dir, session),
+	    errbuf);
+}

@@ -1,0 +1,46 @@
+/* agent-cmd.h — the only remote command lines the trigger sends, built from validated
+ * arguments: a fixed agent path, numeric ports and intervals, addresses, names and paths made of
+ * a small safe alphabet. Nothing here quotes: anything outside the alphabet is refused. */
+#ifndef AGENT_CMD_H
+#define AGENT_CMD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "th-error.h"
+
+/* [A-Za-z0-9._-]+ (VM and host names, session ids). */
+bool agent_name_ok(const char *s);
+/* IPv4/IPv6 literal or DNS name: [A-Za-z0-9.:-]+ not starting with '-'. */
+bool agent_addr_ok(const char *s);
+/* Absolute path of [A-Za-z0-9._/-], no "..". */
+bool agent_path_ok(const char *s);
+/* http(s) URL of [A-Za-z0-9._~:/?&=%+-] (no quotes, spaces or shell metacharacters). */
+bool agent_url_ok(const char *s);
+
+typedef struct agent_paths {
+	char agent[256]; /* themis-agent on the remote hosts */
+	char dir[256];   /* remote directory for pid and report files */
+} agent_paths;
+
+/* Kill the agent whose pid file is <dir>/themis-<role>.pid (role "reflect" or "probe") if it is
+ * still running, and remove the pid file. Exit status 0 either way. */
+th_err agent_cmd_clean(char *out, size_t size, const agent_paths *p, const char *role,
+                       char *errbuf);
+
+/* Start the reflector detached: setsid AGENT reflect --listen ADDR:PORT, pid to its pid file. */
+th_err agent_cmd_reflect(char *out, size_t size, const agent_paths *p, const char *listen_addr,
+                         int port, char *errbuf);
+
+/* Start the prober detached, reporting to <dir>/themis-<session>.jsonl and optionally to url
+ * (with token_file on the supervisor, may be NULL/""). */
+th_err agent_cmd_probe(char *out, size_t size, const agent_paths *p, const char *target_addr,
+                       int port, const char *vm, double interval_ms, const char *session,
+                       const char *url, const char *token_file, char *errbuf);
+
+/* Stop the prober with SIGINT, wait up to wait_s for it to exit (it flushes its last records),
+ * then print the report file and remove it. */
+th_err agent_cmd_collect(char *out, size_t size, const agent_paths *p, const char *session,
+                         int wait_s, char *errbuf);
+
+#endif

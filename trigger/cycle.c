@@ -1,0 +1,476 @@
+/* cycle.c — the measurement cycle. Ordering matters: stale agents are cleaned before anything
+ * starts, the VM is moved back (unmeasured) when it is not on the source, the markers journal
+ * is written before the plugin sees a marker, and the plugin's delivery never delays the
+ * migration (it runs on its own thread). */
+#include "themis-config.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent-cmd.h"
+#include "cycle.h"
+#include "exec-local.h"
+#include "hv-view.h"
+#include "one-names.h"
+#include "records-read.h"
+#include "th-marker-json.h"
+#include "th-session.h"
+#include "th-summary.h"
+#include "vm-state.h"
+
+#define CYCLE_OUT_MAX (16 * 1024 * 1024)
+
+static double cycle_now(const trig_ctx *c)
+{
+	return th_clock_to_epoch(&c->clk, th_mono_ns());
+}
+
+/* Sleep up to s seconds in short slices; false when a stop was requested. */
+static bool cycle_sleep(const trig_ctx *c, double s)
+{
+	int64_t end = th_mono_ns() + (int64_t)(s * TH_NS_PER_SEC);
+
+	while (!*c->stop) {
+		int64_t now = th_mono_ns(), next = now + 100 * TH_NS_PER_MS;
+		if (now >= end)
+			return true;
+		th_sleep_until_ns(next < end ? next : end);
+	}
+	return false;
+}
+
+static void cycle_status(const trig_ctx *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The live line on a TTY (rewritten in place), plain lines otherwise; both on stderr. */
+static void cycle_status(const trig_ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->tty)
+		fputs("\r\033[K", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (!c->tty)
+		fputc('\n', stderr);
+	fflush(stderr);
+}
+
+static void cycle_note(const trig_ctx *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* A line that stays (warnings, results): ends the live line first. */
+static void cycle_note(const trig_ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->tty)
+		fputs("\r\033[K", stderr);
+	fputs("themis-trigger: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void cycle_emit(trig_ctx *c, th_marker *m, const char *label)
+{
+	char err[TH_ERRLEN], why[TH_ERRLEN];
+	char *json;
+	size_t len;
+	bool failing = false;
+
+	if (th_marker_to_json(m, &json, &len, err) != TH_OK) {
+		cycle_note(c, "marker %s not written: %s", label, err);
+		return;
+	}
+	if (c->journal.fd >= 0 && th_journal_append_line(&c->journal, json, len, err) != TH_OK)
+		cycle_note(c, "%s", err);
+	if (c->mp != NULL) {
+		if (marker_post_enqueue(c->mp, json, err) != TH_OK)
+			cycle_note(c, "%s", err);
+		size_t pending = marker_post_pending(c->mp, &failing, why);
+		if (failing && !c->mp_failing_shown)
+			cycle_note(c,
+			           "plugin unreachable (%s): %zu markers queued, retrying in the "
+			           "background",
+			           why, pending);
+		else if (!failing && c->mp_failing_shown)
+			cycle_note(c, "plugin reachable again");
+		c->mp_failing_shown = failing;
+	}
+	free(json);
+}
+
+static void cycle_marker(trig_ctx *c, th_marker *m, th_event ev, int cycle, const char *session,
+                         const char *src, const char *dst)
+{
+	memset(m, 0, sizeof *m);
+	m->event = ev;
+	snprintf(m->session, sizeof m->session, "%s", session);
+	snprintf(m->definition, sizeof m->definition, "%s", c->o->definition);
+	m->cycle = cycle;
+	snprintf(m->vm, sizeof m->vm, "%s", c->vm_name);
+	m->vm_id = c->vm_id;
+	snprintf(m->src_host, sizeof m->src_host, "%s", src);
+	snprintf(m->dst_host, sizeof m->dst_host, "%s", dst);
+	m->t = cycle_now(c);
+	th_summary_init(&m->summary);
+}
+
+/* Run a command on the supervisor (local or SSH). */
+static th_err cycle_sup(trig_ctx *c, const char *cmd, char *out, size_t outsz, char *errbuf)
+{
+	int status;
+	th_err e = c->sup_local
+	               ? exec_local(cmd, out, outsz, &status, c->o->ssh_timeout_s * 1000, errbuf)
+	               : ssh_exec(&c->sup_ssh, cmd, out, outsz, &status, errbuf);
+
+	if (e == TH_OK && status != 0)
+		e = th_seterr(errbuf, TH_ERR_REMOTE, "supervisor command exited with status %d",
+		              status);
+	return e;
+}
+
+static th_err cycle_vm(trig_ctx *c, const char *cmd, char *errbuf)
+{
+	int status;
+	th_err e = ssh_exec(&c->vm_ssh, cmd, NULL, 0, &status, errbuf);
+
+	if (e == TH_OK && status != 0)
+		e = th_seterr(errbuf, TH_ERR_REMOTE, "VM command exited with status %d", status);
+	return e;
+}
+
+static agent_paths cycle_paths(const trig_ctx *c)
+{
+	agent_paths p;
+
+	snprintf(p.agent, sizeof p.agent, "%s", c->o->agent_path);
+	snprintf(p.dir, sizeof p.dir, "%s", c->o->remote_dir);
+	return p;
+}
+
+void cycle_stop_agents(trig_ctx *c)
+{
+	agent_paths p = cycle_paths(c);
+	char cmd[1024];
+
+	if (!c->measure)
+		return;
+	if (agent_cmd_clean(cmd, sizeof cmd, &p, "probe", NULL) == TH_OK)
+		cycle_sup(c, cmd, NULL, 0, NULL);
+	if (agent_cmd_clean(cmd, sizeof cmd, &p, "reflect", NULL) == TH_OK)
+		cycle_vm(c, cmd, NULL);
+}
+
+/* Poll until the migration from baseline b is final, the timeout passes or a stop arrives.
+ * started_cb is called once when OpenNebula is seen starting. */
+static mig_phase cycle_poll(trig_ctx *c, const mig_baseline *b, int64_t t0_ns, mig_verdict *v,
+                            bool *aborted, void (*started_cb)(trig_ctx *, void *), void *arg,
+                            const char *label)
+{
+	bool started = false;
+	mig_phase shown = 0;
+	int64_t period = (int64_t)(c->o->poll_ms * TH_NS_PER_MS);
+	int64_t next = th_mono_ns();
+	char err[TH_ERRLEN];
+	int errors = 0;
+
+	*aborted = false;
+	for (;;) {
+		one_vm vm;
+		th_err e;
+		double elapsed;
+
+		next += period;
+		while (th_mono_ns() < next) {
+			if (*c->stop) {
+				*aborted = true;
+				return v->phase;
+			}
+			int64_t slice = th_mono_ns() + 50 * TH_NS_PER_MS;
+			th_sleep_until_ns(slice < next ? slice : next);
+		}
+		e = one_vm_info(c->one, c->vm_id, &vm, err);
+		elapsed = (double)(th_mono_ns() - t0_ns) / TH_NS_PER_SEC;
+		if (e == TH_ERR_NOTFOUND) {
+			mig_observe(b, NULL, elapsed, c->o->timeout_s, v);
+		} else if (e != TH_OK) {
+			/* a transport hiccup is not the VM's fault: keep polling until the timeout
+			 */
+			if (errors++ == 0)
+				cycle_note(c, "%s (still polling)", err);
+			if (elapsed >= c->o->timeout_s) {
+				memset(v, 0, sizeof *v);
+				v->phase = MIG_TIMEOUT;
+				snprintf(v->message, sizeof v->message,
+				         "no answer from OpenNebula for %.0f s: %s", elapsed, err);
+				return v->phase;
+			}
+			continue;
+		} else {
+			mig_observe(b, &vm, elapsed, c->o->timeout_s, v);
+			one_vm_free(&vm);
+		}
+		if (v->started && !started) {
+			started = true;
+			if (started_cb != NULL)
+				started_cb(c, arg);
+		}
+		/* the live line every poll; plain output only when the phase changes */
+		if (c->tty || v->phase != shown)
+			cycle_status(c, "%s %s %.1f s", label, mig_phase_name(v->phase), elapsed);
+		shown = v->phase;
+		if (mig_phase_final(v->phase))
+			return v->phase;
+	}
+}
+
+/* Unmeasured migration back to the source host. */
+static th_err cycle_move(trig_ctx *c, int hid, const char *host, char *errbuf)
+{
+	one_vm vm;
+	mig_baseline b;
+	mig_verdict v;
+	bool aborted;
+	th_err e = one_vm_info(c->one, c->vm_id, &vm, errbuf);
+	const one_history *last;
+
+	if (e != TH_OK)
+		return e;
+	last = one_vm_last(&vm);
+	if (last != NULL && last->hid == hid && vm.state == ONE_VM_ACTIVE &&
+	    vm.lcm_state == ONE_LCM_RUNNING) {
+		one_vm_free(&vm);
+		return TH_OK;
+	}
+	e = mig_baseline_take(&b, &vm, hid, errbuf);
+	one_vm_free(&vm);
+	if (e != TH_OK)
+		return e;
+	cycle_note(c, "VM %s is on %s: moving it to %s first (not measured)", c->vm_name,
+	           last != NULL ? last->hostname : "?", host);
+	e = one_vm_migrate(c->one, c->vm_id, hid, c->o->live, c->o->live ? 0 : 0, NULL, errbuf);
+	if (e != TH_OK)
+		return e;
+	cycle_poll(c, &b, th_mono_ns(), &v, &aborted, NULL, NULL, "move back:");
+	if (aborted)
+		return th_seterr(errbuf, TH_ERR_STATE, "interrupted while moving the VM back");
+	if (v.phase != MIG_SUCCESS)
+		return th_seterr(errbuf, TH_ERR_STATE, "moving VM %s back to %s: %s%s%s",
+		                 c->vm_name, host, mig_phase_name(v.phase),
+		                 v.message[0] ? ": " : "", v.message);
+	return TH_OK;
+}
+
+typedef struct cycle_started {
+	int cycle;
+	const char *session, *src, *dst;
+} cycle_started;
+
+static void cycle_on_started(trig_ctx *c, void *arg)
+{
+	cycle_started *s = arg;
+	th_marker m;
+
+	cycle_marker(c, &m, TH_EV_MIGRATION_START, s->cycle, s->session, s->src, s->dst);
+	cycle_emit(c, &m, "migration-start");
+}
+
+static void cycle_hv(trig_ctx *c, const char *session, const char *src, const char *dst,
+                     th_summary *s)
+{
+	char cmd[2048], out[8192], err[TH_ERRLEN];
+	double dt, total;
+	int status = -1;
+	th_err e;
+
+	if (c->o->hv_command[0] == '\0')
+		return;
+	if (hv_expand(c->o->hv_command, cmd, sizeof cmd, c->vm_name, c->vm_id, src, dst, session,
+	              err) != TH_OK) {
+		cycle_note(c, "%s", err);
+		return;
+	}
+	if (strcmp(c->o->hv_where, "local") == 0) {
+		e = exec_local(cmd, out, sizeof out, &status, c->o->ssh_timeout_s * 1000, err);
+	} else {
+		ssh_target t = c->vm_ssh;
+		snprintf(t.host, sizeof t.host, "%s",
+		         strcmp(c->o->hv_where, "src") == 0 ? src : dst);
+		snprintf(t.user, sizeof t.user, "%s", c->o->host_user);
+		t.port = 22;
+		e = ssh_exec(&t, cmd, out, sizeof out, &status, err);
+	}
+	if (e == TH_OK && status != 0)
+		e = th_seterr(err, TH_ERR_REMOTE, "--hv-command exited with status %d", status);
+	if (e == TH_OK)
+		e = hv_parse(out, &dt, &total, err);
+	if (e != TH_OK) {
+		cycle_note(c, "hypervisor view: %s", err);
+		return;
+	}
+	th_summary_set_hv(s, dt, total);
+}
+
+th_err cycle_run(trig_ctx *c, int cycle, int src_hid, const char *src, int dst_hid, const char *dst,
+                 cycle_result *r, char *errbuf)
+{
+	const trig_opts *o = c->o;
+	agent_paths paths = cycle_paths(c);
+	char session[TH_SESSION_MAX], cmd[2048], err[TH_ERRLEN], label[TH_NAME_MAX * 2 + 64];
+	char *out = NULL;
+	th_marker m;
+	one_vm vm;
+	mig_baseline b;
+	mig_verdict v;
+	bool aborted = false, agents = false;
+	double t_req = NAN, t_end = NAN;
+	int64_t t0_ns;
+	th_err e;
+
+	memset(r, 0, sizeof *r);
+	r->cycle = cycle;
+	snprintf(r->src, sizeof r->src, "%s", src);
+	snprintf(r->dst, sizeof r->dst, "%s", dst);
+	th_summary_init(&r->s);
+	if ((e = th_session_id_make(session, o->definition, c->run_wall_ns, c->run_rnd, cycle,
+	                            errbuf)) != TH_OK)
+		return e;
+	snprintf(r->session, sizeof r->session, "%s", session);
+	snprintf(label, sizeof label, "cycle %d/%d %s -> %s:", cycle, o->cycles, src, dst);
+
+	/* 1. stale agents, then the VM onto the source host */
+	cycle_stop_agents(c);
+	e = cycle_move(c, src_hid, src, errbuf);
+	if (e != TH_OK)
+		return e;
+
+	cycle_marker(c, &m, TH_EV_SESSION_START, cycle, session, src, dst);
+	if (o->description[0] != '\0')
+		snprintf(m.message, sizeof m.message, "%s", o->description);
+	cycle_emit(c, &m, "session-start");
+	cycle_status(c, "%s session %s started", label, session);
+
+	/* 2. agents: reflector on the VM, prober on the supervisor */
+	if (c->measure) {
+		char url[600] = "";
+		if (o->plugin_url[0] != '\0' &&
+		    marker_post_url(o->plugin_url, "/v1/records", url, sizeof url, err) != TH_OK)
+			url[0] = '\0';
+		if ((e = agent_cmd_reflect(cmd, sizeof cmd, &paths, "0.0.0.0", o->reflect_port,
+		                           errbuf)) != TH_OK ||
+		    (e = cycle_vm(c, cmd, errbuf)) != TH_OK)
+			goto setup_failed;
+		if ((e = agent_cmd_probe(cmd, sizeof cmd, &paths, o->vm_addr, o->reflect_port,
+		                         c->vm_name, o->interval_ms, session, url,
+		                         o->supervisor_token_file, errbuf)) != TH_OK ||
+		    (e = cycle_sup(c, cmd, NULL, 0, errbuf)) != TH_OK)
+			goto setup_failed;
+		agents = true;
+	}
+	cycle_status(c, "%s warm-up %.1f s", label, o->warmup_s);
+	if (!cycle_sleep(c, o->warmup_s)) {
+		aborted = true;
+		goto finish;
+	}
+
+	/* 3. baseline, request, poll */
+	if ((e = one_vm_info(c->one, c->vm_id, &vm, errbuf)) != TH_OK)
+		goto setup_failed;
+	e = mig_baseline_take(&b, &vm, dst_hid, errbuf);
+	one_vm_free(&vm);
+	if (e != TH_OK)
+		goto setup_failed;
+	cycle_marker(c, &m, TH_EV_MIGRATION_REQUEST, cycle, session, src, dst);
+	t_req = m.t;
+	t0_ns = th_mono_ns();
+	cycle_emit(c, &m, "migration-request");
+	e = one_vm_migrate(c->one, c->vm_id, dst_hid, o->live, 0, NULL, err);
+	if (e != TH_OK) {
+		/* refused: the cycle failed, the run goes on */
+		memset(&v, 0, sizeof v);
+		v.phase = MIG_FAILED;
+		snprintf(v.message, sizeof v.message, "%s", err);
+	} else {
+		cycle_started st = {cycle, session, src, dst};
+		cycle_poll(c, &b, t0_ns, &v, &aborted, cycle_on_started, &st, label);
+		if (aborted)
+			goto finish;
+	}
+	t_end = cycle_now(c);
+	r->s.outcome = mig_phase_outcome(v.phase);
+	snprintf(r->message, sizeof r->message, "%s", v.message);
+	th_summary_set_one(&r->s, v.stime, v.rstime, v.etime);
+	cycle_marker(c, &m, TH_EV_MIGRATION_END, cycle, session, src, dst);
+	m.t = t_end;
+	m.outcome = r->s.outcome;
+	snprintf(m.message, sizeof m.message, "%s", v.message);
+	cycle_emit(c, &m, "migration-end");
+	cycle_status(c, "%s %s", label, th_marker_outcome_name(r->s.outcome));
+
+	/* 4. cool-down covers the grace period of the window */
+	if (!cycle_sleep(c, o->cooldown_s > o->grace_s ? o->cooldown_s : o->grace_s))
+		aborted = true;
+
+finish:
+	if (aborted)
+		r->s.outcome = TH_OUT_ABORTED;
+	/* 5. agents down, records back */
+	if (agents) {
+		out = malloc(CYCLE_OUT_MAX);
+		if (out != NULL &&
+		    agent_cmd_collect(cmd, sizeof cmd, &paths, session, 5, err) == TH_OK &&
+		    cycle_sup(c, cmd, out, CYCLE_OUT_MAX, err) == TH_OK) {
+			th_record *recs = NULL;
+			size_t n = 0, skipped = 0;
+			if (records_read(out, &recs, &n, &skipped, err) == TH_OK) {
+				if (isfinite(t_req) && isfinite(t_end))
+					th_summary_network(&r->s, recs, n, c->vm_name, t_req,
+					                   t_end + o->grace_s, NULL);
+				if (n == 0)
+					cycle_note(c, "cycle %d: the prober reported no records",
+					           cycle);
+				free(recs);
+			}
+		} else {
+			cycle_note(c, "cycle %d: cannot collect the prober's records: %s", cycle,
+			           err);
+		}
+		free(out);
+		if (agent_cmd_clean(cmd, sizeof cmd, &paths, "reflect", NULL) == TH_OK &&
+		    cycle_vm(c, cmd, err) != TH_OK)
+			cycle_note(c, "cycle %d: stopping the reflector: %s", cycle, err);
+	}
+	if (!aborted && isfinite(t_end))
+		cycle_hv(c, session, src, dst, &r->s);
+
+	/* 6. session-end with the summary */
+	cycle_marker(c, &m, TH_EV_SESSION_END, cycle, session, src, dst);
+	m.outcome = r->s.outcome;
+	m.summary = r->s;
+	if (aborted)
+		snprintf(m.message, sizeof m.message, "interrupted by a signal");
+	cycle_emit(c, &m, "session-end");
+	if (aborted && r->message[0] == '\0')
+		snprintf(r->message, sizeof r->message, "interrupted by a signal");
+	if (c->tty)
+		fputs("\r\033[K", stderr);
+	return TH_OK;
+
+setup_failed:
+	/* the session was opened: close it so the archive does not stay open */
+	cycle_stop_agents(c);
+	cycle_marker(c, &m, TH_EV_SESSION_END, cycle, session, src, dst);
+	m.outcome = TH_OUT_ABORTED;
+	r->s.outcome = TH_OUT_ABORTED;
+	m.summary = r->s;
+	snprintf(m.message, sizeof m.message, "%s", errbuf != NULL ? errbuf : "setup failed");
+	cycle_emit(c, &m, "session-end");
+	return e;
+}

@@ -1,0 +1,46 @@
+/* cycle.h — one measured migration cycle and the run around it: agents up, warm-up, migrate,
+ * poll, cool-down, agents down, records back, summary, markers. */
+#ifndef CYCLE_H
+#define CYCLE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "marker-post.h"
+#include "one-client.h"
+#include "options.h"
+#include "report.h"
+#include "ssh-exec.h"
+#include "th-journal.h"
+#include "th-time.h"
+
+typedef struct trig_ctx {
+	const trig_opts *o;
+	one_client *one;
+	th_journal journal; /* fd -1 when no --markers */
+	marker_post *mp;    /* NULL when no --plugin-url */
+	bool measure;       /* agents are used (--supervisor given) */
+	bool sup_local;     /* supervisor is this machine */
+	ssh_target vm_ssh, sup_ssh;
+	int vm_id;
+	char vm_name[TH_NAME_MAX];
+	int hid_a, hid_b;
+	char host_a[TH_NAME_MAX], host_b[TH_NAME_MAX];
+	int64_t run_wall_ns; /* run start: session ids are <definition>.<stamp>.<rnd>.c<cycle> */
+	uint32_t run_rnd;
+	volatile sig_atomic_t *stop;
+	bool tty;
+	th_clock clk;
+	bool mp_failing_shown;
+} trig_ctx;
+
+/* Run cycle number `cycle` (1-based) from host src to dst and fill *r. Returns TH_OK when the
+ * cycle ran (whatever its outcome); an error only for failures that should end the run. */
+th_err cycle_run(trig_ctx *c, int cycle, int src_hid, const char *src, int dst_hid, const char *dst,
+                 cycle_result *r, char *errbuf);
+
+/* Stop agents left from a run (SIGINT/SIGTERM path); errors ignored. */
+void cycle_stop_agents(trig_ctx *c);
+
+#endif

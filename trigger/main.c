@@ -1,0 +1,327 @@
+/* main.c — themis-trigger: `run` (measured migrations), `list-vms`, `list-hosts`. Parses the
+ * options, connects to OpenNebula, resolves names, runs the cycles, prints the results and maps
+ * outcomes to the exit status (0 all succeeded, 1 some did not, 2 usage or setup error). */
+#include "themis-config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cycle.h"
+#include "one-client.h"
+#include "one-names.h"
+#include "options.h"
+#include "report.h"
+#include "ssh-exec.h"
+#include "th-session.h"
+#include "vm-state.h"
+
+#define EXIT_SOME_FAILED 1
+#define EXIT_SETUP       2
+
+static volatile sig_atomic_t trig_stop;
+
+static void trig_on_signal(int sig)
+{
+	(void)sig;
+	trig_stop = 1;
+}
+
+static void usage(FILE *f)
+{
+	fputs("usage: themis-trigger run --vm ID|NAME --to HOST [--from HOST] [--cycles N]\n"
+	      "                          [--supervisor ADDR|local --vm-addr ADDR] [--interval MS]\n"
+	      "                          [--markers FILE] [--plugin-url URL [--token-file FILE]]\n"
+	      "                          [--live|--cold] [--ping-pong] [--timeout S] [--warmup S]\n"
+	      "                          [--cooldown S] [--hv-command CMD] [--json|--csv]\n"
+	      "                          [--config FILE] [more options: themis-trigger(1)]\n"
+	      "       themis-trigger list-vms [--one-xmlrpc URL] [--one-auth FILE]\n"
+	      "       themis-trigger list-hosts [--one-xmlrpc URL] [--one-auth FILE]\n",
+	      f);
+}
+
+static int trig_connect(const trig_opts *o, one_client **one, bool quiet)
+{
+	char path[512], session[512], ver[64], err[TH_ERRLEN];
+
+	if (one_auth_path(o->one_auth, path, sizeof path, err) != TH_OK ||
+	    one_auth_read(path, session, sizeof session, err) != TH_OK ||
+	    one_client_open(one, o->one_url, session, (unsigned)o->one_timeout_ms, err) != TH_OK) {
+		fprintf(stderr, "themis-trigger: %s\n", err);
+		memset(session, 0, sizeof session);
+		return EXIT_SETUP;
+	}
+	memset(session, 0, sizeof session);
+	if (one_system_version(*one, ver, sizeof ver, err) != TH_OK) {
+		fprintf(stderr, "themis-trigger: %s\n", err);
+		one_client_close(*one);
+		*one = NULL;
+		return EXIT_SETUP;
+	}
+	if (!quiet)
+		fprintf(stderr, "themis-trigger: OpenNebula %s at %s\n", ver, one_client_url(*one));
+	return 0;
+}
+
+static int cmd_list_vms(const trig_opts *o)
+{
+	one_client *one;
+	one_vm *vms;
+	size_t n;
+	char err[TH_ERRLEN];
+	int rc = trig_connect(o, &one, true);
+
+	if (rc != 0)
+		return rc;
+	if (one_vm_pool(one, &vms, &n, err) != TH_OK) {
+		fprintf(stderr, "themis-trigger: %s\n", err);
+		one_client_close(one);
+		return EXIT_SETUP;
+	}
+	printf("%-6s %-24s %-16s %-16s %s\n", "ID", "NAME", "STATE", "HOST", "PREPARED");
+	for (size_t i = 0; i < n; i++) {
+		const one_history *h = one_vm_last(&vms[i]);
+		printf("%-6d %-24s %-16s %-16s %s\n", vms[i].id, vms[i].name,
+		       one_vm_display_state(vms[i].state, vms[i].lcm_state),
+		       h != NULL ? h->hostname : "-",
+		       strcmp(vms[i].themis_type, "VM") == 0 ? "yes" : "no");
+	}
+	one_vm_array_free(vms, n);
+	one_client_close(one);
+	return 0;
+}
+
+static int cmd_list_hosts(const trig_opts *o)
+{
+	one_client *one;
+	one_host *h;
+	size_t n;
+	char err[TH_ERRLEN];
+	int rc = trig_connect(o, &one, true);
+
+	if (rc != 0)
+		return rc;
+	if (one_host_pool(one, &h, &n, err) != TH_OK) {
+		fprintf(stderr, "themis-trigger: %s\n", err);
+		one_client_close(one);
+		return EXIT_SETUP;
+	}
+	printf("%-6s %-24s %s\n", "ID", "NAME", "STATE");
+	for (size_t i = 0; i < n; i++)
+		printf("%-6d %-24s %s\n", h[i].id, h[i].name, one_host_state_name(h[i].state));
+	free(h);
+	one_client_close(one);
+	return 0;
+}
+
+static int trig_read_token(const char *path, char *out, size_t size)
+{
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL) {
+		fprintf(stderr, "themis-trigger: cannot read --token-file %s\n", path);
+		return -1;
+	}
+	if (fgets(out, (int)size, f) == NULL)
+		out[0] = '\0';
+	fclose(f);
+	out[strcspn(out, "\r\n")] = '\0';
+	if (out[0] == '\0') {
+		fprintf(stderr, "themis-trigger: --token-file %s is empty\n", path);
+		return -1;
+	}
+	return 0;
+}
+
+static void trig_ssh(ssh_target *t, const trig_opts *o, const char *host, int port,
+                     const char *user)
+{
+	memset(t, 0, sizeof *t);
+	snprintf(t->host, sizeof t->host, "%s", host);
+	t->port = port;
+	snprintf(t->user, sizeof t->user, "%s", user);
+	snprintf(t->key, sizeof t->key, "%s", o->ssh_key);
+	snprintf(t->known_hosts, sizeof t->known_hosts, "%s", o->known_hosts);
+	t->timeout_ms = o->ssh_timeout_s * 1000;
+}
+
+static int cmd_run(const trig_opts *o)
+{
+	trig_ctx c;
+	char err[TH_ERRLEN], token[512], name[TH_NAME_MAX];
+	cycle_result *res;
+	report_agg agg;
+	int done = 0, rc, hid_from = -1;
+	struct sigaction sa;
+	one_vm vm;
+
+	if (trig_opts_check_run(o, err) != TH_OK) {
+		fprintf(stderr, "themis-trigger: %s\n", err);
+		return EXIT_SETUP;
+	}
+	memset(&c, 0, sizeof c);
+	c.o = o;
+	c.journal.fd = -1;
+	c.stop = &trig_stop;
+	c.tty = isatty(2);
+	c.measure = o->supervisor[0] != '\0';
+	c.sup_local = strcmp(o->supervisor, "local") == 0;
+	th_clock_init(&c.clk);
+	c.run_wall_ns = th_wall_ns();
+	c.run_rnd = th_session_random();
+	if (ssh_global_init(err) != TH_OK) {
+		fprintf(stderr, "themis-trigger: %s\n", err);
+		return EXIT_SETUP;
+	}
+	if ((rc = trig_connect(o, &c.one, false)) != 0)
+		return rc;
+	if (one_vm_lookup(c.one, o->vm, &c.vm_id, c.vm_name, sizeof c.vm_name, err) != TH_OK ||
+	    one_host_lookup(c.one, o->to, &c.hid_b, c.host_b, sizeof c.host_b, err) != TH_OK ||
+	    (o->from[0] != '\0' &&
+	     one_host_lookup(c.one, o->from, &hid_from, c.host_a, sizeof c.host_a, err) != TH_OK))
+		goto setup_error;
+	if (one_vm_info(c.one, c.vm_id, &vm, err) != TH_OK)
+		goto setup_error;
+	{
+		mig_baseline b;
+		if (mig_baseline_take(&b, &vm, c.hid_b, err) != TH_OK) {
+			one_vm_free(&vm);
+			goto setup_error;
+		}
+	}
+	if (hid_from < 0) {
+		const one_history *h = one_vm_last(&vm);
+		if (h == NULL) {
+			one_vm_free(&vm);
+			th_seterr(err, TH_ERR_STATE, "VM %s has no host: give --from", c.vm_name);
+			goto setup_error;
+		}
+		hid_from = h->hid;
+		snprintf(c.host_a, sizeof c.host_a, "%s", h->hostname);
+	}
+	one_vm_free(&vm);
+	c.hid_a = hid_from;
+	if (c.hid_a == c.hid_b) {
+		th_seterr(err, TH_ERR_INVALID, "--from and --to are the same host (%s)", c.host_a);
+		goto setup_error;
+	}
+	snprintf(name, sizeof name, "%s", c.vm_name);
+	if (o->markers[0] != '\0' && th_journal_open(&c.journal, o->markers, err) != TH_OK)
+		goto setup_error;
+	if (o->plugin_url[0] != '\0') {
+		token[0] = '\0';
+		if (o->token_file[0] != '\0' &&
+		    trig_read_token(o->token_file, token, sizeof token) != 0)
+			goto setup_quiet;
+		if (marker_post_start(&c.mp, o->plugin_url, token, err) != TH_OK)
+			goto setup_error;
+	}
+	if (c.measure) {
+		trig_ssh(&c.vm_ssh, o, o->vm_addr, o->vm_ssh_port, o->vm_user);
+		trig_ssh(&c.sup_ssh, o, o->supervisor, o->supervisor_ssh_port, o->supervisor_user);
+	}
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = trig_on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	res = calloc((size_t)o->cycles, sizeof *res);
+	if (res == NULL) {
+		th_seterr(err, TH_ERR_NOMEM, "out of memory for %d cycles", o->cycles);
+		goto setup_error;
+	}
+	rc = 0;
+	for (int i = 1; i <= o->cycles && !trig_stop; i++) {
+		bool back = o->ping_pong && i % 2 == 0;
+		th_err e = cycle_run(&c, i, back ? c.hid_b : c.hid_a, back ? c.host_b : c.host_a,
+		                     back ? c.hid_a : c.hid_b, back ? c.host_a : c.host_b,
+		                     &res[done], err);
+		if (e != TH_OK) {
+			fprintf(stderr, "themis-trigger: cycle %d: %s\n", i, err);
+			if (res[done].cycle == i && res[done].session[0] != '\0') {
+				snprintf(res[done].message, sizeof res[done].message, "%s", err);
+				done++;
+			}
+			rc = EXIT_SOME_FAILED;
+			break;
+		}
+		if (res[done].s.outcome != TH_OUT_SUCCESS)
+			rc = EXIT_SOME_FAILED;
+		done++;
+	}
+	if (trig_stop) {
+		cycle_stop_agents(&c);
+		rc = EXIT_SOME_FAILED;
+	}
+	report_aggregate(res, done, &agg);
+	if (o->json)
+		report_json(stdout, o->definition, c.vm_name, c.vm_id, res, done, &agg);
+	else if (o->csv)
+		report_csv(stdout, res, done);
+	else
+		report_table(stdout, res, done, &agg);
+	fflush(stdout);
+	if (agg.succeeded != done || done < o->cycles)
+		rc = EXIT_SOME_FAILED;
+	if (c.mp != NULL) {
+		size_t left = marker_post_stop(c.mp, trig_stop ? 1000 : 5000);
+		if (left > 0)
+			fprintf(
+			    stderr,
+			    "themis-trigger: %zu markers not delivered to the plugin (they are in "
+			    "the journal%s%s)\n",
+			    left, o->markers[0] ? " " : "", o->markers);
+	}
+	th_journal_close(&c.journal);
+	one_client_close(c.one);
+	free(res);
+	return rc;
+
+setup_error:
+	fprintf(stderr, "themis-trigger: %s\n", err);
+setup_quiet:
+	if (c.mp != NULL)
+		marker_post_stop(c.mp, 1000);
+	th_journal_close(&c.journal);
+	one_client_close(c.one);
+	return EXIT_SETUP;
+}
+
+int main(int argc, char **argv)
+{
+	trig_opts o;
+	char err[TH_ERRLEN];
+	const char *cmd;
+
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_SETUP;
+	}
+	cmd = argv[1];
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "--version") == 0) {
+		printf("themis-trigger %s\n", THEMIS_VERSION);
+		return 0;
+	}
+	trig_opts_defaults(&o);
+	if (trig_opts_parse(&o, argc, argv, 2, err) != TH_OK) {
+		fprintf(stderr, "themis-trigger: %s\n", err);
+		usage(stderr);
+		return EXIT_SETUP;
+	}
+	if (strcmp(cmd, "run") == 0)
+		return cmd_run(&o);
+	if (strcmp(cmd, "list-vms") == 0)
+		return cmd_list_vms(&o);
+	if (strcmp(cmd, "list-hosts") == 0)
+		return cmd_list_hosts(&o);
+	fprintf(stderr, "themis-trigger: unknown command \"%s\"\n", cmd);
+	usage(stderr);
+	return EXIT_SETUP;
+}

@@ -1,0 +1,37 @@
+/* marker-post.h — delivers markers to the collectd plugin (POST /v1/markers, bearer token) from
+ * a background thread. Enqueueing never blocks on the network: while the plugin is unreachable
+ * markers wait in memory (they are in the journal anyway) and are re-sent, oldest first, with a
+ * growing pause (0.25 s doubling to 5 s). */
+#ifndef MARKER_POST_H
+#define MARKER_POST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "th-error.h"
+
+typedef struct marker_post marker_post;
+
+/* url: the plugin's base URL ("http://host:port") or the full ".../v1/markers" URL.
+ * token: bearer token or NULL. */
+th_err marker_post_start(marker_post **mp, const char *url, const char *token, char *errbuf);
+
+/* Queue one marker (a JSON object); copies it. */
+th_err marker_post_enqueue(marker_post *mp, const char *json, char *errbuf);
+
+/* Markers queued and not yet accepted; *failing tells whether the last attempt failed, with its
+ * reason copied into why (TH_ERRLEN bytes, may be NULL). */
+size_t marker_post_pending(marker_post *mp, bool *failing, char *why);
+
+/* Markers delivered / dropped (refused by the plugin with 400/413) so far. */
+size_t marker_post_delivered(marker_post *mp);
+size_t marker_post_dropped(marker_post *mp);
+
+/* Try to deliver what is queued for at most flush_ms more, then stop the thread and free.
+ * Returns the number of markers left undelivered. */
+size_t marker_post_stop(marker_post *mp, int flush_ms);
+
+/* The full markers URL for a base URL (adds "/v1/markers" unless already there). */
+th_err marker_post_url(const char *base, const char *path, char *out, size_t size, char *errbuf);
+
+#endif

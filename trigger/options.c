@@ -1,0 +1,316 @@
+/* options.c — one table of options shared by the command line and config files. */
+#include "themis-config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pwd.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent-cmd.h"
+#include "options.h"
+
+typedef enum { OT_STR, OT_INT, OT_DBL, OT_TRUE, OT_FALSE } opt_type;
+
+typedef struct opt_def {
+	const char *name;
+	opt_type type;
+	size_t off;
+	size_t size; /* strings */
+	double min, max;
+} opt_def;
+
+#define S(n, f)                                                                                    \
+	{                                                                                          \
+		n, OT_STR, offsetof(trig_opts, f), sizeof(((trig_opts *)0)->f), 0, 0               \
+	}
+#define I(n, f, lo, hi)                                                                            \
+	{                                                                                          \
+		n, OT_INT, offsetof(trig_opts, f), 0, lo, hi                                       \
+	}
+#define D(n, f, lo, hi)                                                                            \
+	{                                                                                          \
+		n, OT_DBL, offsetof(trig_opts, f), 0, lo, hi                                       \
+	}
+#define T(n, f)                                                                                    \
+	{                                                                                          \
+		n, OT_TRUE, offsetof(trig_opts, f), 0, 0, 0                                        \
+	}
+#define F(n, f)                                                                                    \
+	{                                                                                          \
+		n, OT_FALSE, offsetof(trig_opts, f), 0, 0, 0                                       \
+	}
+
+static const opt_def opt_table[] = {
+    S("vm", vm),
+    S("from", from),
+    S("to", to),
+    I("cycles", cycles, 1, 100000),
+    S("definition", definition),
+    S("description", description),
+    T("live", live),
+    F("cold", live),
+    T("ping-pong", ping_pong),
+    D("timeout", timeout_s, 1, 86400),
+    D("warmup", warmup_s, 0, 3600),
+    D("cooldown", cooldown_s, 0, 3600),
+    D("grace", grace_s, 0, 600),
+    D("poll-period", poll_ms, 10, 60000),
+    S("supervisor", supervisor),
+    S("vm-addr", vm_addr),
+    I("reflect-port", reflect_port, 1, 65535),
+    D("interval", interval_ms, 0.1, 60000),
+    S("agent-path", agent_path),
+    S("remote-dir", remote_dir),
+    S("markers", markers),
+    S("plugin-url", plugin_url),
+    S("token-file", token_file),
+    S("supervisor-token-file", supervisor_token_file),
+    S("one-xmlrpc", one_url),
+    S("one-auth", one_auth),
+    I("one-timeout", one_timeout_ms, 100, 600000),
+    S("ssh-key", ssh_key),
+    S("known-hosts", known_hosts),
+    S("vm-user", vm_user),
+    S("supervisor-user", supervisor_user),
+    S("host-user", host_user),
+    I("vm-ssh-port", vm_ssh_port, 1, 65535),
+    I("supervisor-ssh-port", supervisor_ssh_port, 1, 65535),
+    I("ssh-timeout", ssh_timeout_s, 1, 3600),
+    S("hv-command", hv_command),
+    S("hv-where", hv_where),
+    T("json", json),
+    T("csv", csv),
+};
+
+void trig_opts_defaults(trig_opts *o)
+{
+	struct passwd *pw = getpwuid(getuid());
+
+	memset(o, 0, sizeof *o);
+	o->cycles = 1;
+	o->live = true;
+	o->timeout_s = 120;
+	o->warmup_s = 2;
+	o->cooldown_s = 3;
+	o->grace_s = 1;
+	o->poll_ms = 200;
+	o->reflect_port = 7777;
+	o->interval_ms = 10;
+	o->one_timeout_ms = 10000;
+	snprintf(o->agent_path, sizeof o->agent_path, "/usr/bin/themis-agent");
+	snprintf(o->remote_dir, sizeof o->remote_dir, "/tmp");
+	snprintf(o->definition, sizeof o->definition, "themis");
+	snprintf(o->vm_user, sizeof o->vm_user, "root");
+	snprintf(o->supervisor_user, sizeof o->supervisor_user, "root");
+	snprintf(o->host_user, sizeof o->host_user, "root");
+	o->vm_ssh_port = o->supervisor_ssh_port = 22;
+	o->ssh_timeout_s = 15;
+	snprintf(o->hv_where, sizeof o->hv_where, "dst");
+	if (pw != NULL && pw->pw_dir != NULL)
+		snprintf(o->known_hosts, sizeof o->known_hosts, "%.400s/.ssh/known_hosts",
+		         pw->pw_dir);
+}
+
+th_err trig_opts_set(trig_opts *o, const char *name, const char *value, char *errbuf)
+{
+	for (size_t i = 0; i < sizeof opt_table / sizeof opt_table[0]; i++) {
+		const opt_def *d = &opt_table[i];
+		char *p = (char *)o + d->off, *end;
+
+		if (strcmp(d->name, name) != 0)
+			continue;
+		if ((d->type == OT_TRUE || d->type == OT_FALSE) && value != NULL)
+			return th_seterr(errbuf, TH_ERR_INVALID, "--%s takes no value", name);
+		if (d->type != OT_TRUE && d->type != OT_FALSE && value == NULL)
+			return th_seterr(errbuf, TH_ERR_INVALID, "--%s needs a value", name);
+		switch (d->type) {
+		case OT_STR:
+			if (strlen(value) >= d->size)
+				return th_seterr(errbuf, TH_ERR_TOOBIG,
+				                 "--%s: value longer than %zu bytes", name,
+				                 d->size - 1);
+			memcpy(p, value, strlen(value) + 1);
+			return TH_OK;
+		case OT_INT:
+		case OT_DBL: {
+			double x;
+			errno = 0;
+			x = strtod(value, &end);
+			if (errno != 0 || end == value || *end != '\0' || !isfinite(x) ||
+			    x < d->min || x > d->max || (d->type == OT_INT && x != floor(x)))
+				return th_seterr(errbuf, TH_ERR_INVALID,
+				                 "--%s: \"%s\" is not a%s number in [%g, %g]", name,
+				                 value, d->type == OT_INT ? "n integer" : "",
+				                 d->min, d->max);
+			if (d->type == OT_INT)
+				*(int *)(void *)p = (int)x;
+			else
+				*(double *)(void *)p = x;
+			return TH_OK;
+		}
+		case OT_TRUE:
+			*(bool *)(void *)p = true;
+			return TH_OK;
+		case OT_FALSE:
+			*(bool *)(void *)p = false;
+			return TH_OK;
+		}
+	}
+	return th_seterr(errbuf, TH_ERR_INVALID, "unknown option --%s", name);
+}
+
+static bool opt_is_flag(const char *name)
+{
+	for (size_t i = 0; i < sizeof opt_table / sizeof opt_table[0]; i++) {
+		if (strcmp(opt_table[i].name, name) == 0)
+			return opt_table[i].type == OT_TRUE || opt_table[i].type == OT_FALSE;
+	}
+	return false;
+}
+
+th_err trig_opts_file(trig_opts *o, const char *path, char *errbuf)
+{
+	FILE *f = fopen(path, "r");
+	char line[2048];
+	int lineno = 0;
+
+	if (f == NULL)
+		return th_seterr(errbuf, TH_ERR_IO, "cannot read config file %s: %s", path,
+		                 strerror(errno));
+	while (fgets(line, sizeof line, f) != NULL) {
+		char *k = line, *v, *eq, *e;
+		th_err err;
+		char sub[TH_ERRLEN];
+
+		lineno++;
+		line[strcspn(line, "\r\n")] = '\0';
+		while (*k == ' ' || *k == '\t')
+			k++;
+		if (*k == '\0' || *k == '#')
+			continue;
+		eq = strchr(k, '=');
+		v = NULL;
+		if (eq != NULL) {
+			*eq = '\0';
+			v = eq + 1;
+			while (*v == ' ' || *v == '\t')
+				v++;
+			e = v + strlen(v);
+			while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
+				*--e = '\0';
+			if (e - v >= 2 &&
+			    ((v[0] == '"' && e[-1] == '"') || (v[0] == '\'' && e[-1] == '\''))) {
+				e[-1] = '\0';
+				v++;
+			}
+		}
+		e = k + strlen(k);
+		while (e > k && (e[-1] == ' ' || e[-1] == '\t'))
+			*--e = '\0';
+		if (v != NULL && opt_is_flag(k)) {
+			/* "live = yes" / "json = no" style for flags */
+			if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0 ||
+			    strcmp(v, "0") == 0) {
+				if (strcmp(k, "live") == 0)
+					k = "cold";
+				else
+					continue;
+			}
+			v = NULL;
+		}
+		err = trig_opts_set(o, k, v, sub);
+		if (err != TH_OK) {
+			fclose(f);
+			return th_seterr(errbuf, err, "%s:%d: %s", path, lineno, sub);
+		}
+	}
+	fclose(f);
+	return TH_OK;
+}
+
+th_err trig_opts_parse(trig_opts *o, int argc, char **argv, int first, char *errbuf)
+{
+	for (int i = first; i < argc; i++) {
+		char name[64];
+		const char *a = argv[i], *val = NULL, *eq;
+		th_err e;
+
+		if (strncmp(a, "--", 2) != 0)
+			return th_seterr(errbuf, TH_ERR_INVALID, "unexpected argument \"%s\"", a);
+		a += 2;
+		eq = strchr(a, '=');
+		if (eq != NULL) {
+			snprintf(name, sizeof name, "%.*s", (int)(eq - a), a);
+			val = eq + 1;
+		} else {
+			snprintf(name, sizeof name, "%s", a);
+			if (strcmp(name, "config") == 0 || !opt_is_flag(name)) {
+				if (i + 1 >= argc)
+					return th_seterr(errbuf, TH_ERR_INVALID,
+					                 "--%s needs a value", name);
+				val = argv[++i];
+			}
+		}
+		if (strcmp(name, "config") == 0)
+			e = trig_opts_file(o, val, errbuf);
+		else
+			e = trig_opts_set(o, name, val, errbuf);
+		if (e != TH_OK)
+			return e;
+	}
+	return TH_OK;
+}
+
+th_err trig_opts_check_run(const trig_opts *o, char *errbuf)
+{
+	if (o->vm[0] == '\0')
+		return th_seterr(errbuf, TH_ERR_INVALID, "run needs --vm ID|NAME");
+	if (o->to[0] == '\0')
+		return th_seterr(errbuf, TH_ERR_INVALID, "run needs --to HOST");
+	if (o->json && o->csv)
+		return th_seterr(errbuf, TH_ERR_INVALID, "--json and --csv exclude each other");
+	if (strcmp(o->hv_where, "local") != 0 && strcmp(o->hv_where, "src") != 0 &&
+	    strcmp(o->hv_where, "dst") != 0)
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "--hv-where must be local, src or dst, not "
+		                 "\"%s\"",
+		                 o->hv_where);
+	if (o->plugin_url[0] != '\0' && !agent_url_ok(o->plugin_url))
+		return th_seterr(
+		    errbuf, TH_ERR_INVALID,
+		    "--plugin-url \"%s\" must be an http(s) URL without spaces or quotes",
+		    o->plugin_url);
+	if (o->supervisor[0] != '\0') {
+		if (o->vm_addr[0] == '\0')
+			return th_seterr(
+			    errbuf, TH_ERR_INVALID,
+			    "--supervisor needs --vm-addr (the VM's address the probes go to)");
+		if (!agent_addr_ok(o->vm_addr))
+			return th_seterr(errbuf, TH_ERR_INVALID,
+			                 "--vm-addr \"%s\" is not an address", o->vm_addr);
+		if (strcmp(o->supervisor, "local") != 0 && !agent_addr_ok(o->supervisor))
+			return th_seterr(errbuf, TH_ERR_INVALID,
+			                 "--supervisor \"%s\" is not an address (or \"local\")",
+			                 o->supervisor);
+		if (!agent_path_ok(o->agent_path))
+			return th_seterr(
+			    errbuf, TH_ERR_INVALID,
+			    "--agent-path \"%s\" must be absolute, made of [A-Za-z0-9._/-]",
+			    o->agent_path);
+		if (!agent_path_ok(o->remote_dir))
+			return th_seterr(
+			    errbuf, TH_ERR_INVALID,
+			    "--remote-dir \"%s\" must be absolute, made of [A-Za-z0-9._/-]",
+			    o->remote_dir);
+		if (o->supervisor_token_file[0] != '\0' && !agent_path_ok(o->supervisor_token_file))
+			return th_seterr(errbuf, TH_ERR_INVALID,
+			                 "--supervisor-token-file \"%s\" is not "
+			                 "a plain absolute path",
+			                 o->supervisor_token_file);
+	}
+	return TH_OK;
+}

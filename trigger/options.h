@@ -1,0 +1,59 @@
+/* options.h — the measurement definition and connection settings of themis-trigger, from
+ * command-line flags and/or a config file of "name = value" lines using the same names as the
+ * long options (flags given on the command line win when they come after --config). */
+#ifndef OPTIONS_H
+#define OPTIONS_H
+
+#include <stdbool.h>
+
+#include "th-error.h"
+#include "th-record.h"
+
+typedef struct trig_opts {
+	/* what to measure */
+	char vm[TH_NAME_MAX], from[TH_NAME_MAX], to[TH_NAME_MAX];
+	int cycles;
+	char definition[TH_NAME_MAX];
+	char description[256];
+	bool live, ping_pong;
+	double timeout_s, warmup_s, cooldown_s, grace_s, poll_ms;
+	/* network measurement (none when supervisor is empty) */
+	char supervisor[256]; /* address, or "local" */
+	char vm_addr[256];
+	int reflect_port;
+	double interval_ms;
+	char agent_path[256], remote_dir[256];
+	/* markers */
+	char markers[512], plugin_url[512], token_file[512], supervisor_token_file[256];
+	/* OpenNebula */
+	char one_url[512], one_auth[512];
+	int one_timeout_ms;
+	/* SSH */
+	char ssh_key[512], known_hosts[512];
+	char vm_user[64], supervisor_user[64], host_user[64];
+	int vm_ssh_port, supervisor_ssh_port, ssh_timeout_s;
+	/* hypervisor view */
+	char hv_command[1024];
+	char hv_where[8]; /* local, src, dst */
+	/* output */
+	bool json, csv;
+} trig_opts;
+
+/* Defaults: 1 cycle, live, timeout 120 s, warm-up 2 s, cool-down 3 s, grace 1 s, poll 200 ms,
+ * probe interval 10 ms, reflector port 7777, agent /usr/bin/themis-agent, remote dir /tmp,
+ * users root, ssh port 22, ssh timeout 15 s, known_hosts ~/.ssh/known_hosts, hv-where dst. */
+void trig_opts_defaults(trig_opts *o);
+
+/* Set one option by long name ("cycles", "live", …); value NULL for flags. */
+th_err trig_opts_set(trig_opts *o, const char *name, const char *value, char *errbuf);
+
+/* Parse argv[first..argc) (--name VALUE, --name=VALUE, --config FILE). */
+th_err trig_opts_parse(trig_opts *o, int argc, char **argv, int first, char *errbuf);
+
+/* Read a config file: "name = value" lines, '#' comments, blank lines. */
+th_err trig_opts_file(trig_opts *o, const char *path, char *errbuf);
+
+/* Checks for `run`: required options present and consistent. */
+th_err trig_opts_check_run(const trig_opts *o, char *errbuf);
+
+#endif
