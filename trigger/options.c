@@ -163,6 +163,15 @@ th_err trig_opts_set(trig_opts *o, const char *name, const char *value, char *er
 	return th_seterr(errbuf, TH_ERR_INVALID, "unknown option --%s", name);
 }
 
+static bool opt_known(const char *name)
+{
+	for (size_t i = 0; i < sizeof opt_table / sizeof opt_table[0]; i++) {
+		if (strcmp(opt_table[i].name, name) == 0)
+			return true;
+	}
+	return strcmp(name, "config") == 0;
+}
+
 static bool opt_is_flag(const char *name)
 {
 	for (size_t i = 0; i < sizeof opt_table / sizeof opt_table[0]; i++) {
@@ -243,11 +252,15 @@ th_err trig_opts_parse(trig_opts *o, int argc, char **argv, int first, char *err
 			return th_seterr(errbuf, TH_ERR_INVALID, "unexpected argument \"%s\"", a);
 		a += 2;
 		eq = strchr(a, '=');
-		if (eq != NULL) {
+		if (eq != NULL)
 			snprintf(name, sizeof name, "%.*s", (int)(eq - a), a);
+		else
+			snprintf(name, sizeof name, "%s", a);
+		if (!opt_known(name))
+			return th_seterr(errbuf, TH_ERR_INVALID, "unknown option --%s", name);
+		if (eq != NULL) {
 			val = eq + 1;
 		} else {
-			snprintf(name, sizeof name, "%s", a);
 			if (strcmp(name, "config") == 0 || !opt_is_flag(name)) {
 				if (i + 1 >= argc)
 					return th_seterr(errbuf, TH_ERR_INVALID,

@@ -1,0 +1,173 @@
+#!/bin/bash
+# trigger-lab.sh — themis-trigger against the lab's OpenNebula-compatible endpoint (themis-one,
+# simulated backend): listings, full ping-pong cycles with the exact marker sequence, a failed
+# migration reported with OpenNebula's error, a lost VM, a stuck migration ended by --timeout,
+# SIGTERM closing the session as aborted, and every kind of setup error exiting 2.
+# timeout: 240
+. "$top_srcdir/tests/common/lib.sh"
+th_require_cmd jq jq
+
+trig="$top_builddir/trigger/themis-trigger"
+one="$top_builddir/lab/themis-one"
+[ -x "$one" ] || th_error "$one not built (make -C lab)"
+listening() { ss -Htln "sport = :$1" | grep -q .; }
+
+port=$(th_free_port)
+state="$TH_TMP/one"
+# migrations take 800 ms; the LCM starts 400 ms after the request: the transient window
+th_spawn one_pid "$one" --state "$state" --listen "127.0.0.1:$port" --auth oneadmin:s3cret \
+	--hosts 2 --vms 1 --sim-time 800 --lcm-delay 400
+th_wait_for 20 listening "$port"
+
+printf 'oneadmin:s3cret\n' >"$TH_TMP/one_auth"
+chmod 600 "$TH_TMP/one_auth"
+export ONE_XMLRPC="http://127.0.0.1:$port/RPC2" ONE_AUTH="$TH_TMP/one_auth"
+common=(--warmup 0 --cooldown 0 --grace 0 --poll-period 100)
+
+# --- listings
+out=$("$trig" list-hosts)
+th_assert_eq "ID     NAME                     STATE
+0      host0                    MONITORED
+1      host1                    MONITORED" "$out" "list-hosts"
+out=$("$trig" list-vms)
+th_assert_eq "ID     NAME                     STATE            HOST             PREPARED
+0      vm0                      RUNNING          host0            no" "$out" "list-vms"
+
+# --- two measured cycles, ping-pong, by name
+j="$TH_TMP/markers.jsonl"
+"$trig" run --vm vm0 --from host0 --to host1 --cycles 2 --ping-pong --markers "$j" \
+	--definition lab_test "${common[@]}" --csv >"$TH_TMP/run1.csv" 2>"$TH_TMP/run1.err" ||
+	th_fail "ping-pong run failed: $(cat "$TH_TMP/run1.err")"
+th_assert_eq 10 "$(wc -l <"$j")" "markers written for two cycles"
+th_assert_eq "session-start migration-request migration-start migration-end session-end session-start migration-request migration-start migration-end session-end" \
+	"$(jq -r .event "$j" | tr '\n' ' ' | sed 's/ $//')" "marker sequence"
+th_assert_eq "host0>host1 host0>host1 host0>host1 host0>host1 host0>host1 host1>host0 host1>host0 host1>host0 host1>host0 host1>host0" \
+	"$(jq -r '"\(.src_host)>\(.dst_host)"' "$j" | tr '\n' ' ' | sed 's/ $//')" "directions"
+th_assert_eq "1 1 1 1 1 2 2 2 2 2" "$(jq -r .cycle "$j" | tr '\n' ' ' | sed 's/ $//')" "cycle numbers"
+th_assert_eq 2 "$(jq -r .session "$j" | sort -u | wc -l)" "one session per cycle"
+jq -r .session "$j" | grep -Eqv '^lab_test\.[0-9]{8}T[0-9]{6}Z\.[0-9a-f]{8}\.c[12]$' &&
+	th_fail "bad session id: $(jq -r .session "$j" | head -1)"
+th_assert_eq "success success" "$(jq -r 'select(.event=="migration-end") | .outcome' "$j" | tr '\n' ' ' | sed 's/ $//')" "outcomes"
+th_assert_eq "vm0 0" "$(jq -r '"\(.vm) \(.vm_id)"' "$j" | sort -u)" "vm name and id"
+# times increase within a cycle; the request precedes OpenNebula's start by the LCM delay
+jq -e -s '[.[].t] as $t | all(range(1; $t|length); $t[.] >= $t[. - 1])' "$j" >/dev/null ||
+	th_fail "marker times not increasing"
+gap=$(jq -s -r '[.[] | select(.cycle==1)] | (map(select(.event=="migration-start"))[0].t - map(select(.event=="migration-request"))[0].t)' "$j")
+th_assert_near 0.45 "$gap" 0.3 "request→start gap (transient window of 400 ms, not success)"
+# OpenNebula's own times are in the summary; no network figures without a supervisor
+jq -e -s 'map(select(.event=="session-end"))[0].summary | (.one_stime > 0 and .one_rstime >= .one_stime and .downtime_ms == null and .lost_up == null)' "$j" >/dev/null ||
+	th_fail "session-end summary: $(jq -c -s 'map(select(.event=="session-end"))[0].summary' "$j")"
+th_assert_eq 3 "$(wc -l <"$TH_TMP/run1.csv")" "csv header + 2 rows"
+th_assert_match '^1,lab_test\..*\.c1,"host0","host1",success,' "$(sed -n 2p "$TH_TMP/run1.csv")" "csv row 1"
+th_assert_match '^2,lab_test\..*\.c2,"host1","host0",success,' "$(sed -n 3p "$TH_TMP/run1.csv")" "csv row 2"
+
+# --- a failed migration: rolled back, OpenNebula's USER_TEMPLATE/ERROR is the message
+echo fail >"$state/fault"
+rc=0
+"$trig" run --vm 0 --to host1 --markers "$TH_TMP/fail.jsonl" "${common[@]}" --json \
+	>"$TH_TMP/fail.json" 2>"$TH_TMP/fail.err" || rc=$?
+th_assert_eq 1 "$rc" "exit status of a failed cycle"
+th_assert_eq failed "$(jq -r '.cycles[0].outcome' "$TH_TMP/fail.json")" "failed outcome"
+th_assert_match 'MIGRATE: .*injected failure' "$(jq -r '.cycles[0].message' "$TH_TMP/fail.json")" "failure message"
+th_assert_eq failed "$(jq -r 'select(.event=="migration-end") | .outcome' "$TH_TMP/fail.jsonl")" "migration-end outcome"
+th_assert_match 'injected failure' "$(jq -r 'select(.event=="migration-end") | .message' "$TH_TMP/fail.jsonl")" "migration-end message"
+th_assert_eq "0 0" "$(jq -r '"\(.aggregates.success_pct) \(.aggregates.succeeded)"' "$TH_TMP/fail.json")" "aggregates"
+out=$("$trig" list-vms)
+th_assert_match 'vm0 +RUNNING +host0' "$out" "VM back on its source after the rollback"
+
+# --- the VM lost by the hypervisor
+echo lose >"$state/fault"
+rc=0
+"$trig" run --vm 0 --to host1 "${common[@]}" --json >"$TH_TMP/lose.json" 2>/dev/null || rc=$?
+th_assert_eq 1 "$rc" "exit status of a lost VM"
+th_assert_eq lost "$(jq -r '.cycles[0].outcome' "$TH_TMP/lose.json")" "lost outcome"
+th_assert_match 'POWEROFF' "$(jq -r '.cycles[0].message' "$TH_TMP/lose.json")" "lost message"
+# a VM that is not RUNNING is a setup error
+rc=0
+out=$("$trig" run --vm 0 --to host1 "${common[@]}" 2>&1) || rc=$?
+th_assert_eq 2 "$rc" "run on a powered-off VM"
+th_assert_match 'VM 0 \(vm0\) is POWEROFF, not RUNNING' "$out" "powered-off message"
+
+# --- bad input and credentials: exit 2 with a message naming the problem
+restart_one() {
+	kill -KILL "$one_pid"
+	wait "$one_pid" 2>/dev/null || true
+	rm -rf "$state"
+	port=$(th_free_port)
+	th_spawn one_pid "$one" --state "$state" --listen "127.0.0.1:$port" --auth oneadmin:s3cret \
+		--hosts 2 --vms 1 --sim-time 800 --lcm-delay 100
+	th_wait_for 20 listening "$port"
+	export ONE_XMLRPC="http://127.0.0.1:$port/RPC2"
+}
+restart_one
+expect_setup_error() { # REGEX CMD...
+	local re=$1 rc=0 out
+	shift
+	out=$("$@" 2>&1) || rc=$?
+	th_assert_eq 2 "$rc" "exit status of: $*"
+	th_assert_match "$re" "$out" "message of: $*"
+}
+printf 'oneadmin:wrong\n' >"$TH_TMP/bad_auth"
+chmod 600 "$TH_TMP/bad_auth"
+expect_setup_error "User couldn't be authenticated" env ONE_AUTH="$TH_TMP/bad_auth" "$trig" list-vms
+chmod 644 "$TH_TMP/bad_auth"
+expect_setup_error "auth file $TH_TMP/bad_auth is readable by everyone \\(mode 0644\\): refusing" \
+	env ONE_AUTH="$TH_TMP/bad_auth" "$trig" list-vms
+expect_setup_error "cannot read OpenNebula auth file $TH_TMP/none" env ONE_AUTH="$TH_TMP/none" "$trig" list-hosts
+expect_setup_error 'cannot reach OpenNebula at http://127.0.0.1:1/RPC2' \
+	"$trig" list-vms --one-xmlrpc http://127.0.0.1:1/RPC2
+expect_setup_error 'no VM "nosuchvm"' "$trig" run --vm nosuchvm --to host1
+expect_setup_error 'no host "host9"' "$trig" run --vm vm0 --to host9
+expect_setup_error 'are the same host \(host0\)' "$trig" run --vm vm0 --to host0
+expect_setup_error 'run needs --to HOST' "$trig" run --vm vm0
+expect_setup_error '--cycles: "0" is not an integer number in \[1, 100000\]' "$trig" run --vm vm0 --to host1 --cycles 0
+expect_setup_error 'unknown option --bogus' "$trig" run --bogus
+expect_setup_error '--supervisor needs --vm-addr' "$trig" run --vm vm0 --to host1 --supervisor local
+
+# --- a config file gives the same definition
+cat >"$TH_TMP/def.conf" <<CONF
+# measurement definition
+vm = vm0
+to = host1
+cycles = 1
+definition = from_conf
+warmup = 0
+cooldown = 0
+poll-period = 100
+markers = $TH_TMP/conf.jsonl
+CONF
+"$trig" run --config "$TH_TMP/def.conf" --json >"$TH_TMP/conf.json" 2>/dev/null || th_fail "config-file run failed"
+th_assert_eq success "$(jq -r '.cycles[0].outcome' "$TH_TMP/conf.json")" "config-file run outcome"
+th_assert_eq from_conf "$(jq -r .definition "$TH_TMP/conf.jsonl" | sort -u)" "definition from the config file"
+
+# --- stuck in MIGRATE: --timeout ends the cycle, it never hangs
+echo hang >"$state/fault"
+rc=0
+t0=$(date +%s%N)
+"$trig" run --vm vm0 --to host0 --timeout 2 --markers "$TH_TMP/hang.jsonl" "${common[@]}" --json \
+	>"$TH_TMP/hang.json" 2>/dev/null || rc=$?
+t1=$(date +%s%N)
+th_assert_eq 1 "$rc" "exit status of a stuck migration"
+th_assert_eq timeout "$(jq -r '.cycles[0].outcome' "$TH_TMP/hang.json")" "timeout outcome"
+th_assert_match "^still MIGRATE after [23] s \\(timeout 2 s\\)" "$(jq -r '.cycles[0].message' "$TH_TMP/hang.json")" "timeout message"
+th_assert_eq "timeout timeout" "$(jq -r 'select(.event=="migration-end" or .event=="session-end") | .outcome' "$TH_TMP/hang.jsonl" | tr '\n' ' ' | sed 's/ $//')" "markers of a stuck migration"
+[ $(((t1 - t0) / 1000000)) -lt 10000 ] || th_fail "stuck migration took $(((t1 - t0) / 1000000)) ms with --timeout 2"
+
+# --- SIGTERM mid-migration: prompt exit, the session closes as aborted
+restart_one
+echo "slow 20000" >"$state/fault"
+"$trig" run --vm vm0 --to host1 --markers "$TH_TMP/term.jsonl" "${common[@]}" \
+	>"$TH_TMP/term.out" 2>"$TH_TMP/term.err" &
+tpid=$!
+th_on_exit kill -KILL "$tpid"
+th_wait_for 20 grep -q migration-start "$TH_TMP/term.jsonl"
+t0=$(date +%s%N)
+kill -TERM "$tpid"
+rc=0
+wait "$tpid" || rc=$?
+t1=$(date +%s%N)
+th_assert_eq 1 "$rc" "exit status after SIGTERM"
+[ $(((t1 - t0) / 1000000)) -lt 3000 ] || th_fail "SIGTERM took $(((t1 - t0) / 1000000)) ms to end the run"
+th_assert_eq "session-end aborted" "$(tail -n 1 "$TH_TMP/term.jsonl" | jq -r '"\(.event) \(.outcome)"')" "last marker after SIGTERM"
+th_assert_match '^1 +host0 +host1 +aborted' "$(sed -n 2p "$TH_TMP/term.out")" "table row after SIGTERM"
+th_log "all trigger/lab cases passed"
