@@ -12,6 +12,7 @@
 
 #include "oneway-io.h"
 #include "oneway-wire.h"
+#include "probe-engine.h"
 
 th_err th_ow_parse_addr(const char *opt, const char *val, struct sockaddr_storage *ss,
                         socklen_t *len, char *errbuf)
@@ -64,21 +65,12 @@ th_err th_ow_parse_addr(const char *opt, const char *val, struct sockaddr_storag
 
 th_err th_ow_load_key(const char *path, th_hmac *h, char *errbuf)
 {
-	uint8_t key[4096];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	th_err e;
+	uint8_t key[TH_KEY_MAX];
+	size_t n;
+	th_err e = th_key_load(path, key, &n, errbuf); /* the same key files as probe/reflect */
 
-	if (fd < 0)
-		return th_seterr(errbuf, TH_ERR_IO, "key file %s: %s", path, strerror(errno));
-	n = read(fd, key, sizeof key);
-	close(fd);
-	if (n < 0)
-		return th_seterr(errbuf, TH_ERR_IO, "key file %s: %s", path, strerror(errno));
-	if (n < 32)
-		return th_seterr(errbuf, TH_ERR_INVALID,
-		                 "key file %s holds %zd bytes; at least 32 are needed", path, n);
-	e = th_hmac_init(h, key, (size_t)n, errbuf);
+	if (e == TH_OK)
+		e = th_hmac_init(h, key, n, errbuf);
 	sodium_memzero(key, sizeof key);
 	return e;
 }

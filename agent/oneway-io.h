@@ -15,7 +15,8 @@
 th_err th_ow_parse_addr(const char *opt, const char *val, struct sockaddr_storage *ss,
                         socklen_t *len, char *errbuf);
 
-/* Load a shared key file (its exact bytes, at least 32) into h. */
+/* Load a shared key file (its exact bytes, as th_key_load() reads them for probe/reflect) into
+ * h. */
 th_err th_ow_load_key(const char *path, th_hmac *h, char *errbuf);
 
 /* Append the tag to a 40-byte header in buf (buf has room for TH_OW_MAX_LEN bytes). */
