@@ -3,7 +3,8 @@
 # output and exit status (ed25519 key, ECDSA key, ssh-agent), an unknown or changed host key is
 # refused naming host and file, an unauthorized key is refused, and the deadline is honoured.
 # timeout: 120
-. "$top_srcdir/tests/common/lib.sh"
+# shellcheck source=tests/common/lib.sh
+. "${top_srcdir:?}/tests/common/lib.sh"
 th_require_cmd /usr/sbin/sshd openssh-server
 th_require_cmd ssh-keygen openssh-client
 th_require_cmd ssh-agent openssh-client
@@ -83,7 +84,7 @@ fi
 t1=$(date +%s%N)
 th_assert_eq "error=timed out: ssh $user@127.0.0.1:$port: timed out after 1500 ms (running the command)" "$out" "timeout"
 elapsed_ms=$(((t1 - t0) / 1000000))
-[ "$elapsed_ms" -ge 1400 ] && [ "$elapsed_ms" -lt 4000 ] || th_fail "timeout took ${elapsed_ms} ms, expected about 1500"
+if [ "$elapsed_ms" -lt 1400 ] || [ "$elapsed_ms" -ge 4000 ]; then th_fail "timeout took ${elapsed_ms} ms, expected about 1500"; fi
 
 # 8. the deadline holds against a server that accepts TCP but never speaks SSH
 sport=$(th_free_port)

@@ -4,7 +4,8 @@
 # migration reported with OpenNebula's error, a lost VM, a stuck migration ended by --timeout,
 # SIGTERM closing the session as aborted, and every kind of setup error exiting 2.
 # timeout: 240
-. "$top_srcdir/tests/common/lib.sh"
+# shellcheck source=tests/common/lib.sh
+. "${top_srcdir:?}/tests/common/lib.sh"
 th_require_cmd jq jq
 
 trig="$top_builddir/trigger/themis-trigger"
@@ -23,6 +24,8 @@ printf 'oneadmin:s3cret\n' >"$TH_TMP/one_auth"
 chmod 600 "$TH_TMP/one_auth"
 export ONE_XMLRPC="http://127.0.0.1:$port/RPC2" ONE_AUTH="$TH_TMP/one_auth"
 common=(--warmup 0 --cooldown 0 --grace 0 --poll-period 100)
+
+one_pid=${one_pid:?}
 
 # --- listings
 out=$("$trig" list-hosts)

@@ -1,0 +1,116 @@
+#!/bin/bash
+# trigger-agents.sh — a full measured cycle with real agents: the lab endpoint (simulated
+# migration of 3 s), a "VM" network namespace reached over a real sshd (reflector started and
+# stopped over SSH), the prober on the supervisor, an injected 600 ms outage of the probes
+# towards the VM during the migration, a hypervisor figure from --hv-command, and the plugin
+# endpoint down at first: markers queue and all arrive, in order, once it comes up — without
+# delaying the migration.
+# timeout: 240
+# shellcheck source=tests/common/lib.sh
+. "${top_srcdir:?}/tests/common/lib.sh"
+th_require_root
+th_require_cmd jq jq
+th_require_cmd nft nftables
+th_require_cmd /usr/sbin/sshd openssh-server
+th_require_cmd ssh-keygen openssh-client
+
+trig="$top_builddir/trigger/themis-trigger"
+one="$top_builddir/lab/themis-one"
+agent="$top_builddir/agent/themis-agent"
+sink="$top_builddir/tests/trigger/markers-sink"
+[ -x "$one" ] || th_error "$one not built (make -C lab)"
+[ -x "$agent" ] || th_error "$agent not built (make -C agent)"
+
+sup=$(th_netns_add sup)
+vm=$(th_netns_add vm)
+# th_netns_add ran in a subshell: register the removal here
+th_on_exit ip netns delete "$sup"
+th_on_exit ip netns delete "$vm"
+th_netns_link "$sup" 10.91.0.1/24 "$vm" 10.91.0.2/24 >/dev/null
+in_sup() { ip netns exec "$sup" "$@"; }
+in_vm() { ip netns exec "$vm" "$@"; }
+listening() { ip netns exec "$1" ss -Htln "sport = :$2" | grep -q .; }
+
+# sshd inside the VM namespace
+mkdir -p /run/sshd
+ssh-keygen -q -t ed25519 -N '' -f "$TH_TMP/host_key"
+ssh-keygen -q -t ed25519 -N '' -f "$TH_TMP/user_key"
+cp "$TH_TMP/user_key.pub" "$TH_TMP/authorized_keys"
+cat >"$TH_TMP/sshd_config" <<CONF
+Port 2222
+ListenAddress 10.91.0.2
+HostKey $TH_TMP/host_key
+PidFile none
+StrictModes no
+AuthorizedKeysFile $TH_TMP/authorized_keys
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+PermitRootLogin prohibit-password
+CONF
+th_spawn sshd_pid in_vm /usr/sbin/sshd -D -e -f "$TH_TMP/sshd_config"
+th_wait_for 20 listening "$vm" 2222
+printf '[10.91.0.2]:2222 %s\n' "$(cut -d' ' -f1,2 "$TH_TMP/host_key.pub")" >"$TH_TMP/known_hosts"
+
+# the OpenNebula endpoint on the supervisor's loopback
+th_spawn one_pid in_sup "$one" --state "$TH_TMP/one" --listen 127.0.0.1:2633 \
+	--auth oneadmin:pw --hosts 2 --vms 1 --sim-time 3000 --lcm-delay 50
+th_wait_for 20 listening "$sup" 2633
+printf 'oneadmin:pw\n' >"$TH_TMP/one_auth"
+chmod 600 "$TH_TMP/one_auth"
+
+# the trigger, in the background; the plugin URL has no listener yet
+j="$TH_TMP/markers.jsonl"
+in_sup env ONE_XMLRPC=http://127.0.0.1:2633/RPC2 ONE_AUTH="$TH_TMP/one_auth" \
+	"$trig" run --vm vm0 --to host1 --definition agents --markers "$j" \
+	--supervisor local --vm-addr 10.91.0.2 --vm-ssh-port 2222 --vm-user root \
+	--ssh-key "$TH_TMP/user_key" --known-hosts "$TH_TMP/known_hosts" \
+	--agent-path "$agent" --remote-dir "$TH_TMP" --interval 10 \
+	--warmup 1 --cooldown 2 --grace 1 --poll-period 100 \
+	--plugin-url http://127.0.0.1:8089 \
+	--hv-command 'echo "vm {vm} on {dst}: downtime_ms=15 total_ms=518"' --hv-where local \
+	--json >"$TH_TMP/run.json" 2>"$TH_TMP/run.err" &
+tpid=$!
+th_on_exit kill -KILL "$tpid"
+
+# while OpenNebula says MIGRATE: drop the probes towards the VM for 600 ms
+th_wait_for 30 grep -q migration-start "$j"
+in_vm nft add table inet thdrop
+in_vm nft add chain inet thdrop in '{ type filter hook input priority 0; }'
+in_vm nft add rule inet thdrop in udp dport 7777 drop
+sleep 0.6
+in_vm nft delete table inet thdrop
+# the plugin comes up only now
+th_spawn sink_pid in_sup "$sink" 8089 "$TH_TMP/sink.out"
+rc=0
+wait "$tpid" || rc=$?
+[ "$rc" -eq 0 ] || th_fail "run exited $rc: $(cat "$TH_TMP/run.err")"
+
+# the agents are gone: no pid files, no processes of this run
+[ ! -e "$TH_TMP/themis-probe.pid" ] || th_fail "prober pid file left"
+[ ! -e "$TH_TMP/themis-reflect.pid" ] || th_fail "reflector pid file left"
+if pgrep -f "$agent" >/dev/null; then th_fail "agents still running: $(pgrep -af "$agent")"; fi
+
+s=$(jq -c '.cycles[0].summary' "$TH_TMP/run.json")
+th_log "summary: $s"
+th_assert_eq success "$(jq -r .outcome <<<"$s")" "outcome"
+th_assert_near 600 "$(jq -r .downtime_ms <<<"$s")" 150 "network downtime (ms) of a 600 ms drop"
+th_assert_near 60 "$(jq -r .lost_up <<<"$s")" 15 "probes lost towards the VM at 10 ms"
+th_assert_eq 0 "$(jq -r .lost_down <<<"$s")" "probes lost from the VM"
+th_assert_eq "15 518" "$(jq -r '"\(.hv_downtime_ms) \(.hv_total_ms)"' <<<"$s")" "hypervisor figures"
+th_assert_near "$(jq -r '.downtime_ms - 15' <<<"$s")" "$(jq -r .delta_ms <<<"$s")" 0.001 "delta = network - hypervisor"
+jq -e '.one_stime > 0 and .one_rstime >= .one_stime and .one_duration_s >= 2' <<<"$s" >/dev/null ||
+	th_fail "OpenNebula times in the summary: $s"
+
+# the journal and the plugin saw the same five markers, in order, once each
+th_assert_eq "session-start migration-request migration-start migration-end session-end" \
+	"$(jq -r .event "$j" | tr '\n' ' ' | sed 's/ $//')" "journal"
+th_wait_for 10 test -s "$TH_TMP/sink.out"
+jq -c '.' "$j" >"$TH_TMP/journal.norm"
+jq -c '.[]' "$TH_TMP/sink.out" >"$TH_TMP/sink.norm"
+diff "$TH_TMP/journal.norm" "$TH_TMP/sink.norm" >&2 || th_fail "markers at the plugin differ from the journal"
+grep -q 'plugin unreachable' "$TH_TMP/run.err" || th_fail "no warning while the plugin was down"
+# the migration itself was not held up by the plugin: request → end within the 3 s simulation
+dur=$(jq -s -r '(map(select(.event=="migration-end"))[0].t - map(select(.event=="migration-request"))[0].t)' "$j")
+th_assert_near 3.1 "$dur" 0.6 "request→end seconds with the plugin down"
+th_log "all trigger/agent cases passed"
