@@ -55,6 +55,7 @@ static pthread_t tp_worker_tid;
 static tp_http *tp_server;
 static tp_ingest tp_api;
 static unsigned long long tp_archive_errors;
+static unsigned long long tp_dispatched; /* value lists handed to collectd */
 
 /* Background probe targets (<Target> blocks), measured by one prober thread. */
 static th_target *tp_targets;
@@ -313,12 +314,24 @@ static th_err tp_take_markers(void *ctx, const th_marker *m, size_t n, size_t *d
 static void tp_health(void *ctx, char *buf, size_t size)
 {
 	pthread_mutex_lock(&tp_lock);
-	snprintf(buf, size, "\"sessions\":%zu,\"queued\":%zu,\"archive_errors\":%llu",
-	         tp_core_sessions_open(tp_state), tp_pending.nvalues, tp_archive_errors);
+	snprintf(buf, size,
+	         "\"sessions\":%zu,\"queued\":%zu,\"dispatched\":%llu,\"archive_errors\":%llu",
+	         tp_core_sessions_open(tp_state), tp_pending.nvalues, tp_dispatched,
+	         tp_archive_errors);
 	pthread_mutex_unlock(&tp_lock);
 }
 
 /* ------------------------------------------------------------------ worker: dispatch + archive */
+
+static void tp_copy(char *dst, size_t size, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= size)
+		n = size - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
 
 static void tp_dispatch(const tp_value *v)
 {
@@ -331,10 +344,10 @@ static void tp_dispatch(const tp_value *v)
 	vl.values_len = v->n;
 	vl.time = DOUBLE_TO_CDTIME_T(v->time);
 	vl.interval = DOUBLE_TO_CDTIME_T(v->interval);
-	snprintf(vl.plugin, sizeof vl.plugin, "%s", TP_NAME);
-	snprintf(vl.plugin_instance, sizeof vl.plugin_instance, "%s", v->vm);
-	snprintf(vl.type, sizeof vl.type, "%s", v->type);
-	snprintf(vl.type_instance, sizeof vl.type_instance, "%s", v->type_instance);
+	tp_copy(vl.plugin, sizeof vl.plugin, TP_NAME);
+	tp_copy(vl.plugin_instance, sizeof vl.plugin_instance, v->vm);
+	tp_copy(vl.type, sizeof vl.type, v->type);
+	tp_copy(vl.type_instance, sizeof vl.type_instance, v->type_instance);
 	plugin_dispatch_values(&vl);
 }
 
@@ -357,6 +370,9 @@ static void tp_drain(tp_out *work)
 
 	for (size_t i = 0; i < work->nvalues; i++)
 		tp_dispatch(&work->values[i]);
+	pthread_mutex_lock(&tp_lock);
+	tp_dispatched += work->nvalues;
+	pthread_mutex_unlock(&tp_lock);
 	for (size_t i = 0; i < work->njobs; i++) {
 		if (tp_archive_write(&tp_arch, &work->jobs[i], err) != TH_OK) {
 			ERROR(TP_NAME " plugin: archive: %s", err);

@@ -57,6 +57,17 @@ static int tp_grow(void **arr, size_t *cap, size_t need, size_t size)
 	return 0;
 }
 
+/* Bounded copy that always terminates (cheaper than snprintf on the hot path). */
+static void tp_copy(char *dst, size_t size, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= size)
+		n = size - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 static tp_value *tp_out_value(tp_out *o, const char *vm, const char *type, const char *ti, double t,
                               size_t n)
 {
@@ -65,9 +76,9 @@ static tp_value *tp_out_value(tp_out *o, const char *vm, const char *type, const
 	if (tp_grow((void **)&o->values, &o->capvalues, o->nvalues + 1, sizeof *o->values))
 		return NULL;
 	v = &o->values[o->nvalues++];
-	snprintf(v->vm, sizeof v->vm, "%s", vm);
-	snprintf(v->type, sizeof v->type, "%s", type);
-	snprintf(v->type_instance, sizeof v->type_instance, "%s", ti);
+	tp_copy(v->vm, sizeof v->vm, vm);
+	tp_copy(v->type, sizeof v->type, type);
+	tp_copy(v->type_instance, sizeof v->type_instance, ti);
 	v->time = t;
 	v->interval = 1.0;
 	v->n = n;

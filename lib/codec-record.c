@@ -1,10 +1,13 @@
 /* codec-record.c — strict JSON decoding of agent records (see codec-record.h). */
 #include "themis-config.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <yajl/yajl_parse.h>
 
 #include "codec-json.h"
 #include "codec-record.h"
@@ -178,44 +181,263 @@ th_err th_record_decode_value(yajl_val v, const char *where, th_record *r, char 
 	                 "%s.kind: \"%s\" is not \"second\", \"outage\" or \"iperf\"", where, kind);
 }
 
+/* POST bodies are decoded as a stream: each record object is gathered into a small flat yajl
+ * tree in reusable storage (no allocation per value) and checked by th_record_decode_value(),
+ * so a batch costs one pass and no tree of the whole document. */
+#define TH_REC_MEMBERS 64
+#define TH_REC_ARENA   16384
+
+typedef struct th_rec_parse {
+	th_record *recs;
+	size_t n, cap;
+	int depth;   /* 0 outside, 1 in the array, 2 in a record, >2 nested (ignored) */
+	bool single; /* the body is one record object, not an array */
+	struct yajl_val_s obj;
+	struct yajl_val_s nodes[TH_REC_MEMBERS];
+	const char *keys[TH_REC_MEMBERS];
+	yajl_val vals[TH_REC_MEMBERS];
+	char arena[TH_REC_ARENA];
+	size_t used;
+	const char *key; /* pending member name */
+	th_err err;
+	char *errbuf;
+} th_rec_parse;
+
+static const char *th_rp_where(th_rec_parse *p, char *buf, size_t size)
+{
+	snprintf(buf, size, "records[%zu]", p->n);
+	return buf;
+}
+
+static int th_rp_fail(th_rec_parse *p, th_err e, const char *what)
+{
+	char w[32];
+
+	p->err = th_seterr(p->errbuf, e, "%s: %s", th_rp_where(p, w, sizeof w), what);
+	return 0;
+}
+
+static char *th_rp_store(th_rec_parse *p, const unsigned char *s, size_t len)
+{
+	char *dst;
+
+	if (p->used + len + 1 > sizeof p->arena)
+		return NULL;
+	dst = p->arena + p->used;
+	memcpy(dst, s, len);
+	dst[len] = '\0';
+	p->used += len + 1;
+	return dst;
+}
+
+/* A new member value node of the record being gathered (depth 2), or NULL. */
+static yajl_val th_rp_member(th_rec_parse *p, yajl_type type)
+{
+	size_t i = p->obj.u.object.len;
+
+	if (p->key == NULL)
+		return NULL;
+	if (i >= TH_REC_MEMBERS) {
+		th_rp_fail(p, TH_ERR_TOOBIG, "more than 64 members");
+		return NULL;
+	}
+	memset(&p->nodes[i], 0, sizeof p->nodes[i]);
+	p->nodes[i].type = type;
+	p->keys[i] = p->key;
+	p->vals[i] = &p->nodes[i];
+	p->obj.u.object.len++;
+	p->key = NULL;
+	return &p->nodes[i];
+}
+
+/* Scalars: only members of a record matter; anything else at depth <= 1 is misplaced. */
+static int th_rp_scalar(th_rec_parse *p, yajl_type type, const unsigned char *s, size_t len)
+{
+	yajl_val v;
+
+	if (p->depth > 2)
+		return 1;
+	if (p->depth == 0) {
+		p->err = th_seterr(p->errbuf, TH_ERR_INVALID,
+		                   "body: expected a JSON array of records or one record object");
+		return 0;
+	}
+	if (p->depth == 1)
+		return th_rp_fail(p, TH_ERR_INVALID, "expected an object");
+	if ((v = th_rp_member(p, type)) == NULL)
+		return p->err ? 0 : 1;
+	if (type == yajl_t_string) {
+		if ((v->u.string = th_rp_store(p, s, len)) == NULL)
+			return th_rp_fail(p, TH_ERR_TOOBIG, "record larger than 16384 bytes");
+	} else if (type == yajl_t_number) {
+		char *end;
+
+		if ((v->u.number.r = th_rp_store(p, s, len)) == NULL)
+			return th_rp_fail(p, TH_ERR_TOOBIG, "record larger than 16384 bytes");
+		errno = 0;
+		v->u.number.i = strtoll(v->u.number.r, &end, 10);
+		if (errno == 0 && *end == '\0')
+			v->u.number.flags |= YAJL_NUMBER_INT_VALID;
+		errno = 0;
+		v->u.number.d = strtod(v->u.number.r, &end);
+		if (errno == 0 && *end == '\0')
+			v->u.number.flags |= YAJL_NUMBER_DOUBLE_VALID;
+	}
+	return 1;
+}
+
+static int th_rp_null(void *ctx)
+{
+	return th_rp_scalar(ctx, yajl_t_null, NULL, 0);
+}
+
+static int th_rp_bool(void *ctx, int b)
+{
+	return th_rp_scalar(ctx, b ? yajl_t_true : yajl_t_false, NULL, 0);
+}
+
+static int th_rp_number(void *ctx, const char *s, size_t len)
+{
+	return th_rp_scalar(ctx, yajl_t_number, (const unsigned char *)s, len);
+}
+
+static int th_rp_string(void *ctx, const unsigned char *s, size_t len)
+{
+	return th_rp_scalar(ctx, yajl_t_string, s, len);
+}
+
+static int th_rp_start_map(void *ctx)
+{
+	th_rec_parse *p = ctx;
+
+	if (p->depth == 0) {
+		p->single = true;
+		p->depth = 1;
+	}
+	if (p->depth == 1) {
+		p->obj.type = yajl_t_object;
+		p->obj.u.object.keys = p->keys;
+		p->obj.u.object.values = p->vals;
+		p->obj.u.object.len = 0;
+		p->used = 0;
+		p->key = NULL;
+	} else if (p->depth == 2 && th_rp_member(p, yajl_t_object) == NULL && p->err) {
+		return 0;
+	}
+	p->depth++;
+	return 1;
+}
+
+static int th_rp_key(void *ctx, const unsigned char *s, size_t len)
+{
+	th_rec_parse *p = ctx;
+
+	if (p->depth != 2)
+		return 1;
+	if ((p->key = th_rp_store(p, s, len)) == NULL)
+		return th_rp_fail(p, TH_ERR_TOOBIG, "record larger than 16384 bytes");
+	return 1;
+}
+
+static int th_rp_end_map(void *ctx)
+{
+	th_rec_parse *p = ctx;
+	char w[32];
+
+	p->depth--;
+	if (p->depth != 1)
+		return 1;
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 64;
+		th_record *nr = realloc(p->recs, cap * sizeof *nr);
+
+		if (nr == NULL)
+			return th_rp_fail(p, TH_ERR_NOMEM, "out of memory");
+		p->recs = nr;
+		p->cap = cap;
+	}
+	p->err =
+	    th_record_decode_value(&p->obj, th_rp_where(p, w, sizeof w), &p->recs[p->n], p->errbuf);
+	if (p->err != TH_OK)
+		return 0;
+	p->n++;
+	if (p->single)
+		p->depth = 0;
+	return 1;
+}
+
+static int th_rp_start_array(void *ctx)
+{
+	th_rec_parse *p = ctx;
+
+	if (p->depth == 1)
+		return th_rp_fail(p, TH_ERR_INVALID, "expected an object");
+	if (p->depth == 2 && th_rp_member(p, yajl_t_array) == NULL && p->err)
+		return 0;
+	p->depth++;
+	return 1;
+}
+
+static int th_rp_end_array(void *ctx)
+{
+	((th_rec_parse *)ctx)->depth--;
+	return 1;
+}
+
+static const yajl_callbacks th_rp_callbacks = {
+    .yajl_null = th_rp_null,
+    .yajl_boolean = th_rp_bool,
+    .yajl_number = th_rp_number,
+    .yajl_string = th_rp_string,
+    .yajl_start_map = th_rp_start_map,
+    .yajl_map_key = th_rp_key,
+    .yajl_end_map = th_rp_end_map,
+    .yajl_start_array = th_rp_start_array,
+    .yajl_end_array = th_rp_end_array,
+};
+
 th_err th_records_decode(const char *body, size_t len, th_record **out, size_t *n, char *errbuf)
 {
-	yajl_val root = NULL;
-	th_record *recs = NULL;
-	size_t count, i;
-	char where[32];
+	th_rec_parse *p;
+	yajl_handle h;
+	yajl_status st;
 	th_err e;
 
 	*out = NULL;
 	*n = 0;
-	if ((e = th_json_parse(body, len, &root, errbuf)) != TH_OK)
-		return e;
-	if (YAJL_IS_OBJECT(root))
-		count = 1;
-	else if (YAJL_IS_ARRAY(root))
-		count = root->u.array.len;
-	else {
-		yajl_tree_free(root);
-		return th_seterr(errbuf, TH_ERR_INVALID,
-		                 "body: expected a JSON array of records or one record object");
+	if (memchr(body, '\0', len) != NULL)
+		return th_seterr(errbuf, TH_ERR_PARSE, "body: contains a NUL byte");
+	if ((p = calloc(1, sizeof *p)) == NULL)
+		return th_seterr(errbuf, TH_ERR_NOMEM, "body: out of memory");
+	p->errbuf = errbuf;
+	if ((h = yajl_alloc(&th_rp_callbacks, NULL, p)) == NULL) {
+		free(p);
+		return th_seterr(errbuf, TH_ERR_NOMEM, "body: out of memory");
 	}
-	if (count > 0 && (recs = calloc(count, sizeof *recs)) == NULL) {
-		yajl_tree_free(root);
-		return th_seterr(errbuf, TH_ERR_NOMEM, "body: out of memory for %zu records",
-		                 count);
-	}
-	for (i = 0; i < count; i++) {
-		yajl_val v = YAJL_IS_ARRAY(root) ? root->u.array.values[i] : root;
+	st = yajl_parse(h, (const unsigned char *)body, len);
+	if (st == yajl_status_ok)
+		st = yajl_complete_parse(h);
+	if (st == yajl_status_client_canceled) {
+		e = p->err;
+	} else if (st != yajl_status_ok) {
+		unsigned char *msg = yajl_get_error(h, 0, NULL, 0);
 
-		snprintf(where, sizeof where, "records[%zu]", i);
-		if ((e = th_record_decode_value(v, where, &recs[i], errbuf)) != TH_OK) {
-			free(recs);
-			yajl_tree_free(root);
-			return e;
-		}
+		e = th_seterr(errbuf, TH_ERR_PARSE, "body: malformed JSON: %s",
+		              msg ? (const char *)msg : "parse error");
+		yajl_free_error(h, msg);
+	} else if (p->n == 0 && p->single) {
+		e = th_seterr(errbuf, TH_ERR_PARSE, "body: malformed JSON: empty");
+	} else {
+		e = TH_OK;
 	}
-	yajl_tree_free(root);
-	*out = recs;
-	*n = count;
+	yajl_free(h);
+	if (e != TH_OK) {
+		free(p->recs);
+		free(p);
+		return e;
+	}
+	*out = p->recs;
+	*n = p->n;
+	free(p);
 	return TH_OK;
 }

@@ -1,0 +1,123 @@
+#!/bin/bash
+# ingest-bench.sh — throughput (records/s into dispatch) and memory of the themis plugin's HTTP
+# ingest under a sustained load, next to collectd's own curl_json plugin reading the same
+# records as one JSON document, measured in the same run on the same core.
+#
+#   bench/plugin/ingest-bench.sh BUILDDIR [RECORDS] [BATCH]
+#
+# themis: collectd -f pinned to CPU 0 with only themis loaded (no writer: the figure is ingest
+# into plugin_dispatch_values); one curl on CPU 1 posts RECORDS "second" records in batches of
+# BATCH over one keep-alive connection; done when /v1/health reports 2 value lists per record
+# dispatched. Memory: VmHWM of the daemon.
+# curl_json: `collectd -T` (one read of every plugin, then exit) pinned to CPU 0, reading the
+# same records from a file:// URL (no HTTP cost on its side) with the 12 keys of a record as
+# gauges; its time minus the time of the same run on a one-record document; memory: max RSS.
+set -eu
+build=${1:?usage: ingest-bench.sh BUILDDIR [RECORDS] [BATCH]}
+n=${2:-200000}
+batch=${3:-1000}
+src=$(cd "$(dirname "$0")/../.." && pwd)
+so="$build/collectd-plugin/.libs/themis.so"
+[ -f "$so" ] || { echo "ingest-bench: $so not built" >&2; exit 1; }
+for c in collectd curl taskset jq /usr/bin/time; do
+	command -v "$c" >/dev/null || { echo "ingest-bench: $c missing" >&2; exit 1; }
+done
+d=$(mktemp -d /tmp/themis-ingest-bench.XXXXXX)
+pid=""
+cleanup() { [ -z "$pid" ] || kill -KILL "$pid" 2>/dev/null || true; rm -rf "$d"; }
+trap cleanup EXIT
+mkdir -p "$d/plugins" "$d/batches"
+cp -L "$so" "$d/plugins/themis.so"
+cp -L /usr/lib/collectd/curl_json.so /usr/lib/collectd/logfile.so "$d/plugins/"
+t0=1700000000
+
+# records FROM COUNT: COUNT "second" records of one stream, one per line, JSON array rows.
+records() {
+	awk -v from="$1" -v count="$2" -v t0="$t0" 'BEGIN {
+		for (i = from; i < from + count; i++) {
+			r = 60 + i % 41
+			printf "%s{\"kind\":\"second\",\"vm\":\"vm-bench\",\"stream\":\"sup/vm-bench/7931\",\"t\":%d,\"interval_ms\":10,\"sent\":100,\"received\":%d,\"lost_up\":%d,\"lost_down\":0,\"lost_unknown\":0,\"late\":0,\"dup\":0,\"rtt_min_ms\":0.210,\"rtt_avg_ms\":0.350,\"rtt_max_ms\":1.500,\"jitter_ms\":0.040,\"max_gap_ms\":30.000}\n", (i > from ? "," : ""), t0 + i, r, 100 - r
+		}
+	}'
+}
+args=()
+for ((i = 0; i < n; i += batch)); do
+	f=$(printf '%s/batches/%08d.json' "$d" "$i")
+	{ printf '['; records "$i" "$batch"; printf ']'; } >"$f"
+	args+=(-X POST --data-binary "@$f" -o /dev/null "http://127.0.0.1:PORT/v1/records" -:)
+done
+{ printf '['; records 0 "$n"; printf ']'; } >"$d/all.json"
+{ printf '['; records 0 1; printf ']'; } >"$d/one.json"
+
+common() {
+	cat <<CONF
+Hostname "bench"
+BaseDir "$d"
+PIDFile "$d/collectd.pid"
+PluginDir "$d/plugins"
+TypesDB "/usr/share/collectd/types.db" "$src/collectd-plugin/themis-types.db"
+Interval 3600
+LoadPlugin logfile
+<Plugin logfile>
+  LogLevel warning
+  File "$d/collectd.log"
+</Plugin>
+CONF
+}
+
+# ---- themis
+port=$((20000 + RANDOM % 20000))
+{
+	common
+	cat <<CONF
+LoadPlugin themis
+<Plugin themis>
+  Listen "127.0.0.1" "$port"
+  MaxBodySize 16777216
+  MaxQueue 100000000
+</Plugin>
+CONF
+} >"$d/themis.conf"
+taskset -c 0 collectd -f -C "$d/themis.conf" >>"$d/collectd.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$port/v1/health" >/dev/null 2>&1 && break; sleep 0.1; done
+rss0=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status")
+start=$(date +%s.%N)
+taskset -c 1 curl -fsS "${args[@]//PORT/$port}" -o /dev/null http://127.0.0.1:"$port"/v1/health
+want=$((2 * n))
+while :; do
+	got=$(curl -fsS "http://127.0.0.1:$port/v1/health" | jq .dispatched)
+	[ "$got" -ge "$want" ] && break
+	sleep 0.05
+done
+end=$(date +%s.%N)
+hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$pid/status")
+kill -TERM "$pid"
+wait "$pid" || true
+pid=""
+th_s=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')
+th_rate=$(awk -v n="$n" -v s="$th_s" 'BEGIN { printf "%.0f", n / s }')
+
+# ---- curl_json
+cj_conf() { # cj_conf FILE
+	common
+	printf 'LoadPlugin curl_json\n<Plugin curl_json>\n  <URL "file://%s">\n    Instance "bench"\n' "$1"
+	for k in sent received lost_up lost_down lost_unknown late dup rtt_min_ms rtt_avg_ms rtt_max_ms jitter_ms max_gap_ms; do
+		printf '    <Key "*/%s">\n      Type "gauge"\n    </Key>\n' "$k"
+	done
+	printf '  </URL>\n</Plugin>\n'
+}
+cj_conf "$d/all.json" >"$d/cj-all.conf"
+cj_conf "$d/one.json" >"$d/cj-one.conf"
+run_cj() { /usr/bin/time -f '%e %M' taskset -c 0 collectd -T -C "$1" 2>&1 >/dev/null | tail -n 1; }
+read -r base_s base_kb < <(run_cj "$d/cj-one.conf")
+read -r cj_s cj_kb < <(run_cj "$d/cj-all.conf")
+cj_net=$(awk -v a="$cj_s" -v b="$base_s" 'BEGIN { d = a - b; if (d < 0.001) d = 0.001; printf "%.3f", d }')
+cj_rate=$(awk -v n="$n" -v s="$cj_net" 'BEGIN { printf "%.0f", n / s }')
+
+printf 'records            %d (batches of %d)\n' "$n" "$batch"
+printf 'themis  HTTP ingest %8s s  %9d records/s  %9d values/s  RSS %d KB idle, %d KB peak\n' \
+	"$th_s" "$th_rate" "$((th_rate * 12))" "$rss0" "$hwm"
+printf 'curl_json file://   %8s s  %9d records/s  %9d values/s  peak RSS %d KB (one-record run %d KB, %ss)\n' \
+	"$cj_net" "$cj_rate" "$((cj_rate * 12))" "$cj_kb" "$base_kb" "$base_s"
+printf 'ratio themis / curl_json: %s\n' "$(awk -v a="$th_rate" -v b="$cj_rate" 'BEGIN { printf "%.1f", a / b }')"
