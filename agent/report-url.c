@@ -7,6 +7,8 @@
  * <seq> is a zero-padded decimal so names sort in sending order. At open, leftover .open files
  * (a crashed run) are cut back to their last complete line and sealed.
  * The report_url_* functions at the bottom are the agent's front-end contract (report-url.h).
+ * libcurl is loaded with dlopen() on the first --report URL: the same binary runs the reflector
+ * inside guests, where libcurl and its TLS stack would triple the resident memory.
  */
 #include "themis-config.h"
 
@@ -27,6 +29,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <dlfcn.h>
+
 #include <curl/curl.h>
 
 #include "record-json.h"
@@ -38,6 +42,63 @@
 #define RU_URL_MAX    2048
 #define RU_REASON_MAX 512
 #define RU_SEQ_FMT    "%020" PRIu64
+
+/* The libcurl entry points used here, resolved at run time. */
+static struct {
+	CURLcode (*global_init)(long);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode (*easy_perform)(CURL *);
+	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+	const char *(*easy_strerror)(CURLcode);
+	void (*easy_cleanup)(CURL *);
+	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+	void (*slist_free_all)(struct curl_slist *);
+} ru_curl;
+static pthread_once_t ru_curl_once = PTHREAD_ONCE_INIT;
+static char ru_curl_error[TH_ERRLEN];
+
+static void ru_curl_load_once(void)
+{
+	static const char *names[] = {"libcurl.so.4", "libcurl-gnutls.so.4"};
+	void *h = NULL;
+
+	for (size_t i = 0; h == NULL && i < sizeof names / sizeof names[0]; i++)
+		h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+	if (h == NULL) {
+		snprintf(ru_curl_error, sizeof ru_curl_error,
+		         "--report URL needs libcurl (Debian package libcurl4): %s", dlerror());
+		return;
+	}
+#define RU_SYM(field, name)                                                                        \
+	do {                                                                                       \
+		*(void **)&ru_curl.field = dlsym(h, name);                                         \
+		if (ru_curl.field == NULL) {                                                       \
+			snprintf(ru_curl_error, sizeof ru_curl_error, "libcurl lacks %s", name);   \
+			return;                                                                    \
+		}                                                                                  \
+	} while (0)
+	RU_SYM(global_init, "curl_global_init");
+	RU_SYM(easy_init, "curl_easy_init");
+	RU_SYM(easy_setopt, "curl_easy_setopt");
+	RU_SYM(easy_perform, "curl_easy_perform");
+	RU_SYM(easy_getinfo, "curl_easy_getinfo");
+	RU_SYM(easy_strerror, "curl_easy_strerror");
+	RU_SYM(easy_cleanup, "curl_easy_cleanup");
+	RU_SYM(slist_append, "curl_slist_append");
+	RU_SYM(slist_free_all, "curl_slist_free_all");
+#undef RU_SYM
+	if (ru_curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		snprintf(ru_curl_error, sizeof ru_curl_error, "libcurl initialisation failed");
+}
+
+static th_err ru_curl_load(char *errbuf)
+{
+	pthread_once(&ru_curl_once, ru_curl_load_once);
+	if (ru_curl_error[0])
+		return th_seterr(errbuf, TH_ERR_STATE, "%s", ru_curl_error);
+	return TH_OK;
+}
 
 struct th_report_url {
 	char url[RU_URL_MAX];
@@ -566,29 +627,29 @@ static long ru_post(th_report_url *r, const char **lines, const size_t *lens, si
 	}
 	*p++ = ']';
 
-	hdr = curl_slist_append(hdr, "Content-Type: application/json");
-	hdr = curl_slist_append(hdr, "Expect:");
+	hdr = ru_curl.slist_append(hdr, "Content-Type: application/json");
+	hdr = ru_curl.slist_append(hdr, "Expect:");
 	if (r->token[0]) {
 		snprintf(auth, sizeof auth, "Authorization: Bearer %s", r->token);
-		hdr = curl_slist_append(hdr, auth);
+		hdr = ru_curl.slist_append(hdr, auth);
 	}
 	r->reason[0] = '\0';
 	r->reason_len = 0;
-	curl_easy_setopt(r->curl, CURLOPT_URL, r->url);
-	curl_easy_setopt(r->curl, CURLOPT_POST, 1L);
-	curl_easy_setopt(r->curl, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(r->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(p - body));
-	curl_easy_setopt(r->curl, CURLOPT_HTTPHEADER, hdr);
-	cc = curl_easy_perform(r->curl);
+	ru_curl.easy_setopt(r->curl, CURLOPT_URL, r->url);
+	ru_curl.easy_setopt(r->curl, CURLOPT_POST, 1L);
+	ru_curl.easy_setopt(r->curl, CURLOPT_POSTFIELDS, body);
+	ru_curl.easy_setopt(r->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(p - body));
+	ru_curl.easy_setopt(r->curl, CURLOPT_HTTPHEADER, hdr);
+	cc = ru_curl.easy_perform(r->curl);
 	pthread_mutex_lock(&r->mu);
 	r->st.posts++;
 	pthread_mutex_unlock(&r->mu);
 	if (cc == CURLE_OK)
-		curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &status);
+		ru_curl.easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &status);
 	else
-		snprintf(r->reason, sizeof r->reason, "%s", curl_easy_strerror(cc));
-	curl_easy_setopt(r->curl, CURLOPT_HTTPHEADER, NULL);
-	curl_slist_free_all(hdr);
+		snprintf(r->reason, sizeof r->reason, "%s", ru_curl.easy_strerror(cc));
+	ru_curl.easy_setopt(r->curl, CURLOPT_HTTPHEADER, NULL);
+	ru_curl.slist_free_all(hdr);
 	free(body);
 	return status;
 }
@@ -862,25 +923,24 @@ th_err th_report_url_open(th_report_url **out, const th_report_url_opts *o, char
 	if (e != TH_OK)
 		goto fail;
 
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		e = th_seterr(errbuf, TH_ERR_STATE, "libcurl initialisation failed");
+	e = ru_curl_load(errbuf);
+	if (e != TH_OK)
 		goto fail;
-	}
-	r->curl = curl_easy_init();
+	r->curl = ru_curl.easy_init();
 	if (r->curl == NULL) {
 		e = th_seterr(errbuf, TH_ERR_NOMEM, "no memory for a libcurl handle");
 		goto fail;
 	}
-	curl_easy_setopt(r->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(r->curl, CURLOPT_TIMEOUT_MS, (long)r->timeout_ms);
-	curl_easy_setopt(r->curl, CURLOPT_CONNECTTIMEOUT_MS,
-	                 (long)(r->timeout_ms < 2000 ? r->timeout_ms : 2000));
-	curl_easy_setopt(r->curl, CURLOPT_WRITEFUNCTION, ru_on_body);
-	curl_easy_setopt(r->curl, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(r->curl, CURLOPT_XFERINFOFUNCTION, ru_on_progress);
-	curl_easy_setopt(r->curl, CURLOPT_XFERINFODATA, r);
-	curl_easy_setopt(r->curl, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(r->curl, CURLOPT_USERAGENT, "themis-agent/" THEMIS_VERSION);
+	ru_curl.easy_setopt(r->curl, CURLOPT_NOSIGNAL, 1L);
+	ru_curl.easy_setopt(r->curl, CURLOPT_TIMEOUT_MS, (long)r->timeout_ms);
+	ru_curl.easy_setopt(r->curl, CURLOPT_CONNECTTIMEOUT_MS,
+	                    (long)(r->timeout_ms < 2000 ? r->timeout_ms : 2000));
+	ru_curl.easy_setopt(r->curl, CURLOPT_WRITEFUNCTION, ru_on_body);
+	ru_curl.easy_setopt(r->curl, CURLOPT_WRITEDATA, r);
+	ru_curl.easy_setopt(r->curl, CURLOPT_XFERINFOFUNCTION, ru_on_progress);
+	ru_curl.easy_setopt(r->curl, CURLOPT_XFERINFODATA, r);
+	ru_curl.easy_setopt(r->curl, CURLOPT_NOPROGRESS, 0L);
+	ru_curl.easy_setopt(r->curl, CURLOPT_USERAGENT, "themis-agent/" THEMIS_VERSION);
 
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_condattr_init(&ca);
@@ -898,7 +958,7 @@ th_err th_report_url_open(th_report_url **out, const th_report_url_opts *o, char
 	return TH_OK;
 fail:
 	if (r->curl)
-		curl_easy_cleanup(r->curl);
+		ru_curl.easy_cleanup(r->curl);
 	if (r->lock_fd >= 0)
 		close(r->lock_fd);
 	free(r);
@@ -945,7 +1005,7 @@ th_err th_report_url_close(th_report_url *r, unsigned drain_ms, char *errbuf)
 		e = th_seterr(errbuf, TH_ERR_TIMEOUT,
 		              "%llu records not yet delivered to %s stay in %s for the next run",
 		              pending, r->url, r->dir);
-	curl_easy_cleanup(r->curl);
+	ru_curl.easy_cleanup(r->curl);
 	pthread_cond_destroy(&r->cv);
 	pthread_mutex_destroy(&r->mu);
 	close(r->lock_fd);
