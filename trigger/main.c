@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cycle.h"
+#include "exec-local.h"
 #include "one-client.h"
 #include "one-names.h"
 #include "options.h"
@@ -147,6 +148,32 @@ static void trig_ssh(ssh_target *t, const trig_opts *o, const char *host, int po
 	t->timeout_ms = o->ssh_timeout_s * 1000;
 }
 
+/* Before any cycle: both ends answer over SSH (host keys, user keys) and have the agent. */
+static th_err trig_preflight(trig_ctx *c, char *err)
+{
+	char cmd[400], sub[TH_ERRLEN];
+	int status = -1;
+	th_err e;
+
+	snprintf(cmd, sizeof cmd, "test -x %s", c->o->agent_path);
+	e = ssh_exec(&c->vm_ssh, cmd, NULL, 0, &status, sub);
+	if (e != TH_OK)
+		return th_seterr(err, e, "VM %s: %s", c->vm_name, sub);
+	if (status != 0)
+		return th_seterr(err, TH_ERR_NOTFOUND, "VM %s (%s): no executable agent at %s",
+		                 c->vm_name, c->o->vm_addr, c->o->agent_path);
+	if (c->sup_local)
+		e = exec_local(cmd, NULL, 0, &status, c->o->ssh_timeout_s * 1000, sub);
+	else
+		e = ssh_exec(&c->sup_ssh, cmd, NULL, 0, &status, sub);
+	if (e != TH_OK)
+		return th_seterr(err, e, "supervisor: %s", sub);
+	if (status != 0)
+		return th_seterr(err, TH_ERR_NOTFOUND, "supervisor %s: no executable agent at %s",
+		                 c->o->supervisor, c->o->agent_path);
+	return TH_OK;
+}
+
 static int cmd_run(const trig_opts *o)
 {
 	trig_ctx c;
@@ -221,6 +248,8 @@ static int cmd_run(const trig_opts *o)
 	if (c.measure) {
 		trig_ssh(&c.vm_ssh, o, o->vm_addr, o->vm_ssh_port, o->vm_user);
 		trig_ssh(&c.sup_ssh, o, o->supervisor, o->supervisor_ssh_port, o->supervisor_user);
+		if (trig_preflight(&c, err) != TH_OK)
+			goto setup_error;
 	}
 
 	memset(&sa, 0, sizeof sa);

@@ -59,6 +59,28 @@ th_wait_for 20 listening "$sup" 2633
 printf 'oneadmin:pw\n' >"$TH_TMP/one_auth"
 chmod 600 "$TH_TMP/one_auth"
 
+# SSH refusals stop the run before any cycle (exit 2), naming host and file
+run_setup() {
+	in_sup env ONE_XMLRPC=http://127.0.0.1:2633/RPC2 ONE_AUTH="$TH_TMP/one_auth" \
+		"$trig" run --vm vm0 --to host1 --supervisor local --vm-addr 10.91.0.2 \
+		--vm-ssh-port 2222 --agent-path "$agent" --remote-dir "$TH_TMP" "$@"
+}
+: >"$TH_TMP/empty_known_hosts"
+rc=0
+out=$(run_setup --ssh-key "$TH_TMP/user_key" --known-hosts "$TH_TMP/empty_known_hosts" 2>&1) || rc=$?
+th_assert_eq 2 "$rc" "exit status with an unknown host key"
+th_assert_match "VM vm0: ssh 10.91.0.2:2222: host key unknown — not in $TH_TMP/empty_known_hosts; refusing" "$out" "unknown host key message"
+ssh-keygen -q -t ed25519 -N '' -f "$TH_TMP/stranger_key"
+rc=0
+out=$(run_setup --ssh-key "$TH_TMP/stranger_key" --known-hosts "$TH_TMP/known_hosts" 2>&1) || rc=$?
+th_assert_eq 2 "$rc" "exit status with an unauthorized key"
+th_assert_match "ssh root@10.91.0.2:2222: key $TH_TMP/stranger_key refused" "$out" "unauthorized key message"
+rc=0
+out=$(run_setup --ssh-key "$TH_TMP/user_key" --known-hosts "$TH_TMP/known_hosts" --agent-path /nonexistent/themis-agent 2>&1) || rc=$?
+th_assert_eq 2 "$rc" "exit status without an agent on the VM"
+th_assert_match "VM vm0 \(10.91.0.2\): no executable agent at /nonexistent/themis-agent" "$out" "missing agent message"
+[ ! -e "$TH_TMP/markers.jsonl" ] || th_fail "markers written by a run that never started"
+
 # the trigger, in the background; the plugin URL has no listener yet
 j="$TH_TMP/markers.jsonl"
 in_sup env ONE_XMLRPC=http://127.0.0.1:2633/RPC2 ONE_AUTH="$TH_TMP/one_auth" \
