@@ -1,0 +1,252 @@
+/* test-trigger-parts.c — the pure helpers of themis-trigger: hypervisor figures from command
+ * output, remote command lines from validated arguments only, option parsing, aggregates. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent-cmd.h"
+#include "hv-view.h"
+#include "options.h"
+#include "records-read.h"
+#include "report.h"
+#include "th-check.h"
+#include "th-summary.h"
+
+START_TEST(hv_figures_from_several_formats)
+{
+	double d, t;
+	char err[TH_ERRLEN];
+
+	ck_assert_int_eq(hv_parse("status=completed downtime_ms=15 total_ms=518\n", &d, &t, err),
+	                 TH_OK);
+	ck_assert_double_eq(d, 15);
+	ck_assert_double_eq(t, 518);
+	/* virsh domjobinfo --completed */
+	ck_assert_int_eq(hv_parse("Job type:         Completed\nTime elapsed:     1032         ms\n"
+	                          "Total downtime:   27           ms\n",
+	                          &d, &t, err),
+	                 TH_OK);
+	ck_assert_double_eq(d, 27);
+	ck_assert_double_eq(t, 1032);
+	/* QMP query-migrate JSON */
+	ck_assert_int_eq(hv_parse("{\"return\": {\"status\": \"completed\", \"total-time\": 518, "
+	                          "\"downtime\": 15, \"setup-time\": 3}}",
+	                          &d, &t, err),
+	                 TH_OK);
+	ck_assert_double_eq(d, 15);
+	ck_assert_double_eq(t, 518);
+	/* "expected_downtime" must not be read as downtime */
+	ck_assert_int_eq(hv_parse("expected_downtime=300\n", &d, &t, err), TH_ERR_NOTFOUND);
+	ck_assert_str_eq(err, "hypervisor command printed no downtime figure (want downtime_ms=N): "
+	                      "\"expected_downtime=300 \"");
+	ck_assert(isnan(d));
+}
+END_TEST
+
+START_TEST(hv_command_placeholders)
+{
+	char out[256], err[TH_ERRLEN];
+
+	ck_assert_int_eq(
+	    hv_expand("themis-lab migrate-info {vm} --id {vm_id} {src}>{dst} {session}", out,
+	              sizeof out, "vm0", 7, "host0", "host1", "s.c1", err),
+	    TH_OK);
+	ck_assert_str_eq(out, "themis-lab migrate-info vm0 --id 7 host0>host1 s.c1");
+	ck_assert_int_eq(hv_expand("x {nope}", out, sizeof out, "a", 1, "b", "c", "d", err),
+	                 TH_ERR_INVALID);
+	ck_assert_str_eq(err,
+	                 "--hv-command: unknown placeholder at \"{nope}\" (known: {vm} {vm_id} "
+	                 "{src} {dst} {session})");
+}
+END_TEST
+
+START_TEST(remote_commands_only_from_safe_arguments)
+{
+	agent_paths p = {"/usr/bin/themis-agent", "/tmp"};
+	char cmd[1024], err[TH_ERRLEN];
+
+	ck_assert_int_eq(agent_cmd_reflect(cmd, sizeof cmd, &p, "0.0.0.0", 7777, err), TH_OK);
+	ck_assert_str_eq(cmd, "setsid /usr/bin/themis-agent reflect --listen 0.0.0.0:7777 "
+	                      ">/dev/null 2>&1 </dev/null & echo $! >/tmp/themis-reflect.pid");
+	ck_assert_int_eq(agent_cmd_probe(cmd, sizeof cmd, &p, "10.0.0.5", 7777, "vm-1", 10,
+	                                 "def.20240610T071320Z.deadbeef.c1",
+	                                 "http://127.0.0.1:8089/v1/records", "/etc/themis/token",
+	                                 err),
+	                 TH_OK);
+	ck_assert_str_eq(cmd, "setsid /usr/bin/themis-agent probe --target 10.0.0.5:7777 --vm vm-1 "
+	                      "--interval 10 --report /tmp/themis-def.20240610T071320Z.deadbeef.c1."
+	                      "jsonl --report http://127.0.0.1:8089/v1/records --token-file "
+	                      "/etc/themis/token >/dev/null 2>&1 </dev/null & echo $! "
+	                      ">/tmp/themis-probe.pid");
+	/* shell metacharacters anywhere are refused, naming the value */
+	ck_assert_int_eq(agent_cmd_probe(cmd, sizeof cmd, &p, "10.0.0.5;reboot", 7777, "vm", 10,
+	                                 "s", NULL, NULL, err),
+	                 TH_ERR_INVALID);
+	ck_assert_str_eq(err, "bad probe target address \"10.0.0.5;reboot\"");
+	ck_assert_int_eq(agent_cmd_probe(cmd, sizeof cmd, &p, "10.0.0.5", 7777, "vm $(id)", 10, "s",
+	                                 NULL, NULL, err),
+	                 TH_ERR_INVALID);
+	ck_assert_str_eq(err, "VM name \"vm $(id)\" cannot be passed to the agent: only "
+	                      "[A-Za-z0-9._-]");
+	ck_assert_int_eq(agent_cmd_probe(cmd, sizeof cmd, &p, "10.0.0.5", 7777, "vm", 10, "s",
+	                                 "http://x/`id`", NULL, err),
+	                 TH_ERR_INVALID);
+	ck_assert_int_eq(agent_cmd_reflect(cmd, sizeof cmd, &p, "-oProxy", 7777, err),
+	                 TH_ERR_INVALID);
+	agent_paths bad = {"themis-agent", "/tmp"};
+	ck_assert_int_eq(agent_cmd_reflect(cmd, sizeof cmd, &bad, "0.0.0.0", 7777, err),
+	                 TH_ERR_INVALID);
+	ck_assert_str_eq(err, "agent path \"themis-agent\" must be absolute and made of "
+	                      "[A-Za-z0-9._/-]");
+	agent_paths dots = {"/usr/bin/themis-agent", "/tmp/../etc"};
+	ck_assert_int_eq(agent_cmd_clean(cmd, sizeof cmd, &dots, "probe", err), TH_ERR_INVALID);
+	ck_assert_int_eq(agent_cmd_clean(cmd, sizeof cmd, &p, "probe", err), TH_OK);
+	ck_assert_str_eq(cmd, "f=/tmp/themis-probe.pid; if [ -f $f ]; then kill $(cat $f) "
+	                      ">/dev/null 2>&1; rm -f $f; fi; exit 0");
+}
+END_TEST
+
+START_TEST(options_from_flags_and_config_file)
+{
+	trig_opts o;
+	char err[TH_ERRLEN], path[] = "/tmp/themis-opts-XXXXXX";
+	char *argv[] = {"themis-trigger", "run",           "--vm",     "42",
+	                "--to=node3",     "--cold",        "--cycles", "5",
+	                "--ping-pong",    "--poll-period", "150"};
+	FILE *f;
+	int fd;
+
+	trig_opts_defaults(&o);
+	ck_assert(o.live);
+	ck_assert_double_eq(o.poll_ms, 200);
+	ck_assert_int_eq(trig_opts_parse(&o, 11, argv, 2, err), TH_OK);
+	ck_assert_str_eq(o.vm, "42");
+	ck_assert_str_eq(o.to, "node3");
+	ck_assert(!o.live);
+	ck_assert_int_eq(o.cycles, 5);
+	ck_assert(o.ping_pong);
+	ck_assert_double_eq(o.poll_ms, 150);
+	ck_assert_int_eq(trig_opts_check_run(&o, err), TH_OK);
+
+	fd = mkstemp(path);
+	f = fdopen(fd, "w");
+	fputs("# definition\nvm = migtest-1\n  to=node2 \nlive = yes\njson = no\n"
+	      "description = \"two words\"\ntimeout = 30\n",
+	      f);
+	fclose(f);
+	trig_opts_defaults(&o);
+	o.live = false;
+	ck_assert_int_eq(trig_opts_file(&o, path, err), TH_OK);
+	ck_assert_str_eq(o.vm, "migtest-1");
+	ck_assert_str_eq(o.to, "node2");
+	ck_assert(o.live);
+	ck_assert(!o.json);
+	ck_assert_str_eq(o.description, "two words");
+	ck_assert_double_eq(o.timeout_s, 30);
+	f = fopen(path, "w");
+	fputs("vm = a\ncycles = many\n", f);
+	fclose(f);
+	ck_assert_int_eq(trig_opts_file(&o, path, err), TH_ERR_INVALID);
+	char want[TH_ERRLEN];
+	snprintf(want, sizeof want,
+	         "%s:2: --cycles: \"many\" is not an integer number in [1, 100000]", path);
+	ck_assert_str_eq(err, want);
+	unlink(path);
+
+	char *bad1[] = {"x", "run", "--live", "yes"};
+	trig_opts_defaults(&o);
+	ck_assert_int_eq(trig_opts_parse(&o, 4, bad1, 2, err), TH_ERR_INVALID);
+	ck_assert_str_eq(err, "unexpected argument \"yes\"");
+	char *bad2[] = {"x", "run", "--interval", "0.01"};
+	ck_assert_int_eq(trig_opts_parse(&o, 4, bad2, 2, err), TH_ERR_INVALID);
+	ck_assert_str_eq(err, "--interval: \"0.01\" is not a number in [0.1, 60000]");
+	trig_opts_defaults(&o);
+	snprintf(o.vm, sizeof o.vm, "v");
+	snprintf(o.to, sizeof o.to, "h");
+	snprintf(o.supervisor, sizeof o.supervisor, "local");
+	snprintf(o.vm_addr, sizeof o.vm_addr, "10.0.0.1 ; rm");
+	ck_assert_int_eq(trig_opts_check_run(&o, err), TH_ERR_INVALID);
+	ck_assert_str_eq(err, "--vm-addr \"10.0.0.1 ; rm\" is not an address");
+}
+END_TEST
+
+static cycle_result res(th_outcome o, double dt)
+{
+	cycle_result r;
+
+	memset(&r, 0, sizeof r);
+	th_summary_init(&r.s);
+	r.s.outcome = o;
+	r.s.downtime_ms = dt;
+	return r;
+}
+
+START_TEST(aggregates_are_exact)
+{
+	cycle_result r[] = {
+	    res(TH_OUT_SUCCESS, 120), res(TH_OUT_SUCCESS, 300), res(TH_OUT_FAILED, 9999),
+	    res(TH_OUT_SUCCESS, 80),  res(TH_OUT_SUCCESS, NAN), res(TH_OUT_SUCCESS, 450),
+	};
+	report_agg a;
+
+	report_aggregate(r, 6, &a);
+	ck_assert_int_eq(a.cycles, 6);
+	ck_assert_int_eq(a.succeeded, 5);
+	ck_assert_double_eq_tol(a.success_pct, 500.0 / 6, 1e-9);
+	ck_assert_int_eq(a.ndowntime, 4); /* 80 120 300 450 */
+	ck_assert_double_eq(a.dt_min, 80);
+	ck_assert_double_eq(a.dt_median, 210);
+	ck_assert_double_eq(a.dt_p95, 450);
+	ck_assert_double_eq(a.dt_max, 450);
+	report_aggregate(r, 1, &a);
+	ck_assert_double_eq(a.dt_median, 120);
+	report_aggregate(r + 2, 1, &a);
+	ck_assert_int_eq(a.ndowntime, 0);
+	ck_assert(isnan(a.dt_min));
+}
+END_TEST
+
+START_TEST(prober_report_lines_become_records)
+{
+	const char text[] =
+	    "{\"kind\":\"second\",\"vm\":\"vm0\",\"stream\":\"s/vm0/7777\",\"t\":1000,"
+	    "\"interval_ms\":10,\"sent\":100,\"received\":40,\"lost_up\":60,\"lost_down\":0,"
+	    "\"lost_unknown\":0,\"late\":0,\"dup\":0,\"rtt_min_ms\":0.1,\"rtt_avg_ms\":0.2,"
+	    "\"rtt_max_ms\":0.3,\"jitter_ms\":0.01,\"max_gap_ms\":610}\n"
+	    "not json\n\n"
+	    "{\"kind\":\"outage\",\"vm\":\"vm0\",\"stream\":\"s/vm0/7777\",\"direction\":\"up\","
+	    "\"start\":1000.100000,\"end\":1000.700000,\"duration_ms\":600,\"bound_ms\":10,"
+	    "\"lost\":60}\n"
+	    "{\"kind\":\"outage\",\"vm\":\"vm0\"";
+	th_record *r;
+	size_t n, skipped;
+	th_summary s;
+
+	ck_assert_int_eq(records_read(text, &r, &n, &skipped, NULL), TH_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(skipped, 2);
+	ck_assert_int_eq(r[0].kind, TH_REC_SECOND);
+	ck_assert_int_eq(r[1].kind, TH_REC_OUTAGE);
+	th_summary_init(&s);
+	ck_assert_int_eq(th_summary_network(&s, r, n, "vm0", 1000.0, 1002.0, NULL), TH_OK);
+	ck_assert_double_eq_tol(s.downtime_ms, 600, 1e-9);
+	ck_assert_int_eq(s.lost_up, 60);
+	free(r);
+}
+END_TEST
+
+Suite *th_test_suite(void)
+{
+	Suite *s = suite_create("trigger-parts");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, hv_figures_from_several_formats);
+	tcase_add_test(tc, hv_command_placeholders);
+	tcase_add_test(tc, remote_commands_only_from_safe_arguments);
+	tcase_add_test(tc, options_from_flags_and_config_file);
+	tcase_add_test(tc, aggregates_are_exact);
+	tcase_add_test(tc, prober_report_lines_become_records);
+	suite_add_tcase(s, tc);
+	return s;
+}
