@@ -18,8 +18,10 @@ START_TEST(hv_figures_from_several_formats)
 	double d, t;
 	char err[TH_ERRLEN];
 
-	ck_assert_int_eq(hv_parse("status=completed downtime_ms=15 total_ms=518\n", &d, &t, err),
-	                 TH_OK);
+	ck_assert_int_eq(
+	    hv_parse("status=completed total_ms=518 downtime_ms=15 setup_ms=3 ram_bytes=9134592\n",
+	             &d, &t, err),
+	    TH_OK);
 	ck_assert_double_eq(d, 15);
 	ck_assert_double_eq(t, 518);
 	/* virsh domjobinfo --completed */
