@@ -40,7 +40,8 @@ static void usage(FILE *out)
 	        "--auth-file FILE]\n"
 	        "                  [--backend sim|qemu] [--hosts N] [--vms M] [--memory MB]\n"
 	        "                  [--guest-ip-base A.B.C.D] [--sim-time MS] [--lcm-delay MS]\n"
-	        "                  [--qemu-hook PATH] [--one-version V] [--verbose]\n");
+	        "                  [--qemu-hook PATH] [--qmp-dir DIR] [--info-dir DIR]\n"
+	        "                  [--one-version V] [--verbose]\n");
 }
 
 static long parse_num(const char *opt, const char *s, long min, long max)
@@ -88,12 +89,15 @@ int main(int argc, char **argv)
 	    {"sim-time", required_argument, NULL, 't'},
 	    {"lcm-delay", required_argument, NULL, 'd'},
 	    {"qemu-hook", required_argument, NULL, 'q'},
+	    {"qmp-dir", required_argument, NULL, 'Q'},
+	    {"info-dir", required_argument, NULL, 'I'},
 	    {"one-version", required_argument, NULL, 'o'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *listen_at = "127.0.0.1:2633", *state = NULL, *backend_name = "sim";
+	const char *qmp_dir = NULL, *info_dir = NULL;
 	const char *hook = NULL, *version = "6.10.0", *ip_base = "10.77.0.100";
 	char auth[256] = "oneadmin:opennebula", addr[64], path[4096], err[TH_ERRLEN];
 	long hosts = 2, vms = 1, memory = 128, sim_time = 1000, lcm_delay = 50;
@@ -148,6 +152,12 @@ int main(int argc, char **argv)
 			break;
 		case 'q':
 			hook = optarg;
+			break;
+		case 'Q':
+			qmp_dir = optarg;
+			break;
+		case 'I':
+			info_dir = optarg;
 			break;
 		case 'o':
 			version = optarg;
@@ -237,7 +247,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		snprintf(path, sizeof path, "%s", state);
-		if (one_backend_qemu_init(&backend, hook, path, path, err) != 0) {
+		if (one_backend_qemu_init(&backend, hook, qmp_dir ? qmp_dir : path,
+		                          info_dir ? info_dir : path, err) != 0) {
 			fprintf(stderr, "themis-one: qemu backend: %s\n", err);
 			return 1;
 		}
