@@ -423,7 +423,10 @@ static th_err ru_seal_locked(th_report_url *r)
 	ru_path(r, from, sizeof from, r->cur_seq, "open");
 	ru_path(r, to, sizeof to, r->cur_seq, "batch");
 	if (rename(from, to) != 0) {
+		/* the records stay in the .open segment; the next push appends to it and the
+		 * next seal (or the next run's recovery) tries again */
 		ru_log(r, 0, "cannot seal %s: %s", from, strerror(errno));
+		r->cur_count = 0;
 		return TH_ERR_IO;
 	}
 	r->cur_seq++;
@@ -530,7 +533,9 @@ th_err th_report_url_push_json(th_report_url *r, const char *json, size_t len, c
 			goto out;
 		}
 		r->cur_count = 0;
-		r->cur_size = 0;
+		r->cur_size = lseek(r->cur_fd, 0, SEEK_END); /* > 0 after a failed seal */
+		if (r->cur_size < 0)
+			r->cur_size = 0;
 	}
 	iov[0].iov_base = (void *)json;
 	iov[0].iov_len = len;
