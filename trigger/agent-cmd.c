@@ -162,3 +162,78 @@ th_err agent_cmd_collect(char *out, size_t size, const agent_paths *p, const cha
 	             p->dir, wait_s * 10, p->dir, session),
 	    errbuf);
 }
+
+bool agent_rate_ok(const char *s)
+{
+	size_t n = s != NULL ? strlen(s) : 0, i;
+
+	if (n == 0 || n > 15)
+		return false;
+	for (i = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+		;
+	if (i == 0)
+		return false;
+	return i == n || (i == n - 1 && strchr("KMGkmg", s[i]) != NULL);
+}
+
+th_err agent_cmd_iperf_server(char *out, size_t size, const agent_paths *p, int port, char *errbuf)
+{
+	th_err e = agent_check_paths(p, errbuf);
+
+	if (e != TH_OK)
+		return e;
+	if (port < 1 || port > 65535)
+		return th_seterr(errbuf, TH_ERR_INVALID, "bad iperf3 port %d", port);
+	return agent_fmt(
+	    out, size,
+	    snprintf(out, size,
+	             "command -v iperf3 >/dev/null 2>&1 || exit 3; setsid iperf3 -s -1 "
+	             "-p %d >/dev/null 2>&1 </dev/null & echo $! "
+	             ">%s/themis-iperfd.pid",
+	             port, p->dir),
+	    errbuf);
+}
+
+th_err agent_cmd_iperf_client(char *out, size_t size, const agent_paths *p, const char *vm_addr,
+                              int port, const char *vm, const char *rate, int seconds,
+                              const char *session, const char *url, const char *token_file,
+                              char *errbuf)
+{
+	char extra[768] = "";
+	th_err e = agent_check_paths(p, errbuf);
+
+	if (e != TH_OK)
+		return e;
+	if (!agent_addr_ok(vm_addr))
+		return th_seterr(errbuf, TH_ERR_INVALID, "bad VM address \"%s\"", vm_addr);
+	if (!agent_name_ok(vm) || !agent_name_ok(session))
+		return th_seterr(errbuf, TH_ERR_INVALID, "bad VM name \"%s\" or session \"%s\"", vm,
+		                 session);
+	if (!agent_rate_ok(rate))
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "--bandwidth \"%s\" must be digits with an optional K, M or G",
+		                 rate);
+	if (port < 1 || port > 65535 || seconds < 1 || seconds > 86400)
+		return th_seterr(errbuf, TH_ERR_INVALID, "bad iperf3 port %d or duration %d s",
+		                 port, seconds);
+	if (url != NULL && url[0] != '\0') {
+		if (!agent_url_ok(url))
+			return th_seterr(errbuf, TH_ERR_INVALID, "bad report URL \"%s\"", url);
+		snprintf(extra, sizeof extra, " --report %s", url);
+		if (token_file != NULL && token_file[0] != '\0') {
+			if (!agent_path_ok(token_file))
+				return th_seterr(errbuf, TH_ERR_INVALID,
+				                 "bad token file path \"%s\"", token_file);
+			snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
+			         " --token-file %s", token_file);
+		}
+	}
+	return agent_fmt(
+	    out, size,
+	    snprintf(out, size,
+	             "setsid %s iperf --vm %s --direction down --report "
+	             "%s/themis-%s.iperf.jsonl%s --quiet -- -c %s -p %d -u -b %s -R -t %d "
+	             "-i 1 >/dev/null 2>&1 </dev/null & echo $! >%s/themis-iperf.pid",
+	             p->agent, vm, p->dir, session, extra, vm_addr, port, rate, seconds, p->dir),
+	    errbuf);
+}

@@ -43,4 +43,19 @@ th_err agent_cmd_probe(char *out, size_t size, const agent_paths *p, const char 
 th_err agent_cmd_collect(char *out, size_t size, const agent_paths *p, const char *session,
                          int wait_s, char *errbuf);
 
+/* An iperf3 rate: digits with an optional K, M or G suffix ("100M"). */
+bool agent_rate_ok(const char *s);
+
+/* Start a one-off iperf3 server on the VM, detached (pid file role "iperfd"); the command exits
+ * with status 3 when iperf3 is not installed there. */
+th_err agent_cmd_iperf_server(char *out, size_t size, const agent_paths *p, int port, char *errbuf);
+
+/* Start `themis-agent iperf` on the supervisor, detached (pid file role "iperf"): a UDP stream
+ * at rate from the VM to the supervisor (iperf3 -R) for seconds, its records to
+ * <dir>/themis-<session>.iperf.jsonl and optionally to url. */
+th_err agent_cmd_iperf_client(char *out, size_t size, const agent_paths *p, const char *vm_addr,
+                              int port, const char *vm, const char *rate, int seconds,
+                              const char *session, const char *url, const char *token_file,
+                              char *errbuf);
+
 #endif

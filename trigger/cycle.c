@@ -166,6 +166,39 @@ void cycle_stop_agents(trig_ctx *c)
 		cycle_sup(c, cmd, NULL, 0, NULL);
 	if (agent_cmd_clean(cmd, sizeof cmd, &p, "reflect", NULL) == TH_OK)
 		cycle_vm(c, cmd, NULL);
+	if (c->load) {
+		if (agent_cmd_clean(cmd, sizeof cmd, &p, "iperf", NULL) == TH_OK)
+			cycle_sup(c, cmd, NULL, 0, NULL);
+		if (agent_cmd_clean(cmd, sizeof cmd, &p, "iperfd", NULL) == TH_OK)
+			cycle_vm(c, cmd, NULL);
+	}
+}
+
+/* The --bandwidth load: iperf3 server on the VM, themis-agent iperf on the supervisor. A load
+ * that cannot start is reported and the cycle goes on without it. */
+static void cycle_load_start(trig_ctx *c, const char *session, const char *url)
+{
+	const trig_opts *o = c->o;
+	agent_paths p = cycle_paths(c);
+	char cmd[2048], err[TH_ERRLEN];
+	int status = -1;
+	int seconds = (int)ceil(o->warmup_s + o->timeout_s + o->cooldown_s + o->grace_s + 5);
+
+	if (agent_cmd_iperf_server(cmd, sizeof cmd, &p, o->iperf_port, err) != TH_OK ||
+	    ssh_exec(&c->vm_ssh, cmd, NULL, 0, &status, err) != TH_OK) {
+		cycle_note(c, "--bandwidth: cannot start iperf3 on the VM: %s", err);
+		return;
+	}
+	if (status == 3) {
+		cycle_note(c, "--bandwidth: no iperf3 on the VM; no load this cycle");
+		return;
+	}
+	cycle_sleep(c, 0.3); /* the server must listen before the client connects */
+	if (agent_cmd_iperf_client(cmd, sizeof cmd, &p, o->vm_addr, o->iperf_port, c->vm_name,
+	                           o->bandwidth, seconds, session, url, o->supervisor_token_file,
+	                           err) != TH_OK ||
+	    cycle_sup(c, cmd, NULL, 0, err) != TH_OK)
+		cycle_note(c, "--bandwidth: cannot start themis-agent iperf: %s", err);
 }
 
 /* Poll until the migration from baseline b is final, the timeout passes or a stop arrives.
@@ -373,6 +406,8 @@ th_err cycle_run(trig_ctx *c, int cycle, int src_hid, const char *src, int dst_h
 		    (e = cycle_sup(c, cmd, NULL, 0, errbuf)) != TH_OK)
 			goto setup_failed;
 		agents = true;
+		if (c->load)
+			cycle_load_start(c, session, url);
 	}
 	cycle_status(c, "%s warm-up %.1f s", label, o->warmup_s);
 	if (!cycle_sleep(c, o->warmup_s)) {
@@ -446,6 +481,12 @@ finish:
 		if (agent_cmd_clean(cmd, sizeof cmd, &paths, "reflect", NULL) == TH_OK &&
 		    cycle_vm(c, cmd, err) != TH_OK)
 			cycle_note(c, "cycle %d: stopping the reflector: %s", cycle, err);
+		if (c->load) {
+			if (agent_cmd_clean(cmd, sizeof cmd, &paths, "iperf", NULL) == TH_OK)
+				cycle_sup(c, cmd, NULL, 0, NULL);
+			if (agent_cmd_clean(cmd, sizeof cmd, &paths, "iperfd", NULL) == TH_OK)
+				cycle_vm(c, cmd, NULL);
+		}
 	}
 	if (!aborted && isfinite(t_end))
 		cycle_hv(c, session, src, dst, &r->s);

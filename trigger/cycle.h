@@ -22,6 +22,7 @@ typedef struct trig_ctx {
 	marker_post *mp;    /* NULL when no --plugin-url */
 	bool measure;       /* agents are used (--supervisor given) */
 	bool sup_local;     /* supervisor is this machine */
+	bool load;          /* --bandwidth: iperf3 stream during each cycle */
 	ssh_target vm_ssh, sup_ssh;
 	int vm_id;
 	char vm_name[TH_NAME_MAX];

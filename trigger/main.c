@@ -171,6 +171,25 @@ static th_err trig_preflight(trig_ctx *c, char *err)
 	if (status != 0)
 		return th_seterr(err, TH_ERR_NOTFOUND, "supervisor %s: no executable agent at %s",
 		                 c->o->supervisor, c->o->agent_path);
+	c->load = c->o->bandwidth[0] != '\0';
+	if (c->load) {
+		/* the thesis's load needs iperf3 at both ends; without it the run goes on unloaded
+		 */
+		const char *probe = "command -v iperf3 >/dev/null 2>&1";
+		if (ssh_exec(&c->vm_ssh, probe, NULL, 0, &status, sub) != TH_OK || status != 0) {
+			fprintf(stderr, "themis-trigger: no iperf3 on VM %s: --bandwidth ignored\n",
+			        c->vm_name);
+			c->load = false;
+		} else if ((c->sup_local
+		                ? exec_local(probe, NULL, 0, &status, c->o->ssh_timeout_s * 1000,
+		                             sub)
+		                : ssh_exec(&c->sup_ssh, probe, NULL, 0, &status, sub)) != TH_OK ||
+		           status != 0) {
+			fprintf(stderr, "themis-trigger: no iperf3 on the supervisor: --bandwidth "
+			                "ignored\n");
+			c->load = false;
+		}
+	}
 	return TH_OK;
 }
 

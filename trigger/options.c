@@ -62,6 +62,8 @@ static const opt_def opt_table[] = {
     S("supervisor", supervisor),
     S("vm-addr", vm_addr),
     I("reflect-port", reflect_port, 1, 65535),
+    S("bandwidth", bandwidth),
+    I("iperf-port", iperf_port, 1, 65535),
     D("interval", interval_ms, 0.1, 60000),
     S("agent-path", agent_path),
     S("remote-dir", remote_dir),
@@ -99,6 +101,7 @@ void trig_opts_defaults(trig_opts *o)
 	o->grace_s = 1;
 	o->poll_ms = 200;
 	o->reflect_port = 7777;
+	o->iperf_port = 5201;
 	o->interval_ms = 10;
 	o->one_timeout_ms = 10000;
 	snprintf(o->agent_path, sizeof o->agent_path, "/usr/bin/themis-agent");
@@ -292,6 +295,9 @@ th_err trig_opts_check_run(const trig_opts *o, char *errbuf)
 		                 "--hv-where must be local, src or dst, not "
 		                 "\"%s\"",
 		                 o->hv_where);
+	if (o->bandwidth[0] != '\0' && o->supervisor[0] == '\0')
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "--bandwidth needs --supervisor and --vm-addr");
 	if (o->plugin_url[0] != '\0' && !agent_url_ok(o->plugin_url))
 		return th_seterr(
 		    errbuf, TH_ERR_INVALID,
@@ -319,6 +325,11 @@ th_err trig_opts_check_run(const trig_opts *o, char *errbuf)
 			    errbuf, TH_ERR_INVALID,
 			    "--remote-dir \"%s\" must be absolute, made of [A-Za-z0-9._/-]",
 			    o->remote_dir);
+		if (o->bandwidth[0] != '\0' && !agent_rate_ok(o->bandwidth))
+			return th_seterr(
+			    errbuf, TH_ERR_INVALID,
+			    "--bandwidth \"%s\" must be digits with an optional K, M or G",
+			    o->bandwidth);
 		if (o->supervisor_token_file[0] != '\0' && !agent_path_ok(o->supervisor_token_file))
 			return th_seterr(errbuf, TH_ERR_INVALID,
 			                 "--supervisor-token-file \"%s\" is not "

@@ -21,6 +21,8 @@ typedef struct trig_opts {
 	char supervisor[256]; /* address, or "local" */
 	char vm_addr[256];
 	int reflect_port;
+	char bandwidth[16]; /* iperf3 UDP load from the VM, "" = none */
+	int iperf_port;
 	double interval_ms;
 	char agent_path[256], remote_dir[256];
 	/* markers */

@@ -101,6 +101,26 @@ START_TEST(remote_commands_only_from_safe_arguments)
 	                 TH_ERR_INVALID);
 	ck_assert_str_eq(err, "agent path \"themis-agent\" must be absolute and made of "
 	                      "[A-Za-z0-9._/-]");
+	ck_assert(agent_rate_ok("100M"));
+	ck_assert(agent_rate_ok("1000"));
+	ck_assert(!agent_rate_ok("M"));
+	ck_assert(!agent_rate_ok("10MB"));
+	ck_assert(!agent_rate_ok("1;id"));
+	ck_assert_int_eq(agent_cmd_iperf_client(cmd, sizeof cmd, &p, "10.0.0.5", 5201, "vm-1",
+	                                        "10M", 30, "s.c1", NULL, NULL, err),
+	                 TH_OK);
+	ck_assert_str_eq(cmd,
+	                 "setsid /usr/bin/themis-agent iperf --vm vm-1 --direction down "
+	                 "--report /tmp/themis-s.c1.iperf.jsonl --quiet -- -c 10.0.0.5 -p 5201 "
+	                 "-u -b 10M -R -t 30 -i 1 >/dev/null 2>&1 </dev/null & echo $! "
+	                 ">/tmp/themis-iperf.pid");
+	ck_assert_int_eq(agent_cmd_iperf_client(cmd, sizeof cmd, &p, "10.0.0.5", 5201, "vm-1",
+	                                        "10M -J", 30, "s.c1", NULL, NULL, err),
+	                 TH_ERR_INVALID);
+	ck_assert_str_eq(err, "--bandwidth \"10M -J\" must be digits with an optional K, M or G");
+	ck_assert_int_eq(agent_cmd_iperf_server(cmd, sizeof cmd, &p, 5201, err), TH_OK);
+	ck_assert_str_eq(cmd, "command -v iperf3 >/dev/null 2>&1 || exit 3; setsid iperf3 -s -1 -p "
+	                      "5201 >/dev/null 2>&1 </dev/null & echo $! >/tmp/themis-iperfd.pid");
 	agent_paths dots = {"/usr/bin/themis-agent", "/tmp/../etc"};
 	ck_assert_int_eq(agent_cmd_clean(cmd, sizeof cmd, &dots, "probe", err), TH_ERR_INVALID);
 	ck_assert_int_eq(agent_cmd_clean(cmd, sizeof cmd, &p, "probe", err), TH_OK);

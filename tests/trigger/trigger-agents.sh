@@ -89,7 +89,7 @@ in_sup env ONE_XMLRPC=http://127.0.0.1:2633/RPC2 ONE_AUTH="$TH_TMP/one_auth" \
 	--ssh-key "$TH_TMP/user_key" --known-hosts "$TH_TMP/known_hosts" \
 	--agent-path "$agent" --remote-dir "$TH_TMP" --interval 10 \
 	--warmup 1 --cooldown 2 --grace 1 --poll-period 100 \
-	--plugin-url http://127.0.0.1:8089 \
+	--plugin-url http://127.0.0.1:8089 --bandwidth 1M \
 	--hv-command 'echo "vm {vm} on {dst}: downtime_ms=15 total_ms=518"' --hv-where local \
 	--json >"$TH_TMP/run.json" 2>"$TH_TMP/run.err" &
 tpid=$!
@@ -111,7 +111,11 @@ wait "$tpid" || rc=$?
 # the agents are gone: no pid files, no processes of this run
 [ ! -e "$TH_TMP/themis-probe.pid" ] || th_fail "prober pid file left"
 [ ! -e "$TH_TMP/themis-reflect.pid" ] || th_fail "reflector pid file left"
-if pgrep -f "$agent" >/dev/null; then th_fail "agents still running: $(pgrep -af "$agent")"; fi
+for p in $(ip netns pids "$vm") $(ip netns pids "$sup"); do
+	case "$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" in
+	"$agent"*) th_fail "agent still running: $(tr '\0' ' ' <"/proc/$p/cmdline")" ;;
+	esac
+done
 
 s=$(jq -c '.cycles[0].summary' "$TH_TMP/run.json")
 th_log "summary: $s"
@@ -135,4 +139,16 @@ grep -q 'plugin unreachable' "$TH_TMP/run.err" || th_fail "no warning while the 
 # the migration itself was not held up by the plugin: request → end within the 3 s simulation
 dur=$(jq -s -r '(map(select(.event=="migration-end"))[0].t - map(select(.event=="migration-request"))[0].t)' "$j")
 th_assert_near 3.1 "$dur" 0.6 "request→end seconds with the plugin down"
+# the --bandwidth load ran through themis-agent iperf and reported to the plugin
+th_wait_for 10 test -s "$TH_TMP/sink.out.records"
+n_iperf=$(jq -c 'if type == "array" then .[] else . end | select(.kind == "iperf")' "$TH_TMP/sink.out.records" | wc -l)
+[ "$n_iperf" -ge 3 ] || th_fail "expected iperf records from the --bandwidth load, got $n_iperf"
+bps=$(jq -s -r '[.[] | if type == "array" then .[] else . end | select(.kind == "iperf" and .bytes > 0)] | (map(.bits_per_second) | add / length)' "$TH_TMP/sink.out.records")
+th_assert_near 1000000 "$bps" 250000 "iperf load rate (bit/s)"
+if [ -e "$TH_TMP/themis-iperf.pid" ] || [ -e "$TH_TMP/themis-iperfd.pid" ]; then
+	th_fail "iperf pid files left"
+fi
+for p in $(ip netns pids "$vm") $(ip netns pids "$sup"); do
+	[ "$(cat "/proc/$p/comm" 2>/dev/null)" != iperf3 ] || th_fail "iperf3 still running: $(tr '\0' ' ' <"/proc/$p/cmdline")"
+done
 th_log "all trigger/agent cases passed"
