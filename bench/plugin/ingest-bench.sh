@@ -4,6 +4,8 @@
 # records as one JSON document, measured in the same run on the same core.
 #
 #   bench/plugin/ingest-bench.sh BUILDDIR [RECORDS] [BATCH]
+#   CURL_JSON=0 bench/plugin/ingest-bench.sh ...   (themis only: curl_json needs ~12 KB of
+#                                                  memory per record, too much for long runs)
 #
 # themis: collectd -f pinned to CPU 0 with only themis loaded (no writer: the figure is ingest
 # into plugin_dispatch_values); one curl on CPU 1 posts RECORDS "second" records in batches of
@@ -97,6 +99,13 @@ wait "$pid" || true
 pid=""
 th_s=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')
 th_rate=$(awk -v n="$n" -v s="$th_s" 'BEGIN { printf "%.0f", n / s }')
+
+if [ "${CURL_JSON:-1}" = 0 ]; then
+	printf 'records            %d (batches of %d)\n' "$n" "$batch"
+	printf 'themis  HTTP ingest %8s s  %9d records/s  %9d values/s  RSS %d KB idle, %d KB peak\n' \
+		"$th_s" "$th_rate" "$((th_rate * 12))" "$rss0" "$hwm"
+	exit 0
+fi
 
 # ---- curl_json
 cj_conf() { # cj_conf FILE
