@@ -43,12 +43,16 @@ struct th_stream {
 	/* slots [base, next_seq) in a ring of cap (power of two) */
 	uint8_t *st;
 	uint32_t *slip; /* send time - schedule, ns */
+	uint32_t *hold; /* how long the reflector held an answered probe, us */
+	uint32_t *rx;   /* the reflector's receive count in the probe's echo (low 32 bits) */
 	uint64_t cap, base, next_seq;
 	uint64_t cur; /* first slot not yet settled */
 
 	/* direction bookkeeping */
-	uint64_t hi_seq, hi_rx; /* highest echoed slot and the reflector's count at it */
-	uint64_t reach_hi;      /* slots up to here already marked from run information */
+	uint64_t hi_seq;                /* highest slot with an echo */
+	uint64_t reach_hi;              /* slots up to here already marked from run information */
+	uint64_t echo_gen;              /* echoes seen: invalidates the cached gap below */
+	uint64_t gap_k, gap_m, gap_gen; /* last gap found: lost slot k, next echoed slot m */
 
 	/* echo arrival history (RFC 3550 jitter, gaps) */
 	int64_t last_recv_ns, last_send_ns;
@@ -57,7 +61,6 @@ struct th_stream {
 
 	/* outage run in progress */
 	uint64_t run_len, run_up, run_down, run_unknown, run_lost;
-	bool run_stall;
 	int64_t run_first_ns, run_last_ns;
 
 	/* open seconds, oldest first, in a ring */
@@ -133,7 +136,7 @@ th_err th_stream_new(th_stream **out, const th_stream_conf *conf, const th_clock
 	s->conf = *conf;
 	if (s->conf.stall_ns < 0)
 		s->conf.stall_ns =
-		    conf->interval_ns > TH_NS_PER_MS ? conf->interval_ns : TH_NS_PER_MS;
+		    conf->interval_ns > TH_STALL_MIN_NS ? conf->interval_ns : TH_STALL_MIN_NS;
 	s->clock = *clock;
 	s->start_ns = start_ns;
 	s->start_wall_ns = th_clock_to_wall_ns(clock, start_ns);
@@ -146,9 +149,12 @@ th_err th_stream_new(th_stream **out, const th_stream_conf *conf, const th_clock
 	s->cap = 1024;
 	s->st = calloc(s->cap, 1);
 	s->slip = calloc(s->cap, sizeof *s->slip);
+	s->hold = calloc(s->cap, sizeof *s->hold);
+	s->rx = calloc(s->cap, sizeof *s->rx);
 	s->sec_cap = 16;
 	s->secs = calloc(s->sec_cap, sizeof *s->secs);
-	if (s->st == NULL || s->slip == NULL || s->secs == NULL) {
+	if (s->st == NULL || s->slip == NULL || s->hold == NULL || s->rx == NULL ||
+	    s->secs == NULL) {
 		th_stream_free(s);
 		return th_seterr(errbuf, TH_ERR_NOMEM, "out of memory creating stream %s",
 		                 conf->stream);
@@ -164,6 +170,8 @@ void th_stream_free(th_stream *s)
 		return;
 	free(s->st);
 	free(s->slip);
+	free(s->hold);
+	free(s->rx);
 	free(s->secs);
 	free(s);
 }
@@ -192,20 +200,30 @@ static int ring_reserve(th_stream *s)
 	uint64_t ncap = s->cap * 2;
 	uint8_t *nst = malloc(ncap);
 	uint32_t *nslip = malloc(ncap * sizeof *nslip);
+	uint32_t *nhold = malloc(ncap * sizeof *nhold);
+	uint32_t *nrx = malloc(ncap * sizeof *nrx);
 
-	if (nst == NULL || nslip == NULL) {
+	if (nst == NULL || nslip == NULL || nhold == NULL || nrx == NULL) {
 		free(nst);
 		free(nslip);
+		free(nhold);
+		free(nrx);
 		return -1;
 	}
 	for (uint64_t q = s->base; q < s->next_seq; q++) {
 		nst[q & (ncap - 1)] = s->st[q & (s->cap - 1)];
 		nslip[q & (ncap - 1)] = s->slip[q & (s->cap - 1)];
+		nhold[q & (ncap - 1)] = s->hold[q & (s->cap - 1)];
+		nrx[q & (ncap - 1)] = s->rx[q & (s->cap - 1)];
 	}
 	free(s->st);
 	free(s->slip);
+	free(s->hold);
+	free(s->rx);
+	s->rx = nrx;
 	s->st = nst;
 	s->slip = nslip;
+	s->hold = nhold;
 	s->cap = ncap;
 	return 0;
 }
@@ -266,6 +284,8 @@ static sec_acc *sec_for_event(th_stream *s, uint64_t seq)
 
 	if (a == NULL && s->sec_n > 0)
 		a = sec_at(s, 0);
+	if (a == NULL && !s->finished) /* between two seconds: the one of the next slot */
+		a = sec_for(s, s->next_seq, true);
 	return a;
 }
 
@@ -323,6 +343,8 @@ uint64_t th_stream_due(th_stream *s, int64_t now_ns)
 		/* too far behind: skip this slot */
 		*slot(s, seq) = SL_SKIPPED;
 		s->slip[seq & (s->cap - 1)] = 0;
+		s->hold[seq & (s->cap - 1)] = 0;
+		s->rx[seq & (s->cap - 1)] = 0;
 		s->next_seq++;
 		a->v.slips++;
 		s->cnt.slips++;
@@ -342,6 +364,8 @@ void th_stream_sent(th_stream *s, uint64_t seq, int64_t sent_ns)
 		slip = UINT32_MAX;
 	*slot(s, seq) = SL_PENDING;
 	s->slip[seq & (s->cap - 1)] = (uint32_t)slip;
+	s->hold[seq & (s->cap - 1)] = 0;
+	s->rx[seq & (s->cap - 1)] = 0;
 	s->next_seq++;
 	s->cnt.sent++;
 	sec_acc *a = sec_for(s, seq, false);
@@ -368,24 +392,28 @@ int64_t th_stream_send_time(const th_stream *s, uint64_t seq)
 
 /* ------------------------------------------------------------------ echoes */
 
-static void mark_reached(th_stream *s, uint64_t from, uint64_t to)
+/* Slots from..to reached the reflector, as the arrivals just before the one that had receive
+ * count rx_after (so slot q was its arrival number rx_after - 1 - (to - q)). */
+static void mark_reached(th_stream *s, uint64_t from, uint64_t to, uint64_t rx_after)
 {
+	if (to >= s->next_seq)
+		return;
 	if (from < s->base)
 		from = s->base;
-	if (to >= s->next_seq)
-		to = s->next_seq - 1;
 	for (uint64_t q = from; q <= to && q >= from; q++) {
 		uint8_t *p = slot(s, q);
-		if ((*p & SL_STATE) != SL_ECHOED && (*p & SL_STATE) != SL_SKIPPED)
-			*p = (uint8_t)((*p & ~(SL_UP | SL_AMBIG)) | SL_REACHED);
+		if ((*p & SL_STATE) == SL_ECHOED || (*p & SL_STATE) == SL_SKIPPED)
+			continue;
+		*p = (uint8_t)((*p & ~(SL_UP | SL_AMBIG)) | SL_REACHED);
+		if (!(*p & SL_LATE))
+			s->rx[q & (s->cap - 1)] = (uint32_t)(rx_after - 1 - (to - q));
 	}
 }
 
-/* What the echo's run information and receive count say about the slots before it. */
+/* What the echo's run information says about the slots before it: the run that ended at
+ * prev_seq reached the reflector. */
 static void learn_directions(th_stream *s, const th_echo_info *e)
 {
-	uint64_t known = 0;
-
 	if (e->prev_seq != 0 && e->prev_seq < s->next_seq) {
 		uint64_t from = e->run_start;
 		if (e->prev_seq <= s->reach_hi) {
@@ -395,28 +423,76 @@ static void learn_directions(th_stream *s, const th_echo_info *e)
 		} else if (from <= s->reach_hi) {
 			from = s->reach_hi + 1;
 		}
-		mark_reached(s, from, e->prev_seq);
+		mark_reached(s, from, e->prev_seq, e->rx_count);
 		if (e->prev_seq > s->reach_hi)
 			s->reach_hi = e->prev_seq;
 	}
-	if (e->seq <= s->hi_seq)
-		return;
-	/* gap (hi_seq, seq): the reflector received rx - hi_rx - 1 probes in between */
-	if (e->prev_seq > s->hi_seq && e->prev_seq < e->seq) {
-		uint64_t lo = e->run_start > s->hi_seq ? e->run_start : s->hi_seq + 1;
-		known = e->prev_seq - lo + 1;
+	if (e->seq > s->hi_seq)
+		s->hi_seq = e->seq;
+	s->echo_gen++;
+}
+
+/* Settle the direction of the lost slots in the gap around lost slot k, between the nearest
+ * answered slots j < k < m: the reflector received rx(m) - rx(j) - 1 probes between receiving j
+ * and m. When the probes known to have reached it (from run information, late echoes, and
+ * reordered echoes whose count falls in between) account for all of them, every other lost
+ * probe of the gap never reached it ("up"); otherwise those stay unknown. Returns false while
+ * the gap is not final yet (no echo after it, or a probe in it still within its timeout). */
+static bool resolve_gap(th_stream *s, uint64_t k, int64_t now_ns)
+{
+	uint64_t j, m, known = 0, q;
+
+	if (s->hi_seq <= k)
+		return false;
+	if (s->gap_k == k && s->gap_gen == s->echo_gen) {
+		m = s->gap_m;
+	} else {
+		for (m = k + 1; (*slot(s, m) & SL_STATE) != SL_ECHOED; m++)
+			if (m >= s->hi_seq)
+				return false;
+		s->gap_k = k;
+		s->gap_m = m;
+		s->gap_gen = s->echo_gen;
 	}
-	bool exact = e->rx_count > s->hi_rx && e->rx_count - s->hi_rx - 1 == known;
-	uint64_t from = s->hi_seq + 1 < s->base ? s->base : s->hi_seq + 1;
-	for (uint64_t q = from; q < e->seq; q++) {
+	if (now_ns - send_ns_of(s, m - 1) < s->conf.loss_timeout_ns &&
+	    (*slot(s, m - 1) & SL_STATE) == SL_PENDING)
+		return false;
+	for (j = k - 1; j >= s->base && j > 0; j--)
+		if ((*slot(s, j) & SL_STATE) == SL_ECHOED)
+			break;
+	bool exact = false;
+	uint32_t rj = j >= s->base && j > 0 ? s->rx[j & (s->cap - 1)] : 0;
+	uint32_t rm = s->rx[m & (s->cap - 1)];
+	int32_t between = (int32_t)(rm - rj) - 1;
+	if (between >= 0 && (j >= s->base || j == 0)) {
+		/* every slot known to have reached the reflector between j and m: by its arrival
+		 * number when known (this also finds reordered ones outside the gap), else by being
+		 * inside the gap */
+		uint64_t lo = j > 256 ? j - 256 : 1;
+		if (lo < s->base)
+			lo = s->base;
+		uint64_t hi = m + 256 < s->next_seq ? m + 256 : s->next_seq;
+		for (q = lo; q < hi; q++) {
+			uint8_t v = *slot(s, q);
+			uint32_t r = s->rx[q & (s->cap - 1)];
+			bool got =
+			    (v & SL_STATE) == SL_ECHOED || (v & (SL_REACHED | SL_STALL | SL_LATE));
+			if (q == j || q == m || !got)
+				continue;
+			if (r != 0 ? (int32_t)(r - rj) > 0 && (int32_t)(rm - r) > 0
+			           : q > j && q < m)
+				known++;
+		}
+		exact = known == (uint64_t)between;
+	}
+	for (q = j + 1; q < m; q++) {
 		uint8_t *p = slot(s, q);
-		uint8_t stv = *p & SL_STATE;
-		if (stv == SL_ECHOED || stv == SL_SKIPPED || (*p & SL_REACHED))
+		if ((*p & SL_STATE) == SL_SKIPPED ||
+		    (*p & (SL_REACHED | SL_STALL | SL_UP | SL_AMBIG)))
 			continue;
 		*p |= exact ? SL_UP : SL_AMBIG;
 	}
-	s->hi_seq = e->seq;
-	s->hi_rx = e->rx_count;
+	return true;
 }
 
 static void note_arrival(th_stream *s, sec_acc *a, int64_t recv_ns, int64_t send_ns, bool jitter)
@@ -447,6 +523,11 @@ th_echo_verdict th_stream_echo(th_stream *s, const th_echo_info *e, int64_t recv
 	}
 	uint8_t *p = slot(s, e->seq);
 	uint8_t stv = *p & SL_STATE;
+	if (stv == SL_PENDING && recv_ns - send >= s->conf.loss_timeout_ns) {
+		/* lost by its own timeout, even if the settling cursor has not reached it yet */
+		*p = (uint8_t)((*p & ~SL_STATE) | SL_LOST);
+		stv = SL_LOST;
+	}
 	bool stall = s->conf.stall_ns > 0 && e->hold_ns >= s->conf.stall_ns;
 
 	if (stv == SL_ECHOED || (*p & SL_LATE)) {
@@ -457,6 +538,7 @@ th_echo_verdict th_stream_echo(th_stream *s, const th_echo_info *e, int64_t recv
 		return TH_ECHO_DUP;
 	}
 	learn_directions(s, e);
+	s->rx[e->seq & (s->cap - 1)] = (uint32_t)e->rx_count;
 	if (stv == SL_LOST || e->seq < s->cur) {
 		/* the loss stands; the echo tells which way the delay was */
 		*p = (uint8_t)((*p & ~(SL_UP | SL_AMBIG)) | SL_LATE |
@@ -470,6 +552,8 @@ th_echo_verdict th_stream_echo(th_stream *s, const th_echo_info *e, int64_t recv
 	}
 	/* pending: answered in time */
 	*p = (uint8_t)((*p & ~(SL_STATE | SL_UP | SL_AMBIG)) | SL_ECHOED | (stall ? SL_STALL : 0));
+	s->hold[e->seq & (s->cap - 1)] =
+	    e->hold_ns / 1000 > UINT32_MAX ? UINT32_MAX : (uint32_t)(e->hold_ns / 1000);
 	s->cnt.received++;
 	sec_acc *a = sec_for(s, e->seq, false);
 	note_arrival(s, a, recv_ns, send, true);
@@ -510,15 +594,12 @@ static void run_emit(th_stream *s, int64_t end_ns, th_record_cb cb, void *arg)
 		o->end = th_clock_to_epoch(&s->clock, end_ns);
 		o->duration_ms = (double)(end_ns - s->run_first_ns) / 1e6;
 		o->bound_ms = (double)s->conf.interval_ns / 1e6;
-		if (s->run_stall && s->conf.stall_ns > s->conf.interval_ns)
-			o->bound_ms = (double)s->conf.stall_ns / 1e6;
 		o->lost = (uint32_t)s->run_len;
 		s->cnt.outages++;
 		if (cb != NULL)
 			cb(&r, arg);
 	}
 	s->run_len = s->run_up = s->run_down = s->run_unknown = s->run_lost = 0;
-	s->run_stall = false;
 }
 
 static void run_add(th_stream *s, uint64_t seq, th_direction d)
@@ -558,16 +639,21 @@ static void settle(th_stream *s, int64_t now_ns, bool force, th_record_cb cb, vo
 		}
 		if (stv == SL_ECHOED) {
 			if (*p & SL_STALL) {
-				s->run_stall = true;
 				run_add(s, q, TH_DIR_UP);
 			} else if (s->run_len > 0) {
-				run_emit(s, sent, cb, arg);
+				/* the outage ended when this probe was answered: its send time plus
+				 * the time the reflector held it (a resumed reflector answers the
+				 * probes waiting for it at once) */
+				run_emit(s, sent + (int64_t)s->hold[q & (s->cap - 1)] * 1000, cb,
+				         arg);
 			}
 			s->cur++;
 			continue;
 		}
 		/* lost */
 		th_direction d;
+		if (!(*p & (SL_STALL | SL_REACHED | SL_UP | SL_AMBIG)))
+			resolve_gap(s, q, now_ns);
 		if (*p & SL_STALL)
 			d = TH_DIR_UP;
 		else if (*p & SL_REACHED)
@@ -594,8 +680,6 @@ static void settle(th_stream *s, int64_t now_ns, bool force, th_record_cb cb, vo
 			if (a != NULL)
 				a->v.lost_unknown++;
 		}
-		if (*p & SL_STALL)
-			s->run_stall = true;
 		run_add(s, q, d);
 		s->cur++;
 	}

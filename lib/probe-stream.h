@@ -59,7 +59,9 @@ typedef struct th_stream_conf {
 	int64_t hold_max_ns;     /* longest wait for a direction before "unknown"; 0 = unbounded */
 } th_stream_conf;
 
-/* Defaults: interval 10 ms, loss timeout 1 s, stall = max(interval, 1 ms) (set by
+#define TH_STALL_MIN_NS (50 * TH_NS_PER_MS)
+
+/* Defaults: interval 10 ms, loss timeout 1 s, stall = max(interval, 50 ms) (set by
  * th_stream_new when stall_ns < 0), min_lost 2, hold_max 600 s. */
 void th_stream_conf_defaults(th_stream_conf *c);
 

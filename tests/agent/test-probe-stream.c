@@ -1,0 +1,755 @@
+/* test-probe-stream.c — the probe maths on exact, simulated sequences: loss placed in the
+ * scheduled second, direction of every lost probe for outages of any length, outage bounds,
+ * stalls, late and duplicate echoes, RTT and RFC 3550 jitter, schedule slips. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "probe-stream.h"
+#include "th-check.h"
+
+#define MS TH_NS_PER_MS
+#define T0 1700000000LL /* epoch second of mono 0 */
+
+/* ------------------------------------------------------------------ a simulated network */
+
+typedef struct sim_echo {
+	int64_t at;
+	th_echo_info e;
+} sim_echo;
+
+typedef struct sim {
+	th_stream *s;
+	th_clock clock;
+	int64_t interval, rtt;
+	/* losses: slots in [up_from, up_to] never reach the reflector, echoes of slots in
+	 * [down_from, down_to] never come back; the reflector is stopped from stop_from to
+	 * stop_to (it echoes the queued probes at stop_to) */
+	uint64_t up_from, up_to, down_from, down_to;
+	int64_t stop_from, stop_to;
+	/* reflector state */
+	uint64_t last, run_start, rx;
+	sim_echo *q;
+	size_t nq, capq;
+	th_record *recs;
+	int64_t *at; /* simulated time at which each record came out */
+	size_t nrecs;
+	int64_t now;
+} sim;
+
+static void sim_collect(const th_record *r, void *arg)
+{
+	sim *m = arg;
+
+	m->recs = realloc(m->recs, (m->nrecs + 1) * sizeof *m->recs);
+	m->at = realloc(m->at, (m->nrecs + 1) * sizeof *m->at);
+	m->at[m->nrecs] = m->now;
+	m->recs[m->nrecs++] = *r;
+}
+
+static void sim_init(sim *m, th_stream_conf *c)
+{
+	memset(m, 0, sizeof *m);
+	m->clock.mono0_ns = 0;
+	m->clock.wall0_ns = T0 * TH_NS_PER_SEC;
+	m->interval = c->interval_ns;
+	m->rtt = 1 * MS;
+	m->stop_from = m->stop_to = -1;
+	ck_assert_int_eq(th_stream_new(&m->s, c, &m->clock, 0, NULL), TH_OK);
+}
+
+static void sim_conf(th_stream_conf *c)
+{
+	th_stream_conf_defaults(c);
+	strcpy(c->vm, "vm1");
+	strcpy(c->stream, "sup/vm1/9911");
+}
+
+static void sim_push(sim *m, int64_t at, const th_echo_info *e)
+{
+	if (m->nq == m->capq) {
+		m->capq = m->capq ? m->capq * 2 : 256;
+		m->q = realloc(m->q, m->capq * sizeof *m->q);
+	}
+	/* keep the queue sorted by arrival (stable) */
+	size_t i = m->nq++;
+	while (i > 0 && m->q[i - 1].at > at) {
+		m->q[i] = m->q[i - 1];
+		i--;
+	}
+	m->q[i].at = at;
+	m->q[i].e = *e;
+}
+
+/* The reflector receives seq (sent at sent) at time at. */
+static void sim_reflect(sim *m, uint64_t seq, int64_t sent, int64_t at)
+{
+	int64_t echo_at = at, hold = 0;
+	th_echo_info e = {.seq = seq, .send_ns = sent};
+
+	if (m->stop_from >= 0 && at >= m->stop_from && at < m->stop_to) {
+		echo_at = m->stop_to;
+		hold = m->stop_to - at;
+	}
+	e.prev_seq = m->last;
+	e.run_start = m->last ? m->run_start : 0;
+	e.rx_count = ++m->rx;
+	e.hold_ns = hold;
+	if (m->last == 0 || seq != m->last + 1)
+		m->run_start = seq;
+	m->last = seq;
+	if (seq >= m->down_from && seq <= m->down_to)
+		return;
+	sim_push(m, echo_at + m->rtt / 2, &e);
+}
+
+static void sim_deliver(sim *m, int64_t upto)
+{
+	size_t i = 0;
+
+	while (i < m->nq && m->q[i].at <= upto) {
+		m->now = m->q[i].at;
+		th_stream_echo(m->s, &m->q[i].e, m->q[i].at);
+		th_stream_advance(m->s, m->q[i].at, sim_collect, m);
+		i++;
+	}
+	memmove(m->q, m->q + i, (m->nq - i) * sizeof *m->q);
+	m->nq -= i;
+}
+
+/* Run the schedule for n slots, then let echoes and timeouts finish. The reflector's reception
+ * of a probe happens rtt/2 after its send, in order. */
+static void sim_run(sim *m, uint64_t n)
+{
+	for (uint64_t k = 1; k <= n; k++) {
+		int64_t now = (int64_t)(k - 1) * m->interval;
+		sim_deliver(m, now);
+		m->now = now;
+		uint64_t seq = th_stream_due(m->s, now);
+		ck_assert_uint_eq(seq, k);
+		th_stream_sent(m->s, seq, now);
+		if (!(seq >= m->up_from && seq <= m->up_to))
+			sim_reflect(m, seq, now, now + m->rtt / 2);
+		th_stream_advance(m->s, now, sim_collect, m);
+	}
+	int64_t end = (int64_t)n * m->interval + 2 * TH_NS_PER_SEC;
+	sim_deliver(m, end);
+	m->now = end;
+	th_stream_advance(m->s, end, sim_collect, m);
+}
+
+static void sim_free(sim *m)
+{
+	th_stream_free(m->s);
+	free(m->q);
+	free(m->recs);
+	free(m->at);
+}
+
+static const th_second *sim_second(const sim *m, int64_t t)
+{
+	for (size_t i = 0; i < m->nrecs; i++)
+		if (m->recs[i].kind == TH_REC_SECOND && m->recs[i].u.second.t == T0 + t)
+			return &m->recs[i].u.second;
+	ck_abort_msg("no second record for t=%lld", (long long)t);
+	return NULL;
+}
+
+static size_t sim_count(const sim *m, th_record_kind k)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->nrecs; i++)
+		n += m->recs[i].kind == k;
+	return n;
+}
+
+static const th_outage *sim_outage(const sim *m, size_t nth)
+{
+	for (size_t i = 0; i < m->nrecs; i++)
+		if (m->recs[i].kind == TH_REC_OUTAGE && nth-- == 0)
+			return &m->recs[i].u.outage;
+	ck_abort_msg("missing outage record");
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ tests */
+
+START_TEST(clean_run_gives_full_seconds_and_exact_rtt)
+{
+	th_stream_conf c;
+	sim m;
+
+	sim_conf(&c);
+	sim_init(&m, &c);
+	m.up_from = m.down_from = UINT64_MAX;
+	sim_run(&m, 300);
+	ck_assert_uint_eq(sim_count(&m, TH_REC_SECOND), 3);
+	ck_assert_uint_eq(sim_count(&m, TH_REC_OUTAGE), 0);
+	for (int t = 0; t < 3; t++) {
+		const th_second *s = sim_second(&m, t);
+		ck_assert_uint_eq(s->sent, 100);
+		ck_assert_uint_eq(s->received, 100);
+		ck_assert_uint_eq(s->lost_up + s->lost_down + s->lost_unknown, 0);
+		ck_assert_double_eq_tol(s->rtt_min_ms, 1.0, 1e-9);
+		ck_assert_double_eq_tol(s->rtt_avg_ms, 1.0, 1e-9);
+		ck_assert_double_eq_tol(s->rtt_max_ms, 1.0, 1e-9);
+		ck_assert_double_eq_tol(s->jitter_ms, 0.0, 1e-9);
+		ck_assert_double_eq_tol(s->max_gap_ms, 10.0, 1e-9);
+		ck_assert_double_eq_tol(s->interval_ms, 10.0, 1e-9);
+	}
+	ck_assert_str_eq(m.recs[0].vm, "vm1");
+	ck_assert_str_eq(m.recs[0].stream, "sup/vm1/9911");
+	sim_free(&m);
+}
+END_TEST
+
+/* up, down, and a down-then-up run: every lost probe gets its direction, the outage its
+ * bounds: start = send of the first lost probe, end = send of the first answered one. */
+static void check_outage(uint64_t up_from, uint64_t up_to, uint64_t down_from, uint64_t down_to,
+                         uint64_t first, uint64_t last, th_direction want, uint32_t want_up,
+                         uint32_t want_down)
+{
+	th_stream_conf c;
+	sim m;
+
+	sim_conf(&c);
+	sim_init(&m, &c);
+	m.up_from = up_from;
+	m.up_to = up_to;
+	m.down_from = down_from;
+	m.down_to = down_to;
+	sim_run(&m, 400);
+	ck_assert_uint_eq(sim_count(&m, TH_REC_OUTAGE), 1);
+	const th_outage *o = sim_outage(&m, 0);
+	ck_assert_int_eq(o->direction, want);
+	ck_assert_uint_eq(o->lost, last - first + 1);
+	ck_assert_double_eq_tol(o->start, T0 + (double)(first - 1) * 0.01, 1e-6);
+	ck_assert_double_eq_tol(o->end, T0 + (double)last * 0.01, 1e-6);
+	ck_assert_double_eq_tol(o->duration_ms, (double)(last - first + 1) * 10.0, 1e-6);
+	ck_assert_double_eq_tol(o->bound_ms, 10.0, 1e-9);
+	/* all lost probes are in second 1 (slots 101..200) */
+	const th_second *s = sim_second(&m, 1);
+	ck_assert_uint_eq(s->lost_up, want_up);
+	ck_assert_uint_eq(s->lost_down, want_down);
+	ck_assert_uint_eq(s->lost_unknown, 0);
+	ck_assert_uint_eq(s->received + want_up + want_down, 100);
+	ck_assert_uint_eq(sim_second(&m, 0)->received, 100);
+	ck_assert_uint_eq(sim_second(&m, 2)->received, 100);
+	sim_free(&m);
+}
+
+START_TEST(up_outage_is_attributed_up)
+{
+	check_outage(151, 200, UINT64_MAX, 0, 151, 200, TH_DIR_UP, 50, 0);
+}
+END_TEST
+
+START_TEST(down_outage_is_attributed_down)
+{
+	check_outage(UINT64_MAX, 0, 151, 200, 151, 200, TH_DIR_DOWN, 0, 50);
+}
+END_TEST
+
+START_TEST(down_then_up_run_is_both_with_exact_split)
+{
+	/* echoes of 121..140 lost, then probes 141..190 lost on the way up */
+	check_outage(141, 190, 121, 140, 121, 190, TH_DIR_BOTH, 50, 20);
+}
+END_TEST
+
+START_TEST(loss_lands_in_the_scheduled_seconds)
+{
+	th_stream_conf c;
+	sim m;
+
+	sim_conf(&c);
+	sim_init(&m, &c);
+	m.up_from = 181; /* sent 1.80 s .. 2.29 s */
+	m.up_to = 230;
+	m.down_from = UINT64_MAX;
+	sim_run(&m, 400);
+	ck_assert_uint_eq(sim_second(&m, 1)->lost_up, 20);
+	ck_assert_uint_eq(sim_second(&m, 2)->lost_up, 30);
+	ck_assert_uint_eq(sim_second(&m, 3)->lost_up, 0);
+	ck_assert_uint_eq(sim_second(&m, 1)->received, 80);
+	ck_assert_uint_eq(sim_second(&m, 2)->received, 70);
+	/* the echo that ended the 510 ms silence counts its gap in its own second */
+	ck_assert_double_eq_tol(sim_second(&m, 2)->max_gap_ms, 510.0, 1e-6);
+	sim_free(&m);
+}
+END_TEST
+
+/* 120 s down outage at 10 ms: 12 000 probes, all "down", the seconds wait for the direction. */
+START_TEST(long_outage_direction_exact_for_every_probe)
+{
+	th_stream_conf c;
+	sim m;
+
+	sim_conf(&c);
+	sim_init(&m, &c);
+	m.up_from = UINT64_MAX;
+	m.down_from = 501;
+	m.down_to = 12500;
+	sim_run(&m, 13000);
+	ck_assert_uint_eq(sim_count(&m, TH_REC_SECOND), 130);
+	for (int t = 5; t < 125; t++) {
+		ck_assert_uint_eq(sim_second(&m, t)->lost_down, 100);
+		ck_assert_uint_eq(sim_second(&m, t)->lost_up + sim_second(&m, t)->lost_unknown, 0);
+	}
+	const th_outage *o = sim_outage(&m, 0);
+	ck_assert_int_eq(o->direction, TH_DIR_DOWN);
+	ck_assert_uint_eq(o->lost, 12000);
+	ck_assert_double_eq_tol(o->duration_ms, 120000.0, 1e-6);
+	/* the seconds of the outage waited for the echoes to resume (at 125 s) to know their
+	 * direction, and came out in order */
+	for (size_t i = 0; i < m.nrecs; i++) {
+		if (m.recs[i].kind != TH_REC_SECOND)
+			continue;
+		if (m.recs[i].u.second.t >= T0 + 5)
+			ck_assert_int_ge(m.at[i], 125 * TH_NS_PER_SEC);
+		if (i > 0 && m.recs[i - 1].kind == TH_REC_SECOND)
+			ck_assert_int_eq(m.recs[i].u.second.t, m.recs[i - 1].u.second.t + 1);
+	}
+	sim_free(&m);
+}
+END_TEST
+
+START_TEST(long_up_outage_at_tenth_of_ms)
+{
+	th_stream_conf c;
+	sim m;
+
+	sim_conf(&c);
+	c.interval_ns = 100 * TH_NS_PER_US;
+	sim_init(&m, &c);
+	m.rtt = 50 * TH_NS_PER_US;
+	m.down_from = UINT64_MAX;
+	m.up_from = 10001; /* 1 s .. 11 s */
+	m.up_to = 110000;
+	sim_run(&m, 120000);
+	const th_outage *o = sim_outage(&m, 0);
+	ck_assert_int_eq(o->direction, TH_DIR_UP);
+	ck_assert_uint_eq(o->lost, 100000);
+	ck_assert_double_eq_tol(o->duration_ms, 10000.0, 1e-6);
+	ck_assert_double_eq_tol(o->bound_ms, 0.1, 1e-9);
+	ck_assert_uint_eq(sim_second(&m, 3)->lost_up, 10000);
+	sim_free(&m);
+}
+END_TEST
+
+START_TEST(short_run_counts_loss_but_no_outage)
+{
+	th_stream_conf c;
+	sim m;
+
+	sim_conf(&c);
+	sim_init(&m, &c);
+	m.up_from = 50;
+	m.up_to = 50;
+	m.down_from = 70;
+	m.down_to = 70;
+	sim_run(&m, 100);
+	ck_assert_uint_eq(sim_count(&m, TH_REC_OUTAGE), 0);
+	ck_assert_uint_eq(sim_second(&m, 0)->lost_up, 1);
+	ck_assert_uint_eq(sim_second(&m, 0)->lost_down, 1);
+	sim_free(&m);
+}
+END_TEST
+
+/* The reflector is stopped from 1.000 s to 2.500 s: probes queue in its socket and are echoed
+ * at 2.5 s. Those older than the loss timeout are lost (late), the rest stalled; the outage is
+ * the 1.5 s stop, direction up, whatever the stall threshold. */
+START_TEST(stalled_reflector_is_an_up_outage_of_the_stop_length)
+{
+	th_stream_conf c;
+	sim m;
+
+	sim_conf(&c);
+	sim_init(&m, &c);
+	m.up_from = m.down_from = UINT64_MAX;
+	m.stop_from = 1000 * MS;
+	m.stop_to = 2500 * MS;
+	sim_run(&m, 400);
+	ck_assert_uint_eq(sim_count(&m, TH_REC_OUTAGE), 1);
+	const th_outage *o = sim_outage(&m, 0);
+	ck_assert_int_eq(o->direction, TH_DIR_UP);
+	/* slots 101..250 reach the stopped reflector; from 246 on (sent 2.45 s) they wait less
+	 * than the stall threshold (50 ms): the run is 101..245, and it ends when 246 was
+	 * answered: sent at 2.45 s, held 49.5 ms */
+	ck_assert_double_eq_tol(o->start, T0 + 1.0, 1e-6);
+	ck_assert_double_eq_tol(o->end, T0 + 2.4995, 1e-6);
+	ck_assert_double_eq_tol(o->duration_ms, 1499.5, 1e-6);
+	ck_assert_uint_eq(o->lost, 145);
+	const th_second *s1 = sim_second(&m, 1);
+	/* sent 1.00 .. 1.50 s (101..151): a whole loss timeout old when the echoes come at
+	 * 2.5005 s, so lost (up: the reflector held them) and late */
+	ck_assert_uint_eq(s1->lost_up, 51);
+	ck_assert_uint_eq(s1->late, 51);
+	ck_assert_uint_eq(s1->received, 49);
+	ck_assert_uint_eq(s1->stalled, 49);
+	ck_assert_uint_eq(sim_second(&m, 2)->stalled, 45);
+	ck_assert_uint_eq(sim_second(&m, 2)->lost_up + sim_second(&m, 2)->lost_down, 0);
+	sim_free(&m);
+}
+END_TEST
+
+START_TEST(duplicate_and_invalid_echoes_are_counted_not_used)
+{
+	th_stream_conf c;
+	th_clock clk = {0, T0 * TH_NS_PER_SEC};
+	th_stream *s;
+	th_stream_counters k;
+
+	sim_conf(&c);
+	ck_assert_int_eq(th_stream_new(&s, &c, &clk, 0, NULL), TH_OK);
+	ck_assert_uint_eq(th_stream_due(s, 0), 1);
+	th_stream_sent(s, 1, 0);
+	ck_assert_uint_eq(th_stream_due(s, 5 * MS), 0);
+	ck_assert_uint_eq(th_stream_due(s, 10 * MS), 2);
+	th_stream_sent(s, 2, 10 * MS + 3000);
+	th_echo_info e = {.seq = 1, .send_ns = 0, .rx_count = 1};
+	ck_assert_int_eq(th_stream_echo(s, &e, 2 * MS), TH_ECHO_OK);
+	ck_assert_int_eq(th_stream_echo(s, &e, 3 * MS), TH_ECHO_DUP);
+	th_echo_info bad_time = {
+	    .seq = 2, .send_ns = 10 * MS, .prev_seq = 1, .run_start = 1, .rx_count = 2};
+	ck_assert_int_eq(th_stream_echo(s, &bad_time, 12 * MS), TH_ECHO_INVALID);
+	th_echo_info unsent = {
+	    .seq = 3, .send_ns = 20 * MS, .prev_seq = 2, .run_start = 1, .rx_count = 3};
+	ck_assert_int_eq(th_stream_echo(s, &unsent, 12 * MS), TH_ECHO_INVALID);
+	th_echo_info bad_run = {
+	    .seq = 2, .send_ns = 10 * MS + 3000, .prev_seq = 1, .run_start = 0, .rx_count = 2};
+	ck_assert_int_eq(th_stream_echo(s, &bad_run, 12 * MS), TH_ECHO_INVALID);
+	th_echo_info ok2 = {
+	    .seq = 2, .send_ns = 10 * MS + 3000, .prev_seq = 1, .run_start = 1, .rx_count = 2};
+	ck_assert_int_eq(th_stream_echo(s, &ok2, 14 * MS), TH_ECHO_OK);
+	th_stream_get_counters(s, &k);
+	ck_assert_uint_eq(k.received, 2);
+	ck_assert_uint_eq(k.dup, 1);
+	ck_assert_uint_eq(k.invalid, 3);
+	ck_assert_int_eq(k.max_slip_ns, 3000);
+	th_stream_free(s);
+}
+END_TEST
+
+/* RFC 3550: J += (|D| - J) / 16 with D the change in transit time between arrivals. */
+START_TEST(jitter_follows_rfc3550)
+{
+	th_stream_conf c;
+	th_clock clk = {0, T0 * TH_NS_PER_SEC};
+	th_stream *s;
+	sim m = {0};
+
+	sim_conf(&c);
+	ck_assert_int_eq(th_stream_new(&s, &c, &clk, 0, NULL), TH_OK);
+	int64_t rtts[4] = {1 * MS, 3 * MS, 1 * MS, 1 * MS};
+	for (uint64_t k = 1; k <= 4; k++) {
+		int64_t t = (int64_t)(k - 1) * 10 * MS;
+		ck_assert_uint_eq(th_stream_due(s, t), k);
+		th_stream_sent(s, k, t);
+		th_echo_info e = {.seq = k,
+		                  .send_ns = t,
+		                  .prev_seq = k - 1,
+		                  .run_start = k > 1 ? 1 : 0,
+		                  .rx_count = k};
+		ck_assert_int_eq(th_stream_echo(s, &e, t + rtts[k - 1]), TH_ECHO_OK);
+	}
+	th_stream_finish(s, 2 * TH_NS_PER_SEC, sim_collect, &m);
+	ck_assert_uint_eq(m.nrecs, 1);
+	/* D = 2, 2, 0 ms: J = 0.125, then 0.125 + (2 - 0.125)/16, then that * 15/16 */
+	double j = 0.125;
+	j += (2.0 - j) / 16.0;
+	j -= j / 16.0;
+	ck_assert_double_eq_tol(m.recs[0].u.second.jitter_ms, j, 1e-9);
+	ck_assert_double_eq_tol(m.recs[0].u.second.rtt_avg_ms, 1.5, 1e-9);
+	ck_assert_double_eq_tol(m.recs[0].u.second.rtt_max_ms, 3.0, 1e-9);
+	th_stream_free(s);
+	free(m.recs);
+	free(m.at);
+}
+END_TEST
+
+START_TEST(sender_falling_behind_skips_and_counts_slips)
+{
+	th_stream_conf c;
+	th_clock clk = {0, T0 * TH_NS_PER_SEC};
+	th_stream *s;
+	th_stream_counters k;
+	sim m = {0};
+	uint64_t seq, n = 0;
+
+	sim_conf(&c);
+	ck_assert_int_eq(th_stream_new(&s, &c, &clk, 0, NULL), TH_OK);
+	ck_assert_uint_eq(th_stream_due(s, 0), 1);
+	th_stream_sent(s, 1, 0);
+	/* the sender wakes up 500 ms late: slots scheduled more than 100 ms ago are skipped */
+	while ((seq = th_stream_due(s, 500 * MS)) != 0) {
+		th_stream_sent(s, seq, 500 * MS);
+		n++;
+	}
+	ck_assert_uint_eq(n, 11); /* slots 41..51 */
+	th_stream_get_counters(s, &k);
+	ck_assert_uint_eq(k.skipped, 39);
+	ck_assert_uint_eq(k.slips, 39 + 9); /* 41..49 more than one interval late */
+	ck_assert_int_eq(k.max_slip_ns, 100 * MS);
+	th_stream_finish(s, 3 * TH_NS_PER_SEC, sim_collect, &m);
+	ck_assert_uint_eq(sim_second(&m, 0)->sent, 12);
+	ck_assert_uint_eq(sim_second(&m, 0)->slips, 48);
+	ck_assert_uint_eq(sim_second(&m, 0)->lost_unknown, 12);
+	th_stream_free(s);
+	free(m.recs);
+	free(m.at);
+}
+END_TEST
+
+START_TEST(finish_reports_open_outage_as_unknown)
+{
+	th_stream_conf c;
+	sim m;
+
+	sim_conf(&c);
+	sim_init(&m, &c);
+	m.up_from = 81;
+	m.up_to = UINT64_MAX - 1;
+	m.down_from = UINT64_MAX;
+	for (uint64_t k = 1; k <= 150; k++) {
+		int64_t now = (int64_t)(k - 1) * m.interval;
+		sim_deliver(&m, now);
+		ck_assert_uint_eq(th_stream_due(m.s, now), k);
+		th_stream_sent(m.s, k, now);
+		if (k < 81)
+			sim_reflect(&m, k, now, now + m.rtt / 2);
+		th_stream_advance(m.s, now, sim_collect, &m);
+	}
+	ck_assert_uint_eq(sim_count(&m, TH_REC_SECOND), 0); /* second 0 waits for a direction */
+	th_stream_finish(m.s, 1500 * MS, sim_collect, &m);
+	const th_outage *o = sim_outage(&m, 0);
+	ck_assert_int_eq(o->direction, TH_DIR_UNKNOWN);
+	ck_assert_uint_eq(o->lost, 70);
+	ck_assert_double_eq_tol(o->start, T0 + 0.80, 1e-6);
+	ck_assert_double_eq_tol(o->end, T0 + 1.50, 1e-6);
+	ck_assert_uint_eq(sim_second(&m, 0)->lost_unknown, 20);
+	ck_assert_uint_eq(sim_second(&m, 1)->lost_unknown, 50);
+	sim_free(&m);
+}
+END_TEST
+
+START_TEST(hold_limit_settles_as_unknown)
+{
+	th_stream_conf c;
+	sim m;
+
+	sim_conf(&c);
+	c.hold_max_ns = 2 * TH_NS_PER_SEC;
+	sim_init(&m, &c);
+	m.up_from = 101;
+	m.up_to = 600; /* 5 s up outage, hold limit 2 s */
+	m.down_from = UINT64_MAX;
+	sim_run(&m, 800);
+	/* probes of second 1 were sent >= 3 s before the echoes resumed at 6 s: unknown */
+	ck_assert_uint_eq(sim_second(&m, 1)->lost_unknown, 100);
+	ck_assert_uint_eq(sim_second(&m, 1)->lost_up, 0);
+	/* second 4 (sent 4.0..4.99 s) settles at 7.0 s at the earliest: echoes came back first */
+	ck_assert_uint_eq(sim_second(&m, 4)->lost_up, 100);
+	const th_outage *o = sim_outage(&m, 0);
+	ck_assert_int_eq(o->direction, TH_DIR_UP);
+	ck_assert_uint_eq(o->lost, 500);
+	sim_free(&m);
+}
+END_TEST
+
+START_TEST(reordered_echoes_are_not_loss)
+{
+	th_stream_conf c;
+	th_clock clk = {0, T0 * TH_NS_PER_SEC};
+	th_stream *s;
+	sim m = {0};
+
+	sim_conf(&c);
+	ck_assert_int_eq(th_stream_new(&s, &c, &clk, 0, NULL), TH_OK);
+	for (uint64_t k = 1; k <= 3; k++) {
+		ck_assert_uint_eq(th_stream_due(s, (int64_t)(k - 1) * 10 * MS), k);
+		th_stream_sent(s, k, (int64_t)(k - 1) * 10 * MS);
+	}
+	/* reflector got 1, 3, 2; echoes arrive 3, 1, 2 */
+	th_echo_info e3 = {
+	    .seq = 3, .send_ns = 20 * MS, .prev_seq = 1, .run_start = 1, .rx_count = 2};
+	th_echo_info e1 = {.seq = 1, .send_ns = 0, .prev_seq = 0, .run_start = 0, .rx_count = 1};
+	th_echo_info e2 = {
+	    .seq = 2, .send_ns = 10 * MS, .prev_seq = 3, .run_start = 1, .rx_count = 3};
+	ck_assert_int_eq(th_stream_echo(s, &e3, 21 * MS), TH_ECHO_OK);
+	ck_assert_int_eq(th_stream_echo(s, &e1, 22 * MS), TH_ECHO_OK);
+	ck_assert_int_eq(th_stream_echo(s, &e2, 23 * MS), TH_ECHO_OK);
+	th_stream_finish(s, 2 * TH_NS_PER_SEC, sim_collect, &m);
+	ck_assert_uint_eq(m.recs[0].u.second.received, 3);
+	ck_assert_uint_eq(m.recs[0].u.second.lost_up + m.recs[0].u.second.lost_down, 0);
+	th_stream_free(s);
+	free(m.recs);
+	free(m.at);
+}
+END_TEST
+
+/* The deterministic relay of agent-reorder.sh, simulated: every 13th probe dropped, every 10th
+ * held behind the next, every 17th echo dropped, every 9th held behind the next. Every lost
+ * probe must get its true direction. */
+static void relay_pattern(void)
+{
+	th_stream_conf c;
+	sim m;
+	uint64_t n_probe = 0, n_echo = 0, held_p = 0, want_up = 0, want_down = 0;
+	th_echo_info held_e;
+	bool have_held_e = false;
+	int64_t I = 2 * MS;
+
+	sim_conf(&c);
+	c.interval_ns = I;
+	sim_init(&m, &c);
+	m.up_from = m.down_from = UINT64_MAX;
+	for (uint64_t k = 1; k <= 1500; k++) {
+		int64_t now = (int64_t)(k - 1) * I;
+		sim_deliver(&m, now);
+		m.now = now;
+		uint64_t seq = th_stream_due(m.s, now);
+		ck_assert_uint_eq(seq, k);
+		th_stream_sent(m.s, seq, now);
+		n_probe++;
+		uint64_t arrivals[2];
+		int na = 0;
+		bool clean =
+		    k > 1490; /* the last probes pass untouched: every loss has an echo after */
+		if (n_probe % 13 == 0 && !clean) {
+			want_up++;
+		} else if (n_probe % 10 == 0 && held_p == 0 && !clean) {
+			held_p = seq;
+		} else {
+			arrivals[na++] = seq;
+		}
+		/* as the relay: a held probe follows the next packet that is not itself held */
+		if (held_p != 0 && held_p != seq && (n_probe % 10 != 0 || clean)) {
+			arrivals[na++] = held_p;
+			held_p = 0;
+		}
+		for (int a = 0; a < na; a++) {
+			uint64_t q = arrivals[a];
+			th_echo_info e = {.seq = q, .send_ns = th_stream_send_time(m.s, q)};
+			e.prev_seq = m.last;
+			e.run_start = m.last ? m.run_start : 0;
+			e.rx_count = ++m.rx;
+			if (m.last == 0 || q != m.last + 1)
+				m.run_start = q;
+			m.last = q;
+			n_echo++;
+			if (n_echo % 17 == 0 && !clean) {
+				want_down++;
+			} else if (n_echo % 9 == 0 && !have_held_e && !clean) {
+				held_e = e;
+				have_held_e = true;
+			} else {
+				sim_push(&m, now + MS, &e);
+				if (have_held_e) {
+					sim_push(&m, now + MS, &held_e);
+					have_held_e = false;
+				}
+			}
+		}
+		th_stream_advance(m.s, now, sim_collect, &m);
+	}
+	sim_deliver(&m, 10 * TH_NS_PER_SEC);
+	th_stream_finish(m.s, 10 * TH_NS_PER_SEC, sim_collect, &m);
+	th_stream_counters k;
+	th_stream_get_counters(m.s, &k);
+	ck_assert_uint_eq(k.lost_unknown, 0);
+	ck_assert_uint_eq(k.lost_up, want_up);
+	ck_assert_uint_eq(k.lost_down, want_down);
+	sim_free(&m);
+}
+
+START_TEST(relay_pattern_directions_are_exact)
+{
+	relay_pattern();
+}
+END_TEST
+
+/* An echo older than the loss timeout is late even while an earlier loss still waits for its
+ * direction (the settling cursor has not reached its probe). */
+START_TEST(echo_after_timeout_is_late_whatever_the_cursor)
+{
+	th_stream_conf c;
+	th_clock clk = {0, T0 * TH_NS_PER_SEC};
+	th_stream *s;
+	th_stream_counters k;
+
+	sim_conf(&c);
+	ck_assert_int_eq(th_stream_new(&s, &c, &clk, 0, NULL), TH_OK);
+	for (uint64_t q = 1; q <= 3; q++) {
+		ck_assert_uint_eq(th_stream_due(s, (int64_t)(q - 1) * 10 * MS), q);
+		th_stream_sent(s, q, (int64_t)(q - 1) * 10 * MS);
+	}
+	th_stream_advance(s, 1005 * MS, NULL, NULL); /* slot 1 lost, direction unknown yet */
+	th_echo_info e3 = {.seq = 3,
+	                   .send_ns = 20 * MS,
+	                   .prev_seq = 0,
+	                   .run_start = 0,
+	                   .rx_count = 1,
+	                   .hold_ns = 1500 * MS};
+	ck_assert_int_eq(th_stream_echo(s, &e3, 1500 * MS), TH_ECHO_LATE);
+	th_echo_info e2 = {
+	    .seq = 2, .send_ns = 10 * MS, .prev_seq = 3, .run_start = 3, .rx_count = 2};
+	ck_assert_int_eq(th_stream_echo(s, &e2, 1009 * MS), TH_ECHO_OK);
+	th_stream_get_counters(s, &k);
+	ck_assert_uint_eq(k.late, 1);
+	ck_assert_uint_eq(k.received, 1);
+	th_stream_free(s);
+}
+END_TEST
+
+START_TEST(bad_configuration_is_refused_with_its_name)
+{
+	th_stream_conf c;
+	th_clock clk = {0, 0};
+	th_stream *s;
+	char err[TH_ERRLEN];
+
+	sim_conf(&c);
+	c.interval_ns = 50 * TH_NS_PER_US;
+	ck_assert_int_eq(th_stream_new(&s, &c, &clk, 0, err), TH_ERR_INVALID);
+	ck_assert_ptr_nonnull(strstr(err, "interval"));
+	sim_conf(&c);
+	c.loss_timeout_ns = 0;
+	ck_assert_int_eq(th_stream_new(&s, &c, &clk, 0, err), TH_ERR_INVALID);
+	ck_assert_ptr_nonnull(strstr(err, "loss timeout"));
+	sim_conf(&c);
+	c.min_lost = 0;
+	ck_assert_int_eq(th_stream_new(&s, &c, &clk, 0, err), TH_ERR_INVALID);
+	ck_assert_ptr_nonnull(strstr(err, "min-lost"));
+}
+END_TEST
+
+Suite *th_test_suite(void)
+{
+	Suite *s = suite_create("probe-stream");
+	TCase *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, clean_run_gives_full_seconds_and_exact_rtt);
+	tcase_add_test(tc, up_outage_is_attributed_up);
+	tcase_add_test(tc, down_outage_is_attributed_down);
+	tcase_add_test(tc, down_then_up_run_is_both_with_exact_split);
+	tcase_add_test(tc, loss_lands_in_the_scheduled_seconds);
+	tcase_add_test(tc, long_outage_direction_exact_for_every_probe);
+	tcase_add_test(tc, long_up_outage_at_tenth_of_ms);
+	tcase_add_test(tc, short_run_counts_loss_but_no_outage);
+	tcase_add_test(tc, stalled_reflector_is_an_up_outage_of_the_stop_length);
+	tcase_add_test(tc, duplicate_and_invalid_echoes_are_counted_not_used);
+	tcase_add_test(tc, jitter_follows_rfc3550);
+	tcase_add_test(tc, sender_falling_behind_skips_and_counts_slips);
+	tcase_add_test(tc, finish_reports_open_outage_as_unknown);
+	tcase_add_test(tc, hold_limit_settles_as_unknown);
+	tcase_add_test(tc, reordered_echoes_are_not_loss);
+	tcase_add_test(tc, echo_after_timeout_is_late_whatever_the_cursor);
+	tcase_add_test(tc, relay_pattern_directions_are_exact);
+	tcase_add_test(tc, bad_configuration_is_refused_with_its_name);
+	suite_add_tcase(s, tc);
+	return s;
+}
