@@ -2,9 +2,11 @@
 # bench/agent/accuracy.sh — outage accuracy of themis-agent probe against iperf3 (UDP, 1 s and
 # 0.1 s intervals), irtt (10 ms) and fping (-o, 10 ms), all measuring the same injected outage at
 # the same time. An nftables drop rule of known length is applied per direction:
-#   up   = supervisor -> VM packets dropped (rule in the VM's input hook)
-#   down = VM -> supervisor packets dropped (rule in the supervisor's input hook)
-#   both = both rules
+#   up   = supervisor -> VM packets dropped
+#   down = VM -> supervisor packets dropped
+#   both = both
+# The supervisor and the VM are joined through a router namespace; the drop rules live in its
+# forward hook, added and deleted by single nft commands run inside that namespace.
 # Output: one TSV line per (length, direction, tool): injected_ms (between the middles of the
 # nft commands that add and delete the rules), its uncertainty (half their durations),
 # measured_ms and abs_error_ms.
@@ -26,7 +28,7 @@ for c in iperf3 irtt fping nft jq; do
 	command -v "$c" >/dev/null || { echo "$c missing (tools/deps.txt)" >&2; exit 2; }
 done
 
-b_netns
+b_netns_routed
 b_bg "$NS_VM" "$AGENT" reflect --listen "$VM_IP:9911"
 b_bg "$NS_VM" iperf3 -s -p 5201
 b_bg "$NS_VM" iperf3 -s -p 5202
@@ -36,27 +38,26 @@ b_wait_tcp "$NS_VM" 5201
 b_wait_tcp "$NS_VM" 5202
 b_wait_udp "$NS_VM" 2112
 
-drop_rule() { # drop_rule NS SOURCE: drop everything NS receives from SOURCE
-	ip netns exec "$1" nft -f - <<NFT
-table inet thb {
-	chain in {
-		type filter hook input priority 0;
-		ip saddr $2 drop;
-	}
-}
-NFT
-}
-drop_on() { # drop_on DIR
-	case $1 in
-	up | both) drop_rule "$NS_VM" "$SUP_IP" ;;
-	esac
-	case $1 in
-	down | both) drop_rule "$NS_SUP" "$VM_IP" ;;
-	esac
-}
-drop_off() { # drop_off DIR
-	case $1 in up | both) ip netns exec "$NS_VM" nft delete table inet thb ;; esac
-	case $1 in down | both) ip netns exec "$NS_SUP" nft delete table inet thb ;; esac
+# b_inject DIR SECONDS: drop DIR's packets in the router for SECONDS; prints the times (epoch)
+# before/after the nft command that adds the rules and before/after the one that deletes them.
+# It runs as one shell inside the router namespace, so the times bracket nft alone.
+b_inject() {
+	local rules=""
+	case $1 in up | both) rules="$rules ip saddr $SUP_IP ip daddr $VM_IP drop;" ;; esac
+	case $1 in down | both) rules="$rules ip saddr $VM_IP ip daddr $SUP_IP drop;" ;; esac
+	{
+		printf 'table inet thb {\n\tchain fw {\n\t\ttype filter hook forward priority 0;\n'
+		printf '%s' "$rules" | tr ';' '\n' | sed -n 's/^ *\(..*\)$/\t\t\1;/p'
+		printf '\t}\n}\n'
+	} >"$B_TMP/rules.nft"
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	ip netns exec "$NS_RT" bash -c '
+		set -eu
+		t0=$EPOCHREALTIME; nft -f "$1"; t1=$EPOCHREALTIME
+		sleep "$2"
+		t2=$EPOCHREALTIME; nft delete table inet thb; t3=$EPOCHREALTIME
+		echo "$t0 $t1 $t2 $t3"
+	' inject "$B_TMP/rules.nft" "$2"
 }
 
 printf 'length_s\tdirection\ttool\tinjected_ms\tinjection_uncertainty_ms\tmeasured_ms\tabs_error_ms\tnote\n'
@@ -82,13 +83,7 @@ for L in $LENGTHS; do
 		B_PIDS+=("$p5")
 		sleep 3
 		# the rules take effect somewhere inside the nft commands: take the middle of each
-		t0=$EPOCHREALTIME
-		drop_on "$D"
-		t1=$EPOCHREALTIME
-		sleep "$L"
-		t2=$EPOCHREALTIME
-		drop_off "$D"
-		t3=$EPOCHREALTIME
+		read -r t0 t1 t2 t3 <<<"$(b_inject "$D" "$L")"
 		wait "$p1" "$p2" "$p3" "$p4" "$p5" || true
 		inj=$(awk -v a="$t0" -v b="$t1" -v c="$t2" -v d="$t3" \
 			'BEGIN { printf "%.1f", ((c + d) - (a + b)) / 2 * 1000 }')

@@ -11,6 +11,7 @@ AGENT="$BUILD/agent/themis-agent"
 B_ID="thb$$"
 NS_SUP="$B_ID-sup"
 NS_VM="$B_ID-vm"
+NS_RT="$B_ID-rt"
 SUP_IP=10.90.0.1
 VM_IP=10.90.0.2
 B_TMP=$(mktemp -d "${TMPDIR:-/tmp}/themis-bench.XXXXXX")
@@ -21,6 +22,7 @@ b_cleanup() {
 	for p in "${B_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
 	ip netns delete "$NS_SUP" 2>/dev/null || true
 	ip netns delete "$NS_VM" 2>/dev/null || true
+	ip netns delete "$NS_RT" 2>/dev/null || true
 	[ -n "${KEEP:-}" ] || rm -rf "$B_TMP"
 }
 trap b_cleanup EXIT
@@ -38,6 +40,32 @@ b_netns() {
 	done
 	ip -n "$NS_SUP" link set "${B_ID}a" up
 	ip -n "$NS_VM" link set "${B_ID}b" up
+}
+
+# b_netns_routed: the supervisor and the VM on two links through a router namespace, so that
+# one nftables command in the router's forward hook can drop either direction or both.
+b_netns_routed() {
+	SUP_IP=10.90.1.1
+	VM_IP=10.90.2.1
+	ip netns add "$NS_SUP"
+	ip netns add "$NS_VM"
+	ip netns add "$NS_RT"
+	ip link add "${B_ID}s" netns "$NS_SUP" type veth peer name "${B_ID}rs" netns "$NS_RT"
+	ip link add "${B_ID}v" netns "$NS_VM" type veth peer name "${B_ID}rv" netns "$NS_RT"
+	ip -n "$NS_SUP" addr add "$SUP_IP/24" dev "${B_ID}s"
+	ip -n "$NS_VM" addr add "$VM_IP/24" dev "${B_ID}v"
+	ip -n "$NS_RT" addr add 10.90.1.254/24 dev "${B_ID}rs"
+	ip -n "$NS_RT" addr add 10.90.2.254/24 dev "${B_ID}rv"
+	for ns in "$NS_SUP" "$NS_VM" "$NS_RT"; do
+		ip -n "$ns" link set lo up
+	done
+	ip -n "$NS_SUP" link set "${B_ID}s" up
+	ip -n "$NS_VM" link set "${B_ID}v" up
+	ip -n "$NS_RT" link set "${B_ID}rs" up
+	ip -n "$NS_RT" link set "${B_ID}rv" up
+	ip -n "$NS_SUP" route add default via 10.90.1.254
+	ip -n "$NS_VM" route add default via 10.90.2.254
+	ip netns exec "$NS_RT" sysctl -qw net.ipv4.ip_forward=1
 }
 
 # b_bg NS CMD...: start CMD in namespace NS in the background; prints nothing, sets B_LAST.
