@@ -43,6 +43,7 @@ LoadPlugin themis
   SessionGrace 1
   DowntimeWarning 100
   DowntimeFailure 1000
+  SessionTimeout 8
 </Plugin>
 CONF
 tp_start edge "$d/collectd.conf"
@@ -54,6 +55,12 @@ mk() { # mk EVENT T [EXTRA]
 	printf '{"kind":"marker","session":"%s","definition":"ingest","cycle":1,"vm":"vm1","vm_id":42,' "$S"
 	printf '"src_host":"h1","dst_host":"h2","event":"%s","t":%s%s}' "$1" "$2" "${3:-}"
 }
+
+# A session that never ends: closed by SessionTimeout, marked so, with a WARNING.
+S2=ingest.timeout.c2
+tp_expect_post 200 "$port" /v1/markers \
+	"{\"kind\":\"marker\",\"session\":\"$S2\",\"vm\":\"vm2\",\"event\":\"session-start\",\"t\":$T0}" >/dev/null
+tp_expect_post 200 "$port" /v1/records "[$(tp_second vm2 s "$T0" 77),$(tp_second vm2 s $((T0 + 1)) 78)]" >/dev/null
 
 # Refused input first: none of it may be stored.
 tp_expect_post 401 "$port" /v1/records "[$(tp_second vm1 s $((T0 + 100)) 1)]" wrong-token >/dev/null
@@ -90,7 +97,16 @@ tp_expect_post 200 "$port" /v1/markers \
 json="$d/archive/vm1/$S.json"
 closed() { [ "$(jq -r .closed_by "$json" 2>/dev/null)" = session-end ]; }
 th_wait_for 30 closed
+json2="$d/archive/vm2/$S2.json"
+timed_out() { [ "$(jq -r .closed_by "$json2" 2>/dev/null)" = timeout ]; }
+th_wait_for 30 timed_out
 tp_stop "${TP_PID_edge:?}"
+
+th_assert_eq "$((T0 + 1))" "$(jq .last "$json2")" "timed-out session last second"
+th_assert_eq null "$(jq .summary "$json2")" "timed-out session has no summary"
+tp_assert_fetch "$d/archive/vm2/$S2.rrd" "$((T0 + 1))" received 78
+th_assert_match "Notification: severity = WARNING.*session $S2 of VM vm2 closed by timeout" \
+	"$(cat "$d/collectd-file.log")" "timeout notification"
 
 # Session archive: every second of the window, exact values, U where nothing was measured.
 rrd="$d/archive/vm1/$S.rrd"
