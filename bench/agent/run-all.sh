@@ -1,5 +1,5 @@
 #!/bin/bash
-# bench/agent/run-all.sh — run accuracy.sh and cost.sh and keep their output with the machine's
+# bench/agent/run-all.sh — run accuracy.sh, pause.sh and cost.sh and keep their output with the machine's
 # description in OUTDIR (default ./bench-agent-results), for bench/agent/README.md.
 # Usage: sudo BUILD=/path/to/build bench/agent/run-all.sh [OUTDIR]
 set -eu
@@ -16,5 +16,6 @@ mkdir -p "$out"
 	fping --version 2>&1 | head -n 1
 } >"$out/machine.txt"
 "$here/accuracy.sh" >"$out/accuracy.tsv" 2>"$out/accuracy.err"
+"$here/pause.sh" >"$out/pause.tsv" 2>"$out/pause.err"
 "$here/cost.sh" >"$out/cost.txt" 2>"$out/cost.err"
 uptime >>"$out/machine.txt"
