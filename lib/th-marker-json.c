@@ -77,12 +77,15 @@ static void th_gen_count(yajl_gen g, const char *k, int64_t v)
 		yajl_gen_integer(g, (long long)v);
 }
 
-static void th_gen_summary(yajl_gen g, const th_summary *s)
+/* The summary's outcome, else the marker's (fallback); left out when neither is known. */
+static void th_gen_summary(yajl_gen g, const th_summary *s, th_outcome fallback)
 {
-	const char *o = th_marker_outcome_name(s->outcome);
+	th_outcome oc = s->outcome != TH_OUT_NONE ? s->outcome : fallback;
+	const char *o = th_marker_outcome_name(oc);
 
 	yajl_gen_map_open(g);
-	th_gen_str(g, "outcome", o != NULL ? o : "none");
+	if (oc != TH_OUT_NONE && o != NULL)
+		th_gen_str(g, "outcome", o);
 	th_gen_dbl(g, "downtime_ms", s->downtime_ms, 3);
 	th_gen_dbl(g, "downtime_bound_ms", s->downtime_bound_ms, 3);
 	th_gen_dbl(g, "outage_total_ms", s->outage_total_ms, 3);
@@ -127,7 +130,7 @@ th_err th_summary_to_json(const th_summary *s, char **out, size_t *len, char *er
 
 	if (g == NULL)
 		return th_seterr(errbuf, TH_ERR_NOMEM, "summary: out of memory");
-	th_gen_summary(g, s);
+	th_gen_summary(g, s, TH_OUT_NONE);
 	return th_gen_finish(g, out, len, errbuf);
 }
 
@@ -165,7 +168,7 @@ th_err th_marker_to_json(const th_marker *m, char **out, size_t *len, char *errb
 		th_gen_str(g, "message", m->message);
 	if (m->event == TH_EV_SESSION_END) {
 		th_gen_key(g, "summary");
-		th_gen_summary(g, &m->summary);
+		th_gen_summary(g, &m->summary, m->outcome);
 	}
 	yajl_gen_map_close(g);
 	return th_gen_finish(g, out, len, errbuf);

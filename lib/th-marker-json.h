@@ -6,7 +6,8 @@
  *    [,"outcome":"success"]        migration-end and session-end only
  *    [,"message":"…"]              only when non-empty
  *    [,"summary":{…}]}             session-end only
- * The summary object has the th_summary field names as keys: "outcome" as a string, doubles
+ * The summary object has the th_summary field names as keys: "outcome" as a string (the
+ * marker's outcome when the summary has none; left out when neither is known), doubles
  * with millisecond/microsecond digits, NaN encoded as null, lost_* as integers (null when
  * negative = unknown), one_* as integers (0 = unset).
  */

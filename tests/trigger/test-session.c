@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "codec-marker.h"
 #include "th-check.h"
 #include "th-journal.h"
 #include "th-marker-json.h"
@@ -255,6 +256,65 @@ START_TEST(summary_without_outage_is_zero_and_without_data_unknown)
 }
 END_TEST
 
+/* The plugin decodes what the trigger encodes: every field survives, unknowns stay unknown. */
+START_TEST(markers_round_trip_through_the_plugin_decoder)
+{
+	th_marker m = base_marker(TH_EV_SESSION_END), *back;
+	size_t n;
+	char *j, err[TH_ERRLEN];
+
+	m.outcome = TH_OUT_FAILED;
+	snprintf(m.message, sizeof m.message, "MIGRATE: \"x\" failed");
+	th_summary_init(&m.summary);
+	m.summary.outcome = TH_OUT_FAILED;
+	m.summary.downtime_ms = 612.5;
+	m.summary.downtime_bound_ms = 10;
+	m.summary.outage_total_ms = 700.25;
+	m.summary.lost_up = 61;
+	m.summary.lost_down = 0;
+	th_summary_set_one(&m.summary, 1718003600, 0, 1718003612);
+	ck_assert_int_eq(th_marker_to_json(&m, &j, NULL, NULL), TH_OK);
+	ck_assert_msg(th_markers_decode(j, strlen(j), &back, &n, err) == TH_OK, "%s: %s", err, j);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(back->event, TH_EV_SESSION_END);
+	ck_assert_str_eq(back->session, m.session);
+	ck_assert_str_eq(back->definition, "demo");
+	ck_assert_int_eq(back->cycle, 1);
+	ck_assert_str_eq(back->vm, "migtest-1");
+	ck_assert_int_eq(back->vm_id, 42);
+	ck_assert_str_eq(back->src_host, "node2");
+	ck_assert_str_eq(back->dst_host, "node3");
+	ck_assert_double_eq_tol(back->t, 1718003600.123457, 1e-6);
+	ck_assert_int_eq(back->outcome, TH_OUT_FAILED);
+	ck_assert_str_eq(back->message, "MIGRATE: \"x\" failed");
+	ck_assert_int_eq(back->summary.outcome, TH_OUT_FAILED);
+	ck_assert_double_eq_tol(back->summary.downtime_ms, 612.5, 1e-9);
+	ck_assert_double_eq_tol(back->summary.outage_total_ms, 700.25, 1e-9);
+	ck_assert_int_eq(back->summary.lost_up, 61);
+	ck_assert_int_eq(back->summary.lost_down, 0);
+	ck_assert_int_eq(back->summary.lost_unknown, -1);
+	ck_assert_int_eq(back->summary.one_stime, 1718003600);
+	ck_assert_int_eq(back->summary.one_etime, 1718003612);
+	ck_assert_double_eq_tol(back->summary.one_duration_s, 12, 1e-9);
+	ck_assert(isnan(back->summary.hv_downtime_ms));
+	ck_assert(isnan(back->summary.delta_ms));
+	free(back);
+	free(j);
+	/* every event of a cycle decodes */
+	for (th_event ev = TH_EV_SESSION_START; ev <= TH_EV_SESSION_END; ev++) {
+		th_marker k = base_marker(ev);
+		k.outcome = TH_OUT_SUCCESS;
+		th_summary_init(&k.summary);
+		ck_assert_int_eq(th_marker_to_json(&k, &j, NULL, NULL), TH_OK);
+		ck_assert_msg(th_markers_decode(j, strlen(j), &back, &n, err) == TH_OK, "%s: %s",
+		              err, j);
+		ck_assert_int_eq(back->event, ev);
+		free(back);
+		free(j);
+	}
+}
+END_TEST
+
 Suite *th_test_suite(void)
 {
 	Suite *s = suite_create("session");
@@ -265,6 +325,7 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, session_end_carries_summary_with_nulls_for_unknowns);
 	tcase_add_test(tc, marker_with_bad_session_or_event_is_refused);
 	tcase_add_test(tc, journal_appends_whole_lines);
+	tcase_add_test(tc, markers_round_trip_through_the_plugin_decoder);
 	tcase_add_test(tc, summary_figures_over_the_window_are_exact);
 	tcase_add_test(tc, summary_without_outage_is_zero_and_without_data_unknown);
 	suite_add_tcase(s, tc);
