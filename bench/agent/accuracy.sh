@@ -12,6 +12,7 @@
 # measured_ms and abs_error_ms.
 # How each tool's figure is read:
 #   themis   sum of "outage" duration_ms (probe --interval 10, records in JSON lines)
+#   themis-oneway  the same from receive (send --interval 10 on the VM): sees "down" only
 #   iperf3   lost datagrams x datagram period (-u -R -b 1M -l 1000: 8 ms per datagram), the way
 #            iperf3 users turn its loss into a duration; the VM sends, so an "up" drop is
 #            invisible to it
@@ -69,6 +70,11 @@ for L in $LENGTHS; do
 		b_bg "$NS_SUP" "$AGENT" probe --target "$VM_IP:9911" --vm vm --interval 10 \
 			--duration "$W" --report "$d/themis.jsonl" --quiet
 		p1=$B_LAST
+		b_bg "$NS_SUP" "$AGENT" receive --listen "$SUP_IP:9920" --vm vm --duration "$((W + 1))" \
+			--report "$d/oneway.jsonl"
+		p6=$B_LAST
+		b_bg "$NS_VM" "$AGENT" send --target "$SUP_IP:9920" --interval 10 --duration "$W"
+		p7=$B_LAST
 		b_bg "$NS_SUP" "$AGENT" iperf --quiet --vm vm --direction down --report "$d/ip1.jsonl" \
 			-- -c "$VM_IP" -p 5201 -u -R -b 1M -l 1000 -t "$W" -i 1
 		p2=$B_LAST
@@ -84,7 +90,7 @@ for L in $LENGTHS; do
 		sleep 3
 		# the rules take effect somewhere inside the nft commands: take the middle of each
 		read -r t0 t1 t2 t3 <<<"$(b_inject "$D" "$L")"
-		wait "$p1" "$p2" "$p3" "$p4" "$p5" || true
+		wait "$p1" "$p2" "$p3" "$p4" "$p5" "$p6" "$p7" || true
 		inj=$(awk -v a="$t0" -v b="$t1" -v c="$t2" -v d="$t3" \
 			'BEGIN { printf "%.1f", ((c + d) - (a + b)) / 2 * 1000 }')
 		unc=$(awk -v a="$t0" -v b="$t1" -v c="$t2" -v d="$t3" \
@@ -92,6 +98,7 @@ for L in $LENGTHS; do
 
 		th=$(jq -s '[.[] | select(.kind == "outage") | .duration_ms] | add // 0' "$d/themis.jsonl")
 		thdir=$(jq -r -s '[.[] | select(.kind == "outage") | .direction] | unique | join(",")' "$d/themis.jsonl")
+		ow=$(jq -s '[.[] | select(.kind == "outage") | .duration_ms] | add // 0' "$d/oneway.jsonl")
 		i1=$(jq -s '[.[] | select(.kind == "iperf" and .lost_packets > 0) | .lost_packets] | add // 0 | . * 8' "$d/ip1.jsonl")
 		i01=$(jq -s '[.[] | select(.kind == "iperf" and .lost_packets > 0) | .lost_packets] | add // 0 | . * 8' "$d/ip01.jsonl")
 		i01b=$(jq -s '[.[] | select(.kind == "outage") | .duration_ms] | add // 0' "$d/ip01.jsonl")
@@ -100,7 +107,7 @@ for L in $LENGTHS; do
 		irdir=$(jq -r '[.round_trips[] | select(.lost != "false") | .lost] | group_by(.) |
 			map("\(.[0])=\(length)") | join(",")' "$d/irtt.json")
 		fp=$(sed -n 's/.*outage(ms) = \([0-9]*\).*/\1/p' "$d/fping.txt")
-		for row in "themis $th direction=$thdir" "iperf3-1s $i1 loss-based" \
+		for row in "themis $th direction=$thdir" "themis-oneway $ow VM->supervisor-only" "iperf3-1s $i1 loss-based" \
 			"iperf3-0.1s $i01 loss-based;blackout-intervals=${i01b}ms" \
 			"irtt $ir lost=$irdir" "fping ${fp:-0} lost*period"; do
 			read -r tool val note <<<"$row"
