@@ -39,7 +39,7 @@ dlv_sink_stop
 sleep 12
 kill -KILL "$PROBE_PID"
 wait "$PROBE_PID" 2>/dev/null || true
-probe 25
+probe 35
 sleep 18
 th_log "endpoint back"
 dlv_sink_start "$port" "$log" --token "tok-$$"
