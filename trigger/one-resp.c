@@ -154,6 +154,7 @@ th_err one_reply_read(const char *method, xmlrpc_value *v, one_reply *out, char 
 	th_seterr(errbuf, e, "%s: %s (OpenNebula error %s 0x%x)", method,
 	          out->str != NULL ? one_strip_prefix(out->str) : "(no message)",
 	          one_error_name(out->code), (unsigned)out->code);
+	one_reply_free(out); /* the message is in errbuf */
 	return e;
 }
 

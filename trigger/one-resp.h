@@ -21,7 +21,8 @@ typedef struct one_reply {
 /* Read the reply array v of `method`. On an OpenNebula failure array, returns the th_err for
  * its code (AUTHENTICATION/AUTHORIZATION → TH_ERR_AUTH, NO_EXISTS → TH_ERR_NOTFOUND, ACTION →
  * TH_ERR_STATE, others TH_ERR_REMOTE) with errbuf "<method>: <message> (OpenNebula error
- * <NAME> 0x<code>)", the "[method] " prefix removed; out->ok is false and out->code set.
+ * <NAME> 0x<code>)", the "[method] " prefix removed; out->ok is false, out->code set and
+ * out->str already freed. On success the caller frees out with one_reply_free.
  * A reply that is not such an array is TH_ERR_PARSE naming the method. */
 th_err one_reply_read(const char *method, xmlrpc_value *v, one_reply *out, char *errbuf);
 

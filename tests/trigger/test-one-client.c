@@ -19,6 +19,7 @@
 #include "th-check.h"
 
 static xmlrpc_server_abyss_t *srv;
+static xmlrpc_registry *reg;
 static pthread_t srv_thread;
 static char url[64];
 static int migrate_calls[8]; /* by parameter count */
@@ -107,7 +108,6 @@ static void *srv_run(void *arg)
 static void server_up(void)
 {
 	xmlrpc_env env;
-	xmlrpc_registry *reg;
 	xmlrpc_server_abyss_parms parms;
 	struct sockaddr_in sa = {.sin_family = AF_INET};
 	socklen_t sl = sizeof sa;
@@ -146,6 +146,7 @@ static void server_down(void)
 	xmlrpc_env_clean(&env);
 	pthread_join(srv_thread, NULL);
 	xmlrpc_server_abyss_destroy(srv);
+	xmlrpc_registry_free(reg);
 }
 
 START_TEST(older_server_gets_the_four_parameter_migrate)
