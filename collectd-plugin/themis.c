@@ -364,22 +364,107 @@ static void tp_notify(const tp_notice *n)
 	plugin_dispatch_notification(&notif);
 }
 
-static void tp_drain(tp_out *work)
+/* Archive jobs that failed (rrdcached down, disk full) wait here, in order per session, and are
+ * retried every few seconds; only the worker thread touches this list. */
+#define TP_RETRY_MAX     100000
+#define TP_RETRY_EVERY_S 5
+static tp_archive_job *tp_retry;
+static size_t tp_nretry, tp_capretry;
+static time_t tp_retry_next, tp_last_complaint;
+
+static bool tp_same_session(const tp_archive_job *a, const tp_archive_job *b)
+{
+	return strcmp(a->session, b->session) == 0 && strcmp(a->vm, b->vm) == 0;
+}
+
+static bool tp_job_write(const tp_archive_job *j)
 {
 	char err[TH_ERRLEN];
 
+	if (tp_archive_write(&tp_arch, j, err) == TH_OK)
+		return true;
+	pthread_mutex_lock(&tp_lock);
+	tp_archive_errors++;
+	pthread_mutex_unlock(&tp_lock);
+	if (time(NULL) - tp_last_complaint >= 10) {
+		tp_last_complaint = time(NULL);
+		ERROR(TP_NAME " plugin: archive: %s (will retry every %d s)", err,
+		      TP_RETRY_EVERY_S);
+	}
+	return false;
+}
+
+/* Keep a failed job (its buffers move into the retry list). */
+static void tp_job_keep(tp_archive_job *j)
+{
+	if (tp_nretry == TP_RETRY_MAX) {
+		ERROR(TP_NAME " plugin: archive: %d writes pending, dropping the oldest (%s/%s).",
+		      TP_RETRY_MAX, tp_retry[0].vm, tp_retry[0].session);
+		free(tp_retry[0].rows);
+		free(tp_retry[0].json);
+		memmove(tp_retry, tp_retry + 1, --tp_nretry * sizeof *tp_retry);
+	}
+	if (tp_nretry == tp_capretry) {
+		size_t cap = tp_capretry ? tp_capretry * 2 : 16;
+		tp_archive_job *n = realloc(tp_retry, cap * sizeof *n);
+
+		if (n == NULL) {
+			ERROR(TP_NAME " plugin: archive: out of memory, %s/%s rows lost.", j->vm,
+			      j->session);
+			return;
+		}
+		tp_retry = n;
+		tp_capretry = cap;
+	}
+	tp_retry[tp_nretry] = *j;
+	tp_retry[tp_nretry++].retry = true;
+	j->rows = NULL;
+	j->json = NULL;
+}
+
+static bool tp_job_blocked(const tp_archive_job *j)
+{
+	for (size_t k = 0; k < tp_nretry; k++)
+		if (tp_same_session(&tp_retry[k], j))
+			return true;
+	return false;
+}
+
+static void tp_retry_pending(bool force)
+{
+	size_t keep = 0;
+
+	if (tp_nretry == 0 || (!force && time(NULL) < tp_retry_next))
+		return;
+	tp_retry_next = time(NULL) + TP_RETRY_EVERY_S;
+	for (size_t k = 0; k < tp_nretry; k++) {
+		bool behind = false;
+
+		for (size_t e = 0; e < keep && !behind; e++)
+			behind = tp_same_session(&tp_retry[e], &tp_retry[k]);
+		if (!behind && tp_job_write(&tp_retry[k])) {
+			free(tp_retry[k].rows);
+			free(tp_retry[k].json);
+		} else {
+			tp_retry[keep++] = tp_retry[k];
+		}
+	}
+	tp_nretry = keep;
+}
+
+static void tp_drain(tp_out *work, bool last)
+{
 	for (size_t i = 0; i < work->nvalues; i++)
 		tp_dispatch(&work->values[i]);
 	pthread_mutex_lock(&tp_lock);
 	tp_dispatched += work->nvalues;
 	pthread_mutex_unlock(&tp_lock);
+	tp_retry_pending(last);
 	for (size_t i = 0; i < work->njobs; i++) {
-		if (tp_archive_write(&tp_arch, &work->jobs[i], err) != TH_OK) {
-			ERROR(TP_NAME " plugin: archive: %s", err);
-			pthread_mutex_lock(&tp_lock);
-			tp_archive_errors++;
-			pthread_mutex_unlock(&tp_lock);
-		}
+		tp_archive_job *j = &work->jobs[i];
+
+		if (tp_job_blocked(j) || !tp_job_write(j))
+			tp_job_keep(j);
 	}
 	for (size_t i = 0; i < work->nnotices; i++)
 		tp_notify(&work->notices[i]);
@@ -419,12 +504,22 @@ static void *tp_worker(void *arg)
 		tp_pending = tmp;
 		marks = tp_cfg.archive ? tp_core_marks(tp_state) : NULL;
 		pthread_mutex_unlock(&tp_lock);
-		tp_drain(&work);
+		tp_drain(&work, last);
 		/* After the dispatch: a restart re-dispatches nothing recorded here. */
 		if (marks != NULL && tp_write_file(path, marks, strlen(marks), err) != TH_OK)
 			ERROR(TP_NAME " plugin: %s", err);
 		free(marks);
 	}
+	if (tp_nretry > 0)
+		ERROR(TP_NAME " plugin: archive: %zu writes could not be done before shutdown.",
+		      tp_nretry);
+	for (size_t k = 0; k < tp_nretry; k++) {
+		free(tp_retry[k].rows);
+		free(tp_retry[k].json);
+	}
+	free(tp_retry);
+	tp_retry = NULL;
+	tp_nretry = tp_capretry = 0;
 	tp_out_free(&work);
 	return NULL;
 }

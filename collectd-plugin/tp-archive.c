@@ -184,8 +184,9 @@ th_err tp_archive_write(tp_archive *a, const tp_archive_job *j, char *errbuf)
 		size_t r = 0;
 
 		/* After a restart a session may be rebuilt without its JSON (killed between the
-		 * two files): keep the RRD and skip the seconds it already stores. */
-		if (j->create && stat(path, &st) == 0) {
+		 * two files), and a retried job may have been applied in part: keep the RRD and
+		 * skip the seconds it already stores. */
+		if ((j->create || j->retry) && stat(path, &st) == 0) {
 			int64_t last;
 
 			if ((e = tp_archive_last(a, path, &last, errbuf)))

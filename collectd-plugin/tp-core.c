@@ -599,8 +599,25 @@ th_err tp_core_markers(tp_core *c, const th_marker *m, size_t n, int64_t now_ns,
 		if (tp_grow((void **)&s->markers, &s->capmarkers, s->nmarkers + 1,
 		            sizeof *s->markers))
 			return th_seterr(errbuf, TH_ERR_NOMEM, "markers[%zu]: out of memory", i);
-		s->markers[s->nmarkers++] = m[i];
+		/* Keep markers in time order whatever order they arrive in. */
+		size_t at = s->nmarkers;
+
+		while (at > 0 && s->markers[at - 1].t > m[i].t)
+			at--;
+		memmove(&s->markers[at + 1], &s->markers[at],
+		        (s->nmarkers - at) * sizeof *s->markers);
+		s->markers[at] = m[i];
+		s->nmarkers++;
 		s->json_dirty = true;
+		/* A session-start that arrives after other markers of its session (re-sent
+		 * after a restart) still opens the window, as long as nothing was archived. */
+		if (m[i].event == TH_EV_SESSION_START && m[i].t < s->t_start && !s->created) {
+			s->t_start = m[i].t;
+			s->first = (int64_t)floor(m[i].t);
+			s->written = s->first - 1;
+			if (s->max_t < s->written)
+				s->max_t = s->written;
+		}
 		s->last_marker_ns = s->last_data_ns = now_ns;
 		if (m[i].event == TH_EV_SESSION_END && !s->ended) {
 			s->ended = true;

@@ -66,6 +66,7 @@ typedef struct tp_archive_job {
 	size_t nrows;  /* consecutive seconds row0 .. row0 + nrows - 1 */
 	double *rows;  /* nrows * TH_ARCHIVE_NDS values, NaN = U */
 	char *json;    /* the whole <session>.json, or NULL */
+	bool retry;    /* written before in part: skip the rows the file already stores */
 } tp_archive_job;
 
 typedef struct tp_out {

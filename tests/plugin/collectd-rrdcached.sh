@@ -1,7 +1,8 @@
 #!/bin/bash
 # collectd-rrdcached.sh — with RRDCachedAddress the session archive is created and written
 # through a real rrdcached: after a flush the files hold the exact values, and the daemon's
-# cache (not the plugin) is what wrote them.
+# cache (not the plugin) is what wrote them. The daemon starts only after the session closed:
+# the plugin keeps the failed writes and retries until rrdcached is there.
 # timeout: 120
 # shellcheck source=tests/common/lib.sh
 . "${top_srcdir:?}/tests/common/lib.sh"
@@ -16,12 +17,6 @@ sock="$d/rrdcached.sock"
 mkdir -p "$d/archive" "$d/journal"
 printf '%s\n' "$TP_TOKEN" >"$d/token"
 tp_plugindir "$d/plugins" logfile
-# A long write delay: nothing reaches the files until a flush, so the test sees the cache work.
-rrdcached -g -F -w 3600 -z 1 -l "unix:$sock" -j "$d/journal" -p "$d/rrdcached.pid" \
-	>"$d/rrdcached.log" 2>&1 &
-cached_pid=$!
-th_on_exit kill -KILL "$cached_pid"
-th_wait_for 20 test -S "$sock"
 cat >"$d/collectd.conf" <<CONF
 Hostname "edge"
 BaseDir "$d"
@@ -58,6 +53,17 @@ done
 tp_expect_post 200 "$port" /v1/records "[$batch]" >/dev/null
 tp_expect_post 200 "$port" /v1/markers \
 	"{\"kind\":\"marker\",\"session\":\"$S\",\"vm\":\"vmc\",\"event\":\"session-end\",\"t\":$((T0 + 19)).5,\"summary\":{\"outcome\":\"failed\"}}" >/dev/null
+errors() { curl -fsS "http://127.0.0.1:$port/v1/health" | jq -e '.archive_errors > 0' >/dev/null; }
+th_wait_for 30 errors
+[ ! -e "$d/archive/vmc/$S.rrd" ] || th_fail "RRD written without rrdcached"
+th_assert_eq open "$(jq -r .closed_by "$d/archive/vmc/$S.json")" "JSON not closed before its rows"
+
+# A long write delay: nothing reaches the files until a flush, so the test sees the cache work.
+rrdcached -g -F -w 3600 -z 1 -l "unix:$sock" -j "$d/journal" -p "$d/rrdcached.pid" \
+	>"$d/rrdcached.log" 2>&1 &
+cached_pid=$!
+th_on_exit kill -KILL "$cached_pid"
+th_wait_for 20 test -S "$sock"
 json="$d/archive/vmc/$S.json"
 closed() { [ "$(jq -r .closed_by "$json" 2>/dev/null)" = session-end ]; }
 th_wait_for 30 closed

@@ -356,6 +356,34 @@ START_TEST(dispatch_marks_survive_a_restart)
 }
 END_TEST
 
+START_TEST(late_session_start_still_opens_the_window)
+{
+	tp_config c = cfg();
+	tp_core *core = tp_core_new(&c);
+	tp_out out = {0};
+	th_marker req = marker("sess.5", "vm1", TH_EV_MIGRATION_REQUEST, 105.5);
+	th_marker start = marker("sess.5", "vm1", TH_EV_SESSION_START, 100.25);
+	th_record r = second("vm1", "s", 101, 100, 100, 1);
+	size_t dups;
+	char *a, *b;
+
+	ck_assert_int_eq(tp_core_markers(core, &req, 1, 0, &out, &dups, NULL), TH_OK);
+	ck_assert_int_eq(tp_core_markers(core, &start, 1, 0, &out, &dups, NULL), TH_OK);
+	ck_assert_int_eq(tp_core_records(core, &r, 1, 0, &out, &dups, NULL), TH_OK);
+	ck_assert_str_eq(out.values[0].type_instance, "sess.5");
+	tp_out_reset(&out);
+	tp_core_tick(core, 0, true, &out);
+	ck_assert_uint_eq(out.njobs, 1);
+	ck_assert_int_eq(out.jobs[0].first, 100);
+	ck_assert_int_eq(out.jobs[0].row0, 100);
+	a = strstr(out.jobs[0].json, "\"session-start\"");
+	b = strstr(out.jobs[0].json, "\"migration-request\"");
+	ck_assert(a != NULL && b != NULL && a < b); /* markers in time order */
+	tp_out_free(&out);
+	tp_core_free(core);
+}
+END_TEST
+
 Suite *th_test_suite(void)
 {
 	Suite *s = suite_create("core");
@@ -369,6 +397,7 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, severity_follows_outcome_and_thresholds);
 	tcase_add_test(tc, rrd_layout_follows_th_archive);
 	tcase_add_test(tc, dispatch_marks_survive_a_restart);
+	tcase_add_test(tc, late_session_start_still_opens_the_window);
 	suite_add_tcase(s, tc);
 	return s;
 }
