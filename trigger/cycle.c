@@ -201,12 +201,47 @@ static void cycle_load_start(trig_ctx *c, const char *session, const char *url)
 		cycle_note(c, "--bandwidth: cannot start themis-agent iperf: %s", err);
 }
 
+/* On a TTY: the prober's latest second (lost/sent) and the longest outage since t_req, read from
+ * the tail of its report file; "" when unknown. At most one read per second. */
+static void cycle_live_loss(trig_ctx *c, const char *session, double t_req, char *buf, size_t size)
+{
+	agent_paths p = cycle_paths(c);
+	char cmd[600], out[8192], err[TH_ERRLEN];
+	th_record *recs = NULL;
+	size_t n = 0;
+	const th_second *last = NULL;
+	double worst = 0;
+
+	if (!c->tty || !c->measure || session == NULL)
+		return;
+	if (snprintf(cmd, sizeof cmd, "tail -n 40 %s/themis-%s.jsonl 2>/dev/null; exit 0", p.dir,
+	             session) >= (int)sizeof cmd ||
+	    cycle_sup(c, cmd, out, sizeof out, err) != TH_OK ||
+	    records_read(out, &recs, &n, NULL, err) != TH_OK)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (recs[i].kind == TH_REC_SECOND)
+			last = &recs[i].u.second;
+		else if (recs[i].kind == TH_REC_OUTAGE && recs[i].u.outage.end >= t_req &&
+		         recs[i].u.outage.duration_ms > worst)
+			worst = recs[i].u.outage.duration_ms;
+	}
+	if (last != NULL)
+		snprintf(buf, size, ", loss %u/%u in the last second",
+		         last->lost_up + last->lost_down + last->lost_unknown, last->sent);
+	if (worst > 0)
+		snprintf(buf + strlen(buf), size - strlen(buf), ", outage %.0f ms", worst);
+	free(recs);
+}
+
 /* Poll until the migration from baseline b is final, the timeout passes or a stop arrives.
  * started_cb is called once when OpenNebula is seen starting. */
 static mig_phase cycle_poll(trig_ctx *c, const mig_baseline *b, int64_t t0_ns, mig_verdict *v,
                             bool *aborted, void (*started_cb)(trig_ctx *, void *), void *arg,
-                            const char *label)
+                            const char *label, const char *session, double t_req)
 {
+	char live[128] = "";
+	int64_t live_next = 0;
 	bool started = false;
 	mig_phase shown = 0;
 	int64_t period = (int64_t)(c->o->poll_ms * TH_NS_PER_MS);
@@ -256,8 +291,14 @@ static mig_phase cycle_poll(trig_ctx *c, const mig_baseline *b, int64_t t0_ns, m
 				started_cb(c, arg);
 		}
 		/* the live line every poll; plain output only when the phase changes */
+		if (c->tty && th_mono_ns() >= live_next) {
+			live[0] = '\0';
+			cycle_live_loss(c, session, t_req, live, sizeof live);
+			live_next = th_mono_ns() + TH_NS_PER_SEC;
+		}
 		if (c->tty || v->phase != shown)
-			cycle_status(c, "%s %s %.1f s", label, mig_phase_name(v->phase), elapsed);
+			cycle_status(c, "%s %s %.1f s%s", label, mig_phase_name(v->phase), elapsed,
+			             c->tty ? live : "");
 		shown = v->phase;
 		if (mig_phase_final(v->phase))
 			return v->phase;
@@ -291,7 +332,7 @@ static th_err cycle_move(trig_ctx *c, int hid, const char *host, char *errbuf)
 	e = one_vm_migrate(c->one, c->vm_id, hid, c->o->live, c->o->live ? 0 : 0, NULL, errbuf);
 	if (e != TH_OK)
 		return e;
-	cycle_poll(c, &b, th_mono_ns(), &v, &aborted, NULL, NULL, "move back:");
+	cycle_poll(c, &b, th_mono_ns(), &v, &aborted, NULL, NULL, "move back:", NULL, 0);
 	if (aborted)
 		return th_seterr(errbuf, TH_ERR_STATE, "interrupted while moving the VM back");
 	if (v.phase != MIG_SUCCESS)
@@ -434,7 +475,8 @@ th_err cycle_run(trig_ctx *c, int cycle, int src_hid, const char *src, int dst_h
 		snprintf(v.message, sizeof v.message, "%s", err);
 	} else {
 		cycle_started st = {cycle, session, src, dst};
-		cycle_poll(c, &b, t0_ns, &v, &aborted, cycle_on_started, &st, label);
+		cycle_poll(c, &b, t0_ns, &v, &aborted, cycle_on_started, &st, label, session,
+		           t_req);
 		if (aborted)
 			goto finish;
 	}

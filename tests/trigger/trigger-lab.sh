@@ -64,6 +64,22 @@ th_assert_eq 3 "$(wc -l <"$TH_TMP/run1.csv")" "csv header + 2 rows"
 th_assert_match '^1,lab_test\..*\.c1,"host0","host1",success,' "$(sed -n 2p "$TH_TMP/run1.csv")" "csv row 1"
 th_assert_match '^2,lab_test\..*\.c2,"host1","host0",success,' "$(sed -n 3p "$TH_TMP/run1.csv")" "csv row 2"
 
+# progress without a terminal: one plain line per phase change
+th_assert_eq 2 "$(grep -c ': requested ' "$TH_TMP/run1.err")" "plain 'requested' lines (transient window seen)"
+th_assert_eq 2 "$(grep -c ': migrating ' "$TH_TMP/run1.err")" "plain 'migrating' lines"
+if grep -q "$(printf '\033')" "$TH_TMP/run1.err"; then th_fail "escape sequences without a terminal"; fi
+# on a terminal: one status line rewritten in place
+if command -v script >/dev/null 2>&1; then
+	cmdline=$(printf '%q ' "$trig" run --vm vm0 --to host1 "${common[@]}")
+	script -qfec "$cmdline 2>&1 >/dev/null" "$TH_TMP/tty.out" >/dev/null ||
+		th_fail "run on a terminal failed: $(cat "$TH_TMP/tty.out")"
+	grep -q "$(printf '\r\033\\[K')cycle 1/1 host0 -> host1: migrating" "$TH_TMP/tty.out" ||
+		th_fail "no rewritten status line on a terminal: $(cat -v "$TH_TMP/tty.out")"
+	[ "$(tr '\r' '\n' <"$TH_TMP/tty.out" | grep -c 'migrating [0-9.]* s')" -ge 3 ] ||
+		th_fail "status line not updated while migrating: $(cat -v "$TH_TMP/tty.out")"
+	"$trig" run --vm vm0 --to host0 "${common[@]}" >/dev/null 2>&1 || th_fail "moving vm0 back"
+fi
+
 # --- a failed migration: rolled back, OpenNebula's USER_TEMPLATE/ERROR is the message
 echo fail >"$state/fault"
 rc=0
