@@ -30,6 +30,11 @@ th_netns_link "$sup" 10.91.0.1/24 "$vm" 10.91.0.2/24 >/dev/null
 in_sup() { ip netns exec "$sup" "$@"; }
 in_vm() { ip netns exec "$vm" "$@"; }
 listening() { ip netns exec "$1" ss -Htln "sport = :$2" | grep -q .; }
+# th_assert_between LOW HIGH VALUE WHAT
+th_assert_between() {
+	awk -v l="$1" -v h="$2" -v v="$3" 'BEGIN { exit !(v >= l && v <= h) }' ||
+		th_fail "$4: expected between $1 and $2, got $3"
+}
 
 # sshd inside the VM namespace
 mkdir -p /run/sshd
@@ -120,8 +125,11 @@ done
 s=$(jq -c '.cycles[0].summary' "$TH_TMP/run.json")
 th_log "summary: $s"
 th_assert_eq success "$(jq -r .outcome <<<"$s")" "outcome"
-th_assert_near 600 "$(jq -r .downtime_ms <<<"$s")" 150 "network downtime (ms) of a 600 ms drop"
-th_assert_near 60 "$(jq -r .lost_up <<<"$s")" 15 "probes lost towards the VM at 10 ms"
+# the drop lasts 600 ms plus the start of the second nft process: never less, a little more
+th_assert_between 590 900 "$(jq -r .downtime_ms <<<"$s")" "network downtime (ms) of a 600 ms drop"
+th_assert_between 58 90 "$(jq -r .lost_up <<<"$s")" "probes lost towards the VM at 10 ms"
+# the downtime is one outage of consecutive probes: lost × interval within one interval
+th_assert_near "$(jq -r '.lost_up * 10' <<<"$s")" "$(jq -r .downtime_ms <<<"$s")" 20 "downtime vs lost probes"
 th_assert_eq 0 "$(jq -r .lost_down <<<"$s")" "probes lost from the VM"
 th_assert_eq "15 518" "$(jq -r '"\(.hv_downtime_ms) \(.hv_total_ms)"' <<<"$s")" "hypervisor figures"
 th_assert_near "$(jq -r '.downtime_ms - 15' <<<"$s")" "$(jq -r .delta_ms <<<"$s")" 0.001 "delta = network - hypervisor"
@@ -138,7 +146,7 @@ diff "$TH_TMP/journal.norm" "$TH_TMP/sink.norm" >&2 || th_fail "markers at the p
 grep -q 'plugin unreachable' "$TH_TMP/run.err" || th_fail "no warning while the plugin was down"
 # the migration itself was not held up by the plugin: request → end within the 3 s simulation
 dur=$(jq -s -r '(map(select(.event=="migration-end"))[0].t - map(select(.event=="migration-request"))[0].t)' "$j")
-th_assert_near 3.1 "$dur" 0.6 "request→end seconds with the plugin down"
+th_assert_between 2.95 4.5 "$dur" "request→end seconds with the plugin down (3 s migration)"
 # the --bandwidth load ran through themis-agent iperf and reported to the plugin
 th_wait_for 10 test -s "$TH_TMP/sink.out.records"
 n_iperf=$(jq -c 'if type == "array" then .[] else . end | select(.kind == "iperf")' "$TH_TMP/sink.out.records" | wc -l)

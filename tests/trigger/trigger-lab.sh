@@ -56,7 +56,10 @@ th_assert_eq "vm0 0" "$(jq -r '"\(.vm) \(.vm_id)"' "$j" | sort -u)" "vm name and
 jq -e -s '[.[].t] as $t | all(range(1; $t|length); $t[.] >= $t[. - 1])' "$j" >/dev/null ||
 	th_fail "marker times not increasing"
 gap=$(jq -s -r '[.[] | select(.cycle==1)] | (map(select(.event=="migration-start"))[0].t - map(select(.event=="migration-request"))[0].t)' "$j")
-th_assert_near 0.45 "$gap" 0.3 "request→start gap (transient window of 400 ms, not success)"
+# at least the 400 ms LCM delay (the transient window is not taken for anything), at most a
+# generous bound for a loaded machine
+awk -v g="$gap" 'BEGIN { exit !(g >= 0.38 && g <= 2.0) }' ||
+	th_fail "request→start gap $gap s: expected 0.4 s (LCM delay) plus polling"
 # OpenNebula's own times are in the summary; no network figures without a supervisor
 jq -e -s 'map(select(.event=="session-end"))[0].summary | (.one_stime > 0 and .one_rstime >= .one_stime and .downtime_ms == null and .lost_up == null)' "$j" >/dev/null ||
 	th_fail "session-end summary: $(jq -c -s 'map(select(.event=="session-end"))[0].summary' "$j")"
