@@ -176,6 +176,28 @@ static th_err qemu_wait_running(const char *sock, int live, char *errbuf)
 	return e;
 }
 
+/* A slow migration says why on stderr (the endpoint's log) every 2 s. */
+static void qemu_log_progress(const one_migration *mig, yajl_val ret)
+{
+	const char *p_rem[] = {"ram", "remaining", NULL}, *p_mbps[] = {"ram", "mbps", NULL};
+	const char *p_dirty[] = {"ram", "dirty-pages-rate", NULL};
+	const char *p_sync[] = {"ram", "dirty-sync-count", NULL};
+	const char *p_tt[] = {"total-time", NULL};
+	yajl_val rem = yajl_tree_get(ret, p_rem, yajl_t_number);
+	yajl_val mbps = yajl_tree_get(ret, p_mbps, yajl_t_number);
+	yajl_val dirty = yajl_tree_get(ret, p_dirty, yajl_t_number);
+	yajl_val sync = yajl_tree_get(ret, p_sync, yajl_t_number);
+	yajl_val tt = yajl_tree_get(ret, p_tt, yajl_t_number);
+
+	fprintf(stderr,
+	        "themis-one: qemu: %s %s -> %s still %s after %lld ms: remaining %lld B, "
+	        "%.1f Mbit/s, dirty %lld pages/s, sync %lld\n",
+	        mig->vm_name, mig->src_host, mig->dst_host,
+	        qmp_run_status(ret) ? qmp_run_status(ret) : "?", tt ? YAJL_GET_INTEGER(tt) : -1LL,
+	        rem ? YAJL_GET_INTEGER(rem) : -1LL, mbps ? YAJL_GET_DOUBLE(mbps) : -1.0,
+	        dirty ? YAJL_GET_INTEGER(dirty) : -1LL, sync ? YAJL_GET_INTEGER(sync) : -1LL);
+}
+
 static one_mig_result qemu_migrate(void *ctx, const one_migration *mig, char *msg, size_t msglen)
 {
 	qemu_ctx *c = ctx;
@@ -184,6 +206,7 @@ static one_mig_result qemu_migrate(void *ctx, const one_migration *mig, char *ms
 	long start = (long)time(NULL);
 	qmp_migration qm;
 	qmp *src = NULL;
+	long polls = 0;
 	th_err e;
 
 	memset(&qm, 0, sizeof qm);
@@ -229,6 +252,8 @@ static one_mig_result qemu_migrate(void *ctx, const one_migration *mig, char *ms
 		e = qmp_exec(src, "query-migrate", NULL, QEMU_QMP_TIMEOUT_MS, &r, err);
 		if (e == TH_OK) {
 			e = qmp_migration_parse(qmp_return(r), &qm, err);
+			if (e == TH_OK && ++polls % 100 == 0)
+				qemu_log_progress(mig, qmp_return(r));
 			yajl_tree_free(r);
 		}
 		if (e != TH_OK)

@@ -121,6 +121,35 @@ awk '/^FIG/ { d[n] = $3; o[n] = $4; x[n] = $4 - $3; n++ }
 	END { printf "figures over %d migrations: QEMU downtime median %.1f max %.1f ms; probe outage median %.1f max %.1f ms; difference median %.1f max %.1f ms\n",
 		n, med(d, n), mx(d, n), med(o, n), mx(o, n), med(x, n), mx(x, n) }' "$TH_TMP/figures" >&2
 
+# an injected failure is a real one: the destination QEMU dies mid-migration, QEMU reports
+# failed, the endpoint rolls back (3 records, USER_TEMPLATE/ERROR) and the guest keeps running
+host=$src
+nrec=$(($(one_doc "$(call one.vm.info "$auth" i:0)" | grep -o '<HISTORY>' | wc -l)))
+"$lab" fault vm0 fail
+r=$(call one.vm.migrate "$auth" i:0 "i:$((1 - host))" b:1)
+case $r in *'<boolean>1</boolean>'*) ;; *) th_fail "migrate with fault refused: $r" ;; esac
+rolled() { [ -n "$(one_hist "$(one_doc "$(call one.vm.info "$auth" i:0)")" $((nrec + 1)) HID)" ]; }
+th_wait_for 120 rolled
+d=$(one_doc "$(call one.vm.info "$auth" i:0)")
+th_assert_eq 3 "$(one_field "$d" LCM_STATE)" "after failed migration LCM"
+th_assert_eq "$host" "$(one_hist "$d" $((nrec + 1)) HID)" "rollback record host"
+th_assert_eq 0 "$(one_hist "$d" "$nrec" RSTIME)" "failed record never ran"
+th_assert_match "MIGRATE: qemu: migration of vm0 from host$host to host$((1 - host)) failed" "$d" "ERROR"
+th_assert_match "^vm=vm0 src=host$host dst=host$((1 - host)) start=[0-9]+ status=failed" "$("$lab" migrate-info vm0)" "migrate-info after failure"
+"$lab" status | grep -qx "vm0: 10.77.0.100 qemu on host$host" || th_fail "guest not on host$host after failure"
+th_assert_eq vm0 "$("$lab" exec --in sup -- ssh root@10.77.0.100 hostname)" "ssh after failed migration"
+
+# lose: both QEMUs die, POWEROFF; resume boots the guest again on its host
+"$lab" fault vm0 lose
+call one.vm.migrate "$auth" i:0 "i:$((1 - host))" b:1 >/dev/null
+poweroff() { [ "$(one_field "$(one_doc "$(call one.vm.info "$auth" i:0)")" STATE)" = 8 ]; }
+th_wait_for 120 poweroff
+"$lab" status | grep -qx "vm0: 10.77.0.100 qemu on none" || th_fail "a QEMU survived the loss"
+r=$(call one.vm.action "$auth" s:resume i:0)
+case $r in *'<boolean>1</boolean>'*) ;; *) th_fail "resume refused: $r" ;; esac
+th_wait_for 300 "$lab" exec --in sup -- ssh -o ConnectTimeout=2 root@10.77.0.100 true
+th_assert_eq 3 "$(one_field "$(one_doc "$(call one.vm.info "$auth" i:0)")" LCM_STATE)" "resumed LCM"
+
 # down leaves nothing behind
 "$lab" down
 if ip netns list | grep -q "^$THEMIS_LAB_PREFIX-"; then th_fail "namespaces left: $(ip netns list)"; fi

@@ -1,0 +1,93 @@
+/* test-qmp-info.c — QEMU's query-migrate and query-status replies read into exact figures, and
+ * the key=value line themis-lab migrate-info prints. */
+#include <string.h>
+
+#include <yajl/yajl_tree.h>
+
+#include "qmp-info.h"
+#include "th-check.h"
+
+static yajl_val parse(const char *json)
+{
+	char err[128];
+	yajl_val v = yajl_tree_parse(json, err, sizeof err);
+
+	ck_assert_msg(v != NULL, "fixture does not parse: %s", err);
+	return v;
+}
+
+START_TEST(completed_migration_figures)
+{
+	yajl_val v =
+	    parse("{\"status\":\"completed\",\"setup-time\":3,\"downtime\":15,"
+	          "\"total-time\":518,\"ram\":{\"transferred\":82205623,\"total\":134217728},"
+	          "\"blocked\":false}");
+	char line[256], err[TH_ERRLEN];
+	qmp_migration m;
+
+	ck_assert_int_eq(qmp_migration_parse(v, &m, err), TH_OK);
+	ck_assert_str_eq(m.status, "completed");
+	ck_assert_int_eq(m.downtime_ms, 15);
+	ck_assert_int_eq(m.total_ms, 518);
+	ck_assert_int_eq(m.setup_ms, 3);
+	ck_assert_int_eq(m.ram_transferred, 82205623);
+	qmp_migration_format(line, sizeof line, &m);
+	ck_assert_str_eq(
+	    line, "status=completed downtime_ms=15 total_ms=518 setup_ms=3 ram_bytes=82205623");
+	yajl_tree_free(v);
+}
+END_TEST
+
+START_TEST(active_and_failed_migrations_leave_out_absent_figures)
+{
+	yajl_val v = parse("{\"status\":\"active\",\"setup-time\":1,\"total-time\":100,"
+	                   "\"expected-downtime\":300}");
+	yajl_val f = parse("{\"status\":\"failed\",\"error-desc\":\"Unable to write to socket\"}");
+	char line[256], err[TH_ERRLEN];
+	qmp_migration m;
+
+	ck_assert_int_eq(qmp_migration_parse(v, &m, err), TH_OK);
+	ck_assert_int_eq(m.downtime_ms, -1);
+	qmp_migration_format(line, sizeof line, &m);
+	ck_assert_str_eq(line, "status=active total_ms=100 setup_ms=1");
+	ck_assert_int_eq(qmp_migration_parse(f, &m, err), TH_OK);
+	ck_assert_str_eq(m.error, "Unable to write to socket");
+	qmp_migration_format(line, sizeof line, &m);
+	ck_assert_str_eq(line, "status=failed");
+	yajl_tree_free(v);
+	yajl_tree_free(f);
+}
+END_TEST
+
+START_TEST(no_migration_yet_and_bad_replies)
+{
+	yajl_val empty = parse("{}"), arr = parse("[1]"),
+	         st = parse("{\"status\":\"paused\","
+	                    "\"running\":false}");
+	char err[TH_ERRLEN];
+	qmp_migration m;
+
+	ck_assert_int_eq(qmp_migration_parse(empty, &m, err), TH_OK);
+	ck_assert_str_eq(m.status, "none");
+	ck_assert_int_eq(qmp_migration_parse(arr, &m, err), TH_ERR_PARSE);
+	ck_assert_str_eq(err, "query-migrate: return value is not an object");
+	ck_assert_int_eq(qmp_migration_parse(NULL, &m, err), TH_ERR_PARSE);
+	ck_assert_str_eq(qmp_run_status(st), "paused");
+	ck_assert_ptr_null(qmp_run_status(empty));
+	yajl_tree_free(empty);
+	yajl_tree_free(arr);
+	yajl_tree_free(st);
+}
+END_TEST
+
+Suite *th_test_suite(void)
+{
+	Suite *s = suite_create("qmp-info");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, completed_migration_figures);
+	tcase_add_test(tc, active_and_failed_migrations_leave_out_absent_figures);
+	tcase_add_test(tc, no_migration_yet_and_bad_replies);
+	suite_add_tcase(s, tc);
+	return s;
+}
