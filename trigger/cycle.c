@@ -329,7 +329,7 @@ static th_err cycle_move(trig_ctx *c, int hid, const char *host, char *errbuf)
 		return e;
 	cycle_note(c, "VM %s is on %s: moving it to %s first (not measured)", c->vm_name,
 	           last != NULL ? last->hostname : "?", host);
-	e = one_vm_migrate(c->one, c->vm_id, hid, c->o->live, c->o->live ? 0 : 0, NULL, errbuf);
+	e = one_vm_migrate(c->one, c->vm_id, hid, c->o->live, trig_opts_mtype(c->o), NULL, errbuf);
 	if (e != TH_OK)
 		return e;
 	cycle_poll(c, &b, th_mono_ns(), &v, &aborted, NULL, NULL, "move back:", NULL, 0);
@@ -467,7 +467,7 @@ th_err cycle_run(trig_ctx *c, int cycle, int src_hid, const char *src, int dst_h
 	t_req = m.t;
 	t0_ns = th_mono_ns();
 	cycle_emit(c, &m, "migration-request");
-	e = one_vm_migrate(c->one, c->vm_id, dst_hid, o->live, 0, NULL, err);
+	e = one_vm_migrate(c->one, c->vm_id, dst_hid, o->live, trig_opts_mtype(o), NULL, err);
 	if (e != TH_OK) {
 		/* refused: the cycle failed, the run goes on */
 		memset(&v, 0, sizeof v);

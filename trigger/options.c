@@ -53,6 +53,7 @@ static const opt_def opt_table[] = {
     S("description", description),
     T("live", live),
     F("cold", live),
+    S("cold-type", cold_type),
     T("ping-pong", ping_pong),
     D("timeout", timeout_s, 1, 86400),
     D("warmup", warmup_s, 0, 3600),
@@ -95,6 +96,7 @@ void trig_opts_defaults(trig_opts *o)
 	memset(o, 0, sizeof *o);
 	o->cycles = 1;
 	o->live = true;
+	snprintf(o->cold_type, sizeof o->cold_type, "save");
 	o->timeout_s = 120;
 	o->warmup_s = 2;
 	o->cooldown_s = 3;
@@ -281,8 +283,24 @@ th_err trig_opts_parse(trig_opts *o, int argc, char **argv, int first, char *err
 	return TH_OK;
 }
 
+int trig_opts_mtype(const trig_opts *o)
+{
+	if (o->live)
+		return 0;
+	if (strcmp(o->cold_type, "poweroff") == 0)
+		return 1;
+	if (strcmp(o->cold_type, "poweroff-hard") == 0)
+		return 2;
+	return 0;
+}
+
 th_err trig_opts_check_run(const trig_opts *o, char *errbuf)
 {
+	if (strcmp(o->cold_type, "save") != 0 && strcmp(o->cold_type, "poweroff") != 0 &&
+	    strcmp(o->cold_type, "poweroff-hard") != 0)
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "--cold-type must be save, poweroff or poweroff-hard, not \"%s\"",
+		                 o->cold_type);
 	if (o->vm[0] == '\0')
 		return th_seterr(errbuf, TH_ERR_INVALID, "run needs --vm ID|NAME");
 	if (o->to[0] == '\0')

@@ -16,6 +16,7 @@ typedef struct trig_opts {
 	char definition[TH_NAME_MAX];
 	char description[256];
 	bool live, ping_pong;
+	char cold_type[16]; /* save, poweroff, poweroff-hard: OpenNebula's migrate type */
 	double timeout_s, warmup_s, cooldown_s, grace_s, poll_ms;
 	/* network measurement (none when supervisor is empty) */
 	char supervisor[256]; /* address, or "local" */
@@ -54,6 +55,9 @@ th_err trig_opts_parse(trig_opts *o, int argc, char **argv, int first, char *err
 
 /* Read a config file: "name = value" lines, '#' comments, blank lines. */
 th_err trig_opts_file(trig_opts *o, const char *path, char *errbuf);
+
+/* OpenNebula's migrate type (7th parameter): 0 for live and save, 1 poweroff, 2 poweroff-hard. */
+int trig_opts_mtype(const trig_opts *o);
 
 /* Checks for `run`: required options present and consistent. */
 th_err trig_opts_check_run(const trig_opts *o, char *errbuf);

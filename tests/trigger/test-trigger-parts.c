@@ -150,6 +150,15 @@ START_TEST(options_from_flags_and_config_file)
 	ck_assert(o.ping_pong);
 	ck_assert_double_eq(o.poll_ms, 150);
 	ck_assert_int_eq(trig_opts_check_run(&o, err), TH_OK);
+	ck_assert_int_eq(trig_opts_mtype(&o), 0); /* cold, save/restore */
+	ck_assert_int_eq(trig_opts_set(&o, "cold-type", "poweroff-hard", err), TH_OK);
+	ck_assert_int_eq(trig_opts_mtype(&o), 2);
+	o.live = true;
+	ck_assert_int_eq(trig_opts_mtype(&o), 0);
+	ck_assert_int_eq(trig_opts_set(&o, "cold-type", "freeze", err), TH_OK);
+	ck_assert_int_eq(trig_opts_check_run(&o, err), TH_ERR_INVALID);
+	ck_assert_str_eq(err,
+	                 "--cold-type must be save, poweroff or poweroff-hard, not \"freeze\"");
 
 	fd = mkstemp(path);
 	f = fdopen(fd, "w");
