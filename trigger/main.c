@@ -196,7 +196,7 @@ static th_err trig_preflight(trig_ctx *c, char *err)
 static int cmd_run(const trig_opts *o)
 {
 	trig_ctx c;
-	char err[TH_ERRLEN], token[512], name[TH_NAME_MAX];
+	char err[TH_ERRLEN], token[512];
 	cycle_result *res;
 	report_agg agg;
 	int done = 0, rc, hid_from = -1;
@@ -253,7 +253,6 @@ static int cmd_run(const trig_opts *o)
 		th_seterr(err, TH_ERR_INVALID, "--from and --to are the same host (%s)", c.host_a);
 		goto setup_error;
 	}
-	snprintf(name, sizeof name, "%s", c.vm_name);
 	if (o->markers[0] != '\0' && th_journal_open(&c.journal, o->markers, err) != TH_OK)
 		goto setup_error;
 	if (o->plugin_url[0] != '\0') {

@@ -159,4 +159,32 @@ fi
 for p in $(ip netns pids "$vm") $(ip netns pids "$sup"); do
 	[ "$(cat "/proc/$p/comm" 2>/dev/null)" != iperf3 ] || th_fail "iperf3 still running: $(tr '\0' ' ' <"/proc/$p/cmdline")"
 done
+# SIGTERM in the middle of a measured migration: agents stopped, session closed as aborted
+echo "slow 20000" >"$TH_TMP/one/fault"
+# (ip netns exec and env exec the trigger: $! is its pid)
+ip netns exec "$sup" env ONE_XMLRPC=http://127.0.0.1:2633/RPC2 ONE_AUTH="$TH_TMP/one_auth" \
+	"$trig" run --vm vm0 --to host0 --definition agents --markers "$TH_TMP/term.jsonl" \
+	--supervisor local --vm-addr 10.91.0.2 --vm-ssh-port 2222 \
+	--ssh-key "$TH_TMP/user_key" --known-hosts "$TH_TMP/known_hosts" \
+	--agent-path "$agent" --remote-dir "$TH_TMP" --warmup 0 --poll-period 100 \
+	>"$TH_TMP/term.out" 2>"$TH_TMP/term.err" &
+tpid=$!
+th_wait_for 30 grep -q migration-start "$TH_TMP/term.jsonl"
+[ -e "$TH_TMP/themis-probe.pid" ] || th_fail "no prober running during the migration"
+t0=$(date +%s%N)
+kill -TERM "$tpid"
+rc=0
+wait "$tpid" || rc=$?
+t1=$(date +%s%N)
+th_assert_eq 1 "$rc" "exit status after SIGTERM"
+[ $(((t1 - t0) / 1000000)) -lt 8000 ] || th_fail "SIGTERM took $(((t1 - t0) / 1000000)) ms to end the run"
+th_assert_eq "session-end aborted" "$(tail -n 1 "$TH_TMP/term.jsonl" | jq -r '"\(.event) \(.outcome)"')" "last marker after SIGTERM"
+if [ -e "$TH_TMP/themis-probe.pid" ] || [ -e "$TH_TMP/themis-reflect.pid" ]; then
+	th_fail "agent pid files left after SIGTERM"
+fi
+for p in $(ip netns pids "$vm") $(ip netns pids "$sup"); do
+	case "$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" in
+	"$agent"*) th_fail "agent still running after SIGTERM: $(tr '\0' ' ' <"/proc/$p/cmdline")" ;;
+	esac
+done
 th_log "all trigger/agent cases passed"
