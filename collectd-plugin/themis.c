@@ -56,6 +56,11 @@ static tp_http *tp_server;
 static tp_ingest tp_api;
 static unsigned long long tp_archive_errors;
 static unsigned long long tp_dispatched; /* value lists handed to collectd */
+/* An HTTP request is answered only once the worker has dispatched what it brought: a 200
+ * means the values are in collectd, not only in this plugin's memory. */
+static uint64_t tp_accept_seq, tp_drained_seq;
+static pthread_cond_t tp_done_cond = PTHREAD_COND_INITIALIZER;
+#define TP_ACK_TIMEOUT_S 30
 
 /* Background probe targets (<Target> blocks), measured by one prober thread. */
 static th_target *tp_targets;
@@ -280,6 +285,27 @@ static int tp_configure(oconfig_item_t *ci)
 
 /* ------------------------------------------------------------------ ingest callbacks */
 
+/* Called with tp_lock held after input was taken: wait until the worker dispatched it. */
+static th_err tp_wait_dispatched(char *errbuf)
+{
+	uint64_t seq = ++tp_accept_seq;
+	struct timespec ts;
+
+	pthread_cond_signal(&tp_cond);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += TP_ACK_TIMEOUT_S;
+	while (tp_drained_seq < seq)
+		if (pthread_cond_timedwait(&tp_done_cond, &tp_lock, &ts) != 0 &&
+		    tp_drained_seq < seq)
+			return th_seterr(
+			    errbuf, TH_ERR_TOOBIG,
+			    "not dispatched within %d s: send again later (re-sending is "
+			    "safe)",
+			    TP_ACK_TIMEOUT_S);
+	return TH_OK;
+}
+
+/* ctx is NULL for the prober thread (no waiting), non-NULL for HTTP requests. */
 static th_err tp_take_records(void *ctx, const th_record *r, size_t n, size_t *dups, char *errbuf)
 {
 	th_err e;
@@ -292,6 +318,8 @@ static th_err tp_take_records(void *ctx, const th_record *r, size_t n, size_t *d
 		              tp_pending.nvalues);
 	else
 		e = tp_core_records(tp_state, r, n, th_mono_ns(), &tp_pending, dups, errbuf);
+	if (e == TH_OK && ctx != NULL)
+		e = tp_wait_dispatched(errbuf);
 	pthread_cond_signal(&tp_cond);
 	pthread_mutex_unlock(&tp_lock);
 	return e;
@@ -306,6 +334,8 @@ static th_err tp_take_markers(void *ctx, const th_marker *m, size_t n, size_t *d
 		e = th_seterr(errbuf, TH_ERR_TOOBIG, "shutting down: send again later");
 	else
 		e = tp_core_markers(tp_state, m, n, th_mono_ns(), &tp_pending, dups, errbuf);
+	if (e == TH_OK && ctx != NULL)
+		e = tp_wait_dispatched(errbuf);
 	pthread_cond_signal(&tp_cond);
 	pthread_mutex_unlock(&tp_lock);
 	return e;
@@ -452,12 +482,16 @@ static void tp_retry_pending(bool force)
 	tp_nretry = keep;
 }
 
-static void tp_drain(tp_out *work, bool last)
+static void tp_drain(tp_out *work, uint64_t seq, bool last)
 {
 	for (size_t i = 0; i < work->nvalues; i++)
 		tp_dispatch(&work->values[i]);
+	for (size_t i = 0; i < work->nnotices; i++)
+		tp_notify(&work->notices[i]);
 	pthread_mutex_lock(&tp_lock);
 	tp_dispatched += work->nvalues;
+	tp_drained_seq = seq;
+	pthread_cond_broadcast(&tp_done_cond);
 	pthread_mutex_unlock(&tp_lock);
 	tp_retry_pending(last);
 	for (size_t i = 0; i < work->njobs; i++) {
@@ -466,8 +500,6 @@ static void tp_drain(tp_out *work, bool last)
 		if (tp_job_blocked(j) || !tp_job_write(j))
 			tp_job_keep(j);
 	}
-	for (size_t i = 0; i < work->nnotices; i++)
-		tp_notify(&work->notices[i]);
 	tp_out_reset(work);
 }
 
@@ -481,6 +513,7 @@ static void *tp_worker(void *arg)
 	tp_out work = {0}, tmp;
 	bool last = false;
 	char *marks, path[1100], err[TH_ERRLEN];
+	uint64_t seq;
 
 	tp_marks_path(path, sizeof path);
 
@@ -488,7 +521,8 @@ static void *tp_worker(void *arg)
 		struct timespec ts;
 
 		pthread_mutex_lock(&tp_lock);
-		if (!tp_stop && tp_pending.nvalues == 0 && tp_pending.nnotices == 0) {
+		if (!tp_stop && tp_pending.nvalues == 0 && tp_pending.nnotices == 0 &&
+		    tp_accept_seq == tp_drained_seq) {
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_nsec += 200 * 1000 * 1000;
 			if (ts.tv_nsec >= 1000000000) {
@@ -503,8 +537,9 @@ static void *tp_worker(void *arg)
 		work = tp_pending;
 		tp_pending = tmp;
 		marks = tp_cfg.archive ? tp_core_marks(tp_state) : NULL;
+		seq = tp_accept_seq;
 		pthread_mutex_unlock(&tp_lock);
-		tp_drain(&work, last);
+		tp_drain(&work, seq, last);
 		/* After the dispatch: a restart re-dispatches nothing recorded here. */
 		if (marks != NULL && tp_write_file(path, marks, strlen(marks), err) != TH_OK)
 			ERROR(TP_NAME " plugin: %s", err);
@@ -653,6 +688,7 @@ static int tp_init(void)
 		return -1;
 	}
 	tp_worker_running = true;
+	tp_api.ctx = &tp_api; /* non-NULL: requests wait for their dispatch */
 	tp_api.token = tp_token;
 	tp_api.max_body = tp_max_body;
 	tp_api.records = tp_take_records;

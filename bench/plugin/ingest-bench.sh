@@ -3,21 +3,24 @@
 # ingest under a sustained load, next to collectd's own curl_json plugin reading the same
 # records as one JSON document, measured in the same run on the same core.
 #
-#   bench/plugin/ingest-bench.sh BUILDDIR [RECORDS] [BATCH]
+#   bench/plugin/ingest-bench.sh BUILDDIR [RECORDS] [BATCH] [CLIENTS]
 #   CURL_JSON=0 bench/plugin/ingest-bench.sh ...   (themis only: curl_json needs ~12 KB of
 #                                                  memory per record, too much for long runs)
 #
 # themis: collectd -f pinned to CPU 0 with only themis loaded (no writer: the figure is ingest
 # into plugin_dispatch_values); one curl on CPU 1 posts RECORDS "second" records in batches of
 # BATCH over one keep-alive connection; done when /v1/health reports 2 value lists per record
-# dispatched. Memory: VmHWM of the daemon.
+# dispatched. CLIENTS (default 2) curl processes post in parallel, each its own stream, as
+# several agents do (every request is answered only after its values were dispatched, so one
+# client alone measures latency more than capacity). Memory: VmHWM of the daemon.
 # curl_json: `collectd -T` (one read of every plugin, then exit) pinned to CPU 0, reading the
 # same records from a file:// URL (no HTTP cost on its side) with the 12 keys of a record as
 # gauges; its time minus the time of the same run on a one-record document; memory: max RSS.
 set -eu
-build=${1:?usage: ingest-bench.sh BUILDDIR [RECORDS] [BATCH]}
+build=${1:?usage: ingest-bench.sh BUILDDIR [RECORDS] [BATCH] [CLIENTS]}
 n=${2:-200000}
 batch=${3:-1000}
+clients=${4:-2}
 src=$(cd "$(dirname "$0")/../.." && pwd)
 so="$build/collectd-plugin/.libs/themis.so"
 [ -f "$so" ] || { echo "ingest-bench: $so not built" >&2; exit 1; }
@@ -33,20 +36,24 @@ cp -L "$so" "$d/plugins/themis.so"
 cp -L /usr/lib/collectd/curl_json.so /usr/lib/collectd/logfile.so "$d/plugins/"
 t0=1700000000
 
-# records FROM COUNT: COUNT "second" records of one stream, one per line, JSON array rows.
+# records FROM COUNT [STREAM]: COUNT "second" records of one stream, JSON array rows.
 records() {
-	awk -v from="$1" -v count="$2" -v t0="$t0" 'BEGIN {
+	awk -v from="$1" -v count="$2" -v t0="$t0" -v st="${3:-0}" 'BEGIN {
 		for (i = from; i < from + count; i++) {
 			r = 60 + i % 41
-			printf "%s{\"kind\":\"second\",\"vm\":\"vm-bench\",\"stream\":\"sup/vm-bench/7931\",\"t\":%d,\"interval_ms\":10,\"sent\":100,\"received\":%d,\"lost_up\":%d,\"lost_down\":0,\"lost_unknown\":0,\"late\":0,\"dup\":0,\"rtt_min_ms\":0.210,\"rtt_avg_ms\":0.350,\"rtt_max_ms\":1.500,\"jitter_ms\":0.040,\"max_gap_ms\":30.000}\n", (i > from ? "," : ""), t0 + i, r, 100 - r
+			printf "%s{\"kind\":\"second\",\"vm\":\"vm-bench\",\"stream\":\"sup/vm-bench/%s\",\"t\":%d,\"interval_ms\":10,\"sent\":100,\"received\":%d,\"lost_up\":%d,\"lost_down\":0,\"lost_unknown\":0,\"late\":0,\"dup\":0,\"rtt_min_ms\":0.210,\"rtt_avg_ms\":0.350,\"rtt_max_ms\":1.500,\"jitter_ms\":0.040,\"max_gap_ms\":30.000}\n", (i > from ? "," : ""), st, t0 + i, r, 100 - r
 		}
 	}'
 }
-args=()
-for ((i = 0; i < n; i += batch)); do
+for ((c = 0; c < clients; c++)); do
+	: >"$d/client$c.args"
+done
+for ((i = 0, k = 0; i < n; i += batch, k++)); do
+	c=$((k % clients))
 	f=$(printf '%s/batches/%08d.json' "$d" "$i")
-	{ printf '['; records "$i" "$batch"; printf ']'; } >"$f"
-	args+=(-X POST --data-binary "@$f" -o /dev/null "http://127.0.0.1:PORT/v1/records" -:)
+	{ printf '['; records "$i" "$batch" "$c"; printf ']'; } >"$f"
+	printf -- '-X POST --data-binary @%s -o /dev/null http://127.0.0.1:PORT/v1/records -:\n' \
+		"$f" >>"$d/client$c.args"
 done
 { printf '['; records 0 "$n"; printf ']'; } >"$d/all.json"
 { printf '['; records 0 1; printf ']'; } >"$d/one.json"
@@ -85,7 +92,14 @@ pid=$!
 for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$port/v1/health" >/dev/null 2>&1 && break; sleep 0.1; done
 rss0=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status")
 start=$(date +%s.%N)
-taskset -c 1 curl -fsS "${args[@]//PORT/$port}" -o /dev/null http://127.0.0.1:"$port"/v1/health
+cpids=()
+for ((c = 0; c < clients; c++)); do
+	# shellcheck disable=SC2046 # one argument per word, file names without spaces
+	taskset -c 1 curl -fsS $(sed "s/PORT/$port/" "$d/client$c.args") \
+		-o /dev/null "http://127.0.0.1:$port/v1/health" &
+	cpids+=("$!")
+done
+for p in "${cpids[@]}"; do wait "$p"; done
 want=$((2 * n))
 while :; do
 	got=$(curl -fsS "http://127.0.0.1:$port/v1/health" | jq .dispatched)
@@ -101,7 +115,7 @@ th_s=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')
 th_rate=$(awk -v n="$n" -v s="$th_s" 'BEGIN { printf "%.0f", n / s }')
 
 if [ "${CURL_JSON:-1}" = 0 ]; then
-	printf 'records            %d (batches of %d)\n' "$n" "$batch"
+	printf 'records            %d (batches of %d, %d clients)\n' "$n" "$batch" "$clients"
 	printf 'themis  HTTP ingest %8s s  %9d records/s  %9d values/s  RSS %d KB idle, %d KB peak\n' \
 		"$th_s" "$th_rate" "$((th_rate * 12))" "$rss0" "$hwm"
 	exit 0
@@ -124,7 +138,7 @@ read -r cj_s cj_kb < <(run_cj "$d/cj-all.conf")
 cj_net=$(awk -v a="$cj_s" -v b="$base_s" 'BEGIN { d = a - b; if (d < 0.001) d = 0.001; printf "%.3f", d }')
 cj_rate=$(awk -v n="$n" -v s="$cj_net" 'BEGIN { printf "%.0f", n / s }')
 
-printf 'records            %d (batches of %d)\n' "$n" "$batch"
+printf 'records            %d (batches of %d, %d clients)\n' "$n" "$batch" "$clients"
 printf 'themis  HTTP ingest %8s s  %9d records/s  %9d values/s  RSS %d KB idle, %d KB peak\n' \
 	"$th_s" "$th_rate" "$((th_rate * 12))" "$rss0" "$hwm"
 printf 'curl_json file://   %8s s  %9d records/s  %9d values/s  peak RSS %d KB (one-record run %d KB, %ss)\n' \
