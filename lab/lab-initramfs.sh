@@ -39,6 +39,13 @@ copy_prog /usr/sbin/dropbear /usr/sbin/dropbear
 if [ -n "$agent" ]; then
 	[ -x "$agent" ] || die "agent $agent is not an executable"
 	copy_prog "$agent" /usr/bin/themis-agent
+	# also at the path it has on this machine: the supervisor namespace shares this file
+	# system, so one --agent-path serves the guest and the supervisor alike
+	agent_abs=$(readlink -f "$agent")
+	if [ "$agent_abs" != /usr/bin/themis-agent ]; then
+		mkdir -p "$root$(dirname "$agent_abs")"
+		ln -s /usr/bin/themis-agent "$root$agent_abs"
+	fi
 fi
 
 # virtio-net and its dependencies, dependencies first (busybox insmod resolves nothing)

@@ -113,7 +113,7 @@ while read -r k a b _; do
 	[ "$lost" -gt 0 ] || th_fail "migration $k: the probe lost no probe at all"
 done <"$TH_TMP/windows"
 awk '/^FIG/ { printf "migration %d: QEMU downtime %d ms, probe outage %.1f ms, difference %.1f ms\n", $2, $3, $4, $4 - $3 }' "$TH_TMP/figures" >&2
-awk '/^FIG/ { d[n] = $3; o[n] = $4; x[n] = $4 - $3; n++ }
+awk 'BEGIN { n = 0 } /^FIG/ { d[n] = $3; o[n] = $4; x[n] = $4 - $3; n++ }
 	function med(v, n,   i, j, t, w) { for (i = 0; i < n; i++) w[i] = v[i]
 		for (i = 0; i < n; i++) for (j = i + 1; j < n; j++) if (w[j] < w[i]) { t = w[i]; w[i] = w[j]; w[j] = t }
 		return n % 2 ? w[int(n / 2)] : (w[n / 2 - 1] + w[n / 2]) / 2 }
