@@ -146,12 +146,22 @@ static th_err cycle_vm(trig_ctx *c, const char *cmd, char *errbuf)
 	return e;
 }
 
+/* Agent path and remote directory on the supervisor. */
 static agent_paths cycle_paths(const trig_ctx *c)
 {
 	agent_paths p;
 
 	snprintf(p.agent, sizeof p.agent, "%s", c->o->agent_path);
 	snprintf(p.dir, sizeof p.dir, "%s", c->o->remote_dir);
+	return p;
+}
+
+/* The same on the VM (its agent may live elsewhere, e.g. in a guest image). */
+static agent_paths cycle_vm_paths(const trig_ctx *c)
+{
+	agent_paths p = cycle_paths(c);
+
+	snprintf(p.agent, sizeof p.agent, "%s", c->vm_agent);
 	return p;
 }
 
@@ -164,12 +174,13 @@ void cycle_stop_agents(trig_ctx *c)
 		return;
 	if (agent_cmd_clean(cmd, sizeof cmd, &p, "probe", NULL) == TH_OK)
 		cycle_sup(c, cmd, NULL, 0, NULL);
-	if (agent_cmd_clean(cmd, sizeof cmd, &p, "reflect", NULL) == TH_OK)
+	agent_paths vp = cycle_vm_paths(c);
+	if (agent_cmd_clean(cmd, sizeof cmd, &vp, "reflect", NULL) == TH_OK)
 		cycle_vm(c, cmd, NULL);
 	if (c->load) {
 		if (agent_cmd_clean(cmd, sizeof cmd, &p, "iperf", NULL) == TH_OK)
 			cycle_sup(c, cmd, NULL, 0, NULL);
-		if (agent_cmd_clean(cmd, sizeof cmd, &p, "iperfd", NULL) == TH_OK)
+		if (agent_cmd_clean(cmd, sizeof cmd, &vp, "iperfd", NULL) == TH_OK)
 			cycle_vm(c, cmd, NULL);
 	}
 }
@@ -184,7 +195,9 @@ static void cycle_load_start(trig_ctx *c, const char *session, const char *url)
 	int status = -1;
 	int seconds = (int)ceil(o->warmup_s + o->timeout_s + o->cooldown_s + o->grace_s + 5);
 
-	if (agent_cmd_iperf_server(cmd, sizeof cmd, &p, o->iperf_port, err) != TH_OK ||
+	agent_paths vp = cycle_vm_paths(c);
+
+	if (agent_cmd_iperf_server(cmd, sizeof cmd, &vp, o->iperf_port, err) != TH_OK ||
 	    ssh_exec(&c->vm_ssh, cmd, NULL, 0, &status, err) != TH_OK) {
 		cycle_note(c, "--bandwidth: cannot start iperf3 on the VM: %s", err);
 		return;
@@ -194,7 +207,7 @@ static void cycle_load_start(trig_ctx *c, const char *session, const char *url)
 		return;
 	}
 	cycle_sleep(c, 0.3); /* the server must listen before the client connects */
-	if (agent_cmd_iperf_client(cmd, sizeof cmd, &p, o->vm_addr, o->iperf_port, c->vm_name,
+	if (agent_cmd_iperf_client(cmd, sizeof cmd, &p, c->vm_addr, o->iperf_port, c->vm_name,
 	                           o->bandwidth, seconds, session, url, o->supervisor_token_file,
 	                           err) != TH_OK ||
 	    cycle_sup(c, cmd, NULL, 0, err) != TH_OK)
@@ -396,7 +409,7 @@ th_err cycle_run(trig_ctx *c, int cycle, int src_hid, const char *src, int dst_h
                  cycle_result *r, char *errbuf)
 {
 	const trig_opts *o = c->o;
-	agent_paths paths = cycle_paths(c);
+	agent_paths paths = cycle_paths(c), vpaths = cycle_vm_paths(c);
 	char session[TH_SESSION_MAX], cmd[2048], err[TH_ERRLEN], label[TH_NAME_MAX * 2 + 64];
 	char *out = NULL;
 	th_marker m;
@@ -437,11 +450,11 @@ th_err cycle_run(trig_ctx *c, int cycle, int src_hid, const char *src, int dst_h
 		if (o->plugin_url[0] != '\0' &&
 		    marker_post_url(o->plugin_url, "/v1/records", url, sizeof url, err) != TH_OK)
 			url[0] = '\0';
-		if ((e = agent_cmd_reflect(cmd, sizeof cmd, &paths, "0.0.0.0", o->reflect_port,
+		if ((e = agent_cmd_reflect(cmd, sizeof cmd, &vpaths, "0.0.0.0", o->reflect_port,
 		                           errbuf)) != TH_OK ||
 		    (e = cycle_vm(c, cmd, errbuf)) != TH_OK)
 			goto setup_failed;
-		if ((e = agent_cmd_probe(cmd, sizeof cmd, &paths, o->vm_addr, o->reflect_port,
+		if ((e = agent_cmd_probe(cmd, sizeof cmd, &paths, c->vm_addr, o->reflect_port,
 		                         c->vm_name, o->interval_ms, session, url,
 		                         o->supervisor_token_file, errbuf)) != TH_OK ||
 		    (e = cycle_sup(c, cmd, NULL, 0, errbuf)) != TH_OK)
@@ -520,13 +533,13 @@ finish:
 			           err);
 		}
 		free(out);
-		if (agent_cmd_clean(cmd, sizeof cmd, &paths, "reflect", NULL) == TH_OK &&
+		if (agent_cmd_clean(cmd, sizeof cmd, &vpaths, "reflect", NULL) == TH_OK &&
 		    cycle_vm(c, cmd, err) != TH_OK)
 			cycle_note(c, "cycle %d: stopping the reflector: %s", cycle, err);
 		if (c->load) {
 			if (agent_cmd_clean(cmd, sizeof cmd, &paths, "iperf", NULL) == TH_OK)
 				cycle_sup(c, cmd, NULL, 0, NULL);
-			if (agent_cmd_clean(cmd, sizeof cmd, &paths, "iperfd", NULL) == TH_OK)
+			if (agent_cmd_clean(cmd, sizeof cmd, &vpaths, "iperfd", NULL) == TH_OK)
 				cycle_vm(c, cmd, NULL);
 		}
 	}

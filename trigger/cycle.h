@@ -24,6 +24,8 @@ typedef struct trig_ctx {
 	bool sup_local;     /* supervisor is this machine */
 	bool load;          /* --bandwidth: iperf3 stream during each cycle */
 	ssh_target vm_ssh, sup_ssh;
+	char vm_addr[256];  /* --vm-addr, else the VM's NIC/IP from OpenNebula */
+	char vm_agent[256]; /* --vm-agent-path, else --agent-path */
 	int vm_id;
 	char vm_name[TH_NAME_MAX];
 	int hid_a, hid_b;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent-cmd.h"
 #include "cycle.h"
 #include "exec-local.h"
 #include "one-client.h"
@@ -155,13 +156,14 @@ static th_err trig_preflight(trig_ctx *c, char *err)
 	int status = -1;
 	th_err e;
 
-	snprintf(cmd, sizeof cmd, "test -x %s", c->o->agent_path);
+	snprintf(cmd, sizeof cmd, "test -x %s", c->vm_agent);
 	e = ssh_exec(&c->vm_ssh, cmd, NULL, 0, &status, sub);
 	if (e != TH_OK)
 		return th_seterr(err, e, "VM %s: %s", c->vm_name, sub);
 	if (status != 0)
 		return th_seterr(err, TH_ERR_NOTFOUND, "VM %s (%s): no executable agent at %s",
-		                 c->vm_name, c->o->vm_addr, c->o->agent_path);
+		                 c->vm_name, c->vm_addr, c->vm_agent);
+	snprintf(cmd, sizeof cmd, "test -x %s", c->o->agent_path);
 	if (c->sup_local)
 		e = exec_local(cmd, NULL, 0, &status, c->o->ssh_timeout_s * 1000, sub);
 	else
@@ -237,6 +239,17 @@ static int cmd_run(const trig_opts *o)
 			goto setup_error;
 		}
 	}
+	/* the probes' target: --vm-addr, else what OpenNebula knows (NIC/IP, CONTEXT/ETH0_IP) */
+	snprintf(c.vm_addr, sizeof c.vm_addr, "%s", o->vm_addr[0] ? o->vm_addr : vm.ip);
+	snprintf(c.vm_agent, sizeof c.vm_agent, "%s",
+	         o->vm_agent_path[0] ? o->vm_agent_path : o->agent_path);
+	if (c.measure && !agent_addr_ok(c.vm_addr)) {
+		one_vm_free(&vm);
+		th_seterr(err, TH_ERR_INVALID,
+		          "VM %s: no address to probe (OpenNebula has no NIC/IP): give --vm-addr",
+		          c.vm_name);
+		goto setup_error;
+	}
 	if (hid_from < 0) {
 		const one_history *h = one_vm_last(&vm);
 		if (h == NULL) {
@@ -264,7 +277,7 @@ static int cmd_run(const trig_opts *o)
 			goto setup_error;
 	}
 	if (c.measure) {
-		trig_ssh(&c.vm_ssh, o, o->vm_addr, o->vm_ssh_port, o->vm_user);
+		trig_ssh(&c.vm_ssh, o, c.vm_addr, o->vm_ssh_port, o->vm_user);
 		trig_ssh(&c.sup_ssh, o, o->supervisor, o->supervisor_ssh_port, o->supervisor_user);
 		if (trig_preflight(&c, err) != TH_OK)
 			goto setup_error;

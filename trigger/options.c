@@ -67,6 +67,7 @@ static const opt_def opt_table[] = {
     I("iperf-port", iperf_port, 1, 65535),
     D("interval", interval_ms, 0.1, 60000),
     S("agent-path", agent_path),
+    S("vm-agent-path", vm_agent_path),
     S("remote-dir", remote_dir),
     S("markers", markers),
     S("plugin-url", plugin_url),
@@ -88,6 +89,14 @@ static const opt_def opt_table[] = {
     T("json", json),
     T("csv", csv),
 };
+
+static void opt_env(char *dst, size_t size, const char *name)
+{
+	const char *v = getenv(name);
+
+	if (v != NULL && v[0] != '\0' && strlen(v) < size)
+		memcpy(dst, v, strlen(v) + 1);
+}
 
 void trig_opts_defaults(trig_opts *o)
 {
@@ -118,6 +127,12 @@ void trig_opts_defaults(trig_opts *o)
 	if (pw != NULL && pw->pw_dir != NULL)
 		snprintf(o->known_hosts, sizeof o->known_hosts, "%.400s/.ssh/known_hosts",
 		         pw->pw_dir);
+	opt_env(o->ssh_key, sizeof o->ssh_key, "THEMIS_SSH_KEY");
+	opt_env(o->known_hosts, sizeof o->known_hosts, "THEMIS_SSH_KNOWN_HOSTS");
+	opt_env(o->vm_user, sizeof o->vm_user, "THEMIS_SSH_USER");
+	opt_env(o->supervisor_user, sizeof o->supervisor_user, "THEMIS_SSH_USER");
+	opt_env(o->host_user, sizeof o->host_user, "THEMIS_SSH_USER");
+	opt_env(o->agent_path, sizeof o->agent_path, "THEMIS_AGENT");
 }
 
 th_err trig_opts_set(trig_opts *o, const char *name, const char *value, char *errbuf)
@@ -322,11 +337,8 @@ th_err trig_opts_check_run(const trig_opts *o, char *errbuf)
 		    "--plugin-url \"%s\" must be an http(s) URL without spaces or quotes",
 		    o->plugin_url);
 	if (o->supervisor[0] != '\0') {
-		if (o->vm_addr[0] == '\0')
-			return th_seterr(
-			    errbuf, TH_ERR_INVALID,
-			    "--supervisor needs --vm-addr (the VM's address the probes go to)");
-		if (!agent_addr_ok(o->vm_addr))
+		/* an empty --vm-addr is taken from OpenNebula (NIC/IP) once the VM is known */
+		if (o->vm_addr[0] != '\0' && !agent_addr_ok(o->vm_addr))
 			return th_seterr(errbuf, TH_ERR_INVALID,
 			                 "--vm-addr \"%s\" is not an address", o->vm_addr);
 		if (strcmp(o->supervisor, "local") != 0 && !agent_addr_ok(o->supervisor))
@@ -338,6 +350,11 @@ th_err trig_opts_check_run(const trig_opts *o, char *errbuf)
 			    errbuf, TH_ERR_INVALID,
 			    "--agent-path \"%s\" must be absolute, made of [A-Za-z0-9._/-]",
 			    o->agent_path);
+		if (o->vm_agent_path[0] != '\0' && !agent_path_ok(o->vm_agent_path))
+			return th_seterr(
+			    errbuf, TH_ERR_INVALID,
+			    "--vm-agent-path \"%s\" must be absolute, made of [A-Za-z0-9._/-]",
+			    o->vm_agent_path);
 		if (!agent_path_ok(o->remote_dir))
 			return th_seterr(
 			    errbuf, TH_ERR_INVALID,

@@ -25,7 +25,7 @@ typedef struct trig_opts {
 	char bandwidth[16]; /* iperf3 UDP load from the VM, "" = none */
 	int iperf_port;
 	double interval_ms;
-	char agent_path[256], remote_dir[256];
+	char agent_path[256], vm_agent_path[256], remote_dir[256];
 	/* markers */
 	char markers[512], plugin_url[512], token_file[512], supervisor_token_file[256];
 	/* OpenNebula */
@@ -42,9 +42,11 @@ typedef struct trig_opts {
 	bool json, csv;
 } trig_opts;
 
-/* Defaults: 1 cycle, live, timeout 120 s, warm-up 2 s, cool-down 3 s, grace 1 s, poll 200 ms,
- * probe interval 10 ms, reflector port 7777, agent /usr/bin/themis-agent, remote dir /tmp,
- * users root, ssh port 22, ssh timeout 15 s, known_hosts ~/.ssh/known_hosts, hv-where dst. */
+/* Defaults: THEMIS_SSH_KEY, THEMIS_SSH_KNOWN_HOSTS, THEMIS_SSH_USER and THEMIS_AGENT from the
+ * environment when set (the lab exports them), else: 1 cycle, live, timeout 120 s, warm-up 2 s,
+ * cool-down 3 s, grace 1 s, poll 200 ms, probe interval 10 ms, reflector port 7777, agent
+ * /usr/bin/themis-agent, remote dir /tmp, users root, ssh port 22, ssh timeout 15 s, known_hosts
+ * ~/.ssh/known_hosts, hv-where dst. */
 void trig_opts_defaults(trig_opts *o);
 
 /* Set one option by long name ("cycles", "live", …); value NULL for flags. */

@@ -242,10 +242,11 @@ th_err ssh_exec(const ssh_target *t, const char *cmd, char *out, size_t outsz, i
 	}
 	SSH_LOOP(libssh2_session_handshake(s, fd), "handshake");
 	if (rc != 0) {
-		e = th_seterr(errbuf, TH_ERR_NET,
-		              "ssh %s:%d: handshake failed (%d): is it an SSH "
-		              "server?",
-		              t->host, t->port, rc);
+		char *msg = NULL;
+
+		libssh2_session_last_error(s, &msg, NULL, 0);
+		e = th_seterr(errbuf, TH_ERR_NET, "ssh %s:%d: SSH handshake failed: %s", t->host,
+		              t->port, msg != NULL && msg[0] ? msg : "is it an SSH server?");
 		goto fail;
 	}
 	if ((e = ssh_check_hostkey(s, t, errbuf)) != TH_OK)

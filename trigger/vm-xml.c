@@ -166,6 +166,13 @@ static th_err one_vm_from_node(const xmlNode *v, one_vm *vm, char *errbuf)
 	ctx = tp != NULL ? one_child(tp, "CONTEXT") : NULL;
 	if (vm->themis_type[0] == '\0' && ctx != NULL)
 		one_text(ctx, "THEMIS_TYPE", vm->themis_type, sizeof vm->themis_type);
+	if (tp != NULL) {
+		xmlNode *nic = one_child(tp, "NIC");
+		if (nic != NULL)
+			one_text(nic, "IP", vm->ip, sizeof vm->ip);
+	}
+	if (vm->ip[0] == '\0' && ctx != NULL)
+		one_text(ctx, "ETH0_IP", vm->ip, sizeof vm->ip);
 
 	hr = one_child(v, "HISTORY_RECORDS");
 	if (hr == NULL)

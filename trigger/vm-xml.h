@@ -27,6 +27,7 @@ typedef struct one_vm {
 	int state, lcm_state;
 	char error[512];      /* USER_TEMPLATE/ERROR, "" if none */
 	char themis_type[32]; /* USER_TEMPLATE/THEMIS_TYPE or TEMPLATE/CONTEXT/THEMIS_TYPE */
+	char ip[64];          /* first TEMPLATE/NIC/IP, else TEMPLATE/CONTEXT/ETH0_IP; "" if none */
 	one_history *hist;    /* in document order (ascending SEQ) */
 	size_t nhist;
 } one_vm;

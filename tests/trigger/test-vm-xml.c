@@ -14,7 +14,9 @@ static const char vm42_migrating[] =
     "  <RESCHED>0</RESCHED><STIME>1717999990</STIME><ETIME>0</ETIME><DEPLOY_ID>one-42"
     "</DEPLOY_ID>\n"
     "  <MONITORING><CPU><![CDATA[3.02]]></CPU></MONITORING>\n  <SCHED_ACTIONS></SCHED_ACTIONS>\n"
-    "  <TEMPLATE><CONTEXT><DISK_ID><![CDATA[1]]></DISK_ID><THEMIS_TYPE><![CDATA[VM]]>"
+    "  "
+    "<TEMPLATE><CONTEXT><DISK_ID><![CDATA[1]]></DISK_ID><ETH0_IP><![CDATA[10.0.0.42]]></"
+    "ETH0_IP><THEMIS_TYPE><![CDATA[VM]]>"
     "</THEMIS_TYPE></CONTEXT><CPU><![CDATA[1]]></CPU></TEMPLATE>\n"
     "  <USER_TEMPLATE><MIGTEST_TAG><![CDATA[run-7]]></MIGTEST_TAG></USER_TEMPLATE>\n"
     "  <HISTORY_RECORDS>\n"
@@ -47,6 +49,7 @@ START_TEST(vm_info_fields_and_history_are_exact)
 	ck_assert_int_eq(vm.lcm_state, 4);
 	ck_assert_str_eq(vm.error, "");
 	ck_assert_str_eq(vm.themis_type, "VM"); /* from TEMPLATE/CONTEXT, CDATA */
+	ck_assert_str_eq(vm.ip, "10.0.0.42");   /* CONTEXT/ETH0_IP when there is no NIC/IP */
 	ck_assert_uint_eq(vm.nhist, 2);
 	h = one_vm_last(&vm);
 	ck_assert_int_eq(h->seq, 1);
@@ -75,6 +78,7 @@ START_TEST(user_template_error_in_cdata_is_read_verbatim)
 	ck_assert_int_eq(one_vm_parse(doc, strlen(doc), &vm, NULL), TH_OK);
 	ck_assert_str_eq(vm.error, "Mon Jun 10 07:13:32 2024: MIGRATE: error: <x> & \"y\"");
 	ck_assert_str_eq(vm.themis_type, "VM");
+	ck_assert_str_eq(vm.ip, "");
 	ck_assert_uint_eq(vm.nhist, 0);
 	ck_assert_ptr_null(one_vm_last(&vm));
 	one_vm_free(&vm);
@@ -155,6 +159,21 @@ START_TEST(hostpool_lists_ids_names_states)
 }
 END_TEST
 
+START_TEST(nic_ip_comes_before_context_ip)
+{
+	const char doc[] =
+	    "<VM><ID>7</ID><NAME>a</NAME><STATE>3</STATE><LCM_STATE>3</LCM_STATE>"
+	    "<TEMPLATE><CONTEXT><ETH0_IP><![CDATA[10.9.9.9]]></ETH0_IP></CONTEXT>"
+	    "<NIC><IP><![CDATA[192.168.5.7]]></IP><NIC_ID><![CDATA[0]]></NIC_ID></NIC>"
+	    "<NIC><IP><![CDATA[192.168.6.7]]></IP></NIC></TEMPLATE></VM>";
+	one_vm vm;
+
+	ck_assert_int_eq(one_vm_parse(doc, strlen(doc), &vm, NULL), TH_OK);
+	ck_assert_str_eq(vm.ip, "192.168.5.7");
+	one_vm_free(&vm);
+}
+END_TEST
+
 Suite *th_test_suite(void)
 {
 	Suite *s = suite_create("vm-xml");
@@ -163,6 +182,7 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, vm_info_fields_and_history_are_exact);
 	tcase_add_test(tc, user_template_error_in_cdata_is_read_verbatim);
 	tcase_add_test(tc, malformed_documents_are_refused_with_the_reason);
+	tcase_add_test(tc, nic_ip_comes_before_context_ip);
 	tcase_add_test(tc, vmpool_short_bodies_give_current_host);
 	tcase_add_test(tc, hostpool_lists_ids_names_states);
 	suite_add_tcase(s, tc);

@@ -59,7 +59,7 @@ printf '[10.91.0.2]:2222 %s\n' "$(cut -d' ' -f1,2 "$TH_TMP/host_key.pub")" >"$TH
 
 # the OpenNebula endpoint on the supervisor's loopback
 th_spawn one_pid in_sup "$one" --state "$TH_TMP/one" --listen 127.0.0.1:2633 \
-	--auth oneadmin:pw --hosts 2 --vms 1 --sim-time 3000 --lcm-delay 50
+	--auth oneadmin:pw --hosts 2 --vms 1 --sim-time 3000 --lcm-delay 50 --guest-ip-base 10.91.0.2
 th_wait_for 20 listening "$sup" 2633
 printf 'oneadmin:pw\n' >"$TH_TMP/one_auth"
 chmod 600 "$TH_TMP/one_auth"
@@ -86,13 +86,17 @@ th_assert_eq 2 "$rc" "exit status without an agent on the VM"
 th_assert_match "VM vm0 \(10.91.0.2\): no executable agent at /nonexistent/themis-agent" "$out" "missing agent message"
 [ ! -e "$TH_TMP/markers.jsonl" ] || th_fail "markers written by a run that never started"
 
-# the trigger, in the background; the plugin URL has no listener yet
+# the trigger, in the background; the plugin URL has no listener yet. The VM's address comes
+# from OpenNebula (NIC/IP), its agent from another path than the supervisor's.
+mkdir "$TH_TMP/vm-bin"
+cp "$agent" "$TH_TMP/vm-bin/themis-agent"
 j="$TH_TMP/markers.jsonl"
 in_sup env ONE_XMLRPC=http://127.0.0.1:2633/RPC2 ONE_AUTH="$TH_TMP/one_auth" \
 	"$trig" run --vm vm0 --to host1 --definition agents --markers "$j" \
-	--supervisor local --vm-addr 10.91.0.2 --vm-ssh-port 2222 --vm-user root \
+	--supervisor local --vm-ssh-port 2222 --vm-user root \
 	--ssh-key "$TH_TMP/user_key" --known-hosts "$TH_TMP/known_hosts" \
-	--agent-path "$agent" --remote-dir "$TH_TMP" --interval 10 \
+	--agent-path "$agent" --vm-agent-path "$TH_TMP/vm-bin/themis-agent" \
+	--remote-dir "$TH_TMP" --interval 10 \
 	--warmup 1 --cooldown 2 --grace 1 --poll-period 100 \
 	--plugin-url http://127.0.0.1:8089 --bandwidth 1M \
 	--hv-command 'echo "vm {vm} on {dst}: downtime_ms=15 total_ms=518"' --hv-where local \
@@ -118,7 +122,7 @@ wait "$tpid" || rc=$?
 [ ! -e "$TH_TMP/themis-reflect.pid" ] || th_fail "reflector pid file left"
 for p in $(ip netns pids "$vm") $(ip netns pids "$sup"); do
 	case "$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" in
-	"$agent"*) th_fail "agent still running: $(tr '\0' ' ' <"/proc/$p/cmdline")" ;;
+	"$agent"* | "$TH_TMP/vm-bin/themis-agent"*) th_fail "agent still running: $(tr '\0' ' ' <"/proc/$p/cmdline")" ;;
 	esac
 done
 

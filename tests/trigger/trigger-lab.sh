@@ -144,7 +144,8 @@ expect_setup_error 'are the same host \(host0\)' "$trig" run --vm vm0 --to host0
 expect_setup_error 'run needs --to HOST' "$trig" run --vm vm0
 expect_setup_error '--cycles: "0" is not an integer number in \[1, 100000\]' "$trig" run --vm vm0 --to host1 --cycles 0
 expect_setup_error 'unknown option --bogus' "$trig" run --bogus
-expect_setup_error '--supervisor needs --vm-addr' "$trig" run --vm vm0 --to host1 --supervisor local
+expect_setup_error '--vm-addr "10.0.0.1;reboot" is not an address' "$trig" run --vm vm0 --to host1 --supervisor local --vm-addr '10.0.0.1;reboot'
+expect_setup_error '--bandwidth needs --supervisor' "$trig" run --vm vm0 --to host1 --bandwidth 10M
 
 # --- a config file gives the same definition
 cat >"$TH_TMP/def.conf" <<CONF
