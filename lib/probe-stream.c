@@ -46,7 +46,8 @@ struct th_stream {
 	uint32_t *hold; /* how long the reflector held an answered probe, us */
 	uint32_t *rx;   /* the reflector's receive count in the probe's echo (low 32 bits) */
 	uint64_t cap, base, next_seq;
-	uint64_t cur; /* first slot not yet settled */
+	uint64_t cur;    /* first slot not yet settled */
+	uint64_t anchor; /* last answered slot before cur (0 = none): the start of the gap at cur */
 
 	/* direction bookkeeping */
 	uint64_t hi_seq;                /* highest slot with an echo */
@@ -193,6 +194,8 @@ static int ring_reserve(th_stream *s)
 {
 	uint64_t lo = s->cur > s->keep ? s->cur - s->keep : 1;
 
+	if (s->anchor != 0 && s->anchor < lo)
+		lo = s->anchor; /* the gap being settled needs its first answered slot */
 	if (lo > s->base)
 		s->base = lo;
 	if (s->next_seq - s->base < s->cap)
@@ -457,14 +460,13 @@ static bool resolve_gap(th_stream *s, uint64_t k, int64_t now_ns)
 	if (now_ns - send_ns_of(s, m - 1) < s->conf.loss_timeout_ns &&
 	    (*slot(s, m - 1) & SL_STATE) == SL_PENDING)
 		return false;
-	for (j = k - 1; j >= s->base && j > 0; j--)
-		if ((*slot(s, j) & SL_STATE) == SL_ECHOED)
-			break;
+	/* slots in (anchor, k) are settled and none was answered: the gap starts at anchor */
+	j = s->anchor;
 	bool exact = false;
-	uint32_t rj = j >= s->base && j > 0 ? s->rx[j & (s->cap - 1)] : 0;
+	uint32_t rj = j > 0 ? s->rx[j & (s->cap - 1)] : 0;
 	uint32_t rm = s->rx[m & (s->cap - 1)];
 	int32_t between = (int32_t)(rm - rj) - 1;
-	if (between >= 0 && (j >= s->base || j == 0)) {
+	if (between >= 0 && (j == 0 || j >= s->base)) {
 		/* every slot known to have reached the reflector between j and m: by its arrival
 		 * number when known (this also finds reordered ones outside the gap), else by being
 		 * inside the gap */
@@ -638,6 +640,7 @@ static void settle(th_stream *s, int64_t now_ns, bool force, th_record_cb cb, vo
 			continue;
 		}
 		if (stv == SL_ECHOED) {
+			s->anchor = q;
 			if (*p & SL_STALL) {
 				run_add(s, q, TH_DIR_UP);
 			} else if (s->run_len > 0) {

@@ -316,6 +316,31 @@ START_TEST(long_outage_direction_exact_for_every_probe)
 }
 END_TEST
 
+/* 120 s: 40 s of lost echoes, then 80 s of lost probes as well. */
+START_TEST(long_down_then_up_outage_is_split_exactly)
+{
+	th_stream_conf c;
+	sim m;
+
+	sim_conf(&c);
+	sim_init(&m, &c);
+	m.down_from = 501;
+	m.down_to = 4500;
+	m.up_from = 4501;
+	m.up_to = 12500;
+	sim_run(&m, 13000);
+	const th_outage *o = sim_outage(&m, 0);
+	ck_assert_int_eq(o->direction, TH_DIR_BOTH);
+	ck_assert_uint_eq(o->lost, 12000);
+	th_stream_counters k;
+	th_stream_get_counters(m.s, &k);
+	ck_assert_uint_eq(k.lost_down, 4000);
+	ck_assert_uint_eq(k.lost_up, 8000);
+	ck_assert_uint_eq(k.lost_unknown, 0);
+	sim_free(&m);
+}
+END_TEST
+
 START_TEST(long_up_outage_at_tenth_of_ms)
 {
 	th_stream_conf c;
@@ -738,6 +763,7 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, down_then_up_run_is_both_with_exact_split);
 	tcase_add_test(tc, loss_lands_in_the_scheduled_seconds);
 	tcase_add_test(tc, long_outage_direction_exact_for_every_probe);
+	tcase_add_test(tc, long_down_then_up_outage_is_split_exactly);
 	tcase_add_test(tc, long_up_outage_at_tenth_of_ms);
 	tcase_add_test(tc, short_run_counts_loss_but_no_outage);
 	tcase_add_test(tc, stalled_reflector_is_an_up_outage_of_the_stop_length);
