@@ -432,6 +432,7 @@ static void tp_job_keep(tp_archive_job *j)
 		      TP_RETRY_MAX, tp_retry[0].vm, tp_retry[0].session);
 		free(tp_retry[0].rows);
 		free(tp_retry[0].json);
+		free(tp_retry[0].pending);
 		memmove(tp_retry, tp_retry + 1, --tp_nretry * sizeof *tp_retry);
 	}
 	if (tp_nretry == tp_capretry) {
@@ -450,6 +451,7 @@ static void tp_job_keep(tp_archive_job *j)
 	tp_retry[tp_nretry++].retry = true;
 	j->rows = NULL;
 	j->json = NULL;
+	j->pending = NULL;
 }
 
 static bool tp_job_blocked(const tp_archive_job *j)
@@ -475,6 +477,7 @@ static void tp_retry_pending(bool force)
 		if (!behind && tp_job_write(&tp_retry[k])) {
 			free(tp_retry[k].rows);
 			free(tp_retry[k].json);
+			free(tp_retry[k].pending);
 		} else {
 			tp_retry[keep++] = tp_retry[k];
 		}
@@ -488,11 +491,6 @@ static void tp_drain(tp_out *work, uint64_t seq, bool last)
 		tp_dispatch(&work->values[i]);
 	for (size_t i = 0; i < work->nnotices; i++)
 		tp_notify(&work->notices[i]);
-	pthread_mutex_lock(&tp_lock);
-	tp_dispatched += work->nvalues;
-	tp_drained_seq = seq;
-	pthread_cond_broadcast(&tp_done_cond);
-	pthread_mutex_unlock(&tp_lock);
 	tp_retry_pending(last);
 	for (size_t i = 0; i < work->njobs; i++) {
 		tp_archive_job *j = &work->jobs[i];
@@ -500,6 +498,13 @@ static void tp_drain(tp_out *work, uint64_t seq, bool last)
 		if (tp_job_blocked(j) || !tp_job_write(j))
 			tp_job_keep(j);
 	}
+	/* Answer the requests only now: their values are dispatched and their archive rows
+	 * are on disk (stored, or kept in <session>.pending until they are final). */
+	pthread_mutex_lock(&tp_lock);
+	tp_dispatched += work->nvalues;
+	tp_drained_seq = seq;
+	pthread_cond_broadcast(&tp_done_cond);
+	pthread_mutex_unlock(&tp_lock);
 	tp_out_reset(work);
 }
 
@@ -551,6 +556,7 @@ static void *tp_worker(void *arg)
 	for (size_t k = 0; k < tp_nretry; k++) {
 		free(tp_retry[k].rows);
 		free(tp_retry[k].json);
+		free(tp_retry[k].pending);
 	}
 	free(tp_retry);
 	tp_retry = NULL;

@@ -209,6 +209,18 @@ th_err tp_archive_write(tp_archive *a, const tp_archive_job *j, char *errbuf)
 				return e;
 		}
 	}
+	if (j->pending != NULL) {
+		if ((e = tp_archive_path(a, j->vm, j->session, "pending", path, sizeof path,
+		                         errbuf)))
+			return e;
+		if (j->pending[0] == '\0') {
+			if (unlink(path) != 0 && errno != ENOENT)
+				return th_seterr(errbuf, TH_ERR_IO, "%s: %s", path,
+				                 strerror(errno));
+		} else if ((e = tp_write_file(path, j->pending, strlen(j->pending), errbuf))) {
+			return e;
+		}
+	}
 	if (j->json != NULL) {
 		if ((e = tp_archive_path(a, j->vm, j->session, "json", path, sizeof path,
 		                         errbuf)) ||

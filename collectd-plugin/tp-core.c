@@ -90,6 +90,7 @@ void tp_out_reset(tp_out *o)
 	for (size_t i = 0; i < o->njobs; i++) {
 		free(o->jobs[i].rows);
 		free(o->jobs[i].json);
+		free(o->jobs[i].pending);
 	}
 	o->nvalues = o->nnotices = o->njobs = 0;
 }
@@ -125,6 +126,7 @@ static void tp_sess_free(tp_sess *s)
 	free(s->markers);
 	free(s->outages);
 	free(s->outage_streams);
+	free(s->floors);
 	free(s);
 }
 
@@ -340,13 +342,35 @@ enum {
 	A_IJIT
 };
 
+static tp_floor *tp_floor_get(tp_sess *s, const char *stream, th_record_kind kind)
+{
+	tp_floor *f;
+
+	for (size_t i = 0; i < s->nfloors; i++)
+		if (s->floors[i].kind == kind && strcmp(s->floors[i].stream, stream) == 0)
+			return &s->floors[i];
+	if (tp_grow((void **)&s->floors, &s->capfloors, s->nfloors + 1, sizeof *s->floors))
+		return NULL;
+	f = &s->floors[s->nfloors++];
+	snprintf(f->stream, sizeof f->stream, "%s", stream);
+	f->kind = kind;
+	f->t = INT64_MIN;
+	return f;
+}
+
 static int tp_row_merge(tp_sess *s, const th_record *r)
 {
 	int64_t t = r->kind == TH_REC_SECOND ? r->u.second.t : r->u.iperf.t;
+	tp_floor *f;
 	tp_row *row;
 
 	if (t <= s->written)
 		return 0; /* already stored (e.g. before a restart) */
+	if ((f = tp_floor_get(s, r->stream, r->kind)) == NULL)
+		return -1;
+	if (t <= f->t)
+		return 0; /* already merged (before a restart, kept in .pending) */
+	f->t = t;
 	if ((row = tp_row_get(s, t)) == NULL)
 		return -1;
 	if (r->kind == TH_REC_SECOND) {
@@ -384,6 +408,7 @@ static int tp_row_merge(tp_sess *s, const th_record *r)
 	}
 	if (t > s->max_t)
 		s->max_t = t;
+	s->pending_dirty = true;
 	return 0;
 }
 
@@ -486,7 +511,7 @@ th_err tp_core_records(tp_core *c, const th_record *r, size_t n, int64_t now_ns,
 		s = tp_sess_for(c, r[i].vm, t);
 		if (r[i].kind != TH_REC_OUTAGE && t <= st->floor_t) {
 			/* Dispatched before a restart: only the archive (which knows what it
-			 * stored) may still need it. */
+			 * holds, see tp_row_merge) may still need it. */
 			(*dups)++;
 		} else if (tp_values_for(&r[i], s ? s->id : "", out)) {
 			return th_seterr(errbuf, TH_ERR_NOMEM, "records[%zu]: out of memory", i);
@@ -632,13 +657,44 @@ th_err tp_core_markers(tp_core *c, const th_marker *m, size_t n, int64_t now_ns,
 
 /* ------------------------------------------------------------------ archive rows */
 
+/* The rows not written yet as text: "t v1 .. v16 weight" per line, U for unknown. */
+static char *tp_pending_text(const tp_sess *s)
+{
+	size_t cap = s->nrows * (TH_ARCHIVE_NDS + 2) * 26 + s->nfloors * (TH_NAME_MAX + 40) + 1;
+	size_t pos = 0;
+	char *out = malloc(cap);
+
+	if (out == NULL)
+		return NULL;
+	out[0] = '\0';
+	/* Stream names may hold anything but a newline (rejected here: such a stream's
+	 * floor is simply not kept). */
+	for (size_t f = 0; f < s->nfloors; f++)
+		if (strchr(s->floors[f].stream, '\n') == NULL)
+			pos += (size_t)snprintf(out + pos, cap - pos, "S %d %lld %s\n",
+			                        (int)s->floors[f].kind, (long long)s->floors[f].t,
+			                        s->floors[f].stream);
+	for (size_t r = 0; r < s->nrows; r++) {
+		pos += (size_t)snprintf(out + pos, cap - pos, "%lld", (long long)s->rows[r].t);
+		for (size_t d = 0; d < TH_ARCHIVE_NDS; d++) {
+			if (isnan(s->rows[r].v[d]))
+				pos += (size_t)snprintf(out + pos, cap - pos, " U");
+			else
+				pos += (size_t)snprintf(out + pos, cap - pos, " %.17g",
+				                        s->rows[r].v[d]);
+		}
+		pos += (size_t)snprintf(out + pos, cap - pos, " %.17g\n", s->rows[r].rtt_weight);
+	}
+	return out;
+}
+
 /* Hand rows written+1 .. upto to the writer (missing seconds as U) and the JSON when dirty. */
 static void tp_emit(tp_core *c, tp_sess *s, int64_t upto, bool json, tp_out *out)
 {
 	tp_archive_job *j;
 	size_t nrows = upto > s->written ? (size_t)(upto - s->written) : 0, k = 0;
 
-	if (!c->cfg.archive || (nrows == 0 && !json))
+	if (!c->cfg.archive || (nrows == 0 && !json && !s->pending_dirty))
 		return;
 	if (tp_grow((void **)&out->jobs, &out->capjobs, out->njobs + 1, sizeof *out->jobs))
 		return;
@@ -670,6 +726,10 @@ static void tp_emit(tp_core *c, tp_sess *s, int64_t upto, bool json, tp_out *out
 		s->created = true;
 		s->written = upto;
 	}
+	if (nrows > 0 || s->pending_dirty) {
+		j->pending = s->closed != TP_OPEN ? strdup("") : tp_pending_text(s);
+		s->pending_dirty = false;
+	}
 	if (json) {
 		j->json = tp_session_json(s);
 		s->json_dirty = false;
@@ -685,6 +745,7 @@ static void tp_finalise(tp_core *c, size_t idx, tp_closed how, int64_t now_ns, t
 	if (last < s->written)
 		last = s->written;
 	s->closed = how;
+	s->pending_dirty = true; /* removes the .pending file */
 	tp_emit(c, s, last, true, out);
 	if (how == TP_CLOSED_TIMEOUT)
 		tp_notice_add(c, s, NULL, (double)th_wall_ns() / 1e9, out);
@@ -845,6 +906,82 @@ th_err tp_core_load_marks(tp_core *c, const char *text, size_t len, char *errbuf
 				st->floor_t = t;
 		}
 		pos = end + 1;
+	}
+	return TH_OK;
+}
+
+th_err tp_core_resume_rows(tp_core *c, const char *session, const char *text, size_t len,
+                           char *errbuf)
+{
+	tp_sess *s = tp_sess_find(c, session);
+	size_t pos = 0, lineno = 0;
+
+	if (s == NULL)
+		return th_seterr(errbuf, TH_ERR_NOTFOUND, "pending rows: no session %s", session);
+	while (pos < len) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t end = nl ? (size_t)(nl - text) : len;
+		char line[TH_ARCHIVE_NDS * 32 + TH_NAME_MAX + 64], *p, *q;
+		double v[TH_ARCHIVE_NDS], w;
+		long long t;
+		tp_row *row;
+
+		lineno++;
+		if (end == pos) {
+			pos = end + 1;
+			continue;
+		}
+		if (end - pos >= sizeof line)
+			return th_seterr(errbuf, TH_ERR_PARSE,
+			                 "pending rows of %s: line %zu too long", session, lineno);
+		memcpy(line, text + pos, end - pos);
+		line[end - pos] = '\0';
+		pos = end + 1;
+		if (line[0] == 'S' && line[1] == ' ') {
+			int kind = (int)strtol(line + 2, &p, 10);
+			tp_floor *f;
+
+			t = strtoll(p, &q, 10);
+			if (q == p || *q != ' ' || (kind != TH_REC_SECOND && kind != TH_REC_IPERF))
+				goto bad;
+			if ((f = tp_floor_get(s, q + 1, (th_record_kind)kind)) == NULL)
+				return th_seterr(errbuf, TH_ERR_NOMEM,
+				                 "pending rows: out of memory");
+			if (t > f->t)
+				f->t = t;
+			continue;
+		}
+		t = strtoll(line, &p, 10);
+		if (p == line)
+			goto bad;
+		for (size_t d = 0; d < TH_ARCHIVE_NDS; d++) {
+			while (*p == ' ')
+				p++;
+			if (*p == 'U') {
+				v[d] = NAN;
+				p++;
+				continue;
+			}
+			v[d] = strtod(p, &q);
+			if (q == p)
+				goto bad;
+			p = q;
+		}
+		w = strtod(p, &q);
+		if (q == p)
+			goto bad;
+		if (t <= s->written)
+			continue;
+		if ((row = tp_row_get(s, (int64_t)t)) == NULL)
+			return th_seterr(errbuf, TH_ERR_NOMEM, "pending rows: out of memory");
+		memcpy(row->v, v, sizeof v);
+		row->rtt_weight = w;
+		if (t > s->max_t)
+			s->max_t = t;
+		continue;
+	bad:
+		return th_seterr(errbuf, TH_ERR_PARSE, "pending rows of %s: line %zu malformed",
+		                 session, lineno);
 	}
 	return TH_OK;
 }

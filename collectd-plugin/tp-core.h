@@ -67,6 +67,7 @@ typedef struct tp_archive_job {
 	double *rows;  /* nrows * TH_ARCHIVE_NDS values, NaN = U */
 	char *json;    /* the whole <session>.json, or NULL */
 	bool retry;    /* written before in part: skip the rows the file already stores */
+	char *pending; /* rows not final yet, for <session>.pending ("" = remove), or NULL */
 } tp_archive_job;
 
 typedef struct tp_out {
@@ -110,6 +111,11 @@ th_err tp_core_resume(tp_core *c, const th_marker *m, size_t nm, const th_record
  * rrdtool plugin would refuse a whole batch that starts with an already stored second). */
 char *tp_core_marks(tp_core *c);
 th_err tp_core_load_marks(tp_core *c, const char *text, size_t len, char *errbuf);
+
+/* Rows a session had not written yet, from the text of its <session>.pending file (after a
+ * restart, following tp_core_resume). Rows at or before the last stored second are skipped. */
+th_err tp_core_resume_rows(tp_core *c, const char *session, const char *text, size_t len,
+                           char *errbuf);
 
 /* Counts for /v1/health. */
 size_t tp_core_sessions_open(const tp_core *c);

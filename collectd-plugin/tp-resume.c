@@ -58,6 +58,16 @@ th_err tp_resume_session(tp_core *c, tp_archive *a, const char *json, size_t len
 	if (stat(rrd_path, &st) == 0 && (e = tp_archive_last(a, rrd_path, &last, errbuf)))
 		goto out;
 	e = tp_core_resume(c, m, nm, o, no, first, last, now_ns, errbuf);
+	if (e == TH_OK) {
+		/* Rows accepted before the restart but not final yet. */
+		char pend[1400], *text = NULL;
+		size_t plen = 0;
+
+		snprintf(pend, sizeof pend, "%.*s.pending", (int)(strlen(rrd_path) - 4), rrd_path);
+		if (stat(pend, &st) == 0 && (e = tp_read_file(pend, &text, &plen, errbuf)) == TH_OK)
+			e = tp_core_resume_rows(c, m[0].session, text, plen, errbuf);
+		free(text);
+	}
 out:
 	free(m);
 	free(o);

@@ -18,6 +18,14 @@ typedef struct tp_row {
 	double rtt_weight;        /* echoes behind rtt_avg, to merge several streams */
 } tp_row;
 
+/* Newest second of one (stream, kind) merged into the session's rows: a record at or before it
+ * is already in the archive (kept across restarts in <session>.pending). */
+typedef struct tp_floor {
+	char stream[TH_NAME_MAX];
+	th_record_kind kind;
+	int64_t t;
+} tp_floor;
+
 typedef struct tp_sess {
 	char id[TH_SESSION_MAX];
 	char vm[TH_NAME_MAX];
@@ -40,6 +48,9 @@ typedef struct tp_sess {
 	size_t noutages, capoutages;
 	tp_closed closed;
 	bool json_dirty;
+	bool pending_dirty; /* rows changed since the .pending file was last written */
+	tp_floor *floors;
+	size_t nfloors, capfloors;
 } tp_sess;
 
 /* The whole <session>.json (th-archive.h) as a malloc'd NUL-terminated string, or NULL. */

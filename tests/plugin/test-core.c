@@ -384,6 +384,55 @@ START_TEST(late_session_start_still_opens_the_window)
 }
 END_TEST
 
+START_TEST(pending_rows_survive_a_restart_once)
+{
+	tp_config c = cfg();
+	tp_core *a = tp_core_new(&c), *b = tp_core_new(&c);
+	tp_out out = {0};
+	th_marker m = marker("sess.6", "vm1", TH_EV_SESSION_START, 10);
+	th_record r[3] = {second("vm1", "s 1", 10, 100, 99, 1.5),
+	                  second("vm1", "s 1", 11, 100, 98, 2),
+	                  second("vm1", "s 1", 12, 100, 97, 1)};
+	char *pending;
+	size_t dups;
+
+	c.archive_lag_s = 100; /* nothing final: everything stays pending */
+	tp_core_free(a);
+	a = tp_core_new(&c);
+	ck_assert_int_eq(tp_core_markers(a, &m, 1, 0, &out, &dups, NULL), TH_OK);
+	ck_assert_int_eq(tp_core_records(a, r, 2, 0, &out, &dups, NULL), TH_OK);
+	tp_out_reset(&out);
+	tp_core_tick(a, 1, false, &out);
+	ck_assert_uint_eq(out.njobs, 1);
+	ck_assert_uint_eq(out.jobs[0].nrows, 0);
+	ck_assert_ptr_nonnull(out.jobs[0].pending);
+	ck_assert_ptr_nonnull(strstr(out.jobs[0].pending, "S 1 11 s 1\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(out.jobs[0].pending, "\n10 100 99 1 0 0 0 0 1.5 1.5 1.5 0.5 10 U U U U 99\n"));
+	pending = strdup(out.jobs[0].pending);
+	tp_out_reset(&out);
+
+	/* restart: the session comes back with its pending rows; a re-sent batch adds nothing */
+	ck_assert_int_eq(tp_core_resume(b, &m, 1, NULL, 0, 10, 9, 0, NULL), TH_OK);
+	ck_assert_int_eq(tp_core_resume_rows(b, "sess.6", pending, strlen(pending), NULL), TH_OK);
+	ck_assert_int_eq(tp_core_records(b, r, 3, 0, &out, &dups, NULL), TH_OK);
+	tp_out_reset(&out);
+	tp_core_tick(b, 0, true, &out);
+	ck_assert_uint_eq(out.njobs, 1);
+	ck_assert_int_eq(out.jobs[0].row0, 10);
+	ck_assert_uint_eq(out.jobs[0].nrows, 3);
+	ck_assert_double_eq(out.jobs[0].rows[0], 100); /* not 200 */
+	ck_assert_double_eq(out.jobs[0].rows[TH_ARCHIVE_NDS + 1], 98);
+	ck_assert_double_eq(out.jobs[0].rows[2 * TH_ARCHIVE_NDS + 1], 97);
+	ck_assert_int_eq(tp_core_resume_rows(b, "sess.6", "x y\n", 4, NULL), TH_ERR_PARSE);
+	ck_assert_int_eq(tp_core_resume_rows(b, "nope", "", 0, NULL), TH_ERR_NOTFOUND);
+	free(pending);
+	tp_out_free(&out);
+	tp_core_free(a);
+	tp_core_free(b);
+}
+END_TEST
+
 Suite *th_test_suite(void)
 {
 	Suite *s = suite_create("core");
@@ -398,6 +447,7 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, rrd_layout_follows_th_archive);
 	tcase_add_test(tc, dispatch_marks_survive_a_restart);
 	tcase_add_test(tc, late_session_start_still_opens_the_window);
+	tcase_add_test(tc, pending_rows_survive_a_restart_once);
 	suite_add_tcase(s, tc);
 	return s;
 }
