@@ -546,7 +546,7 @@ static void *tp_worker(void *arg)
 		pthread_mutex_unlock(&tp_lock);
 		tp_drain(&work, seq, last);
 		/* After the dispatch: a restart re-dispatches nothing recorded here. */
-		if (marks != NULL && tp_write_file(path, marks, strlen(marks), err) != TH_OK)
+		if (marks != NULL && tp_write_file(path, marks, strlen(marks), false, err) != TH_OK)
 			ERROR(TP_NAME " plugin: %s", err);
 		free(marks);
 	}

@@ -80,7 +80,7 @@ static th_err tp_mkdir(const char *path, char *errbuf)
 	return TH_OK;
 }
 
-th_err tp_write_file(const char *path, const char *data, size_t len, char *errbuf)
+th_err tp_write_file(const char *path, const char *data, size_t len, bool sync, char *errbuf)
 {
 	char tmp[1200];
 	int fd;
@@ -100,7 +100,7 @@ th_err tp_write_file(const char *path, const char *data, size_t len, char *errbu
 			return th_seterr(errbuf, TH_ERR_IO, "%s: %s", tmp, strerror(errno));
 		}
 	}
-	if (fsync(fd) != 0 || close(fd) != 0) {
+	if ((sync && fsync(fd) != 0) || close(fd) != 0) {
 		unlink(tmp);
 		return th_seterr(errbuf, TH_ERR_IO, "%s: %s", tmp, strerror(errno));
 	}
@@ -217,14 +217,15 @@ th_err tp_archive_write(tp_archive *a, const tp_archive_job *j, char *errbuf)
 			if (unlink(path) != 0 && errno != ENOENT)
 				return th_seterr(errbuf, TH_ERR_IO, "%s: %s", path,
 				                 strerror(errno));
-		} else if ((e = tp_write_file(path, j->pending, strlen(j->pending), errbuf))) {
+		} else if ((e = tp_write_file(path, j->pending, strlen(j->pending), false,
+		                              errbuf))) {
 			return e;
 		}
 	}
 	if (j->json != NULL) {
 		if ((e = tp_archive_path(a, j->vm, j->session, "json", path, sizeof path,
 		                         errbuf)) ||
-		    (e = tp_write_file(path, j->json, strlen(j->json), errbuf)))
+		    (e = tp_write_file(path, j->json, strlen(j->json), true, errbuf)))
 			return e;
 	}
 	return TH_OK;

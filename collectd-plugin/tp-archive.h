@@ -5,6 +5,7 @@
 #ifndef TP_ARCHIVE_H
 #define TP_ARCHIVE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,7 +44,8 @@ th_err tp_archive_last(tp_archive *a, const char *path, int64_t *last, char *err
 /* Read a whole file into *out (malloc'd, NUL-terminated). */
 th_err tp_read_file(const char *path, char **out, size_t *len, char *errbuf);
 
-/* Write a file atomically (temporary file + rename). */
-th_err tp_write_file(const char *path, const char *data, size_t len, char *errbuf);
+/* Write a file atomically (temporary file + rename); with sync, fsync it first (survives a power
+ * loss, not only a crash of the process). */
+th_err tp_write_file(const char *path, const char *data, size_t len, bool sync, char *errbuf);
 
 #endif
