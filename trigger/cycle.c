@@ -29,11 +29,14 @@ static double cycle_now(const trig_ctx *c)
 }
 
 /* Sleep up to s seconds in short slices; false when a stop was requested. */
-static bool cycle_sleep(const trig_ctx *c, double s)
+static void cycle_plugin_check(trig_ctx *c);
+
+static bool cycle_sleep(trig_ctx *c, double s)
 {
 	int64_t end = th_mono_ns() + (int64_t)(s * TH_NS_PER_SEC);
 
 	while (!*c->stop) {
+		cycle_plugin_check(c);
 		int64_t now = th_mono_ns(), next = now + 100 * TH_NS_PER_MS;
 		if (now >= end)
 			return true;
@@ -77,12 +80,31 @@ static void cycle_note(const trig_ctx *c, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/* Say when marker delivery to the plugin starts or stops failing (checked at every marker,
+ * poll and sleep slice; the delivery itself runs on its own thread). */
+static void cycle_plugin_check(trig_ctx *c)
+{
+	char why[TH_ERRLEN];
+	bool failing = false;
+	size_t pending;
+
+	if (c->mp == NULL)
+		return;
+	pending = marker_post_pending(c->mp, &failing, why);
+	if (failing && !c->mp_failing_shown)
+		cycle_note(
+		    c, "plugin unreachable (%s): %zu markers queued, retrying in the background",
+		    why, pending);
+	else if (!failing && c->mp_failing_shown)
+		cycle_note(c, "plugin reachable again: queued markers delivered");
+	c->mp_failing_shown = failing;
+}
+
 static void cycle_emit(trig_ctx *c, th_marker *m, const char *label)
 {
-	char err[TH_ERRLEN], why[TH_ERRLEN];
+	char err[TH_ERRLEN];
 	char *json;
 	size_t len;
-	bool failing = false;
 
 	if (th_marker_to_json(m, &json, &len, err) != TH_OK) {
 		cycle_note(c, "marker %s not written: %s", label, err);
@@ -90,20 +112,10 @@ static void cycle_emit(trig_ctx *c, th_marker *m, const char *label)
 	}
 	if (c->journal.fd >= 0 && th_journal_append_line(&c->journal, json, len, err) != TH_OK)
 		cycle_note(c, "%s", err);
-	if (c->mp != NULL) {
-		if (marker_post_enqueue(c->mp, json, err) != TH_OK)
-			cycle_note(c, "%s", err);
-		size_t pending = marker_post_pending(c->mp, &failing, why);
-		if (failing && !c->mp_failing_shown)
-			cycle_note(c,
-			           "plugin unreachable (%s): %zu markers queued, retrying in the "
-			           "background",
-			           why, pending);
-		else if (!failing && c->mp_failing_shown)
-			cycle_note(c, "plugin reachable again");
-		c->mp_failing_shown = failing;
-	}
+	if (c->mp != NULL && marker_post_enqueue(c->mp, json, err) != TH_OK)
+		cycle_note(c, "%s", err);
 	free(json);
+	cycle_plugin_check(c);
 }
 
 static void cycle_marker(trig_ctx *c, th_marker *m, th_event ev, int cycle, const char *session,
@@ -298,6 +310,7 @@ static mig_phase cycle_poll(trig_ctx *c, const mig_baseline *b, int64_t t0_ns, m
 			mig_observe(b, &vm, elapsed, c->o->timeout_s, v);
 			one_vm_free(&vm);
 		}
+		cycle_plugin_check(c);
 		if (v->started && !started) {
 			started = true;
 			if (started_cb != NULL)

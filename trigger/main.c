@@ -328,6 +328,9 @@ static int cmd_run(const trig_opts *o)
 		rc = EXIT_SOME_FAILED;
 	if (c.mp != NULL) {
 		size_t left = marker_post_stop(c.mp, trig_stop ? 1000 : 5000);
+		if (left == 0 && c.mp_failing_shown)
+			fprintf(stderr, "themis-trigger: plugin reachable again: queued markers "
+			                "delivered\n");
 		if (left > 0)
 			fprintf(
 			    stderr,
