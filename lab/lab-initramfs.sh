@@ -14,8 +14,7 @@ init_src=${THEMIS_LAB_GUEST_INIT:-$here/lab-guest-init}
 
 die() { echo "lab-initramfs: $*" >&2; exit 1; }
 [ -x /bin/busybox ] || die "/bin/busybox missing: install busybox-static"
-file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' ||
-	ldd /bin/busybox 2>&1 | grep -q 'not a dynamic' || die "/bin/busybox is not static: install busybox-static"
+ldd /bin/busybox 2>&1 | grep -q 'not a dynamic' || die "/bin/busybox is not static: install busybox-static"
 [ -x /usr/sbin/dropbear ] || die "/usr/sbin/dropbear missing: install dropbear-bin"
 [ -d "/lib/modules/$kver" ] || die "/lib/modules/$kver missing: install linux-image-amd64"
 [ -f "$init_src" ] || die "$init_src missing"
