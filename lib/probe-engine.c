@@ -28,6 +28,8 @@ typedef struct tgt {
 	th_hmac hmac;
 	bool keyed;
 	th_target_stats st; /* socket-level counters; stream counters copied in stats() */
+	int64_t key;        /* when this target next needs attention (heap order) */
+	size_t pos;         /* its place in the heap */
 } tgt;
 
 struct th_prober {
@@ -38,6 +40,7 @@ struct th_prober {
 	th_clock clock;
 	int epfd, timerfd, stopfd;
 	bool ran;
+	size_t *heap; /* target indices, earliest key first: one wake-up serves only who is due */
 };
 
 #define EV_STOP  UINT64_MAX
@@ -320,6 +323,43 @@ static void read_echoes(th_prober *p, tgt *t)
 	(void)p;
 }
 
+/* ------------------------------------------------------------------ target heap */
+
+static void heap_swap(th_prober *p, size_t a, size_t b)
+{
+	size_t t = p->heap[a];
+
+	p->heap[a] = p->heap[b];
+	p->heap[b] = t;
+	p->t[p->heap[a]].pos = a;
+	p->t[p->heap[b]].pos = b;
+}
+
+/* Recompute target i's key and restore the heap order around it. */
+static void heap_fix(th_prober *p, size_t i)
+{
+	tgt *t = &p->t[i];
+	int64_t k = th_stream_next_send_ns(t->s), d = th_stream_next_deadline_ns(t->s);
+	size_t at = t->pos;
+
+	t->key = d < k ? d : k;
+	while (at > 0 && p->t[p->heap[(at - 1) / 2]].key > t->key) {
+		heap_swap(p, at, (at - 1) / 2);
+		at = (at - 1) / 2;
+	}
+	for (;;) {
+		size_t l = 2 * at + 1, r = l + 1, m = at;
+		if (l < p->n && p->t[p->heap[l]].key < p->t[p->heap[m]].key)
+			m = l;
+		if (r < p->n && p->t[p->heap[r]].key < p->t[p->heap[m]].key)
+			m = r;
+		if (m == at)
+			break;
+		heap_swap(p, at, m);
+		at = m;
+	}
+}
+
 static void arm(th_prober *p, int64_t at)
 {
 	struct itimerspec its = {0};
@@ -350,6 +390,9 @@ static bool wait_events(th_prober *p, int64_t until)
 			(void)r;
 		} else if (id < p->n) {
 			read_echoes(p, &p->t[id]);
+			th_stream_advance(p->t[id].s, th_mono_ns(), p->cb, p->arg);
+			if (p->heap != NULL)
+				heap_fix(p, (size_t)id);
 		}
 	}
 	return stop;
@@ -380,24 +423,32 @@ th_err th_prober_run(th_prober *p, int64_t duration_ns, char *errbuf)
 	int64_t stop_at = duration_ns > 0 ? start + duration_ns : INT64_MAX;
 	bool stop = false;
 
+	p->heap = malloc(p->n * sizeof *p->heap);
+	if (p->heap == NULL)
+		return th_seterr(errbuf, TH_ERR_NOMEM, "out of memory for %zu targets", p->n);
+	for (size_t i = 0; i < p->n; i++) {
+		p->heap[i] = i;
+		p->t[i].pos = i;
+		p->t[i].key = INT64_MIN;
+	}
+	for (size_t i = 0; i < p->n; i++)
+		heap_fix(p, i);
 	while (!stop) {
 		int64_t now = th_mono_ns();
 		if (now >= stop_at)
 			break;
-		int64_t wake = stop_at;
-		for (size_t i = 0; i < p->n; i++) {
-			tgt *t = &p->t[i];
-			send_due(p, t, now);
-			th_stream_advance(t->s, now, p->cb, p->arg);
-			int64_t w = th_stream_next_send_ns(t->s);
-			if (w < wake)
-				wake = w;
-			w = th_stream_next_deadline_ns(t->s);
-			if (w < wake)
-				wake = w;
+		/* serve every target that is due, earliest first */
+		for (size_t served = 0; served < p->n && p->t[p->heap[0]].key <= now; served++) {
+			size_t i = p->heap[0];
+			send_due(p, &p->t[i], now);
+			th_stream_advance(p->t[i].s, now, p->cb, p->arg);
+			heap_fix(p, i);
 		}
+		int64_t wake = p->t[p->heap[0]].key < stop_at ? p->t[p->heap[0]].key : stop_at;
 		stop = wait_events(p, wake);
 	}
+	free(p->heap);
+	p->heap = NULL;
 
 	/* drain: no more probes; wait for echoes on their way, at most one loss timeout */
 	int64_t now = th_mono_ns(), drain_end = now;
@@ -455,6 +506,7 @@ void th_prober_free(th_prober *p)
 		th_hmac_clear(&p->t[i].hmac);
 	}
 	free(p->t);
+	free(p->heap);
 	if (p->epfd >= 0)
 		close(p->epfd);
 	if (p->timerfd >= 0)
