@@ -213,12 +213,11 @@ th_err tp_archive_write(tp_archive *a, const tp_archive_job *j, char *errbuf)
 		if ((e = tp_archive_path(a, j->vm, j->session, "pending", path, sizeof path,
 		                         errbuf)))
 			return e;
-		if (j->pending[0] == '\0') {
+		if (j->pending_len == 0) {
 			if (unlink(path) != 0 && errno != ENOENT)
 				return th_seterr(errbuf, TH_ERR_IO, "%s: %s", path,
 				                 strerror(errno));
-		} else if ((e = tp_write_file(path, j->pending, strlen(j->pending), false,
-		                              errbuf))) {
+		} else if ((e = tp_write_file(path, j->pending, j->pending_len, false, errbuf))) {
 			return e;
 		}
 	}

@@ -657,34 +657,27 @@ th_err tp_core_markers(tp_core *c, const th_marker *m, size_t n, int64_t now_ns,
 
 /* ------------------------------------------------------------------ archive rows */
 
-/* The rows not written yet as text: "t v1 .. v16 weight" per line, U for unknown. */
-static char *tp_pending_text(const tp_sess *s)
+#define TP_PENDING_MAGIC "THPEND1\n"
+
+/* The rows not written yet and the per-stream floors, as the binary .pending image. */
+static char *tp_pending_image(const tp_sess *s, size_t *len)
 {
-	size_t cap = s->nrows * (TH_ARCHIVE_NDS + 2) * 26 + s->nfloors * (TH_NAME_MAX + 40) + 1;
-	size_t pos = 0;
-	char *out = malloc(cap);
+	uint32_t nf = (uint32_t)s->nfloors, nr = (uint32_t)s->nrows;
+	size_t n = 8 + 2 * sizeof(uint32_t) + nf * sizeof(tp_floor) + nr * sizeof(tp_row);
+	char *out = malloc(n), *p = out;
 
 	if (out == NULL)
 		return NULL;
-	out[0] = '\0';
-	/* Stream names may hold anything but a newline (rejected here: such a stream's
-	 * floor is simply not kept). */
-	for (size_t f = 0; f < s->nfloors; f++)
-		if (strchr(s->floors[f].stream, '\n') == NULL)
-			pos += (size_t)snprintf(out + pos, cap - pos, "S %d %lld %s\n",
-			                        (int)s->floors[f].kind, (long long)s->floors[f].t,
-			                        s->floors[f].stream);
-	for (size_t r = 0; r < s->nrows; r++) {
-		pos += (size_t)snprintf(out + pos, cap - pos, "%lld", (long long)s->rows[r].t);
-		for (size_t d = 0; d < TH_ARCHIVE_NDS; d++) {
-			if (isnan(s->rows[r].v[d]))
-				pos += (size_t)snprintf(out + pos, cap - pos, " U");
-			else
-				pos += (size_t)snprintf(out + pos, cap - pos, " %.17g",
-				                        s->rows[r].v[d]);
-		}
-		pos += (size_t)snprintf(out + pos, cap - pos, " %.17g\n", s->rows[r].rtt_weight);
-	}
+	memcpy(p, TP_PENDING_MAGIC, 8);
+	p += 8;
+	memcpy(p, &nf, sizeof nf);
+	p += sizeof nf;
+	memcpy(p, &nr, sizeof nr);
+	p += sizeof nr;
+	memcpy(p, s->floors, nf * sizeof(tp_floor));
+	p += nf * sizeof(tp_floor);
+	memcpy(p, s->rows, nr * sizeof(tp_row));
+	*len = n;
 	return out;
 }
 
@@ -727,7 +720,12 @@ static void tp_emit(tp_core *c, tp_sess *s, int64_t upto, bool json, tp_out *out
 		s->written = upto;
 	}
 	if (nrows > 0 || s->pending_dirty) {
-		j->pending = s->closed != TP_OPEN ? strdup("") : tp_pending_text(s);
+		if (s->closed != TP_OPEN) {
+			j->pending = malloc(1);
+			j->pending_len = 0;
+		} else {
+			j->pending = tp_pending_image(s, &j->pending_len);
+		}
 		s->pending_dirty = false;
 	}
 	if (json) {
@@ -910,78 +908,47 @@ th_err tp_core_load_marks(tp_core *c, const char *text, size_t len, char *errbuf
 	return TH_OK;
 }
 
-th_err tp_core_resume_rows(tp_core *c, const char *session, const char *text, size_t len,
+th_err tp_core_resume_rows(tp_core *c, const char *session, const char *data, size_t len,
                            char *errbuf)
 {
 	tp_sess *s = tp_sess_find(c, session);
-	size_t pos = 0, lineno = 0;
+	uint32_t nf, nr;
+	const char *p = data;
 
 	if (s == NULL)
 		return th_seterr(errbuf, TH_ERR_NOTFOUND, "pending rows: no session %s", session);
-	while (pos < len) {
-		const char *nl = memchr(text + pos, '\n', len - pos);
-		size_t end = nl ? (size_t)(nl - text) : len;
-		char line[TH_ARCHIVE_NDS * 32 + TH_NAME_MAX + 64], *p, *q;
-		double v[TH_ARCHIVE_NDS], w;
-		long long t;
-		tp_row *row;
+	if (len < 8 + 2 * sizeof(uint32_t) || memcmp(p, TP_PENDING_MAGIC, 8) != 0)
+		return th_seterr(errbuf, TH_ERR_PARSE, "pending rows of %s: not a pending file",
+		                 session);
+	memcpy(&nf, p + 8, sizeof nf);
+	memcpy(&nr, p + 8 + sizeof nf, sizeof nr);
+	p += 8 + 2 * sizeof(uint32_t);
+	if (len !=
+	    8 + 2 * sizeof(uint32_t) + (size_t)nf * sizeof(tp_floor) + (size_t)nr * sizeof(tp_row))
+		return th_seterr(errbuf, TH_ERR_PARSE, "pending rows of %s: truncated file",
+		                 session);
+	for (uint32_t i = 0; i < nf; i++, p += sizeof(tp_floor)) {
+		tp_floor fl;
+		tp_floor *f;
 
-		lineno++;
-		if (end == pos) {
-			pos = end + 1;
-			continue;
-		}
-		if (end - pos >= sizeof line)
-			return th_seterr(errbuf, TH_ERR_PARSE,
-			                 "pending rows of %s: line %zu too long", session, lineno);
-		memcpy(line, text + pos, end - pos);
-		line[end - pos] = '\0';
-		pos = end + 1;
-		if (line[0] == 'S' && line[1] == ' ') {
-			int kind = (int)strtol(line + 2, &p, 10);
-			tp_floor *f;
-
-			t = strtoll(p, &q, 10);
-			if (q == p || *q != ' ' || (kind != TH_REC_SECOND && kind != TH_REC_IPERF))
-				goto bad;
-			if ((f = tp_floor_get(s, q + 1, (th_record_kind)kind)) == NULL)
-				return th_seterr(errbuf, TH_ERR_NOMEM,
-				                 "pending rows: out of memory");
-			if (t > f->t)
-				f->t = t;
-			continue;
-		}
-		t = strtoll(line, &p, 10);
-		if (p == line)
-			goto bad;
-		for (size_t d = 0; d < TH_ARCHIVE_NDS; d++) {
-			while (*p == ' ')
-				p++;
-			if (*p == 'U') {
-				v[d] = NAN;
-				p++;
-				continue;
-			}
-			v[d] = strtod(p, &q);
-			if (q == p)
-				goto bad;
-			p = q;
-		}
-		w = strtod(p, &q);
-		if (q == p)
-			goto bad;
-		if (t <= s->written)
-			continue;
-		if ((row = tp_row_get(s, (int64_t)t)) == NULL)
+		memcpy(&fl, p, sizeof fl);
+		fl.stream[TH_NAME_MAX - 1] = '\0';
+		if ((f = tp_floor_get(s, fl.stream, fl.kind)) == NULL)
 			return th_seterr(errbuf, TH_ERR_NOMEM, "pending rows: out of memory");
-		memcpy(row->v, v, sizeof v);
-		row->rtt_weight = w;
-		if (t > s->max_t)
-			s->max_t = t;
-		continue;
-	bad:
-		return th_seterr(errbuf, TH_ERR_PARSE, "pending rows of %s: line %zu malformed",
-		                 session, lineno);
+		if (fl.t > f->t)
+			f->t = fl.t;
+	}
+	for (uint32_t i = 0; i < nr; i++, p += sizeof(tp_row)) {
+		tp_row rw, *row;
+
+		memcpy(&rw, p, sizeof rw);
+		if (rw.t <= s->written)
+			continue;
+		if ((row = tp_row_get(s, rw.t)) == NULL)
+			return th_seterr(errbuf, TH_ERR_NOMEM, "pending rows: out of memory");
+		*row = rw;
+		if (rw.t > s->max_t)
+			s->max_t = rw.t;
 	}
 	return TH_OK;
 }

@@ -60,14 +60,15 @@ typedef struct tp_notice {
 typedef struct tp_archive_job {
 	char vm[TH_NAME_MAX];
 	char session[TH_SESSION_MAX];
-	bool create;   /* the RRD does not exist yet: create with last_up = first - 1 */
-	int64_t first; /* first second of the session's RRD */
-	int64_t row0;  /* time of rows[0] */
-	size_t nrows;  /* consecutive seconds row0 .. row0 + nrows - 1 */
-	double *rows;  /* nrows * TH_ARCHIVE_NDS values, NaN = U */
-	char *json;    /* the whole <session>.json, or NULL */
-	bool retry;    /* written before in part: skip the rows the file already stores */
-	char *pending; /* rows not final yet, for <session>.pending ("" = remove), or NULL */
+	bool create;        /* the RRD does not exist yet: create with last_up = first - 1 */
+	int64_t first;      /* first second of the session's RRD */
+	int64_t row0;       /* time of rows[0] */
+	size_t nrows;       /* consecutive seconds row0 .. row0 + nrows - 1 */
+	double *rows;       /* nrows * TH_ARCHIVE_NDS values, NaN = U */
+	char *json;         /* the whole <session>.json, or NULL */
+	bool retry;         /* written before in part: skip the rows the file already stores */
+	char *pending;      /* rows not final yet, for <session>.pending, or NULL: no change */
+	size_t pending_len; /* 0 with pending != NULL: remove the file */
 } tp_archive_job;
 
 typedef struct tp_out {
@@ -112,9 +113,11 @@ th_err tp_core_resume(tp_core *c, const th_marker *m, size_t nm, const th_record
 char *tp_core_marks(tp_core *c);
 th_err tp_core_load_marks(tp_core *c, const char *text, size_t len, char *errbuf);
 
-/* Rows a session had not written yet, from the text of its <session>.pending file (after a
- * restart, following tp_core_resume). Rows at or before the last stored second are skipped. */
-th_err tp_core_resume_rows(tp_core *c, const char *session, const char *text, size_t len,
+/* Rows a session had not written yet, from its <session>.pending file (after a restart,
+ * following tp_core_resume). Rows at or before the last stored second are skipped. The file is
+ * this machine's binary image of the rows ("THPEND1\n", counts, per-stream floors, rows): it
+ * only carries state across a restart of the same plugin. */
+th_err tp_core_resume_rows(tp_core *c, const char *session, const char *data, size_t len,
                            char *errbuf);
 
 /* Counts for /v1/health. */

@@ -6,6 +6,8 @@
 #   bench/plugin/ingest-bench.sh BUILDDIR [RECORDS] [BATCH] [CLIENTS]
 #   CURL_JSON=0 bench/plugin/ingest-bench.sh ...   (themis only: curl_json needs ~12 KB of
 #                                                  memory per record, too much for long runs)
+#   ARCHIVE=1 ...   themis with an ArchiveDir and one open session of the VM, so every record is
+#                   also tagged and written to the session archive (RRD + .pending file)
 #
 # themis: collectd -f pinned to CPU 0 with only themis loaded (no writer: the figure is ingest
 # into plugin_dispatch_values); one curl on CPU 1 posts RECORDS "second" records in batches of
@@ -84,12 +86,18 @@ LoadPlugin themis
   Listen "127.0.0.1" "$port"
   MaxBodySize 16777216
   MaxQueue 100000000
+$([ "${ARCHIVE:-0}" = 1 ] && printf '  ArchiveDir "%s/archive"\n' "$d")
 </Plugin>
 CONF
 } >"$d/themis.conf"
 taskset -c 0 collectd -f -C "$d/themis.conf" >>"$d/collectd.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$port/v1/health" >/dev/null 2>&1 && break; sleep 0.1; done
+if [ "${ARCHIVE:-0}" = 1 ]; then
+	curl -fsS -o /dev/null --data-binary \
+		"{\"kind\":\"marker\",\"session\":\"bench.1\",\"vm\":\"vm-bench\",\"event\":\"session-start\",\"t\":$t0}" \
+		"http://127.0.0.1:$port/v1/markers"
+fi
 rss0=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status")
 start=$(date +%s.%N)
 cpids=()
