@@ -6,12 +6,15 @@
 #include <unistd.h>
 
 #include "agent-cmd.h"
+#include "exec-local.h"
+#include "marker-post.h"
 #include "hv-view.h"
 #include "options.h"
 #include "records-read.h"
 #include "report.h"
 #include "th-check.h"
 #include "th-summary.h"
+#include "th-time.h"
 
 START_TEST(hv_figures_from_several_formats)
 {
@@ -267,6 +270,48 @@ START_TEST(prober_report_lines_become_records)
 }
 END_TEST
 
+START_TEST(plugin_urls_are_composed_once)
+{
+	char u[256], err[TH_ERRLEN];
+
+	ck_assert_int_eq(marker_post_url("http://c:8089", "/v1/markers", u, sizeof u, err), TH_OK);
+	ck_assert_str_eq(u, "http://c:8089/v1/markers");
+	ck_assert_int_eq(marker_post_url("http://c:8089/", "/v1/markers", u, sizeof u, err), TH_OK);
+	ck_assert_str_eq(u, "http://c:8089/v1/markers");
+	ck_assert_int_eq(
+	    marker_post_url("http://c:8089/v1/markers", "/v1/markers", u, sizeof u, err), TH_OK);
+	ck_assert_str_eq(u, "http://c:8089/v1/markers");
+	ck_assert_int_eq(marker_post_url("c:8089", "/v1/markers", u, sizeof u, err),
+	                 TH_ERR_INVALID);
+	ck_assert_str_eq(err, "plugin URL \"c:8089\" must start with http://");
+}
+END_TEST
+
+START_TEST(local_commands_capture_output_and_honour_deadlines)
+{
+	char out[64], err[TH_ERRLEN];
+	int status;
+	int64_t t0;
+
+	ck_assert_int_eq(
+	    exec_local("echo out; echo err >&2; exit 4", out, sizeof out, &status, 5000, err),
+	    TH_OK);
+	ck_assert_str_eq(out, "out\n");
+	ck_assert_int_eq(status, 4);
+	/* a detached child (it ends by itself) does not hold the command open */
+	t0 = th_mono_ns();
+	ck_assert_int_eq(exec_local("setsid sleep 2 >/dev/null 2>&1 </dev/null & echo started", out,
+	                            sizeof out, &status, 5000, err),
+	                 TH_OK);
+	ck_assert_str_eq(out, "started\n");
+	ck_assert_int_lt(th_mono_ns() - t0, 1500 * TH_NS_PER_MS); /* not the 2 s of the child */
+	t0 = th_mono_ns();
+	ck_assert_int_eq(exec_local("sleep 5", out, sizeof out, &status, 300, err), TH_ERR_TIMEOUT);
+	ck_assert_str_eq(err, "command timed out after 300 ms: sleep 5");
+	ck_assert_int_lt(th_mono_ns() - t0, 2 * TH_NS_PER_SEC);
+}
+END_TEST
+
 Suite *th_test_suite(void)
 {
 	Suite *s = suite_create("trigger-parts");
@@ -277,6 +322,8 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, remote_commands_only_from_safe_arguments);
 	tcase_add_test(tc, options_from_flags_and_config_file);
 	tcase_add_test(tc, aggregates_are_exact);
+	tcase_add_test(tc, plugin_urls_are_composed_once);
+	tcase_add_test(tc, local_commands_capture_output_and_honour_deadlines);
 	tcase_add_test(tc, prober_report_lines_become_records);
 	suite_add_tcase(s, tc);
 	return s;
