@@ -1,6 +1,6 @@
 #!/bin/bash
 # collectd-target.sh — a <Target> block makes collectd probe a real `themis-agent reflect`
-# itself (background tracking, no session): every full second reads 100 sent / 100 received at
+# itself (background tracking, no session): every full second reads ~100 sent, all received, at
 # a 10 ms interval; while the reflector is down the seconds read 0 received and an outage is
 # recorded; the plugin never gives up, so once the reflector is back the seconds are full again.
 # timeout: 120
@@ -70,14 +70,28 @@ rrdtool fetch "$rrd" AVERAGE -r 1 -s "$((start - 5))" -e "$((up + 4))" >"$d/fetc
 row() { awk -v ts="$1:" '$1 == ts { printf "%.10g %.10g\n", $2, $3 }' "$d/fetch"; }
 first=$(awk -F: '$2 !~ /nan/ && $1 ~ /^[0-9]+$/ { print $1; exit }' "$d/fetch")
 [ -n "$first" ] || th_fail "no probe data in $rrd"
+# check T WANT_RECEIVED(all|0) WHAT: the prober schedules 100 probes a second; a starved
+# prober may skip a few (counted as slips, not as sent), so sent is at least 90.
+check() {
+	local sent recv
+	read -r sent recv <<<"$(row "$1")"
+	if [ -z "${sent:-}" ] || [ "${sent%.*}" -lt 90 ] || [ "${sent%.*}" -gt 100 ]; then
+		th_fail "second $1 $3: sent '${sent:-}'"
+	fi
+	if [ "$2" = all ]; then
+		th_assert_eq "$sent" "$recv" "second $1 $3: received"
+	else
+		th_assert_eq 0 "$recv" "second $1 $3: received"
+	fi
+}
 for ((t = first + 1; t < down - 1; t++)); do
-	th_assert_eq "100 100" "$(row "$t")" "second $t before the reflector went down"
+	check "$t" all "before the reflector went down"
 done
 for ((t = down + 1; t < up - 1; t++)); do
-	th_assert_eq "100 0" "$(row "$t")" "second $t while the reflector was down"
+	check "$t" 0 "while the reflector was down"
 done
 for ((t = up + 2; t <= up + 4; t++)); do
-	th_assert_eq "100 100" "$(row "$t")" "second $t after the reflector came back"
+	check "$t" all "after the reflector came back"
 done
 outages=("$d/rrd/edge/themis-vmt/"themis_outage*.rrd)
 [ -e "${outages[0]}" ] || th_fail "no outage recorded: $(ls "$d/rrd/edge/themis-vmt/")"
