@@ -75,7 +75,7 @@ first=$(awk -F: '$2 !~ /nan/ && $1 ~ /^[0-9]+$/ { print $1; exit }' "$d/fetch")
 check() {
 	local sent recv
 	read -r sent recv <<<"$(row "$1")"
-	if [ -z "${sent:-}" ] || [ "${sent%.*}" -lt 90 ] || [ "${sent%.*}" -gt 100 ]; then
+	if ! [[ "${sent:-}" =~ ^[0-9]+$ ]] || [ "$sent" -lt 90 ] || [ "$sent" -gt 100 ]; then
 		th_fail "second $1 $3: sent '${sent:-}'"
 	fi
 	if [ "$2" = all ]; then
