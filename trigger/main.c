@@ -318,7 +318,8 @@ static int cmd_run(const trig_opts *o)
 	}
 	report_aggregate(res, done, &agg);
 	if (o->json)
-		report_json(stdout, o->definition, c.vm_name, c.vm_id, res, done, &agg);
+		report_json(stdout, o->definition, o->description, c.vm_name, c.vm_id, res, done,
+		            &agg);
 	else if (o->csv)
 		report_csv(stdout, res, done);
 	else

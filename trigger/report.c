@@ -174,11 +174,13 @@ static void report_json_num(FILE *f, double v, int dec)
 		fputs("null", f);
 }
 
-void report_json(FILE *f, const char *definition, const char *vm, int vm_id, const cycle_result *r,
-                 int n, const report_agg *a)
+void report_json(FILE *f, const char *definition, const char *description, const char *vm,
+                 int vm_id, const cycle_result *r, int n, const report_agg *a)
 {
 	fputs("{\"definition\":", f);
 	report_json_str(f, definition);
+	fputs(",\"description\":", f);
+	report_json_str(f, description);
 	fputs(",\"vm\":", f);
 	report_json_str(f, vm);
 	fprintf(f, ",\"vm_id\":%d,\"cycles\":[", vm_id);

@@ -27,7 +27,7 @@ void report_aggregate(const cycle_result *r, int n, report_agg *a);
 
 void report_table(FILE *f, const cycle_result *r, int n, const report_agg *a);
 void report_csv(FILE *f, const cycle_result *r, int n);
-void report_json(FILE *f, const char *definition, const char *vm, int vm_id, const cycle_result *r,
-                 int n, const report_agg *a);
+void report_json(FILE *f, const char *definition, const char *description, const char *vm,
+                 int vm_id, const cycle_result *r, int n, const report_agg *a);
 
 #endif

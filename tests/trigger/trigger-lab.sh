@@ -94,6 +94,7 @@ th_assert_match 'MIGRATE: .*injected failure' "$(jq -r '.cycles[0].message' "$TH
 th_assert_eq failed "$(jq -r 'select(.event=="migration-end") | .outcome' "$TH_TMP/fail.jsonl")" "migration-end outcome"
 th_assert_match 'injected failure' "$(jq -r 'select(.event=="migration-end") | .message' "$TH_TMP/fail.jsonl")" "migration-end message"
 th_assert_eq "0 0" "$(jq -r '"\(.aggregates.success_pct) \(.aggregates.succeeded)"' "$TH_TMP/fail.json")" "aggregates"
+th_assert_eq "themis  vm0 0 1" "$(jq -r '"\(.definition) \(.description) \(.vm) \(.vm_id) \(.aggregates.cycles)"' "$TH_TMP/fail.json")" "JSON head"
 out=$("$trig" list-vms)
 th_assert_match 'vm0 +RUNNING +host0' "$out" "VM back on its source after the rollback"
 
