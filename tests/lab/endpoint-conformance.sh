@@ -186,4 +186,19 @@ th_wait_for 15 lcm_is 0 3
 d=$(vm 0)
 dur=$(($(one_hist "$d" 4 RSTIME) - $(one_hist "$d" 4 STIME)))
 th_assert_near 4 "$dur" 1 "slowed migration seconds"
+# --- cold migration (live false): SAVE_MIGRATE, then RUNNING with ACTION 1 on the source record
+r=$(one_call "$url" one.vm.migrate "$S" i:1 i:2 b:0 b:0 i:-1 i:0)
+expect "cold migrate" "$r" "$(ok_int 1)"
+th_wait_for 10 lcm_is 1 7
+d=$(vm 1)
+n=$(($(printf '%s' "$d" | grep -o '<HISTORY>' | wc -l) - 1))
+th_assert_eq 1 "$(one_hist "$d" $((n - 1)) ACTION)" "cold: source record ACTION migrate"
+th_assert_eq 1 "$(one_hist "$d" "$n" ACTION)" "cold: target record ACTION migrate"
+th_wait_for 10 lcm_is 1 3
+d=$(vm 1)
+th_assert_eq 2 "$(one_hist "$d" "$n" HID)" "cold: target host"
+th_assert_eq 0 "$(one_hist "$d" "$n" ACTION)" "cold: target ACTION cleared after boot"
+[ "$(one_hist "$d" "$n" PSTIME)" -gt 0 ] || th_fail "cold: no PSTIME"
+th_assert_eq "$(one_hist "$d" "$n" PETIME)" "$(one_hist "$d" "$n" RSTIME)" "cold: PETIME = RSTIME"
+th_assert_eq "$(one_hist "$d" "$n" PSTIME)" "$(one_hist "$d" $((n - 1)) ETIME)" "cold: source closed at save"
 th_log "all endpoint checks passed"
