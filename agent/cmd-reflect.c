@@ -72,6 +72,11 @@ static int refl_open(const char *listen_spec, char *errbuf)
 	}
 	freeaddrinfo(res);
 	setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+	/* room for bursts from many probers (kernel memory, not the process's); as root beyond
+	 * net.core.rmem_max */
+	int sz = 4 << 20;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof sz) != 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
 	return fd;
 }
 

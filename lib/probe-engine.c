@@ -40,7 +40,8 @@ struct th_prober {
 	th_clock clock;
 	int epfd, timerfd, stopfd;
 	bool ran;
-	size_t *heap; /* target indices, earliest key first: one wake-up serves only who is due */
+	size_t *heap;   /* target indices, earliest key first: one wake-up serves only who is due */
+	bool no_pwait2; /* kernel without epoll_pwait2: wait on the timer file instead */
 };
 
 #define EV_STOP  UINT64_MAX
@@ -167,7 +168,8 @@ static th_err open_socket(tgt *t, char *errbuf)
 		}
 		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
 			int sz = 1 << 20;
-			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+			if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof sz) != 0)
+				setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
 			t->fd = fd;
 			freeaddrinfo(res);
 			return TH_OK;
@@ -379,8 +381,24 @@ static bool wait_events(th_prober *p, int64_t until)
 	struct epoll_event evs[64];
 	bool stop = false;
 
-	arm(p, until);
-	int n = epoll_wait(p->epfd, evs, 64, -1);
+	int n = -1;
+
+	if (!p->no_pwait2) {
+		/* a nanosecond timeout without the timer file's two system calls */
+		int64_t left = until - th_mono_ns();
+		struct timespec ts = {0, 0};
+		if (left > 0) {
+			ts.tv_sec = left / TH_NS_PER_SEC;
+			ts.tv_nsec = left % TH_NS_PER_SEC;
+		}
+		n = epoll_pwait2(p->epfd, evs, 64, &ts, NULL);
+		if (n < 0 && errno == ENOSYS)
+			p->no_pwait2 = true;
+	}
+	if (p->no_pwait2) {
+		arm(p, until);
+		n = epoll_wait(p->epfd, evs, 64, -1);
+	}
 	for (int i = 0; i < n; i++) {
 		uint64_t id = evs[i].data.u64, v;
 		if (id == EV_STOP) {
