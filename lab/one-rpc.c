@@ -113,7 +113,7 @@ static int one_param(xmlrpc_env *env, xmlrpc_value *params, int idx, char kind, 
 			ok = 1;
 		} else {
 			xmlrpc_env_set_fault(env, XMLRPC_TYPE_ERROR,
-			                     "Parameter that is supposed to be string is not");
+			                     "Parameter that is supposed to be a string is not");
 		}
 	}
 	xmlrpc_DECREF(v);

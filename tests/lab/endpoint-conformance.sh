@@ -93,9 +93,9 @@ expect "vm.info id as string" "$r" "$(fault -501 'Parameter that is supposed to 
 r=$(one_call "$url" one.vm.info "$S" I:0)
 expect "vm.info id as i8" "$r" "$(fault -501 'Parameter that is supposed to be integer is not')"
 r=$(one_call "$url" one.vm.action "$S" i:0 s:resume)
-expect "action order" "$r" "$(fault -501 'Parameter that is supposed to be string is not')"
+expect "action order" "$r" "$(fault -501 'Parameter that is supposed to be a string is not')"
 r=$(one_call "$url" one.system.version i:1)
-expect "session as int" "$r" "$(fault -501 'Parameter that is supposed to be string is not')"
+expect "session as int" "$r" "$(fault -501 'Parameter that is supposed to be a string is not')"
 r=$(one_call "$url" one.vm.undefined "$S")
 expect "unknown method" "$r" "<fault><value><struct><member><name>faultCode</name><value><i4>-506</i4></value>"
 r=$(one_call "$url" one.vm.info "$S" i:0 b:0 s:extra)
