@@ -156,6 +156,7 @@ tp_severity tp_core_severity(const tp_config *cfg, th_outcome outcome, double do
 	case TH_OUT_SUCCESS:
 		break;
 	case TH_OUT_ABORTED:
+	case TH_OUT_NONE: /* ended before a migration had an outcome */
 		return TP_SEV_WARNING;
 	default:
 		return TP_SEV_FAILURE;
@@ -553,10 +554,12 @@ static void tp_notice_add(tp_core *c, const tp_sess *s, const th_marker *end, do
 	bool timed_out = end == NULL;
 	th_outcome oc = end ? end->summary.outcome : TH_OUT_NONE;
 	double dt = end ? end->summary.downtime_ms : NAN;
+	const char *ocn;
 
 	if (tp_grow((void **)&out->notices, &out->capnotices, out->nnotices + 1,
 	            sizeof *out->notices))
 		return;
+	ocn = th_outcome_name(oc) ? th_outcome_name(oc) : "outcome unknown";
 	n = &out->notices[out->nnotices++];
 	memset(n, 0, sizeof *n);
 	n->severity = tp_core_severity(&c->cfg, oc, dt, timed_out);
@@ -570,13 +573,13 @@ static void tp_notice_add(tp_core *c, const tp_sess *s, const th_marker *end, do
 	else if (isnan(dt))
 		snprintf(n->message, sizeof n->message,
 		         "themis: session %.80s of VM %.60s ended: %s, downtime unknown", s->id,
-		         s->vm, th_outcome_name(oc));
+		         s->vm, ocn);
 	else
 		snprintf(
 		    n->message, sizeof n->message,
 		    "themis: session %.80s of VM %.60s ended: %s, downtime %.3f ms (+/- %.3f ms), "
 		    "hypervisor %.3f ms",
-		    s->id, s->vm, th_outcome_name(oc), dt, end->summary.downtime_bound_ms,
+		    s->id, s->vm, ocn, dt, end->summary.downtime_bound_ms,
 		    end->summary.hv_downtime_ms);
 }
 

@@ -60,22 +60,31 @@ bool th_codec_session_ok(const char *s)
 	return n > 0 && n < TH_SESSION_MAX;
 }
 
-static th_err th_decode_outcome(yajl_val v, const char *w, th_outcome *out, char *errbuf)
+/* "outcome": one of the names, or "none" (explicitly unknown). *present tells whether the key
+ * was there at all. */
+static th_err th_decode_outcome(yajl_val v, const char *w, th_outcome *out, bool *present,
+                                char *errbuf)
 {
 	yajl_val o = th_json_member(v, "outcome");
 
+	*present = o != NULL;
 	if (o == NULL)
 		return TH_OK;
+	if (YAJL_IS_STRING(o) && strcmp(o->u.string, "none") == 0) {
+		*out = TH_OUT_NONE;
+		return TH_OK;
+	}
 	if (!YAJL_IS_STRING(o) || (*out = th_outcome_parse(o->u.string)) == TH_OUT_NONE)
 		return th_seterr(errbuf, TH_ERR_INVALID,
 		                 "%s.outcome: expected \"success\", \"failed\", \"timeout\", "
-		                 "\"lost\" or \"aborted\"",
+		                 "\"lost\", \"aborted\" or \"none\"",
 		                 w);
 	return TH_OK;
 }
 
 static th_err th_decode_summary(yajl_val v, const char *w, th_summary *s, char *errbuf)
 {
+	bool present;
 	th_err e;
 
 	s->downtime_ms = s->downtime_bound_ms = s->outage_total_ms = NAN;
@@ -84,7 +93,7 @@ static th_err th_decode_summary(yajl_val v, const char *w, th_summary *s, char *
 	s->one_stime = s->one_rstime = s->one_etime = 0;
 	if (!YAJL_IS_OBJECT(v))
 		return th_seterr(errbuf, TH_ERR_INVALID, "%s: expected an object", w);
-	if ((e = th_decode_outcome(v, w, &s->outcome, errbuf)) ||
+	if ((e = th_decode_outcome(v, w, &s->outcome, &present, errbuf)) ||
 	    (e = th_json_double_opt(v, w, "downtime_ms", 0, 1e12, &s->downtime_ms, errbuf)) ||
 	    (e = th_json_double_opt(v, w, "downtime_bound_ms", 0, 1e12, &s->downtime_bound_ms,
 	                            errbuf)) ||
@@ -108,6 +117,7 @@ static th_err th_decode_summary(yajl_val v, const char *w, th_summary *s, char *
 th_err th_marker_decode_value(yajl_val v, const char *w, th_marker *m, char *errbuf)
 {
 	char kind[16], event[32], sw[64];
+	bool has_outcome;
 	int64_t x;
 	yajl_val sv;
 	th_err e;
@@ -134,12 +144,13 @@ th_err th_marker_decode_value(yajl_val v, const char *w, th_marker *m, char *err
 	    (e = th_json_string_opt(v, w, "dst_host", m->dst_host, sizeof m->dst_host, errbuf)) ||
 	    (e = th_json_string_opt(v, w, "message", m->message, sizeof m->message, errbuf)))
 		return e;
+	/* -1 (or null) = not known */
 	x = m->cycle;
-	if ((e = th_json_int_opt(v, w, "cycle", 0, INT32_MAX, &x, errbuf)))
+	if ((e = th_json_int_opt(v, w, "cycle", -1, INT32_MAX, &x, errbuf)))
 		return e;
 	m->cycle = (int)x;
 	x = m->vm_id;
-	if ((e = th_json_int_opt(v, w, "vm_id", 0, INT32_MAX, &x, errbuf)))
+	if ((e = th_json_int_opt(v, w, "vm_id", -1, INT32_MAX, &x, errbuf)))
 		return e;
 	m->vm_id = (int)x;
 	if (th_json_string(v, w, "event", event, sizeof event, NULL) != TH_OK)
@@ -152,9 +163,9 @@ th_err th_marker_decode_value(yajl_val v, const char *w, th_marker *m, char *err
 		                 "%s.event: expected \"session-start\", \"migration-request\", "
 		                 "\"migration-start\", \"migration-end\" or \"session-end\"",
 		                 w);
-	if ((e = th_decode_outcome(v, w, &m->outcome, errbuf)))
+	if ((e = th_decode_outcome(v, w, &m->outcome, &has_outcome, errbuf)))
 		return e;
-	if (m->event == TH_EV_MIGRATION_END && m->outcome == TH_OUT_NONE)
+	if (m->event == TH_EV_MIGRATION_END && !has_outcome)
 		return th_seterr(errbuf, TH_ERR_INVALID, "%s.outcome: missing (migration-end)", w);
 	sv = th_json_member(v, "summary");
 	if (m->event == TH_EV_SESSION_END) {
@@ -168,9 +179,7 @@ th_err th_marker_decode_value(yajl_val v, const char *w, th_marker *m, char *err
 			m->summary.outcome = m->outcome;
 		if (m->outcome == TH_OUT_NONE)
 			m->outcome = m->summary.outcome;
-		if (m->summary.outcome == TH_OUT_NONE)
-			return th_seterr(errbuf, TH_ERR_INVALID,
-			                 "%s.summary.outcome: missing (session-end)", w);
+		/* Both may stay unknown ("none"): a session that ended before any migration. */
 	} else if (sv != NULL && !YAJL_IS_NULL(sv)) {
 		return th_seterr(errbuf, TH_ERR_INVALID, "%s.summary: only session-end carries one",
 		                 w);

@@ -1,9 +1,10 @@
 /* codec-marker.h — strict JSON decoding of session markers (DESIGN §5.2, th-marker.h).
  *
  * Required: kind ("marker"), session ([A-Za-z0-9_.]+), vm, event, t. Optional with a type
- * check: definition, cycle, vm_id, src_host, dst_host, message, outcome. "migration-end" needs
- * an outcome; "session-end" needs a summary object whose keys are those of th_summary (numbers
- * may be null = unknown; outcome may come from the summary or from the marker).
+ * check: definition, cycle, vm_id (-1 or null = unknown), src_host, dst_host, message, outcome
+ * ("none" = unknown). "migration-end" needs an outcome key; "session-end" needs a summary object
+ * whose keys are those of th_summary (numbers may be null = unknown; the outcome comes from the
+ * summary or else from the marker, and may stay unknown).
  */
 #ifndef TH_CODEC_MARKER_H
 #define TH_CODEC_MARKER_H

@@ -84,14 +84,17 @@ static const struct {
     {"[{\"kind\":\"marker\",\"session\":\"s1\",\"vm\":\"v\",\"event\":\"session-end\",\"t\":1}]",
      "markers[0].summary: missing (session-end)"},
     {"[{\"kind\":\"marker\",\"session\":\"s1\",\"vm\":\"v\",\"event\":\"session-end\",\"t\":1,"
-     "\"summary\":{}}]",
-     "markers[0].summary.outcome: missing"},
+     "\"summary\":{\"outcome\":\"great\"}}]",
+     "markers[0].summary.outcome: expected"},
     {"[{\"kind\":\"marker\",\"session\":\"s1\",\"vm\":\"v\",\"event\":\"session-end\",\"t\":1,"
      "\"summary\":{\"outcome\":\"success\",\"downtime_ms\":\"fast\"}}]",
      "markers[0].summary.downtime_ms: expected a number"},
     {"[{\"kind\":\"marker\",\"session\":\"s1\",\"vm\":\"v\",\"event\":\"session-start\",\"t\":1,"
      "\"cycle\":-2}]",
      "markers[0].cycle: -2 out of range"},
+    {"[{\"kind\":\"marker\",\"session\":\"s1\",\"vm\":\"v\",\"event\":\"migration-end\","
+     "\"t\":1,\"outcome\":null}]",
+     "markers[0].outcome: expected"},
 };
 
 START_TEST(bad_markers_are_refused_naming_the_field)
@@ -106,6 +109,25 @@ START_TEST(bad_markers_are_refused_naming_the_field)
 	              "case %d: message \"%s\" does not start with \"%s\"", _i, err, bad[_i].msg);
 	ck_assert_ptr_null(m);
 	ck_assert_uint_eq(n, 0);
+}
+END_TEST
+
+START_TEST(unknown_outcome_and_ids_are_accepted)
+{
+	const char *doc = "[{\"kind\":\"marker\",\"session\":\"s2\",\"vm\":\"v\",\"event\":"
+	                  "\"migration-end\",\"t\":1,\"outcome\":\"none\",\"vm_id\":-1,"
+	                  "\"cycle\":-1},{\"kind\":\"marker\",\"session\":\"s2\",\"vm\":\"v\","
+	                  "\"event\":\"session-end\",\"t\":2,\"outcome\":\"none\",\"summary\":{"
+	                  "\"downtime_ms\":null}}]";
+	th_marker *m;
+	size_t n;
+	char err[TH_ERRLEN];
+
+	ck_assert_msg(th_markers_decode(doc, strlen(doc), &m, &n, err) == TH_OK, "%s", err);
+	ck_assert_int_eq(m[0].outcome, TH_OUT_NONE);
+	ck_assert_int_eq(m[0].vm_id, -1);
+	ck_assert_int_eq(m[1].summary.outcome, TH_OUT_NONE);
+	free(m);
 }
 END_TEST
 
@@ -128,6 +150,7 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, session_end_carries_summary);
 	tcase_add_loop_test(tc, bad_markers_are_refused_naming_the_field, 0,
 	                    (int)(sizeof bad / sizeof bad[0]));
+	tcase_add_test(tc, unknown_outcome_and_ids_are_accepted);
 	tcase_add_test(tc, session_ids_allow_only_the_safe_alphabet);
 	suite_add_tcase(s, tc);
 	return s;

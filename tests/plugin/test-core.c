@@ -281,6 +281,7 @@ START_TEST(severity_follows_outcome_and_thresholds)
 	ck_assert_int_eq(tp_core_severity(&c, TH_OUT_TIMEOUT, 1, false), TP_SEV_FAILURE);
 	ck_assert_int_eq(tp_core_severity(&c, TH_OUT_ABORTED, 1, false), TP_SEV_WARNING);
 	ck_assert_int_eq(tp_core_severity(&c, TH_OUT_NONE, NAN, true), TP_SEV_WARNING);
+	ck_assert_int_eq(tp_core_severity(&c, TH_OUT_NONE, NAN, false), TP_SEV_WARNING);
 	c.downtime_warning_ms = c.downtime_failure_ms = NAN;
 	ck_assert_int_eq(tp_core_severity(&c, TH_OUT_SUCCESS, 1e9, false), TP_SEV_OKAY);
 }
