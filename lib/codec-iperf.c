@@ -25,7 +25,7 @@ static th_err th_iperf_start(th_iperf_acc *a, yajl_val start, const char *w, cha
 	snprintf(sw, sizeof sw, "%s.timestamp", w);
 	if (!YAJL_IS_OBJECT(ts))
 		return th_seterr(errbuf, TH_ERR_INVALID, "%s: missing or not an object", sw);
-	return th_json_int(ts, sw, "timesec", 1, TH_EPOCH_MAX, &a->timesec, errbuf);
+	return th_json_int(ts, sw, "timesecs", 1, TH_EPOCH_MAX, &a->timesec, errbuf);
 }
 
 static th_err th_iperf_interval(th_iperf_acc *a, yajl_val iv, const char *w, char *errbuf)

@@ -2,7 +2,7 @@
  *
  * Accepts either the whole `iperf3 --json` document or `iperf3 --json-stream` lines (one JSON
  * object per line: {"event":"start"|"interval"|"end"|...,"data":{...}}). Each non-omitted
- * interval's "sum" becomes one record: t = start.timestamp.timesec + the interval start rounded
+ * interval's "sum" becomes one record: t = start.timestamp.timesecs + the interval start rounded
  * to the second; bytes == 0 marks a blackout (DESIGN §4: zero-byte intervals are outage).
  * UDP-only fields (jitter_ms, lost_packets, packets) stay unknown for TCP.
  */

@@ -84,7 +84,7 @@ th_assert_eq '{"accepted":0,"duplicates":3}' "$(tp_expect_post 200 "$port" /v1/r
 th_assert_eq '{"accepted":3,"duplicates":0}' "$(tp_expect_post 200 "$port" /v1/records "$b2")" "batch 2"
 outage="[{\"kind\":\"outage\",\"vm\":\"vm1\",\"stream\":\"s\",\"direction\":\"both\",\"start\":$((T0 + 1)).900000,\"end\":$((T0 + 3)).450000,\"duration_ms\":1550,\"bound_ms\":10,\"lost\":155}]"
 tp_expect_post 200 "$port" /v1/records "$outage" >/dev/null
-iperf="{\"start\":{\"timestamp\":{\"timesec\":$T0}},\"intervals\":["
+iperf="{\"start\":{\"timestamp\":{\"timesecs\":$T0}},\"intervals\":["
 iperf="$iperf{\"sum\":{\"start\":0,\"end\":1,\"seconds\":1,\"bytes\":125000,\"bits_per_second\":1000000,\"jitter_ms\":0.5,\"lost_packets\":1,\"packets\":100,\"omitted\":false}},"
 iperf="$iperf{\"sum\":{\"start\":1,\"end\":2,\"seconds\":1,\"bytes\":0,\"bits_per_second\":0,\"jitter_ms\":0.5,\"lost_packets\":0,\"packets\":0,\"omitted\":false}},"
 iperf="$iperf{\"sum\":{\"start\":2,\"end\":3,\"seconds\":1,\"bytes\":62500,\"bits_per_second\":500000,\"jitter_ms\":0.75,\"lost_packets\":50,\"packets\":100,\"omitted\":false}}]}"

@@ -10,7 +10,7 @@
 /* Shape of `iperf3 -c ... -u -R --json` (3.12), trimmed to what the decoder reads. */
 static const char doc_udp[] =
     "{\"start\":{\"connected\":[],\"version\":\"iperf 3.12\",\"timestamp\":{\"time\":\"Tue, 14 "
-    "Nov 2023 22:13:20 GMT\",\"timesec\":1700000000},\"test_start\":{\"protocol\":\"UDP\"}},"
+    "Nov 2023 22:13:20 GMT\",\"timesecs\":1700000000},\"test_start\":{\"protocol\":\"UDP\"}},"
     "\"intervals\":[{\"streams\":[],\"sum\":{\"start\":0,\"end\":1.000041,\"seconds\":1.000041,"
     "\"bytes\":131072,\"bits_per_second\":1048533.1,\"jitter_ms\":0.012,\"lost_packets\":0,"
     "\"packets\":90,\"lost_percent\":0,\"omitted\":false,\"sender\":false}},"
@@ -50,7 +50,7 @@ END_TEST
 
 START_TEST(tcp_intervals_leave_udp_fields_unknown)
 {
-	const char *doc = "{\"start\":{\"timestamp\":{\"timesec\":1700000100}},\"intervals\":[{"
+	const char *doc = "{\"start\":{\"timestamp\":{\"timesecs\":1700000100}},\"intervals\":[{"
 	                  "\"sum\":{\"start\":0,\"end\":1,\"seconds\":1,\"bytes\":1000,"
 	                  "\"bits_per_second\":8000,\"omitted\":false}},{\"sum\":{\"start\":1,"
 	                  "\"end\":2,\"seconds\":1,\"bytes\":1000,\"bits_per_second\":8000,"
@@ -70,7 +70,7 @@ END_TEST
 START_TEST(json_stream_lines_decode)
 {
 	const char *doc =
-	    "{\"event\":\"start\",\"data\":{\"timestamp\":{\"timesec\":1700000200}}}\n"
+	    "{\"event\":\"start\",\"data\":{\"timestamp\":{\"timesecs\":1700000200}}}\n"
 	    "{\"event\":\"interval\",\"data\":{\"streams\":[],\"sum\":{\"start\":0,\"end\":1,"
 	    "\"seconds\":1,\"bytes\":2000,\"bits_per_second\":16000,\"omitted\":false}}}\n"
 	    "\n"
@@ -94,15 +94,15 @@ static const struct {
 	const char *doc, *vm, *msg;
 } bad[] = {
     {"{\"start\":{}}", "v", "iperf.start.timestamp: missing"},
-    {"{\"start\":{\"timestamp\":{\"timesec\":1}},\"intervals\":{}}", "v",
+    {"{\"start\":{\"timestamp\":{\"timesecs\":1}},\"intervals\":{}}", "v",
      "iperf.intervals: missing or not an array"},
-    {"{\"start\":{\"timestamp\":{\"timesec\":1}},\"intervals\":[{\"sum\":{\"start\":0}}]}", "v",
+    {"{\"start\":{\"timestamp\":{\"timesecs\":1}},\"intervals\":[{\"sum\":{\"start\":0}}]}", "v",
      "iperf.intervals[0].sum.seconds: missing"},
     {"{\"error\":\"unable to connect to server: Connection refused\"}", "v",
      "iperf.error: iperf3 reported \"unable to connect"},
     {"{\"event\":\"interval\",\"data\":{\"sum\":{}}}\n", "v",
      "line 1.data: interval before the start"},
-    {"{\"event\":\"start\",\"data\":{\"timestamp\":{\"timesec\":5}}}\nnot json\n", "v",
+    {"{\"event\":\"start\",\"data\":{\"timestamp\":{\"timesecs\":5}}}\nnot json\n", "v",
      "line 2: body: malformed JSON"},
     {"{}", "", "vm: missing"},
     {"[1,2]", "v", "body: expected an iperf3 JSON object"},

@@ -123,7 +123,7 @@ START_TEST(iperf_documents_become_records)
 {
 	size_t before = got_records;
 	tp_reply r = call("POST", "/v1/iperf", "vm=vm%2D1&stream=ip", "Bearer tok",
-	                  "{\"start\":{\"timestamp\":{\"timesec\":100}},\"intervals\":[{\"sum\":{"
+	                  "{\"start\":{\"timestamp\":{\"timesecs\":100}},\"intervals\":[{\"sum\":{"
 	                  "\"start\":0,\"seconds\":1,\"bytes\":8,\"bits_per_second\":64}}]}",
 	                  false);
 
