@@ -44,7 +44,8 @@ static void usage(FILE *out)
 	        "                  [--one-version V] [--verbose]\n");
 }
 
-static long parse_num(const char *opt, const char *s, long min, long max)
+/* A number in [min, max] into *out; otherwise a message naming the option, and -1. */
+static int parse_num(const char *opt, const char *s, long min, long max, long *out)
 {
 	char *end;
 	long v;
@@ -54,9 +55,10 @@ static long parse_num(const char *opt, const char *s, long min, long max)
 	if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
 		fprintf(stderr, "themis-one: %s: \"%s\" is not a number in [%ld, %ld]\n", opt, s,
 		        min, max);
-		exit(2);
+		return -1;
 	}
-	return v;
+	*out = v;
+	return 0;
 }
 
 static int read_auth_file(const char *path, char *out, size_t outlen)
@@ -100,7 +102,7 @@ int main(int argc, char **argv)
 	const char *qmp_dir = NULL, *info_dir = NULL;
 	const char *hook = NULL, *version = "6.10.0", *ip_base = "10.77.0.100";
 	char auth[256] = "oneadmin:opennebula", addr[64], path[4096], err[TH_ERRLEN];
-	long hosts = 2, vms = 1, memory = 128, sim_time = 1000, lcm_delay = 50;
+	long hosts = 2, vms = 1, memory = 128, sim_time = 1000, lcm_delay = 50, port = 0;
 	struct sockaddr_in sin;
 	xmlrpc_server_abyss_parms parms;
 	xmlrpc_registry *reg;
@@ -133,22 +135,27 @@ int main(int argc, char **argv)
 			backend_name = optarg;
 			break;
 		case 'H':
-			hosts = parse_num("--hosts", optarg, 2, ONE_MAX_HOSTS);
+			if (parse_num("--hosts", optarg, 2, ONE_MAX_HOSTS, &hosts) != 0)
+				return 2;
 			break;
 		case 'V':
-			vms = parse_num("--vms", optarg, 1, ONE_MAX_VMS);
+			if (parse_num("--vms", optarg, 1, ONE_MAX_VMS, &vms) != 0)
+				return 2;
 			break;
 		case 'm':
-			memory = parse_num("--memory", optarg, 16, 1 << 20);
+			if (parse_num("--memory", optarg, 16, 1 << 20, &memory) != 0)
+				return 2;
 			break;
 		case 'g':
 			ip_base = optarg;
 			break;
 		case 't':
-			sim_time = parse_num("--sim-time", optarg, 0, 3600000);
+			if (parse_num("--sim-time", optarg, 0, 3600000, &sim_time) != 0)
+				return 2;
 			break;
 		case 'd':
-			lcm_delay = parse_num("--lcm-delay", optarg, 0, 3600000);
+			if (parse_num("--lcm-delay", optarg, 0, 3600000, &lcm_delay) != 0)
+				return 2;
 			break;
 		case 'q':
 			hook = optarg;
@@ -201,7 +208,9 @@ int main(int argc, char **argv)
 		        listen_at, addr);
 		return 2;
 	}
-	sin.sin_port = htons((unsigned short)parse_num("--listen port", colon + 1, 1, 65535));
+	if (parse_num("--listen port", colon + 1, 1, 65535, &port) != 0)
+		return 2;
+	sin.sin_port = htons((unsigned short)port);
 	if (inet_pton(AF_INET, ip_base, &ipb) != 1) {
 		fprintf(stderr, "themis-one: --guest-ip-base \"%s\" is not an IPv4 address\n",
 		        ip_base);
