@@ -46,6 +46,14 @@ LoadPlugin themis
   SessionTimeout 8
 </Plugin>
 CONF
+# A bad block is refused by the real daemon, naming the option.
+sed 's/^  SessionTimeout 8$/  SessionTimeout 8\n  Bogus 1/' "$d/collectd.conf" >"$d/bad.conf"
+if "${THEMIS_COLLECTD:-collectd}" -T -C "$d/bad.conf" >"$d/bad.log" 2>&1; then
+	th_fail "collectd accepted an unknown themis option"
+fi
+th_assert_match 'themis plugin: unknown option "Bogus"' "$(cat "$d/bad.log" "$d/collectd-file.log" 2>/dev/null)" \
+	"bad option named"
+
 tp_start edge "$d/collectd.conf"
 th_wait_for 20 tp_health "$port"
 
