@@ -273,7 +273,7 @@ static int one_in_migration(const one_vm *vm)
 	}
 }
 
-int one_migrate_begin(one_model *m, int vm_id, int uid, int gid, long now)
+int one_migrate_begin(one_model *m, int vm_id, int uid, int gid, int request_id, long now)
 {
 	one_vm *vm = one_model_vm(m, vm_id);
 	one_history *prev, *cur;
@@ -293,6 +293,7 @@ int one_migrate_begin(one_model *m, int vm_id, int uid, int gid, long now)
 	}
 	prev->uid = uid;
 	prev->gid = gid;
+	prev->request_id = request_id;
 	return 0;
 }
 

@@ -140,9 +140,9 @@ const char *one_vm_state_str(const one_vm *vm);
 int one_migrate_request(one_model *m, int vm_id, int hid, int live, int ds_id, one_fail *f);
 
 /* The LCM starts the migration requested before (record n+1 STIME = now). live: LCM MIGRATE,
- * record n ACTION=2 with uid/gid; cold: SAVE_MIGRATE, ACTION=1 on both records. Returns 0, or
- * -1 when the VM is not waiting for one. */
-int one_migrate_begin(one_model *m, int vm_id, int uid, int gid, long now);
+ * record n ACTION=2 with the requester's uid/gid and request id; cold: SAVE_MIGRATE, ACTION=1
+ * on both records. Returns 0, or -1 when the VM is not waiting for one. */
+int one_migrate_begin(one_model *m, int vm_id, int uid, int gid, int request_id, long now);
 
 /* Cold migration only: save done (record n closed, n+1 PSTIME) then PROLOG_MIGRATE; prolog
  * done (n+1 PETIME=RSTIME) then BOOT_MIGRATE. Return -1 when not in the expected LCM state. */

@@ -13,10 +13,11 @@
 
 /* Per-VM bookkeeping of the migration worker. */
 typedef struct one_rt {
-	unsigned gen; /* bumped by recover: a worker of an older generation drops its result */
-	int hanging;  /* a worker waits for recover (hang fault) */
-	int release;  /* recover op for the hanging worker, -1 while none */
-	int busy;     /* a worker is running */
+	unsigned gen;   /* bumped by recover: a worker of an older generation drops its result */
+	int hanging;    /* a worker waits for recover (hang fault) */
+	int release;    /* recover op for the hanging worker, -1 while none */
+	int busy;       /* a worker is running */
+	int request_id; /* of the migrate call being carried out */
 } one_rt;
 
 struct one_rpc {
@@ -26,6 +27,7 @@ struct one_rpc {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	one_rt rt[ONE_MAX_VMS];
+	int next_request_id; /* oned numbers every request; history records carry it */
 };
 
 typedef struct one_job {
@@ -313,7 +315,8 @@ static void one_run_migration(one_rpc *r, int vm_id, unsigned gen)
 		mig.fault.kind = ONE_FAULT_NONE;
 	}
 	pthread_mutex_lock(&r->lock);
-	if (r->rt[vm_id].gen != gen || one_migrate_begin(r->m, vm_id, 0, 0, one_now()) != 0) {
+	if (r->rt[vm_id].gen != gen ||
+	    one_migrate_begin(r->m, vm_id, 0, 0, r->rt[vm_id].request_id, one_now()) != 0) {
 		pthread_mutex_unlock(&r->lock);
 		return;
 	}
@@ -458,6 +461,7 @@ static xmlrpc_value *one_m_vm_migrate(xmlrpc_env *env, xmlrpc_value *params, voi
 	rc = one_migrate_request(r->m, id, hid, live, ds_id, &f);
 	if (rc == 0) {
 		r->rt[id].gen++;
+		r->rt[id].request_id = r->next_request_id++;
 		if (one_spawn(r, id, 0) != 0) {
 			/* cannot run it: undo the appended record so the VM stays usable */
 			one_vm *vm = one_model_vm(r->m, id);
@@ -549,6 +553,7 @@ one_rpc *one_rpc_new(const one_rpc_cfg *cfg, one_model *model, one_backend *back
 	r->cfg = *cfg;
 	r->m = model;
 	r->b = backend;
+	r->next_request_id = 1000;
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->cond, NULL);
 	return r;

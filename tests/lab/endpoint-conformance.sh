@@ -113,6 +113,9 @@ expect "migrate in window" "$r" "$(fail_arr '[one.vm.migrate] Migrate action is 
 th_wait_for 10 lcm_is 0 4
 d=$(vm 0)
 th_assert_eq 2 "$(one_hist "$d" 0 ACTION)" "record 0 ACTION live-migrate"
+th_assert_eq 0 "$(one_hist "$d" 0 UID)" "record 0 UID of the requester"
+th_assert_match '^[0-9]+$' "$(one_hist "$d" 0 REQUEST_ID)" "record 0 REQUEST_ID"
+th_assert_eq -1 "$(one_hist "$d" 1 REQUEST_ID)" "record 1 REQUEST_ID"
 stime=$(one_hist "$d" 1 STIME)
 [ "$stime" -gt 0 ] || th_fail "MIGRATE without STIME"
 r=$(one_call "$url" one.vm.migrate "$S" i:0 i:2 b:1 b:0 i:-1 i:0)

@@ -89,11 +89,13 @@ START_TEST(live_migration_success_sequence)
 	/* a second request in the window: previous record still open */
 	ck_assert_int_eq(one_migrate_request(&m, 0, 2, 1, -1, &f), -1);
 	ck_assert_str_eq(f.msg, "Migrate action is not available for state RUNNING");
-	ck_assert_int_eq(one_migrate_begin(&m, 0, 0, 0, 2000), 0);
+	ck_assert_int_eq(one_migrate_begin(&m, 0, 0, 0, 7, 2000), 0);
 	ck_assert_int_eq(vm->lcm_state, 4);
 	ck_assert_int_eq(H(1).stime, 2000);
 	ck_assert_int_eq(H(0).action, 2);
 	ck_assert_int_eq(H(0).uid, 0);
+	ck_assert_int_eq(H(0).request_id, 7);
+	ck_assert_int_eq(H(1).request_id, -1);
 	ck_assert_int_eq(H(1).action, 0);
 	ck_assert_int_eq(one_migrate_request(&m, 0, 2, 1, -1, &f), -1);
 	ck_assert_int_eq(f.code, 2048);
@@ -118,7 +120,7 @@ START_TEST(failure_rolls_back_with_three_records_and_error)
 	one_fail f;
 
 	ck_assert_int_eq(one_migrate_request(&m, 0, 1, 1, -1, &f), 0);
-	ck_assert_int_eq(one_migrate_begin(&m, 0, 0, 0, 2000), 0);
+	ck_assert_int_eq(one_migrate_begin(&m, 0, 0, 0, 7, 2000), 0);
 	ck_assert_int_eq(one_migrate_failure(&m, 0, "migration out job: unexpectedly failed", 2012),
 	                 0);
 	ck_assert_int_eq(vm->state, 3);
@@ -165,7 +167,7 @@ START_TEST(lost_vm_ends_in_poweroff_and_resume_boots_it)
 	one_fail f;
 
 	ck_assert_int_eq(one_migrate_request(&m, 0, 1, 1, -1, &f), 0);
-	ck_assert_int_eq(one_migrate_begin(&m, 0, 0, 0, 2000), 0);
+	ck_assert_int_eq(one_migrate_begin(&m, 0, 0, 0, 7, 2000), 0);
 	ck_assert_int_eq(one_migrate_lost(&m, 0, "domain vanished", 2005), 0);
 	ck_assert_int_eq(vm->state, 8);
 	ck_assert_int_eq(vm->lcm_state, 0);
@@ -197,14 +199,14 @@ START_TEST(recover_resolves_a_stuck_migration)
 	ck_assert_int_eq(one_vm_recover(&m, 0, 1, 1500, &f), -1);
 	ck_assert_str_eq(f.msg, "Recover action is not available for state RUNNING");
 	ck_assert_int_eq(one_migrate_request(&m, 0, 1, 1, -1, &f), 0);
-	ck_assert_int_eq(one_migrate_begin(&m, 0, 0, 0, 2000), 0);
+	ck_assert_int_eq(one_migrate_begin(&m, 0, 0, 0, 7, 2000), 0);
 	ck_assert_int_eq(one_vm_recover(&m, 0, 0, 2100, &f), 0);
 	ck_assert_int_eq(vm->lcm_state, 3);
 	ck_assert_uint_eq(vm->nhist, 3);
 	ck_assert_int_eq(H(1).etime, 2100);
 	ck_assert_str_eq(vm->error, ""); /* no driver message */
 	ck_assert_int_eq(one_migrate_request(&m, 0, 2, 1, -1, &f), 0);
-	ck_assert_int_eq(one_migrate_begin(&m, 0, 0, 0, 2200), 0);
+	ck_assert_int_eq(one_migrate_begin(&m, 0, 0, 0, 7, 2200), 0);
 	ck_assert_int_eq(one_vm_recover(&m, 0, 1, 2300, &f), 0);
 	ck_assert_int_eq(H(3).rstime, 2300);
 	ck_assert_int_eq(one_vm_hid(vm), 2);
@@ -219,7 +221,7 @@ START_TEST(cold_migration_walks_save_prolog_boot)
 	one_fail f;
 
 	ck_assert_int_eq(one_migrate_request(&m, 0, 1, 0, -1, &f), 0);
-	ck_assert_int_eq(one_migrate_begin(&m, 0, 0, 0, 2000), 0);
+	ck_assert_int_eq(one_migrate_begin(&m, 0, 0, 0, 7, 2000), 0);
 	ck_assert_int_eq(vm->lcm_state, 7);
 	ck_assert_int_eq(H(0).action, 1);
 	ck_assert_int_eq(H(1).action, 1);
@@ -243,7 +245,7 @@ START_TEST(vm_xml_has_every_history_record_in_order)
 	one_fail f;
 
 	ck_assert_int_eq(one_migrate_request(&m, 0, 1, 1, -1, &f), 0);
-	ck_assert_int_eq(one_migrate_begin(&m, 0, 0, 0, 2000), 0);
+	ck_assert_int_eq(one_migrate_begin(&m, 0, 0, 0, 7, 2000), 0);
 	one_xml_vm(&b, one_model_vm(&m, 0), &owner);
 	ck_assert_ptr_nonnull(
 	    strstr(b.s, "<STATE>3</STATE><LCM_STATE>4</LCM_STATE><PREV_STATE>3</PREV_STATE>"
