@@ -402,6 +402,9 @@ static bool wait_events(th_prober *p, int64_t until)
 	for (int i = 0; i < n; i++) {
 		uint64_t id = evs[i].data.u64, v;
 		if (id == EV_STOP) {
+			ssize_t r =
+			    read(p->stopfd, &v, sizeof v); /* consume: a later stop wakes again */
+			(void)r;
 			stop = true;
 		} else if (id == EV_TIMER) {
 			ssize_t r = read(p->timerfd, &v, sizeof v);
@@ -490,7 +493,8 @@ th_err th_prober_run(th_prober *p, int64_t duration_ns, char *errbuf)
 			if (w < wake)
 				wake = w;
 		}
-		wait_events(p, wake);
+		if (wait_events(p, wake))
+			break; /* asked to stop again while draining: give up waiting */
 	}
 	now = th_mono_ns();
 	for (size_t i = 0; i < p->n; i++)

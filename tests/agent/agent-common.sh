@@ -123,8 +123,9 @@ ta_inject() {
 
 # ta_check RECORDS INTERVAL_MS: every expected outage is reported within INTERVAL + 2 ms
 # (start, end, duration) with its direction, no other outage is reported, and every second's
-# lost_up/lost_down matches the probes scheduled inside the injected windows (±1 per edge),
-# with nothing lost in an unknown direction and sent = received + lost everywhere.
+# lost_up/lost_down matches the probes scheduled inside the injected windows (±1 per edge;
+# exactly 0 in a direction whose windows do not touch that second), with nothing lost in an
+# unknown direction and sent = received + lost everywhere.
 ta_check() {
 	local records=$1 iv=$2
 	jq -r 'if .kind == "second" then
@@ -149,7 +150,8 @@ ta_check() {
 			x = ov($3, $3 + 1, la[k], lb[k]) * 1000 / iv
 			if (ld[k] == "up") eu += x; else ed += x
 		}
-		if (abs($6 - eu) > 1.2 || abs($7 - ed) > 1.2) {
+		# no overlap with a window of one direction: not a single probe lost that way
+		if (abs($6 - eu) > 1.2 || abs($7 - ed) > 1.2 || (eu == 0 && $6 != 0) || (ed == 0 && $7 != 0)) {
 			printf "second %s %s: lost up/down %d/%d, expected %.1f/%.1f\n", $2, $3, $6, $7, eu, ed; bad++
 		}
 		tl += $6 + $7
