@@ -88,6 +88,28 @@ run "$AGENT" probe --target 127.0.0.1:9911 --vm vm5 --duration 1.2 --report "$TH
 [ "$(wc -l <"$TH_TMP/out")" -gt "$lines" ] || th_fail "--report FILE did not append"
 th_assert_eq 0 "$(wc -c <"$TH_TMP/q.log")" "--quiet prints nothing"
 
+# stopped during an outage (nothing answers): it waits one loss timeout for echoes, sleeping,
+# then reports the open outage with an unknown direction; a second SIGINT ends the wait at once
+ip netns exec "$ns" "$AGENT" probe --target 127.0.0.1:9913 --vm dark --loss-timeout 3000 \
+	--report "$TH_TMP/dark" 2>"$TH_TMP/dark.log" &
+dark=$!
+th_on_exit kill -KILL "$dark"
+cpu() { awk '{ print $14 + $15 }' "/proc/$dark/stat"; } # user + system clock ticks
+sleep 4.5
+kill -INT "$dark"
+c0=$(cpu)
+sleep 1.5
+c1=$(cpu)
+t0=$EPOCHREALTIME
+kill -INT "$dark"
+wait "$dark"
+t1=$EPOCHREALTIME
+cat "$TH_TMP/dark.log" >&2
+[ $((c1 - c0)) -le "$(($(getconf CLK_TCK) / 5))" ] || th_fail "prober busy while draining: $((c1 - c0)) ticks in 1.5 s"
+awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 0.5) }' || th_fail "second SIGINT did not end the drain"
+th_assert_eq unknown "$(jq -r 'select(.kind == "outage") | .direction' "$TH_TMP/dark")" "open outage direction"
+th_assert_eq 0 "$(jq -s '[.[] | select(.kind == "second") | .received] | add' "$TH_TMP/dark")" "nothing received"
+
 # keys: matching keys measure; a keyless reflector refuses authenticated probes and counts them
 head -c 32 /dev/urandom >"$TH_TMP/k1"
 head -c 32 /dev/urandom >"$TH_TMP/k2"
