@@ -19,10 +19,10 @@ typedef enum th_record_kind {
 } th_record_kind;
 
 typedef enum th_direction {
-	TH_DIR_UP = 1, /* supervisor -> VM lost */
-	TH_DIR_DOWN,   /* VM -> supervisor lost */
-	TH_DIR_BOTH,   /* a run with losses in both directions */
-	TH_DIR_UNKNOWN, /* "unknown": no echo ever told which way (e.g. outage still open at exit) */
+	TH_DIR_UP = 1,  /* supervisor -> VM lost */
+	TH_DIR_DOWN,    /* VM -> supervisor lost */
+	TH_DIR_BOTH,    /* a run with losses in both directions */
+	TH_DIR_UNKNOWN, /* "unknown": no echo told which way (outage still open at exit) */
 } th_direction;
 
 /* "kind":"second" — one per stream per scheduled second. RTT/jitter fields are NaN when no
