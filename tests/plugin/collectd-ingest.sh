@@ -48,7 +48,8 @@ LoadPlugin themis
 CONF
 # A bad block is refused by the real daemon, naming the option.
 sed 's/^  SessionTimeout 8$/  SessionTimeout 8\n  Bogus 1/' "$d/collectd.conf" >"$d/bad.conf"
-if "${THEMIS_COLLECTD:-collectd}" -T -C "$d/bad.conf" >"$d/bad.log" 2>&1; then
+if LD_PRELOAD="${THEMIS_ASAN_PRELOAD:-}" "${THEMIS_COLLECTD:-collectd}" -T -C "$d/bad.conf" \
+	>"$d/bad.log" 2>&1; then
 	th_fail "collectd accepted an unknown themis option"
 fi
 th_assert_match 'themis plugin: unknown option "Bogus"' "$(cat "$d/bad.log" "$d/collectd-file.log" 2>/dev/null)" \
