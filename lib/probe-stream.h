@@ -15,17 +15,23 @@
  *   is counted in the epoch second in which it was *scheduled*.
  * - Direction: every echo says which sequence number the reflector received before this one
  *   (prev_seq), where that contiguous run of receptions started (run_start) and how many probes
- *   of the stream it has received (rx_count). Between two consecutive echoed probes j < m, the
- *   reflector received rx(m) - rx(j) - 1 probes; those known to be in the run ending at prev_seq
- *   reached the VM (lost "down" if their echo never came), and when the counts match, every other
- *   probe of the gap never reached it (lost "up"). This holds for gaps of any length. When the
- *   counts cannot be matched (reordering together with loss) the remainder is "unknown".
+ *   of the stream it has received (rx_count). The run tells which probes reached the VM and
+ *   their arrival numbers (lost "down" if their echo never came). Once a gap between two
+ *   answered probes j < m is final (every probe in it past its loss timeout), the reflector
+ *   received rx(m) - rx(j) - 1 probes between them; when the probes known to have reached it
+ *   (runs, late echoes, reordered echoes whose rx falls in between) account for all of them,
+ *   every other probe of the gap never reached it (lost "up"). This holds for gaps of any
+ *   length and under reordering and duplication; when the counts cannot be matched, and for
+ *   losses after the last echo of a run, the direction is "unknown".
  * - A probe the reflector held longer than stall_ns before echoing (the VM was not running its
  *   reflector, e.g. paused) belongs to an outage like a lost probe, direction "up", although
  *   its echo counts as received in its second when it came in time.
  * - Outage: a maximal run of consecutive lost (or stalled) probes, at least min_lost long;
- *   start = send time of its first probe, end = send time of the first answered probe after it,
- *   bound = one interval (the true edges lie within one interval before each bound).
+ *   start = send time of its first probe, end = send time of the first answered probe after it
+ *   plus the time the reflector held that probe (microseconds normally; for a reflector that
+ *   was stopped, the wait until it resumed), bound = one interval (the true start lies within
+ *   one interval before the reported one, the true end within one interval of it). An outage
+ *   still open at th_stream_finish() ends one interval after its last probe.
  * - A second is emitted once every probe scheduled in it is answered or lost with its direction
  *   settled. During a long outage the direction is only known when echoes come back, so seconds
  *   wait (at most hold_max_ns, then the unsettled losses are emitted as "unknown").
