@@ -20,7 +20,8 @@
  * The callback runs on the thread that called th_prober_run(), one record at a time: "second"
  * records once the loss timeout of their last probe has passed and every loss in them has a
  * direction, "outage" records when the outage ends. On stop the prober stops sending, waits
- * up to one loss timeout for the echoes still on their way, then emits everything pending.
+ * up to one loss timeout for the echoes still on their way (a second th_prober_stop() ends that
+ * wait), then emits everything pending.
  * All timing is CLOCK_MONOTONIC; epoch times in records come from one anchor taken in
  * th_prober_new().
  */
