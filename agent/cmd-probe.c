@@ -49,15 +49,16 @@ static void probe_on_signal(int sig)
 
 static void probe_usage(FILE *f)
 {
-	fprintf(f,
-	        "usage: themis-agent probe --target ADDR:PORT --vm NAME [--target ... --vm ...]\n"
-	        "                          [--targets-file FILE] [--interval MS] [--duration S]\n"
-	        "                          [--loss-timeout MS] [--min-lost N] [--stall MS]\n"
-	        "                          [--hold-max S] [--stream ID] [--key-file FILE]\n"
-	        "                          [--report -|FILE|URL]... [--token-file FILE]\n"
-	        "                          [--spool-dir DIR] [--quiet]\n"
-	        "Options before the first --target apply to every target; after a --target, to "
-	        "that target.\n");
+	fprintf(
+	    f,
+	    "usage: themis-agent probe --target ADDR:PORT --vm NAME [--target ... --vm ...]\n"
+	    "                          [--targets-file FILE] [--interval MS] [--duration S]\n"
+	    "                          [--loss-timeout MS] [--min-lost N] [--stall MS]\n"
+	    "                          [--hold-max S] [--stream ID] [--key-file FILE]\n"
+	    "                          [--report -|FILE|URL]... [--token-file FILE]\n"
+	    "                          [--spool-dir DIR] [--quiet]\n"
+	    "Per-target options given after a --target apply to that target; otherwise they are\n"
+	    "defaults for the targets (and --targets-file lines) that follow them.\n");
 }
 
 static th_target *probe_cur(probe_opts *o)
@@ -127,7 +128,6 @@ static th_err probe_read_targets(probe_opts *o, const char *path, char *err)
 
 	if (f == NULL)
 		return th_seterr(err, TH_ERR_IO, "--targets-file %s: %s", path, strerror(errno));
-	bool was_in = o->in_target;
 	while (e == TH_OK && fgets(line, sizeof line, f) != NULL) {
 		lineno++;
 		if (strchr(line, '\n') == NULL && !feof(f)) {
@@ -174,7 +174,8 @@ static th_err probe_read_targets(probe_opts *o, const char *path, char *err)
 	if (e == TH_OK && ferror(f))
 		e = th_seterr(err, TH_ERR_IO, "--targets-file %s: read error", path);
 	fclose(f);
-	o->in_target = was_in && e == TH_OK ? o->in_target : o->in_target;
+	/* options that follow are defaults again, for the targets given after them */
+	o->in_target = false;
 	return e;
 }
 

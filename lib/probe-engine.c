@@ -265,7 +265,7 @@ void th_prober_stop(th_prober *p)
 	(void)r;
 }
 
-static void send_due(th_prober *p, tgt *t, int64_t now)
+static void send_due(tgt *t, int64_t now)
 {
 	uint64_t seq;
 	uint8_t buf[TH_WIRE_MAX];
@@ -279,10 +279,9 @@ static void send_due(th_prober *p, tgt *t, int64_t now)
 			t->st.send_errors++;
 		th_stream_sent(t->s, seq, sent);
 	}
-	(void)p;
 }
 
-static void read_echoes(th_prober *p, tgt *t)
+static void read_echoes(tgt *t)
 {
 	uint8_t buf[TH_WIRE_MAX + 64];
 
@@ -322,7 +321,6 @@ static void read_echoes(th_prober *p, tgt *t)
 		if (t->keyed && (v == TH_ECHO_DUP || v == TH_ECHO_INVALID))
 			t->st.replayed++;
 	}
-	(void)p;
 }
 
 /* ------------------------------------------------------------------ target heap */
@@ -410,7 +408,7 @@ static bool wait_events(th_prober *p, int64_t until)
 			ssize_t r = read(p->timerfd, &v, sizeof v);
 			(void)r;
 		} else if (id < p->n) {
-			read_echoes(p, &p->t[id]);
+			read_echoes(&p->t[id]);
 			th_stream_advance(p->t[id].s, th_mono_ns(), p->cb, p->arg);
 			if (p->heap != NULL)
 				heap_fix(p, (size_t)id);
@@ -461,7 +459,7 @@ th_err th_prober_run(th_prober *p, int64_t duration_ns, char *errbuf)
 		/* serve every target that is due, earliest first */
 		for (size_t served = 0; served < p->n && p->t[p->heap[0]].key <= now; served++) {
 			size_t i = p->heap[0];
-			send_due(p, &p->t[i], now);
+			send_due(&p->t[i], now);
 			th_stream_advance(p->t[i].s, now, p->cb, p->arg);
 			heap_fix(p, i);
 		}

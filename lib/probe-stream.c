@@ -61,7 +61,7 @@ struct th_stream {
 	double jitter_ns;
 
 	/* outage run in progress */
-	uint64_t run_len, run_up, run_down, run_unknown, run_lost;
+	uint64_t run_len, run_up, run_down; /* probes in the run, and lost each known way */
 	int64_t run_first_ns, run_last_ns;
 
 	/* open seconds, oldest first, in a ring */
@@ -601,7 +601,7 @@ static void run_emit(th_stream *s, int64_t end_ns, th_record_cb cb, void *arg)
 		if (cb != NULL)
 			cb(&r, arg);
 	}
-	s->run_len = s->run_up = s->run_down = s->run_unknown = s->run_lost = 0;
+	s->run_len = s->run_up = s->run_down = 0;
 }
 
 static void run_add(th_stream *s, uint64_t seq, th_direction d)
@@ -616,8 +616,6 @@ static void run_add(th_stream *s, uint64_t seq, th_direction d)
 		s->run_up++;
 	else if (d == TH_DIR_DOWN)
 		s->run_down++;
-	else
-		s->run_unknown++;
 }
 
 /* Settle slots in order while their fate is known. */
