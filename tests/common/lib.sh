@@ -23,6 +23,13 @@ th__cleanup() {
 	for ((i = ${#TH_CLEANUP[@]} - 1; i >= 0; i--)); do
 		eval "${TH_CLEANUP[i]}" >/dev/null 2>&1
 	done
+	# Namespaces made by th_netns_add (often called in $(...), where th_on_exit cannot reach
+	# this shell): every namespace named "$TH_TEST_ID-*" belongs to this test.
+	local ns p
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$TH_TEST_ID-"); do
+		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p"; done
+		ip netns delete "$ns"
+	done
 	exit "$rc"
 }
 trap th__cleanup EXIT
@@ -72,6 +79,7 @@ th_spawn() {
 }
 
 # th_netns_add NAME: create namespace "$TH_TEST_ID-NAME" with lo up; prints its full name.
+# Safe to call in $(...): the exit cleanup removes every "$TH_TEST_ID-*" namespace.
 th_netns_add() {
 	local ns="$TH_TEST_ID-$1"
 	ip netns add "$ns"
