@@ -8,65 +8,6 @@
 
 #include "one-model.h"
 
-static const char *const one_vm_states[] = {
-    "INIT", "PENDING", "HOLD",     "ACTIVE",     "STOPPED", "SUSPENDED",
-    "DONE", "FAILED",  "POWEROFF", "UNDEPLOYED", "CLONING", "CLONING_FAILURE",
-};
-
-static const char *const one_lcm_states[] = {
-    "LCM_INIT",
-    "PROLOG",
-    "BOOT",
-    "RUNNING",
-    "MIGRATE",
-    "SAVE_STOP",
-    "SAVE_SUSPEND",
-    "SAVE_MIGRATE",
-    "PROLOG_MIGRATE",
-    "PROLOG_RESUME",
-    "EPILOG_STOP",
-    "EPILOG",
-    "SHUTDOWN",
-    "CANCEL",
-    "FAILURE",
-    "CLEANUP_RESUBMIT",
-    "UNKNOWN",
-    "HOTPLUG",
-    "SHUTDOWN_POWEROFF",
-    "BOOT_UNKNOWN",
-    "BOOT_POWEROFF",
-    "BOOT_SUSPENDED",
-    "BOOT_STOPPED",
-    "CLEANUP_DELETE",
-    "HOTPLUG_SNAPSHOT",
-    "HOTPLUG_NIC",
-    "HOTPLUG_SAVEAS",
-    "HOTPLUG_SAVEAS_POWEROFF",
-    "HOTPLUG_SAVEAS_SUSPENDED",
-    "SHUTDOWN_UNDEPLOY",
-    "EPILOG_UNDEPLOY",
-    "PROLOG_UNDEPLOY",
-    "BOOT_UNDEPLOY",
-    "HOTPLUG_PROLOG_POWEROFF",
-    "HOTPLUG_EPILOG_POWEROFF",
-    "BOOT_MIGRATE",
-    "BOOT_FAILURE",
-    "BOOT_MIGRATE_FAILURE",
-    "PROLOG_MIGRATE_FAILURE",
-    "PROLOG_FAILURE",
-    "EPILOG_FAILURE",
-    "EPILOG_STOP_FAILURE",
-    "EPILOG_UNDEPLOY_FAILURE",
-    "PROLOG_MIGRATE_POWEROFF",
-    "PROLOG_MIGRATE_POWEROFF_FAILURE",
-    "PROLOG_MIGRATE_SUSPEND",
-    "PROLOG_MIGRATE_SUSPEND_FAILURE",
-    "BOOT_UNDEPLOY_FAILURE",
-    "BOOT_STOPPED_FAILURE",
-    "PROLOG_RESUME_FAILURE",
-    "PROLOG_UNDEPLOY_FAILURE",
-};
-
 /* The strings one.vm.action accepts (RequestManagerVirtualMachine, VMActions). */
 static const char *const one_actions[] = {
     "terminate",   "terminate-hard", "undeploy",  "undeploy-hard", "hold",
@@ -194,25 +135,9 @@ int one_model_add_vm(one_model *m, const char *name, int hid, int cpu, int memor
 	return (int)m->nvms++;
 }
 
-const char *one_vm_state_name(int state)
-{
-	if (state < 0 || (size_t)state >= sizeof one_vm_states / sizeof one_vm_states[0])
-		return "UNKNOWN_STATE";
-	return one_vm_states[state];
-}
-
-const char *one_lcm_state_name(int lcm)
-{
-	if (lcm < 0 || (size_t)lcm >= sizeof one_lcm_states / sizeof one_lcm_states[0])
-		return "UNKNOWN_LCM_STATE";
-	return one_lcm_states[lcm];
-}
-
 const char *one_vm_state_str(const one_vm *vm)
 {
-	if (vm->state == ONE_VM_ACTIVE)
-		return one_lcm_state_name(vm->lcm_state);
-	return one_vm_state_name(vm->state);
+	return one_vm_display_state(vm->state, vm->lcm_state);
 }
 
 int one_migrate_request(one_model *m, int vm_id, int hid, int live, int ds_id, one_fail *f)

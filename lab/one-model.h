@@ -12,47 +12,10 @@
 #include <stddef.h>
 #include <time.h>
 
-/* VM STATE (include/VirtualMachine.h). */
-enum {
-	ONE_VM_INIT = 0,
-	ONE_VM_PENDING = 1,
-	ONE_VM_HOLD = 2,
-	ONE_VM_ACTIVE = 3,
-	ONE_VM_STOPPED = 4,
-	ONE_VM_SUSPENDED = 5,
-	ONE_VM_DONE = 6,
-	ONE_VM_POWEROFF = 8,
-	ONE_VM_UNDEPLOYED = 9,
-};
-
-/* LCM_STATE values the lab uses. */
-enum {
-	ONE_LCM_INIT = 0,
-	ONE_LCM_BOOT = 2,
-	ONE_LCM_RUNNING = 3,
-	ONE_LCM_MIGRATE = 4,
-	ONE_LCM_SAVE_MIGRATE = 7,
-	ONE_LCM_PROLOG_MIGRATE = 8,
-	ONE_LCM_UNKNOWN = 16,
-	ONE_LCM_BOOT_POWEROFF = 20,
-	ONE_LCM_BOOT_MIGRATE = 35,
-};
-
-/* Host STATE. */
-enum { ONE_HOST_MONITORED = 2, ONE_HOST_ERROR = 3, ONE_HOST_DISABLED = 4, ONE_HOST_OFFLINE = 8 };
+#include "one-names.h"
 
 /* History ACTION codes (include/VMActions.h). */
 enum { ONE_ACT_NONE = 0, ONE_ACT_MIGRATE = 1, ONE_ACT_LIVE_MIGRATE = 2 };
-
-/* OpenNebula error codes (include/Request.h). */
-enum {
-	ONE_E_AUTHENTICATION = 0x100,
-	ONE_E_AUTHORIZATION = 0x200,
-	ONE_E_NO_EXISTS = 0x400,
-	ONE_E_ACTION = 0x800,
-	ONE_E_XML_RPC_API = 0x1000,
-	ONE_E_INTERNAL = 0x2000,
-};
 
 /* recover operations */
 enum { ONE_RECOVER_FAILURE = 0, ONE_RECOVER_SUCCESS = 1, ONE_RECOVER_RETRY = 2 };
@@ -128,10 +91,8 @@ one_history *one_vm_last(one_vm *vm);
 /* Host ID of the last history record (-1 if none). */
 int one_vm_hid(const one_vm *vm);
 
-/* Names: VM STATE name ("ACTIVE"), LCM name ("MIGRATE"), and what oned prints in "not
- * available for state X" (the LCM name when ACTIVE, else the VM state name). */
-const char *one_vm_state_name(int state);
-const char *one_lcm_state_name(int lcm);
+/* What oned prints in "not available for state X": the LCM name when ACTIVE, else the VM state
+ * name (one_vm_display_state). */
 const char *one_vm_state_str(const one_vm *vm);
 
 /* one.vm.migrate validation and request (§2.1 steps 1, 2, 3, 4, 6). On success appends record

@@ -1,4 +1,4 @@
-/* one-names.c — name tables for OpenNebula's numeric states and error codes. */
+/* one-names.c — name tables for OpenNebula's numeric states and error codes (see one-names.h). */
 #include "themis-config.h"
 
 #include <stddef.h>

@@ -1,9 +1,9 @@
-/* one-names.h — OpenNebula state and error-code names (VM STATE, LCM_STATE, host STATE, API
- * error codes), for messages and listings. Unknown numbers map to "OTHER". */
+/* one-names.h — OpenNebula's numeric VM STATE, LCM_STATE, host STATE and API error codes and
+ * their names, shared by the lab endpoint and the trigger. Unknown numbers map to "OTHER". */
 #ifndef ONE_NAMES_H
 #define ONE_NAMES_H
 
-/* VM STATE values used by the trigger. */
+/* VM STATE (include/VirtualMachine.h). */
 enum {
 	ONE_VM_INIT = 0,
 	ONE_VM_PENDING = 1,
@@ -16,14 +16,16 @@ enum {
 	ONE_VM_UNDEPLOYED = 9,
 };
 
-/* LCM_STATE values used by the trigger. */
+/* LCM_STATE values the lab and the trigger use. */
 enum {
+	ONE_LCM_INIT = 0,
 	ONE_LCM_BOOT = 2,
 	ONE_LCM_RUNNING = 3,
 	ONE_LCM_MIGRATE = 4,
 	ONE_LCM_SAVE_MIGRATE = 7,
 	ONE_LCM_PROLOG_MIGRATE = 8,
 	ONE_LCM_UNKNOWN = 16,
+	ONE_LCM_BOOT_POWEROFF = 20,
 	ONE_LCM_BOOT_MIGRATE = 35,
 	ONE_LCM_BOOT_FAILURE = 36,
 	ONE_LCM_BOOT_MIGRATE_FAILURE = 37,
@@ -36,7 +38,10 @@ enum {
 	ONE_LCM_PROLOG_MIGRATE_UNKNOWN_FAILURE = 61,
 };
 
-/* OpenNebula API error codes (item 2 of a failure array). */
+/* Host STATE. */
+enum { ONE_HOST_MONITORED = 2, ONE_HOST_ERROR = 3, ONE_HOST_DISABLED = 4, ONE_HOST_OFFLINE = 8 };
+
+/* OpenNebula API error codes (include/Request.h; item 2 of a failure array). */
 enum {
 	ONE_E_AUTHENTICATION = 0x100,
 	ONE_E_AUTHORIZATION = 0x200,
