@@ -14,25 +14,10 @@ port=$(th_free_port)
 d=$TH_TMP
 printf '%s\n' "$TP_TOKEN" >"$d/token"
 tp_plugindir "$d/plugins" rrdtool logfile
-cat >"$d/collectd.conf" <<CONF
-Hostname "edge"
-BaseDir "$d"
-PIDFile "$d/collectd.pid"
-PluginDir "$d/plugins"
-TypesDB "/usr/share/collectd/types.db" "$TP_TYPES"
-Interval 1
-# One write thread keeps per-second values in order for the rrdtool plugin (collectd-themis(5)).
-WriteThreads 1
-LoadPlugin logfile
-<Plugin logfile>
-  LogLevel info
-  File "$d/collectd-file.log"
-  PrintSeverity true
-</Plugin>
-LoadPlugin rrdtool
-<Plugin rrdtool>
-  DataDir "$d/rrd"
-</Plugin>
+{
+	tp_conf_base edge collectd "$d/plugins" "PrintSeverity true"
+	tp_conf_rrdtool
+	cat <<CONF
 LoadPlugin themis
 <Plugin themis>
   Listen "127.0.0.1" "$port"
@@ -46,6 +31,7 @@ LoadPlugin themis
   SessionTimeout 8
 </Plugin>
 CONF
+} >"$d/collectd.conf"
 # A bad block is refused by the real daemon, naming the option.
 sed 's/^  SessionTimeout 8$/  SessionTimeout 8\n  Bogus 1/' "$d/collectd.conf" >"$d/bad.conf"
 if LD_PRELOAD="${THEMIS_ASAN_PRELOAD:-}" "${THEMIS_COLLECTD:-collectd}" -T -C "$d/bad.conf" \

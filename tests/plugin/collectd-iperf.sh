@@ -15,29 +15,17 @@ port=$(th_free_port)
 iport=$(th_free_port)
 printf '%s\n' "$TP_TOKEN" >"$d/token"
 tp_plugindir "$d/plugins" rrdtool logfile
-cat >"$d/collectd.conf" <<CONF
-Hostname "edge"
-BaseDir "$d"
-PIDFile "$d/collectd.pid"
-PluginDir "$d/plugins"
-TypesDB "/usr/share/collectd/types.db" "$TP_TYPES"
-Interval 1
-WriteThreads 1
-LoadPlugin logfile
-<Plugin logfile>
-  LogLevel info
-  File "$d/collectd-file.log"
-</Plugin>
-LoadPlugin rrdtool
-<Plugin rrdtool>
-  DataDir "$d/rrd"
-</Plugin>
+{
+	tp_conf_base edge collectd "$d/plugins"
+	tp_conf_rrdtool
+	cat <<CONF
 LoadPlugin themis
 <Plugin themis>
   Listen "127.0.0.1" "$port"
   TokenFile "$d/token"
 </Plugin>
 CONF
+} >"$d/collectd.conf"
 tp_start edge "$d/collectd.conf"
 th_wait_for 20 tp_health "$port"
 

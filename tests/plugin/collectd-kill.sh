@@ -17,23 +17,10 @@ d=$TH_TMP
 port=$(th_free_port)
 printf '%s\n' "$TP_TOKEN" >"$d/token"
 tp_plugindir "$d/plugins" rrdtool logfile
-cat >"$d/collectd.conf" <<CONF
-Hostname "edge"
-BaseDir "$d"
-PIDFile "$d/collectd.pid"
-PluginDir "$d/plugins"
-TypesDB "/usr/share/collectd/types.db" "$TP_TYPES"
-Interval 1
-WriteThreads 1
-LoadPlugin logfile
-<Plugin logfile>
-  LogLevel info
-  File "$d/collectd-file.log"
-</Plugin>
-LoadPlugin rrdtool
-<Plugin rrdtool>
-  DataDir "$d/rrd"
-</Plugin>
+{
+	tp_conf_base edge collectd "$d/plugins"
+	tp_conf_rrdtool
+	cat <<CONF
 LoadPlugin themis
 <Plugin themis>
   Listen "127.0.0.1" "$port"
@@ -43,6 +30,7 @@ LoadPlugin themis
   SessionGrace 1
 </Plugin>
 CONF
+} >"$d/collectd.conf"
 
 T0=$(($(date +%s) - 600))
 S=kill.20261125T000000Z.dead0001.c1

@@ -16,24 +16,8 @@ net=$(th_free_port)
 printf '%s\n' "$TP_TOKEN" >"$d/token"
 tp_plugindir "$d/edge-plugins" network logfile
 tp_plugindir "$d/central-plugins" network rrdtool logfile
-common() { # common NAME
-	cat <<CONF
-Hostname "$1"
-BaseDir "$d"
-PIDFile "$d/$1.pid"
-PluginDir "$d/$1-plugins"
-TypesDB "/usr/share/collectd/types.db" "$TP_TYPES"
-Interval 1
-WriteThreads 1
-LoadPlugin logfile
-<Plugin logfile>
-  LogLevel info
-  File "$d/$1-file.log"
-</Plugin>
-CONF
-}
 {
-	common edge
+	tp_conf_base edge edge "$d/edge-plugins"
 	cat <<CONF
 <LoadPlugin network>
   FlushInterval 1
@@ -49,17 +33,14 @@ LoadPlugin themis
 CONF
 } >"$d/edge.conf"
 {
-	common central
+	tp_conf_base central central "$d/central-plugins"
 	cat <<CONF
 LoadPlugin network
 <Plugin network>
   Listen "127.0.0.1" "$net"
 </Plugin>
-LoadPlugin rrdtool
-<Plugin rrdtool>
-  DataDir "$d/rrd"
-</Plugin>
 CONF
+	tp_conf_rrdtool
 } >"$d/central.conf"
 tp_start central "$d/central.conf"
 tp_start edge "$d/edge.conf"

@@ -17,18 +17,9 @@ sock="$d/rrdcached.sock"
 mkdir -p "$d/archive" "$d/journal"
 printf '%s\n' "$TP_TOKEN" >"$d/token"
 tp_plugindir "$d/plugins" logfile
-cat >"$d/collectd.conf" <<CONF
-Hostname "edge"
-BaseDir "$d"
-PIDFile "$d/collectd.pid"
-PluginDir "$d/plugins"
-TypesDB "/usr/share/collectd/types.db" "$TP_TYPES"
-Interval 1
-LoadPlugin logfile
-<Plugin logfile>
-  LogLevel info
-  File "$d/collectd-file.log"
-</Plugin>
+{
+	tp_conf_base edge collectd "$d/plugins"
+	cat <<CONF
 LoadPlugin themis
 <Plugin themis>
   Listen "127.0.0.1" "$port"
@@ -39,6 +30,7 @@ LoadPlugin themis
   SessionGrace 1
 </Plugin>
 CONF
+} >"$d/collectd.conf"
 tp_start edge "$d/collectd.conf"
 th_wait_for 20 tp_health "$port"
 

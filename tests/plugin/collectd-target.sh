@@ -16,23 +16,10 @@ d=$TH_TMP
 port=$(th_free_port)
 rport=$(th_free_port)
 tp_plugindir "$d/plugins" rrdtool logfile
-cat >"$d/collectd.conf" <<CONF
-Hostname "edge"
-BaseDir "$d"
-PIDFile "$d/collectd.pid"
-PluginDir "$d/plugins"
-TypesDB "/usr/share/collectd/types.db" "$TP_TYPES"
-Interval 1
-WriteThreads 1
-LoadPlugin logfile
-<Plugin logfile>
-  LogLevel info
-  File "$d/collectd-file.log"
-</Plugin>
-LoadPlugin rrdtool
-<Plugin rrdtool>
-  DataDir "$d/rrd"
-</Plugin>
+{
+	tp_conf_base edge collectd "$d/plugins"
+	tp_conf_rrdtool
+	cat <<CONF
 LoadPlugin themis
 <Plugin themis>
   Listen "127.0.0.1" "$port"
@@ -43,6 +30,7 @@ LoadPlugin themis
   </Target>
 </Plugin>
 CONF
+} >"$d/collectd.conf"
 reflect() {
 	"$agent" reflect --listen "127.0.0.1:$rport" >>"$d/reflect.log" 2>&1 &
 	refl_pid=$!

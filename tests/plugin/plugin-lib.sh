@@ -27,6 +27,42 @@ tp_plugindir() {
 	cp -L "$TP_SO" "$dir/themis.so"
 }
 
+# tp_conf_base HOST FILE PLUGINDIR [LOGFILE-LINE...]: prints the start of a collectd.conf: host
+# HOST, PID file $TH_TMP/FILE.pid, plugins from PLUGINDIR, the stock types and ours, a 1 s
+# interval, one write thread (keeps per-second values in order for the rrdtool plugin,
+# collectd-themis(5)) and the logfile plugin at info into $TH_TMP/FILE-file.log, with each
+# LOGFILE-LINE added to its block.
+tp_conf_base() {
+	local line
+	cat <<CONF
+Hostname "$1"
+BaseDir "$TH_TMP"
+PIDFile "$TH_TMP/$2.pid"
+PluginDir "$3"
+TypesDB "/usr/share/collectd/types.db" "$TP_TYPES"
+Interval 1
+WriteThreads 1
+LoadPlugin logfile
+<Plugin logfile>
+  LogLevel info
+  File "$TH_TMP/$2-file.log"
+CONF
+	for line in "${@:4}"; do
+		printf '  %s\n' "$line"
+	done
+	printf '</Plugin>\n'
+}
+
+# tp_conf_rrdtool: prints the stock rrdtool plugin's block, writing under $TH_TMP/rrd.
+tp_conf_rrdtool() {
+	cat <<CONF
+LoadPlugin rrdtool
+<Plugin rrdtool>
+  DataDir "$TH_TMP/rrd"
+</Plugin>
+CONF
+}
+
 # tp_start NAME CONF: run collectd -f with CONF; sets TP_PID_<NAME>; log in $TH_TMP/NAME.log.
 tp_start() {
 	local name=$1 conf=$2 pid
