@@ -14,34 +14,6 @@
 
 #define U32 ((int64_t)UINT32_MAX)
 
-const char *th_record_kind_name(th_record_kind k)
-{
-	switch (k) {
-	case TH_REC_SECOND:
-		return "second";
-	case TH_REC_OUTAGE:
-		return "outage";
-	case TH_REC_IPERF:
-		return "iperf";
-	}
-	return NULL;
-}
-
-const char *th_direction_name(th_direction d)
-{
-	switch (d) {
-	case TH_DIR_UP:
-		return "up";
-	case TH_DIR_DOWN:
-		return "down";
-	case TH_DIR_BOTH:
-		return "both";
-	case TH_DIR_UNKNOWN:
-		return "unknown";
-	}
-	return NULL;
-}
-
 static th_err th_u32(yajl_val v, const char *w, const char *key, uint32_t *out, char *errbuf)
 {
 	int64_t x = 0;

@@ -14,6 +14,7 @@
 
 #include "th-error.h"
 #include "th-record.h"
+#include "th-record-names.h" /* th_record_kind_name, th_direction_name */
 
 /* Highest epoch second accepted anywhere (year 2100): catches milliseconds sent as seconds. */
 #define TH_EPOCH_MAX 4102444800LL
@@ -24,9 +25,5 @@ th_err th_record_decode_value(yajl_val v, const char *where, th_record *r, char 
 /* Decode a POST /v1/records body: a JSON array of records, or one record object.
  * On success *out (malloc'd, free()) holds *n records; nothing is returned on failure. */
 th_err th_records_decode(const char *body, size_t len, th_record **out, size_t *n, char *errbuf);
-
-/* Names of enum values as used in JSON; NULL for an invalid value. */
-const char *th_record_kind_name(th_record_kind k);
-const char *th_direction_name(th_direction d);
 
 #endif

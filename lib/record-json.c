@@ -7,34 +7,7 @@
 #include <string.h>
 
 #include "record-json.h"
-
-static const char *rj_kind_name(th_record_kind k)
-{
-	switch (k) {
-	case TH_REC_SECOND:
-		return "second";
-	case TH_REC_OUTAGE:
-		return "outage";
-	case TH_REC_IPERF:
-		return "iperf";
-	}
-	return NULL;
-}
-
-static const char *rj_direction_name(th_direction d)
-{
-	switch (d) {
-	case TH_DIR_UP:
-		return "up";
-	case TH_DIR_DOWN:
-		return "down";
-	case TH_DIR_BOTH:
-		return "both";
-	case TH_DIR_UNKNOWN:
-		return "unknown";
-	}
-	return NULL;
-}
+#include "th-record-names.h"
 
 static int gstr(yajl_gen g, const char *s)
 {
@@ -92,7 +65,7 @@ static int gen_second(yajl_gen g, const th_second *s)
 
 static int gen_outage(yajl_gen g, const th_outage *o)
 {
-	const char *d = rj_direction_name(o->direction);
+	const char *d = th_direction_name(o->direction);
 	int e = 0;
 
 	if (d == NULL)
@@ -129,7 +102,7 @@ static int gen_iperf(yajl_gen g, const th_iperf *i)
 
 th_err th_record_json_gen(yajl_gen g, const th_record *rec, char *errbuf)
 {
-	const char *kind = rj_kind_name(rec->kind);
+	const char *kind = th_record_kind_name(rec->kind);
 	int e = 0;
 
 	if (kind == NULL)
