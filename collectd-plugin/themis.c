@@ -353,16 +353,6 @@ static void tp_health(void *ctx, char *buf, size_t size)
 
 /* ------------------------------------------------------------------ worker: dispatch + archive */
 
-static void tp_copy(char *dst, size_t size, const char *src)
-{
-	size_t n = strlen(src);
-
-	if (n >= size)
-		n = size - 1;
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
 static void tp_dispatch(const tp_value *v)
 {
 	value_list_t vl = VALUE_LIST_INIT;

@@ -57,8 +57,7 @@ static int tp_grow(void **arr, size_t *cap, size_t need, size_t size)
 	return 0;
 }
 
-/* Bounded copy that always terminates (cheaper than snprintf on the hot path). */
-static void tp_copy(char *dst, size_t size, const char *src)
+void tp_copy(char *dst, size_t size, const char *src)
 {
 	size_t n = strlen(src);
 

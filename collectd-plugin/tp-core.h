@@ -123,6 +123,10 @@ th_err tp_core_resume_rows(tp_core *c, const char *session, const char *data, si
 /* Counts for /v1/health. */
 size_t tp_core_sessions_open(const tp_core *c);
 
+/* Copies src into dst[size], cut to fit and always terminated (cheaper than snprintf on the
+ * hot path); also fills collectd's fixed-size identifier fields. */
+void tp_copy(char *dst, size_t size, const char *src);
+
 /* Severity of a session end given its summary (exposed for tests). */
 tp_severity tp_core_severity(const tp_config *cfg, th_outcome outcome, double downtime_ms,
                              bool timed_out);
