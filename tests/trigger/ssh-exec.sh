@@ -5,6 +5,8 @@
 # timeout: 120
 # shellcheck source=tests/common/lib.sh
 . "${top_srcdir:?}/tests/common/lib.sh"
+# shellcheck source=tests/trigger/trigger-lib.sh
+. "$top_srcdir/tests/trigger/trigger-lib.sh"
 th_require_cmd /usr/sbin/sshd openssh-server
 th_require_cmd ssh-keygen openssh-client
 th_require_cmd ssh-agent openssh-client
@@ -23,18 +25,7 @@ ssh-keygen -q -t ecdsa -b 256 -N '' -f "$TH_TMP/user_ecdsa"
 ssh-keygen -q -t ed25519 -N '' -f "$TH_TMP/stranger"
 ssh-keygen -q -t ed25519 -N '' -f "$TH_TMP/other_host"
 cat "$TH_TMP/user_ed25519.pub" "$TH_TMP/user_ecdsa.pub" >"$TH_TMP/authorized_keys"
-cat >"$TH_TMP/sshd_config" <<CONF
-Port $port
-ListenAddress 127.0.0.1
-HostKey $TH_TMP/host_key
-PidFile none
-StrictModes no
-AuthorizedKeysFile $TH_TMP/authorized_keys
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-PermitRootLogin prohibit-password
-CONF
+tt_sshd_config "$port" 127.0.0.1 >"$TH_TMP/sshd_config"
 th_spawn sshd_pid /usr/sbin/sshd -D -e -f "$TH_TMP/sshd_config"
 th_wait_for 20 listening "$port"
 

@@ -8,6 +8,8 @@
 # timeout: 240
 # shellcheck source=tests/common/lib.sh
 . "${top_srcdir:?}/tests/common/lib.sh"
+# shellcheck source=tests/trigger/trigger-lib.sh
+. "$top_srcdir/tests/trigger/trigger-lib.sh"
 th_require_root
 th_require_cmd jq jq
 th_require_cmd nft nftables
@@ -41,18 +43,7 @@ mkdir -p /run/sshd
 ssh-keygen -q -t ed25519 -N '' -f "$TH_TMP/host_key"
 ssh-keygen -q -t ed25519 -N '' -f "$TH_TMP/user_key"
 cp "$TH_TMP/user_key.pub" "$TH_TMP/authorized_keys"
-cat >"$TH_TMP/sshd_config" <<CONF
-Port 2222
-ListenAddress 10.91.0.2
-HostKey $TH_TMP/host_key
-PidFile none
-StrictModes no
-AuthorizedKeysFile $TH_TMP/authorized_keys
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-PermitRootLogin prohibit-password
-CONF
+tt_sshd_config 2222 10.91.0.2 >"$TH_TMP/sshd_config"
 th_spawn sshd_pid in_vm /usr/sbin/sshd -D -e -f "$TH_TMP/sshd_config"
 th_wait_for 20 listening "$vm" 2222
 printf '[10.91.0.2]:2222 %s\n' "$(cut -d' ' -f1,2 "$TH_TMP/host_key.pub")" >"$TH_TMP/known_hosts"
@@ -189,14 +180,7 @@ ip netns exec "$sup" env ONE_XMLRPC=http://127.0.0.1:2633/RPC2 ONE_AUTH="$TH_TMP
 tpid=$!
 th_wait_for 30 grep -q migration-start "$TH_TMP/term.jsonl"
 [ -e "$TH_TMP/themis-probe.pid" ] || th_fail "no prober running during the migration"
-t0=$(date +%s%N)
-kill -TERM "$tpid"
-rc=0
-wait "$tpid" || rc=$?
-t1=$(date +%s%N)
-th_assert_eq 1 "$rc" "exit status after SIGTERM"
-[ $(((t1 - t0) / 1000000)) -lt 8000 ] || th_fail "SIGTERM took $(((t1 - t0) / 1000000)) ms to end the run"
-th_assert_eq "session-end aborted" "$(tail -n 1 "$TH_TMP/term.jsonl" | jq -r '"\(.event) \(.outcome)"')" "last marker after SIGTERM"
+tt_sigterm_aborts "$tpid" 8000 "$TH_TMP/term.jsonl"
 if [ -e "$TH_TMP/themis-probe.pid" ] || [ -e "$TH_TMP/themis-reflect.pid" ]; then
 	th_fail "agent pid files left after SIGTERM"
 fi

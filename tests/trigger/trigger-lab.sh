@@ -6,6 +6,8 @@
 # timeout: 240
 # shellcheck source=tests/common/lib.sh
 . "${top_srcdir:?}/tests/common/lib.sh"
+# shellcheck source=tests/trigger/trigger-lib.sh
+. "$top_srcdir/tests/trigger/trigger-lib.sh"
 th_require_cmd jq jq
 
 trig="$top_builddir/trigger/themis-trigger"
@@ -185,13 +187,6 @@ echo "slow 20000" >"$state/fault"
 tpid=$!
 th_on_exit kill -KILL "$tpid"
 th_wait_for 20 grep -q migration-start "$TH_TMP/term.jsonl"
-t0=$(date +%s%N)
-kill -TERM "$tpid"
-rc=0
-wait "$tpid" || rc=$?
-t1=$(date +%s%N)
-th_assert_eq 1 "$rc" "exit status after SIGTERM"
-[ $(((t1 - t0) / 1000000)) -lt 3000 ] || th_fail "SIGTERM took $(((t1 - t0) / 1000000)) ms to end the run"
-th_assert_eq "session-end aborted" "$(tail -n 1 "$TH_TMP/term.jsonl" | jq -r '"\(.event) \(.outcome)"')" "last marker after SIGTERM"
+tt_sigterm_aborts "$tpid" 3000 "$TH_TMP/term.jsonl"
 th_assert_match '^1 +host0 +host1 +aborted' "$(sed -n 2p "$TH_TMP/term.out")" "table row after SIGTERM"
 th_log "all trigger/lab cases passed"
