@@ -8,19 +8,16 @@
 #include "themis-config.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "one-backend.h"
 #include "qmp-info.h"
 #include "qmp.h"
+#include "th-exec.h"
 #include "th-time.h"
 
 #define QEMU_HOOK_TIMEOUT_MS    120000
@@ -38,58 +35,19 @@ typedef struct qemu_ctx {
 static th_err qemu_hook(qemu_ctx *c, const char *verb, const char *vm, const char *host, char *out,
                         size_t outlen, char *errbuf)
 {
-	int64_t deadline = th_mono_ns() + (int64_t)QEMU_HOOK_TIMEOUT_MS * TH_NS_PER_MS;
+	char *const argv[] = {c->hook, (char *)verb, (char *)vm, (char *)host, NULL};
 	char buf[512];
-	size_t len = 0;
-	int pfd[2], status;
-	pid_t pid;
+	int status;
+	th_err e = th_exec(argv, 0, QEMU_HOOK_TIMEOUT_MS, buf, sizeof buf, &status, errbuf);
 
-	if (pipe2(pfd, O_CLOEXEC) != 0)
-		return th_seterr(errbuf, TH_ERR_IO, "pipe: %s", strerror(errno));
-	pid = fork();
-	if (pid < 0) {
-		close(pfd[0]);
-		close(pfd[1]);
-		return th_seterr(errbuf, TH_ERR_IO, "fork: %s", strerror(errno));
-	}
-	if (pid == 0) {
-		char *const argv[] = {c->hook, (char *)verb, (char *)vm, (char *)host, NULL};
-
-		dup2(pfd[1], STDOUT_FILENO);
-		execv(c->hook, argv);
-		_exit(127);
-	}
-	close(pfd[1]);
-	for (;;) {
-		struct pollfd p = {pfd[0], POLLIN, 0};
-		int64_t left = (deadline - th_mono_ns()) / TH_NS_PER_MS;
-		ssize_t n;
-
-		if (left <= 0) {
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			close(pfd[0]);
-			return th_seterr(errbuf, TH_ERR_TIMEOUT, "%s %s %s %s: no answer in %d s",
-			                 c->hook, verb, vm, host, QEMU_HOOK_TIMEOUT_MS / 1000);
-		}
-		if (poll(&p, 1, (int)left) <= 0)
-			continue;
-		n = read(pfd[0], buf + len, sizeof buf - 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		if (len == sizeof buf - 1)
-			break;
-	}
-	close(pfd[0]);
-	buf[len] = '\0';
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+	if (e == TH_ERR_TIMEOUT)
+		return th_seterr(errbuf, e, "%s %s %s %s: no answer in %d s", c->hook, verb, vm,
+		                 host, QEMU_HOOK_TIMEOUT_MS / 1000);
+	if (e != TH_OK)
+		return e;
+	if (status != 0)
 		return th_seterr(errbuf, TH_ERR_REMOTE, "%s %s %s %s failed (status %d)", c->hook,
-		                 verb, vm, host, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		                 verb, vm, host, status);
 	if (out != NULL) {
 		size_t l = strcspn(buf, "\r\n");
 
