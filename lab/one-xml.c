@@ -155,6 +155,30 @@ static void one_xml_nic(one_buf *b, const one_vm *vm)
 	one_buf_printf(b, "</NIC>");
 }
 
+/* TEMPLATE's CPU, MEMORY and NIC, in the full and the pool VM documents alike. */
+static void one_xml_template_common(one_buf *b, const one_vm *vm)
+{
+	char num[32];
+
+	snprintf(num, sizeof num, "%d", vm->cpu);
+	one_cdata_el(b, "CPU", num);
+	snprintf(num, sizeof num, "%d", vm->memory_mb);
+	one_cdata_el(b, "MEMORY", num);
+	one_xml_nic(b, vm);
+}
+
+/* USER_TEMPLATE: the ERROR a failed operation left, else empty. */
+static void one_xml_user_template(one_buf *b, const one_vm *vm)
+{
+	if (vm->error[0]) {
+		one_buf_printf(b, "<USER_TEMPLATE>");
+		one_cdata_el(b, "ERROR", vm->error);
+		one_buf_printf(b, "</USER_TEMPLATE>");
+	} else {
+		one_buf_printf(b, "<USER_TEMPLATE/>");
+	}
+}
+
 static void one_xml_vm_head(one_buf *b, const one_vm *vm, const one_owner *o)
 {
 	one_buf_printf(b, "<VM><ID>%d</ID><UID>0</UID><GID>0</GID>", vm->id);
@@ -187,22 +211,12 @@ void one_xml_vm(one_buf *b, const one_vm *vm, const one_owner *o)
 		one_cdata_el(b, "ETH0_MAC", vm->mac);
 	one_cdata_el(b, "NETWORK", "YES");
 	one_buf_printf(b, "</CONTEXT>");
-	snprintf(num, sizeof num, "%d", vm->cpu);
-	one_cdata_el(b, "CPU", num);
-	snprintf(num, sizeof num, "%d", vm->memory_mb);
-	one_cdata_el(b, "MEMORY", num);
-	one_xml_nic(b, vm);
+	one_xml_template_common(b, vm);
 	one_cdata_el(b, "TM_MAD_SYSTEM", "shared");
 	snprintf(num, sizeof num, "%d", vm->id);
 	one_cdata_el(b, "VMID", num);
 	one_buf_printf(b, "</TEMPLATE>");
-	if (vm->error[0]) {
-		one_buf_printf(b, "<USER_TEMPLATE>");
-		one_cdata_el(b, "ERROR", vm->error);
-		one_buf_printf(b, "</USER_TEMPLATE>");
-	} else {
-		one_buf_printf(b, "<USER_TEMPLATE/>");
-	}
+	one_xml_user_template(b, vm);
 	one_buf_printf(b, "<HISTORY_RECORDS>");
 	for (size_t i = 0; i < vm->nhist; i++)
 		one_xml_history(b, vm->id, &vm->hist[i]);
@@ -212,27 +226,15 @@ void one_xml_vm(one_buf *b, const one_vm *vm, const one_owner *o)
 
 static void one_xml_vm_short(one_buf *b, const one_vm *vm, const one_owner *o)
 {
-	char num[32];
-
 	one_xml_vm_head(b, vm, o);
 	one_buf_printf(b,
 	               "<LAST_POLL>0</LAST_POLL><STATE>%d</STATE><LCM_STATE>%d</LCM_STATE>"
 	               "<RESCHED>0</RESCHED><STIME>%ld</STIME><ETIME>%ld</ETIME>"
 	               "<DEPLOY_ID>one-%d</DEPLOY_ID><TEMPLATE>",
 	               vm->state, vm->lcm_state, vm->stime, vm->etime, vm->id);
-	snprintf(num, sizeof num, "%d", vm->cpu);
-	one_cdata_el(b, "CPU", num);
-	snprintf(num, sizeof num, "%d", vm->memory_mb);
-	one_cdata_el(b, "MEMORY", num);
-	one_xml_nic(b, vm);
+	one_xml_template_common(b, vm);
 	one_buf_printf(b, "</TEMPLATE><MONITORING/>");
-	if (vm->error[0]) {
-		one_buf_printf(b, "<USER_TEMPLATE>");
-		one_cdata_el(b, "ERROR", vm->error);
-		one_buf_printf(b, "</USER_TEMPLATE>");
-	} else {
-		one_buf_printf(b, "<USER_TEMPLATE/>");
-	}
+	one_xml_user_template(b, vm);
 	one_buf_printf(b, "<HISTORY_RECORDS>");
 	if (vm->nhist > 0)
 		one_xml_history_short(b, vm->id, &vm->hist[vm->nhist - 1]);
