@@ -109,6 +109,19 @@ th_session_range() {
 		| if .[0] == null or .[1] == null then "" else map(floor | tostring) | join(" ") end' "$1"
 }
 
+# th_open_session ARCHIVE SESSION: set the caller's json, rrd, rdef (rrd with colons escaped
+# for DEF), first and last (declared local there) for SESSION; exit 2 when it has no data.
+th_open_session() {
+	local range
+	json=$(th_find_session "$1" "$2")
+	rrd=$(th_rrd_of "$json")
+	rdef=${rrd//:/\\:} # a colon in a DEF file name is escaped
+	range=$(th_session_range "$json")
+	first=${range% *}
+	last=${range#* }
+	th_require_data "$json" "$first" "$last"
+}
+
 # th_marker_time JSON EVENT: the floor of the first EVENT marker's time, empty if none.
 th_marker_time() {
 	jq -r --arg ev "$2" '[.markers[]? | select(.event == $ev) | .t | numbers] | first // empty | floor' "$1"

@@ -5,14 +5,8 @@
 
 # th_session_csv ARCHIVE SESSION: print "time,<every DS>" for each second of the session.
 th_session_csv() {
-	local archive=$1 session=$2 json rrd range first last ds
-	json=$(th_find_session "$archive" "$session")
-	rrd=$(th_rrd_of "$json")
-	local rdef=${rrd//:/\\:} # a colon in a DEF file name is escaped
-	range=$(th_session_range "$json")
-	first=${range% *}
-	last=${range#* }
-	th_require_data "$json" "$first" "$last"
+	local archive=$1 session=$2 json rrd rdef first last ds
+	th_open_session "$archive" "$session"
 	local -a args=()
 	for ds in $TH_DS_LIST; do
 		args+=("DEF:$ds=$rdef:$ds:AVERAGE" "XPORT:$ds:$ds")

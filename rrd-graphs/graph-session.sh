@@ -23,14 +23,8 @@ th_marker_colour() {
 # rrdtool-style "WIDTHxHEIGHT" of the result on stdout.
 th_session_graph() {
 	local archive=$1 session=$2 out=$3 width=${4:-$TH_SESSION_WIDTH}
-	local json rrd range first last vm cycle src dst def w0 w1 tmp
-	json=$(th_find_session "$archive" "$session")
-	rrd=$(th_rrd_of "$json")
-	local rdef=${rrd//:/\\:} # a colon in a DEF file name is escaped
-	range=$(th_session_range "$json")
-	first=${range% *}
-	last=${range#* }
-	th_require_data "$json" "$first" "$last"
+	local json rrd rdef first last vm cycle src dst def w0 w1 tmp
+	th_open_session "$archive" "$session"
 	# Long sessions get several seconds per pixel: keep loss and RTT peaks visible (reduce=MAX).
 	[ "$last" -gt "$first" ] || last=$((first + 1))
 
