@@ -47,14 +47,18 @@ struct th_prober {
 #define EV_STOP  UINT64_MAX
 #define EV_TIMER (UINT64_MAX - 1)
 
+/* The stream's own defaults, so both stay the same. */
 void th_target_defaults(th_target *t)
 {
+	th_stream_conf c;
+
+	th_stream_conf_defaults(&c);
 	memset(t, 0, sizeof *t);
-	t->interval_ns = 10 * TH_NS_PER_MS;
-	t->loss_timeout_ns = TH_NS_PER_SEC;
-	t->stall_ns = -1;
-	t->min_lost = 2;
-	t->hold_max_ns = 600 * TH_NS_PER_SEC;
+	t->interval_ns = c.interval_ns;
+	t->loss_timeout_ns = c.loss_timeout_ns;
+	t->stall_ns = c.stall_ns;
+	t->min_lost = c.min_lost;
+	t->hold_max_ns = c.hold_max_ns;
 }
 
 th_err th_target_set_addr(th_target *t, const char *addrport, char *errbuf)
