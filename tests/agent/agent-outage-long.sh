@@ -3,6 +3,7 @@
 # VMs probed by one themis-agent (three targets): each reported within one probe interval + 2 ms,
 # with the right direction for every lost probe and the loss in the right seconds.
 # timeout: 420
+# slow: 10 s and 120 s outages of the code the short-outage test already covers; skipped in the sanitizer pass
 # shellcheck source=tests/common/lib.sh
 . "${top_srcdir:?}/tests/common/lib.sh"
 # shellcheck source=tests/agent/agent-common.sh
