@@ -49,7 +49,7 @@ refuse '--max-streams 0: must be between 1 and 1000000' reflect --listen 127.0.0
 "$AGENT" probe --help | grep -q -- '--targets-file' || th_fail "probe --help lists the options"
 
 ns=$(th_netns_add cli)
-th_on_exit ip netns delete "$ns"
+th_on_exit th_netns_del "$ns"
 run() { ip netns exec "$ns" "$@"; }
 # background processes are started with "ip netns exec" itself, so that $! is the agent
 ip netns exec "$ns" "$AGENT" reflect --listen 127.0.0.1:9911 2>"$TH_TMP/reflect.log" &

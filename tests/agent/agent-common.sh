@@ -35,10 +35,10 @@ ta_setup() {
 	# th_netns_add runs in a command substitution here, so its own cleanup entry is lost:
 	# register the deletion in this shell
 	TA_SUP=$(th_netns_add sup)
-	th_on_exit ip netns delete "$TA_SUP"
+	th_on_exit th_netns_del "$TA_SUP"
 	for ((i = 1; i <= n; i++)); do
 		vm=$(th_netns_add "vm$i")
-		th_on_exit ip netns delete "$vm"
+		th_on_exit th_netns_del "$vm"
 		TA_VM[i]=$vm
 		read -r "TA_IF_SUP[i]" "TA_IF_VM[i]" < <(th_netns_link "$TA_SUP" "10.77.$i.1/24" "$vm" "10.77.$i.2/24")
 		ip netns exec "$vm" nft -f - <<-NFT

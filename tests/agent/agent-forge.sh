@@ -73,7 +73,7 @@ run_case "no key" no 1
 
 # the same with a key on both sides: a second VM with a keyed reflector
 vm=$(th_netns_add vm2)
-th_on_exit ip netns delete "$vm"
+th_on_exit th_netns_del "$vm"
 TA_VM[2]=$vm
 th_netns_link "$TA_SUP" "10.77.2.1/24" "$vm" "10.77.2.2/24" >/dev/null
 ip netns exec "$vm" "$AGENT" reflect --listen "10.77.2.2:$TA_PORT" --key-file "$TH_TMP/key" \

@@ -16,8 +16,8 @@ agent="$top_builddir/agent/themis-agent"
 
 vm=$(th_netns_add vm)
 sup=$(th_netns_add sup)
-th_on_exit ip netns delete "$vm"
-th_on_exit ip netns delete "$sup"
+th_on_exit th_netns_del "$vm"
+th_on_exit th_netns_del "$sup"
 th_netns_link "$vm" 10.78.0.1/24 "$sup" 10.78.0.2/24 >/dev/null
 out="$TH_TMP/records.jsonl"
 

@@ -25,10 +25,9 @@ th__cleanup() {
 	done
 	# Namespaces made by th_netns_add (often called in $(...), where th_on_exit cannot reach
 	# this shell): every namespace named "$TH_TEST_ID-*" belongs to this test.
-	local ns p
+	local ns
 	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$TH_TEST_ID-"); do
-		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p"; done
-		ip netns delete "$ns"
+		th_netns_del "$ns"
 	done
 	exit "$rc"
 }
@@ -83,9 +82,17 @@ th_spawn() {
 th_netns_add() {
 	local ns="$TH_TEST_ID-$1"
 	ip netns add "$ns"
-	th_on_exit ip netns delete "$ns"
+	th_on_exit th_netns_del "$ns"
 	ip -n "$ns" link set lo up
 	printf '%s\n' "$ns"
+}
+
+# th_netns_del NS: kill every process inside NS, then delete it (a namespace deleted with
+# processes still in it lives on, unnamed, with them).
+th_netns_del() {
+	local p
+	for p in $(ip netns pids "$1" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+	ip netns delete "$1" 2>/dev/null
 }
 
 # th_netns_link NS_A ADDR_A NS_B ADDR_B: veth pair between two namespaces (ADDR with /prefix).

@@ -26,8 +26,8 @@ sink="$top_builddir/tests/trigger/markers-sink"
 sup=$(th_netns_add sup)
 vm=$(th_netns_add vm)
 # th_netns_add ran in a subshell: register the removal here
-th_on_exit ip netns delete "$sup"
-th_on_exit ip netns delete "$vm"
+th_on_exit th_netns_del "$sup"
+th_on_exit th_netns_del "$vm"
 th_netns_link "$sup" 10.91.0.1/24 "$vm" 10.91.0.2/24 >/dev/null
 in_sup() { ip netns exec "$sup" "$@"; }
 in_vm() { ip netns exec "$vm" "$@"; }
