@@ -126,6 +126,16 @@ static xmlDoc *one_read(const char *xml, size_t len, const char *root, xmlNode *
 	return doc;
 }
 
+/* Number of element children of n named name (the size of a pool document). */
+static size_t one_count_children(const xmlNode *n, const char *name)
+{
+	size_t cnt = 0;
+
+	for (const xmlNode *c = n->children; c != NULL; c = c->next)
+		cnt += c->type == XML_ELEMENT_NODE && strcmp((const char *)c->name, name) == 0;
+	return cnt;
+}
+
 static th_err one_history_parse(const xmlNode *h, one_history *o, char *errbuf)
 {
 	th_err e;
@@ -227,8 +237,7 @@ th_err one_vmpool_parse(const char *xml, size_t len, one_vm **vms, size_t *n, ch
 	*n = 0;
 	if (doc == NULL)
 		return e;
-	for (xmlNode *c = root->children; c != NULL; c = c->next)
-		cnt += c->type == XML_ELEMENT_NODE && strcmp((const char *)c->name, "VM") == 0;
+	cnt = one_count_children(root, "VM");
 	*vms = calloc(cnt ? cnt : 1, sizeof **vms);
 	if (*vms == NULL) {
 		xmlFreeDoc(doc);
@@ -262,8 +271,7 @@ th_err one_hostpool_parse(const char *xml, size_t len, one_host **hosts, size_t 
 	*n = 0;
 	if (doc == NULL)
 		return e;
-	for (xmlNode *c = root->children; c != NULL; c = c->next)
-		cnt += c->type == XML_ELEMENT_NODE && strcmp((const char *)c->name, "HOST") == 0;
+	cnt = one_count_children(root, "HOST");
 	*hosts = calloc(cnt ? cnt : 1, sizeof **hosts);
 	if (*hosts == NULL) {
 		xmlFreeDoc(doc);
