@@ -12,6 +12,7 @@
 #include "collectd/core/daemon/utils_time.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -35,14 +36,25 @@ static char *tp_listen_node;
 static char *tp_listen_service;
 static char tp_token[512];
 static size_t tp_max_body = 4 << 20;
-static unsigned tp_threads = 2;
 static size_t tp_max_queue = 1000000;
 static tp_archive tp_arch = {.rows = 86400};
+static tp_http_limits tp_http_lim = {.threads = 2,
+                                     .connections = 128,
+                                     .connections_per_client = 32,
+                                     .max_buffered = 64u << 20};
 static tp_config tp_cfg = {.archive_lag_s = 5,
                            .session_grace_ns = 5 * TH_NS_PER_SEC,
                            .session_timeout_ns = 3600 * TH_NS_PER_SEC,
                            .downtime_warning_ms = NAN,
-                           .downtime_failure_ms = NAN};
+                           .downtime_failure_ms = NAN,
+                           .limits = {.sessions = 256,
+                                      .sessions_per_vm = 8,
+                                      .streams = 10000,
+                                      .markers = 1000,
+                                      .outages = 10000,
+                                      .accept_past_s = 7 * 86400,
+                                      .accept_future_s = 300}};
+static unsigned long long tp_hits_logged[TP_HIT__COUNT]; /* worker only: limits logged once */
 
 /* Run-time state. */
 static pthread_mutex_t tp_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -223,6 +235,46 @@ static int tp_cfg_target(const oconfig_item_t *ci)
 	return 0;
 }
 
+/* The limits (collectd-themis(5) LIMITS). True when c is one of them; *status says whether its
+ * value was good. */
+static bool tp_cfg_limit(const oconfig_item_t *c, int *status)
+{
+	static const struct {
+		const char *key;
+		double min, max;
+		size_t *size;
+		int64_t *secs;
+		unsigned *uint;
+	} table[] = {
+	    {"MaxSessions", 1, 1e6, &tp_cfg.limits.sessions, NULL, NULL},
+	    {"MaxSessionsPerVM", 1, 1e6, &tp_cfg.limits.sessions_per_vm, NULL, NULL},
+	    {"MaxStreams", 1, 1e7, &tp_cfg.limits.streams, NULL, NULL},
+	    {"MaxMarkersPerSession", 8, 1e6, &tp_cfg.limits.markers, NULL, NULL},
+	    {"MaxOutagesPerSession", 1, 1e7, &tp_cfg.limits.outages, NULL, NULL},
+	    {"AcceptPast", 60, 3650 * 86400, NULL, &tp_cfg.limits.accept_past_s, NULL},
+	    {"AcceptFuture", 1, 86400, NULL, &tp_cfg.limits.accept_future_s, NULL},
+	    {"MaxConnections", 4, 1e5, NULL, NULL, &tp_http_lim.connections},
+	    {"MaxConnectionsPerClient", 1, 1e5, NULL, NULL, &tp_http_lim.connections_per_client},
+	    {"MaxBufferedBytes", 1 << 20, 1 << 30, &tp_http_lim.max_buffered, NULL, NULL},
+	};
+	double d;
+
+	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+		if (strcasecmp(table[i].key, c->key) != 0)
+			continue;
+		if ((*status = tp_cfg_number(c, table[i].min, table[i].max, &d)) != 0)
+			return true;
+		if (table[i].size)
+			*table[i].size = (size_t)d;
+		else if (table[i].secs)
+			*table[i].secs = (int64_t)d;
+		else
+			*table[i].uint = (unsigned)d;
+		return true;
+	}
+	return false;
+}
+
 static int tp_configure(oconfig_item_t *ci)
 {
 	int status = 0;
@@ -242,7 +294,7 @@ static int tp_configure(oconfig_item_t *ci)
 				tp_max_body = (size_t)d;
 		} else if (strcasecmp("Threads", c->key) == 0) {
 			if ((status = tp_cfg_number(c, 1, 64, &d)) == 0)
-				tp_threads = (unsigned)d;
+				tp_http_lim.threads = (unsigned)d;
 		} else if (strcasecmp("MaxQueue", c->key) == 0) {
 			if ((status = tp_cfg_number(c, 1000, 1e9, &d)) == 0)
 				tp_max_queue = (size_t)d;
@@ -268,6 +320,8 @@ static int tp_configure(oconfig_item_t *ci)
 			status = tp_cfg_number(c, 0, 1e9, &tp_cfg.downtime_failure_ms);
 		} else if (strcasecmp("Target", c->key) == 0) {
 			status = tp_cfg_target(c);
+		} else if (tp_cfg_limit(c, &status)) {
+			/* one of the limits */
 		} else {
 			ERROR(TP_NAME " plugin: unknown option \"%s\".", c->key);
 			status = -1;
@@ -343,12 +397,42 @@ static th_err tp_take_markers(void *ctx, const th_marker *m, size_t n, size_t *d
 
 static void tp_health(void *ctx, char *buf, size_t size)
 {
+	size_t pos;
+
 	pthread_mutex_lock(&tp_lock);
-	snprintf(buf, size,
-	         "\"sessions\":%zu,\"queued\":%zu,\"dispatched\":%llu,\"archive_errors\":%llu",
-	         tp_core_sessions_open(tp_state), tp_pending.nvalues, tp_dispatched,
-	         tp_archive_errors);
+	pos = (size_t)snprintf(buf, size,
+	                       "\"sessions\":%zu,\"streams\":%zu,\"finished_sessions\":%zu,"
+	                       "\"queued\":%zu,\"dispatched\":%llu,\"archive_errors\":%llu,"
+	                       "\"limits\":{",
+	                       tp_core_sessions_open(tp_state), tp_core_streams(tp_state),
+	                       tp_core_finished(tp_state), tp_pending.nvalues, tp_dispatched,
+	                       tp_archive_errors);
+	for (int h = 0; h < TP_HIT__COUNT && pos < size; h++)
+		pos += (size_t)snprintf(buf + pos, size - pos, "%s\"%s\":%llu", h ? "," : "",
+		                        tp_limit_name((tp_limit_hit)h),
+		                        tp_core_hits(tp_state, (tp_limit_hit)h));
+	if (pos < size)
+		snprintf(buf + pos, size - pos, "}");
 	pthread_mutex_unlock(&tp_lock);
+}
+
+/* Log each limit the first time it is hit, and again every 1000 hits (worker only). */
+static void tp_log_limits(const unsigned long long *hits)
+{
+	for (int h = 0; h < TP_HIT__COUNT; h++) {
+		if (hits[h] == tp_hits_logged[h] ||
+		    (tp_hits_logged[h] != 0 && hits[h] < tp_hits_logged[h] + 1000))
+			continue;
+		if (h == TP_HIT_CLOSED)
+			INFO(TP_NAME " plugin: %llu marker(s) for finished sessions ignored (a "
+			             "finished session never reopens).",
+			     hits[h]);
+		else
+			WARNING(TP_NAME " plugin: limit %s reached %llu time(s); see /v1/health and "
+			                "collectd-themis(5).",
+			        tp_limit_name((tp_limit_hit)h), hits[h]);
+		tp_hits_logged[h] = hits[h];
+	}
 }
 
 /* ------------------------------------------------------------------ worker: dispatch + archive */
@@ -503,11 +587,46 @@ static void tp_marks_path(char *out, size_t size)
 	snprintf(out, size, "%s/dispatched.state", tp_arch.dir);
 }
 
+/* dispatched.state grows by the marks that changed in each round and is rewritten whole (atomic
+ * rename) when the appended lines pass a bound, every 10 minutes, and at shutdown. */
+#define TP_MARKS_APPEND_MAX (4u << 20)
+#define TP_MARKS_FULL_EVERY 600
+static size_t tp_marks_appended;
+static time_t tp_marks_full_at;
+
+static bool tp_marks_want_full(bool last)
+{
+	return last || tp_marks_appended > TP_MARKS_APPEND_MAX ||
+	       (tp_marks_appended > 0 && time(NULL) - tp_marks_full_at >= TP_MARKS_FULL_EVERY);
+}
+
+static void tp_marks_write(const char *path, const char *marks, bool full)
+{
+	size_t len = strlen(marks);
+	char err[TH_ERRLEN];
+	int fd;
+
+	if (full) {
+		if (tp_write_file(path, marks, len, false, err) != TH_OK)
+			ERROR(TP_NAME " plugin: %s", err);
+		tp_marks_appended = 0;
+		tp_marks_full_at = time(NULL);
+		return;
+	}
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644)) < 0 ||
+	    write(fd, marks, len) != (ssize_t)len)
+		ERROR(TP_NAME " plugin: %s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	tp_marks_appended += len;
+}
+
 static void *tp_worker(void *arg)
 {
 	tp_out work = {0}, tmp;
-	bool last = false;
-	char *marks, path[1100], err[TH_ERRLEN];
+	bool last = false, full;
+	char *marks, path[1100];
+	unsigned long long hits[TP_HIT__COUNT];
 	uint64_t seq;
 
 	tp_marks_path(path, sizeof path);
@@ -531,14 +650,18 @@ static void *tp_worker(void *arg)
 		tmp = work;
 		work = tp_pending;
 		tp_pending = tmp;
-		marks = tp_cfg.archive ? tp_core_marks(tp_state) : NULL;
+		full = tp_marks_want_full(last);
+		marks = tp_cfg.archive ? tp_core_marks(tp_state, full) : NULL;
+		for (int h = 0; h < TP_HIT__COUNT; h++)
+			hits[h] = tp_core_hits(tp_state, (tp_limit_hit)h);
 		seq = tp_accept_seq;
 		pthread_mutex_unlock(&tp_lock);
 		tp_drain(&work, seq, last);
 		/* After the dispatch: a restart re-dispatches nothing recorded here. */
-		if (marks != NULL && tp_write_file(path, marks, strlen(marks), false, err) != TH_OK)
-			ERROR(TP_NAME " plugin: %s", err);
+		if (marks != NULL)
+			tp_marks_write(path, marks, full);
 		free(marks);
+		tp_log_limits(hits);
 	}
 	if (tp_nretry > 0)
 		ERROR(TP_NAME " plugin: archive: %zu writes could not be done before shutdown.",
@@ -690,7 +813,9 @@ static int tp_init(void)
 	tp_api.records = tp_take_records;
 	tp_api.markers = tp_take_markers;
 	tp_api.health = tp_health;
-	if (tp_http_start(&tp_server, tp_listen_node, tp_listen_service, tp_threads, &tp_api,
+	if (tp_http_lim.max_buffered < tp_max_body)
+		tp_http_lim.max_buffered = tp_max_body; /* one request of the largest size fits */
+	if (tp_http_start(&tp_server, tp_listen_node, tp_listen_service, &tp_http_lim, &tp_api,
 	                  err) != TH_OK) {
 		ERROR(TP_NAME " plugin: %s", err);
 		return -1;

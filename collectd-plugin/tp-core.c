@@ -13,16 +13,20 @@
 #include "tp-core.h"
 #include "tp-session.h"
 
-#define TP_OUTAGE_KEYS   64   /* outage starts remembered per stream */
-#define TP_FINISHED_KEEP 1024 /* finalised session ids remembered for idempotency */
+#define TP_OUTAGE_KEYS 64 /* outage starts remembered per stream */
+#define TP_SWEEP_NS    (60 * TH_NS_PER_SEC) /* how often silent streams are looked for */
 
-/* Idempotency state of one (vm, stream, kind). */
+/* Idempotency state of one (vm, stream, kind), in a chained hash table. */
 typedef struct tp_stream {
+	struct tp_stream *next; /* hash chain */
+	uint64_t hash;
 	char vm[TH_NAME_MAX];
 	char stream[TH_NAME_MAX];
 	th_record_kind kind;
+	bool dirty;                    /* its mark changed since the last tp_core_marks() */
 	int64_t last_t;                /* newest second accepted in this run (second, iperf) */
 	int64_t floor_t;               /* newest second dispatched before a restart (marks) */
+	int64_t newest;                /* newest epoch second of any of its records */
 	double starts[TP_OUTAGE_KEYS]; /* outage starts accepted (ring) */
 	size_t nstarts;
 } tp_stream;
@@ -31,12 +35,31 @@ struct tp_core {
 	tp_config cfg;
 	tp_sess **sess;
 	size_t nsess, capsess;
-	tp_stream *streams;
-	size_t nstreams, capstreams, last_stream;
-	char (*finished)[TH_SESSION_MAX];
-	size_t nfinished;
-	bool marks_dirty;
+	tp_stream **buckets; /* nbuckets is a power of two */
+	size_t nbuckets, nstreams;
+	tp_stream *last_stream;
+	tp_stream **dirty; /* streams whose mark changed */
+	size_t ndirty, capdirty;
+	uint64_t *finished; /* open-addressing set of finished session id hashes, 0 = free */
+	size_t nfinished, capfinished;
+	int64_t next_sweep_ns;
+	unsigned long long hits[TP_HIT__COUNT];
 };
+
+static const char *const tp_limit_names[TP_HIT__COUNT] = {
+    [TP_HIT_SESSIONS] = "MaxSessions",
+    [TP_HIT_SESSIONS_PER_VM] = "MaxSessionsPerVM",
+    [TP_HIT_STREAMS] = "MaxStreams",
+    [TP_HIT_MARKERS] = "MaxMarkersPerSession",
+    [TP_HIT_OUTAGES] = "MaxOutagesPerSession",
+    [TP_HIT_WINDOW] = "AcceptPast/AcceptFuture",
+    [TP_HIT_CLOSED] = "finished session",
+};
+
+const char *tp_limit_name(tp_limit_hit h)
+{
+	return (unsigned)h < TP_HIT__COUNT ? tp_limit_names[h] : "?";
+}
 
 /* ------------------------------------------------------------------ small helpers */
 
@@ -110,7 +133,10 @@ tp_core *tp_core_new(const tp_config *cfg)
 	if (c == NULL)
 		return NULL;
 	c->cfg = *cfg;
-	if ((c->finished = calloc(TP_FINISHED_KEEP, sizeof *c->finished)) == NULL) {
+	if (c->cfg.wall_ns == NULL)
+		c->cfg.wall_ns = th_wall_ns;
+	c->nbuckets = 256;
+	if ((c->buckets = calloc(c->nbuckets, sizeof *c->buckets)) == NULL) {
 		free(c);
 		return NULL;
 	}
@@ -136,7 +162,13 @@ void tp_core_free(tp_core *c)
 	for (size_t i = 0; i < c->nsess; i++)
 		tp_sess_free(c->sess[i]);
 	free(c->sess);
-	free(c->streams);
+	for (size_t b = 0; b < c->nbuckets; b++)
+		for (tp_stream *st = c->buckets[b], *next; st != NULL; st = next) {
+			next = st->next;
+			free(st);
+		}
+	free(c->buckets);
+	free(c->dirty);
 	free(c->finished);
 	free(c);
 }
@@ -145,6 +177,33 @@ size_t tp_core_sessions_open(const tp_core *c)
 {
 	return c->nsess;
 }
+
+size_t tp_core_streams(const tp_core *c)
+{
+	return c->nstreams;
+}
+
+size_t tp_core_finished(const tp_core *c)
+{
+	return c->nfinished;
+}
+
+unsigned long long tp_core_hits(const tp_core *c, tp_limit_hit h)
+{
+	return (unsigned)h < TP_HIT__COUNT ? c->hits[h] : 0;
+}
+
+/* FNV-1a, 64 bits, over a string and its terminating NUL (so "ab"+"c" != "a"+"bc"). */
+static uint64_t tp_hash(uint64_t h, const char *str)
+{
+	do {
+		h ^= (unsigned char)*str;
+		h *= 0x100000001b3ULL;
+	} while (*str++ != '\0');
+	return h;
+}
+
+#define TP_HASH_INIT 0xcbf29ce484222325ULL
 
 tp_severity tp_core_severity(const tp_config *cfg, th_outcome outcome, double downtime_ms,
                              bool timed_out)
@@ -171,33 +230,108 @@ tp_severity tp_core_severity(const tp_config *cfg, th_outcome outcome, double do
 
 /* ------------------------------------------------------------------ idempotency */
 
-static tp_stream *tp_stream_get(tp_core *c, const char *vm, const char *stream, th_record_kind kind)
+static uint64_t tp_stream_hash(const char *vm, const char *stream, th_record_kind kind)
 {
-	tp_stream *s;
+	uint64_t h = tp_hash(tp_hash(TP_HASH_INIT, vm), stream);
 
-	if (c->last_stream < c->nstreams) {
-		s = &c->streams[c->last_stream];
-		if (s->kind == kind && strcmp(s->stream, stream) == 0 && strcmp(s->vm, vm) == 0)
-			return s;
-	}
-	for (size_t i = 0; i < c->nstreams; i++) {
-		s = &c->streams[i];
-		if (s->kind == kind && strcmp(s->stream, stream) == 0 && strcmp(s->vm, vm) == 0) {
-			c->last_stream = i;
-			return s;
+	return (h ^ (uint64_t)kind) * 0x100000001b3ULL;
+}
+
+static tp_stream *tp_stream_find(tp_core *c, const char *vm, const char *stream,
+                                 th_record_kind kind, uint64_t h)
+{
+	tp_stream *s = c->last_stream;
+
+	if (s != NULL && s->hash == h && s->kind == kind && strcmp(s->stream, stream) == 0 &&
+	    strcmp(s->vm, vm) == 0)
+		return s;
+	for (s = c->buckets[h & (c->nbuckets - 1)]; s != NULL; s = s->next)
+		if (s->hash == h && s->kind == kind && strcmp(s->stream, stream) == 0 &&
+		    strcmp(s->vm, vm) == 0)
+			return c->last_stream = s;
+	return NULL;
+}
+
+/* Double the table when it holds as many streams as buckets (failure keeps the old one). */
+static void tp_streams_rehash(tp_core *c)
+{
+	size_t n = c->nbuckets * 2;
+	tp_stream **b;
+
+	if (c->nstreams < c->nbuckets || (b = calloc(n, sizeof *b)) == NULL)
+		return;
+	for (size_t i = 0; i < c->nbuckets; i++)
+		for (tp_stream *st = c->buckets[i], *next; st != NULL; st = next) {
+			next = st->next;
+			st->next = b[st->hash & (n - 1)];
+			b[st->hash & (n - 1)] = st;
 		}
-	}
-	if (tp_grow((void **)&c->streams, &c->capstreams, c->nstreams + 1, sizeof *c->streams))
+	free(c->buckets);
+	c->buckets = b;
+	c->nbuckets = n;
+}
+
+/* The state of (vm, stream, kind), created when new. NULL with *e set: TH_ERR_NOMEM, or
+ * TH_ERR_LIMIT when MaxStreams states exist. */
+static tp_stream *tp_stream_get(tp_core *c, const char *vm, const char *stream, th_record_kind kind,
+                                th_err *e)
+{
+	uint64_t h = tp_stream_hash(vm, stream, kind);
+	tp_stream *s = tp_stream_find(c, vm, stream, kind, h);
+
+	if (s != NULL)
+		return s;
+	if (c->cfg.limits.streams && c->nstreams >= c->cfg.limits.streams) {
+		*e = TH_ERR_LIMIT;
 		return NULL;
-	s = &c->streams[c->nstreams];
-	memset(s, 0, sizeof *s);
-	snprintf(s->vm, sizeof s->vm, "%s", vm);
-	snprintf(s->stream, sizeof s->stream, "%s", stream);
+	}
+	if ((s = calloc(1, sizeof *s)) == NULL) {
+		*e = TH_ERR_NOMEM;
+		return NULL;
+	}
+	s->hash = h;
+	tp_copy(s->vm, sizeof s->vm, vm);
+	tp_copy(s->stream, sizeof s->stream, stream);
 	s->kind = kind;
-	s->last_t = INT64_MIN;
-	s->floor_t = INT64_MIN;
-	c->last_stream = c->nstreams++;
-	return s;
+	s->last_t = s->floor_t = s->newest = INT64_MIN;
+	s->next = c->buckets[h & (c->nbuckets - 1)];
+	c->buckets[h & (c->nbuckets - 1)] = s;
+	c->nstreams++;
+	tp_streams_rehash(c);
+	return c->last_stream = s;
+}
+
+/* Note that the stream's mark changed (for the next tp_core_marks). */
+static void tp_stream_touch(tp_core *c, tp_stream *s)
+{
+	if (s->dirty || s->kind == TH_REC_OUTAGE)
+		return;
+	if (tp_grow((void **)&c->dirty, &c->capdirty, c->ndirty + 1, sizeof *c->dirty))
+		return; /* the mark is written with the next full rewrite */
+	c->dirty[c->ndirty++] = s;
+	s->dirty = true;
+}
+
+/* Forget streams whose newest record is older than AcceptPast: any record of theirs that could
+ * be re-sent is refused by the window anyway. */
+static void tp_streams_sweep(tp_core *c, int64_t wall_s)
+{
+	int64_t horizon = wall_s - c->cfg.limits.accept_past_s;
+
+	for (size_t i = 0; i < c->nbuckets; i++)
+		for (tp_stream **pp = &c->buckets[i], *st; (st = *pp) != NULL;) {
+			int64_t newest = st->newest > st->floor_t ? st->newest : st->floor_t;
+
+			if (st->dirty || newest >= horizon) {
+				pp = &st->next;
+				continue;
+			}
+			*pp = st->next;
+			if (c->last_stream == st)
+				c->last_stream = NULL;
+			free(st);
+			c->nstreams--;
+		}
 }
 
 /* True when the record was accepted before (and must change nothing now). */
@@ -220,6 +354,37 @@ static bool tp_seen(tp_stream *s, const th_record *r)
 	return false;
 }
 
+/* Time of a record as the window sees it: its latest epoch second. */
+static double tp_record_latest(const th_record *r)
+{
+	return r->kind == TH_REC_SECOND  ? (double)r->u.second.t
+	       : r->kind == TH_REC_IPERF ? (double)r->u.iperf.t
+	                                 : r->u.outage.end;
+}
+
+/* TH_ERR_INVALID naming the item when t (epoch s) lies outside AcceptPast/AcceptFuture. */
+static th_err tp_window_check(tp_core *c, const char *what, size_t i, const char *field, double t,
+                              char *errbuf)
+{
+	const tp_limits *l = &c->cfg.limits;
+	double now = (double)c->cfg.wall_ns() / 1e9;
+
+	if (l->accept_future_s > 0 && t > now + (double)l->accept_future_s) {
+		c->hits[TP_HIT_WINDOW]++;
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "%s[%zu].%s: %.3f is %.0f s ahead of this host's clock (AcceptFuture "
+		                 "%lld s)",
+		                 what, i, field, t, t - now, (long long)l->accept_future_s);
+	}
+	if (l->accept_past_s > 0 && t < now - (double)l->accept_past_s) {
+		c->hits[TP_HIT_WINDOW]++;
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "%s[%zu].%s: %.3f is %.0f s in the past (AcceptPast %lld s)", what,
+		                 i, field, t, now - t, (long long)l->accept_past_s);
+	}
+	return TH_OK;
+}
+
 static int64_t tp_record_second(const th_record *r)
 {
 	return r->kind == TH_REC_SECOND  ? r->u.second.t
@@ -237,25 +402,72 @@ static tp_sess *tp_sess_find(tp_core *c, const char *id)
 	return NULL;
 }
 
+/* Finished sessions are kept as 64-bit hashes of their ids (8-16 bytes each, for as long as the
+ * plugin runs; the archive restores them at start): a marker for one never reopens it. */
+static uint64_t tp_finished_key(const char *id)
+{
+	uint64_t h = tp_hash(TP_HASH_INIT, id);
+
+	return h ? h : 1;
+}
+
 static bool tp_finished(const tp_core *c, const char *id)
 {
-	size_t n = c->nfinished < TP_FINISHED_KEEP ? c->nfinished : TP_FINISHED_KEEP;
+	uint64_t k = tp_finished_key(id);
 
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(c->finished[i], id) == 0)
+	if (c->capfinished == 0)
+		return false;
+	for (size_t i = k & (c->capfinished - 1); c->finished[i] != 0;
+	     i = (i + 1) & (c->capfinished - 1))
+		if (c->finished[i] == k)
 			return true;
 	return false;
+}
+
+static void tp_finished_put(uint64_t *set, size_t cap, uint64_t k)
+{
+	size_t i = k & (cap - 1);
+
+	while (set[i] != 0 && set[i] != k)
+		i = (i + 1) & (cap - 1);
+	set[i] = k;
+}
+
+th_err tp_core_mark_finished(tp_core *c, const char *session)
+{
+	if (tp_finished(c, session))
+		return TH_OK;
+	if (2 * (c->nfinished + 1) > c->capfinished) {
+		size_t cap = c->capfinished ? c->capfinished * 2 : 1024;
+		uint64_t *set = calloc(cap, sizeof *set);
+
+		if (set == NULL)
+			return TH_ERR_NOMEM;
+		for (size_t i = 0; i < c->capfinished; i++)
+			if (c->finished[i] != 0)
+				tp_finished_put(set, cap, c->finished[i]);
+		free(c->finished);
+		c->finished = set;
+		c->capfinished = cap;
+	}
+	tp_finished_put(c->finished, c->capfinished, tp_finished_key(session));
+	c->nfinished++;
+	return TH_OK;
 }
 
 /* The session of vm whose window holds second t (the latest started), or NULL. */
 static tp_sess *tp_sess_for(tp_core *c, const char *vm, int64_t t)
 {
 	tp_sess *best = NULL;
+	uint64_t vh;
 
+	if (c->nsess == 0)
+		return NULL;
+	vh = tp_hash(TP_HASH_INIT, vm);
 	for (size_t i = 0; i < c->nsess; i++) {
 		tp_sess *s = c->sess[i];
 
-		if (strcmp(s->vm, vm) != 0 || t < s->first)
+		if (s->vm_hash != vh || strcmp(s->vm, vm) != 0 || t < s->first)
 			continue;
 		if (s->ended && t > (int64_t)floor(s->t_end))
 			continue;
@@ -265,15 +477,40 @@ static tp_sess *tp_sess_for(tp_core *c, const char *vm, int64_t t)
 	return best;
 }
 
-static tp_sess *tp_sess_new(tp_core *c, const char *id, const char *vm, double t, int64_t now)
+/* A new session, or NULL with *e: TH_ERR_NOMEM, or TH_ERR_LIMIT (MaxSessions[PerVM]). */
+static tp_sess *tp_sess_new(tp_core *c, const char *id, const char *vm, double t, int64_t now,
+                            th_err *e, char *errbuf)
 {
+	const tp_limits *l = &c->cfg.limits;
+	uint64_t vh = tp_hash(TP_HASH_INIT, vm);
+	size_t same = 0;
 	tp_sess *s;
 
+	for (size_t i = 0; i < c->nsess && l->sessions_per_vm; i++)
+		same += c->sess[i]->vm_hash == vh && strcmp(c->sess[i]->vm, vm) == 0;
+	if (l->sessions && c->nsess >= l->sessions) {
+		c->hits[TP_HIT_SESSIONS]++;
+		*e = th_seterr(errbuf, TH_ERR_LIMIT,
+		               "session %s refused: %zu sessions are open (MaxSessions); send again "
+		               "once some have ended",
+		               id, c->nsess);
+		return NULL;
+	}
+	if (l->sessions_per_vm && same >= l->sessions_per_vm) {
+		c->hits[TP_HIT_SESSIONS_PER_VM]++;
+		*e = th_seterr(errbuf, TH_ERR_LIMIT,
+		               "session %s refused: VM %s has %zu open sessions (MaxSessionsPerVM); "
+		               "send again once some have ended",
+		               id, vm, same);
+		return NULL;
+	}
+	*e = TH_ERR_NOMEM;
 	if (tp_grow((void **)&c->sess, &c->capsess, c->nsess + 1, sizeof *c->sess) ||
 	    (s = calloc(1, sizeof *s)) == NULL)
 		return NULL;
 	snprintf(s->id, sizeof s->id, "%s", id);
 	snprintf(s->vm, sizeof s->vm, "%s", vm);
+	s->vm_hash = vh;
 	s->t_start = t;
 	s->first = (int64_t)floor(t);
 	s->written = s->first - 1;
@@ -412,10 +649,16 @@ static int tp_row_merge(tp_sess *s, const th_record *r)
 	return 0;
 }
 
-static int tp_sess_outage(tp_sess *s, const th_record *r)
+static int tp_sess_outage(tp_core *c, tp_sess *s, const th_record *r)
 {
 	size_t n = s->noutages;
 
+	if (c->cfg.limits.outages && n >= c->cfg.limits.outages) {
+		c->hits[TP_HIT_OUTAGES]++;
+		s->outages_dropped++;
+		s->json_dirty = true;
+		return 0;
+	}
 	if (n == s->capoutages) {
 		size_t cap = s->capoutages ? s->capoutages * 2 : 8;
 		th_outage *o = realloc(s->outages, cap * sizeof *o);
@@ -495,12 +738,30 @@ static int tp_values_for(const th_record *r, const char *ti, tp_out *out)
 th_err tp_core_records(tp_core *c, const th_record *r, size_t n, int64_t now_ns, tp_out *out,
                        size_t *dups, char *errbuf)
 {
+	th_err e = TH_OK;
+
 	*dups = 0;
 	for (size_t i = 0; i < n; i++) {
-		tp_stream *st = tp_stream_get(c, r[i].vm, r[i].stream, r[i].kind);
+		if (r[i].kind == TH_REC_OUTAGE &&
+		    (e = tp_window_check(c, "records", i, "start", r[i].u.outage.start, errbuf)))
+			return e;
+		if ((e = tp_window_check(c, "records", i,
+		                         r[i].kind == TH_REC_OUTAGE ? "end" : "t",
+		                         tp_record_latest(&r[i]), errbuf)))
+			return e;
+	}
+	for (size_t i = 0; i < n; i++) {
+		tp_stream *st = tp_stream_get(c, r[i].vm, r[i].stream, r[i].kind, &e);
 		int64_t t;
 		tp_sess *s;
 
+		if (st == NULL && e == TH_ERR_LIMIT) {
+			c->hits[TP_HIT_STREAMS]++;
+			return th_seterr(errbuf, TH_ERR_LIMIT,
+			                 "records[%zu]: stream %s of VM %s refused: %zu streams are "
+			                 "tracked (MaxStreams); records before it were accepted",
+			                 i, r[i].stream, r[i].vm, c->nstreams);
+		}
 		if (st == NULL)
 			return th_seterr(errbuf, TH_ERR_NOMEM, "records[%zu]: out of memory", i);
 		if (tp_seen(st, &r[i])) {
@@ -508,6 +769,8 @@ th_err tp_core_records(tp_core *c, const th_record *r, size_t n, int64_t now_ns,
 			continue;
 		}
 		t = tp_record_second(&r[i]);
+		if ((int64_t)tp_record_latest(&r[i]) > st->newest)
+			st->newest = (int64_t)tp_record_latest(&r[i]);
 		s = tp_sess_for(c, r[i].vm, t);
 		if (r[i].kind != TH_REC_OUTAGE && t <= st->floor_t) {
 			/* Dispatched before a restart: only the archive (which knows what it
@@ -516,12 +779,11 @@ th_err tp_core_records(tp_core *c, const th_record *r, size_t n, int64_t now_ns,
 		} else if (tp_values_for(&r[i], s ? s->id : "", out)) {
 			return th_seterr(errbuf, TH_ERR_NOMEM, "records[%zu]: out of memory", i);
 		}
-		if (r[i].kind != TH_REC_OUTAGE)
-			c->marks_dirty = true;
+		tp_stream_touch(c, st);
 		if (s == NULL || !c->cfg.archive)
 			continue;
 		s->last_data_ns = now_ns;
-		if (r[i].kind == TH_REC_OUTAGE ? tp_sess_outage(s, &r[i]) : tp_row_merge(s, &r[i]))
+		if (r[i].kind == TH_REC_OUTAGE ? tp_sess_outage(c, s, &r[i]) : tp_row_merge(s, &r[i]))
 			return th_seterr(errbuf, TH_ERR_NOMEM, "records[%zu]: out of memory", i);
 	}
 	return TH_OK;
@@ -590,13 +852,18 @@ static bool tp_marker_dup(const tp_sess *s, const th_marker *m)
 	return false;
 }
 
-th_err tp_core_markers(tp_core *c, const th_marker *m, size_t n, int64_t now_ns, tp_out *out,
-                       size_t *dups, char *errbuf)
+/* tp_core_markers; window: check AcceptPast/AcceptFuture (not when resuming from the archive). */
+static th_err tp_markers_take(tp_core *c, const th_marker *m, size_t n, int64_t now_ns, tp_out *out,
+                              size_t *dups, bool window, char *errbuf)
 {
+	th_err e;
+
 	/* Validate the whole batch first so that a refused batch changes nothing. */
 	for (size_t i = 0; i < n; i++) {
 		tp_sess *s = tp_sess_find(c, m[i].session);
 
+		if (window && (e = tp_window_check(c, "markers", i, "t", m[i].t, errbuf)))
+			return e;
 		if (s != NULL && strcmp(s->vm, m[i].vm) != 0)
 			return th_seterr(
 			    errbuf, TH_ERR_INVALID,
@@ -613,15 +880,24 @@ th_err tp_core_markers(tp_core *c, const th_marker *m, size_t n, int64_t now_ns,
 		tp_sess *s = tp_sess_find(c, m[i].session);
 
 		if (s == NULL && tp_finished(c, m[i].session)) {
+			c->hits[TP_HIT_CLOSED]++;
 			(*dups)++;
 			continue;
 		}
 		if (s == NULL &&
-		    (s = tp_sess_new(c, m[i].session, m[i].vm, m[i].t, now_ns)) == NULL)
-			return th_seterr(errbuf, TH_ERR_NOMEM, "markers[%zu]: out of memory", i);
+		    (s = tp_sess_new(c, m[i].session, m[i].vm, m[i].t, now_ns, &e, errbuf)) == NULL)
+			return e == TH_ERR_NOMEM ? th_seterr(errbuf, e, "markers[%zu]: out of memory", i)
+			                         : e;
 		if (tp_marker_dup(s, &m[i])) {
 			(*dups)++;
 			continue;
+		}
+		if (c->cfg.limits.markers && s->nmarkers >= c->cfg.limits.markers) {
+			c->hits[TP_HIT_MARKERS]++;
+			return th_seterr(errbuf, TH_ERR_STATE,
+			                 "markers[%zu]: session %s already holds %zu markers "
+			                 "(MaxMarkersPerSession)",
+			                 i, s->id, s->nmarkers);
 		}
 		if (tp_grow((void **)&s->markers, &s->capmarkers, s->nmarkers + 1,
 		            sizeof *s->markers))
@@ -655,6 +931,12 @@ th_err tp_core_markers(tp_core *c, const th_marker *m, size_t n, int64_t now_ns,
 		}
 	}
 	return TH_OK;
+}
+
+th_err tp_core_markers(tp_core *c, const th_marker *m, size_t n, int64_t now_ns, tp_out *out,
+                       size_t *dups, char *errbuf)
+{
+	return tp_markers_take(c, m, n, now_ns, out, dups, true, errbuf);
 }
 
 /* ------------------------------------------------------------------ archive rows */
@@ -748,8 +1030,8 @@ static void tp_finalise(tp_core *c, size_t idx, tp_closed how, int64_t now_ns, t
 	s->pending_dirty = true; /* removes the .pending file */
 	tp_emit(c, s, last, true, out);
 	if (how == TP_CLOSED_TIMEOUT)
-		tp_notice_add(c, s, NULL, (double)th_wall_ns() / 1e9, out);
-	snprintf(c->finished[c->nfinished++ % TP_FINISHED_KEEP], TH_SESSION_MAX, "%s", s->id);
+		tp_notice_add(c, s, NULL, (double)c->cfg.wall_ns() / 1e9, out);
+	(void)tp_core_mark_finished(c, s->id); /* out of memory: only idempotency suffers */
 	tp_sess_free(s);
 	c->sess[idx] = c->sess[--c->nsess];
 	(void)now_ns;
@@ -759,11 +1041,17 @@ void tp_core_tick(tp_core *c, int64_t now_ns, bool final, tp_out *out)
 {
 	int64_t lag_ns = c->cfg.archive_lag_s * TH_NS_PER_SEC;
 
+	if (c->cfg.limits.accept_past_s > 0 && (final || now_ns >= c->next_sweep_ns)) {
+		tp_streams_sweep(c, c->cfg.wall_ns() / TH_NS_PER_SEC);
+		c->next_sweep_ns = now_ns + TP_SWEEP_NS;
+	}
 	for (size_t i = c->nsess; i-- > 0;) {
 		tp_sess *s = c->sess[i];
 		int64_t upto;
 
-		if (s->ended && now_ns - s->end_ns >= c->cfg.session_grace_ns) {
+		/* At a clean shutdown a session whose end arrived is closed now: nothing after
+		 * the grace could change it but late records, which a restart would not keep. */
+		if (s->ended && (final || now_ns - s->end_ns >= c->cfg.session_grace_ns)) {
 			tp_finalise(c, i, TP_CLOSED_END, now_ns, out);
 			continue;
 		}
@@ -792,7 +1080,7 @@ th_err tp_core_resume(tp_core *c, const th_marker *m, size_t nm, const th_record
 		return th_seterr(errbuf, TH_ERR_STATE, "resume: session %s already known",
 		                 m[0].session);
 	/* Replaying the markers rebuilds the session; its values were dispatched before. */
-	e = tp_core_markers(c, m, nm, now_ns, &scratch, &dups, errbuf);
+	e = tp_markers_take(c, m, nm, now_ns, &scratch, &dups, false, errbuf);
 	tp_out_free(&scratch);
 	if (e != TH_OK)
 		return e;
@@ -803,9 +1091,10 @@ th_err tp_core_resume(tp_core *c, const th_marker *m, size_t nm, const th_record
 		s->max_t = last_written;
 	s->created = last_written >= first;
 	for (size_t i = 0; i < no; i++) {
-		tp_stream *st = tp_stream_get(c, outages[i].vm, outages[i].stream, TH_REC_OUTAGE);
+		tp_stream *st =
+		    tp_stream_get(c, outages[i].vm, outages[i].stream, TH_REC_OUTAGE, &e);
 
-		if (st == NULL || tp_sess_outage(s, &outages[i]))
+		if (st == NULL || tp_sess_outage(c, s, &outages[i]))
 			return th_seterr(errbuf, TH_ERR_NOMEM, "resume: out of memory");
 		(void)tp_seen(st, &outages[i]); /* a re-sent outage is a duplicate */
 	}
@@ -815,60 +1104,79 @@ th_err tp_core_resume(tp_core *c, const th_marker *m, size_t nm, const th_record
 
 /* ------------------------------------------------------------------ dispatch marks */
 
-char *tp_core_marks(tp_core *c)
+/* One mark line ({"vm":..,"stream":..,"kind":..,"t":..}\n) appended to *out; false on failure. */
+static bool tp_mark_line(yajl_gen g, const tp_stream *st, char **out, size_t *olen, size_t *ocap)
 {
-	yajl_gen g;
+	int64_t t = st->last_t > st->floor_t ? st->last_t : st->floor_t;
+	const char *kind = th_record_kind_name(st->kind);
 	const unsigned char *buf;
-	size_t len, olen = 0, ocap = 256;
-	char *out, num[32];
+	char num[32];
+	size_t len;
 
-	if (!c->marks_dirty || (out = malloc(ocap)) == NULL)
+	if (st->kind == TH_REC_OUTAGE || t == INT64_MIN)
+		return true;
+	yajl_gen_map_open(g);
+	yajl_gen_string(g, (const unsigned char *)"vm", 2);
+	yajl_gen_string(g, (const unsigned char *)st->vm, strlen(st->vm));
+	yajl_gen_string(g, (const unsigned char *)"stream", 6);
+	yajl_gen_string(g, (const unsigned char *)st->stream, strlen(st->stream));
+	yajl_gen_string(g, (const unsigned char *)"kind", 4);
+	yajl_gen_string(g, (const unsigned char *)kind, strlen(kind));
+	yajl_gen_string(g, (const unsigned char *)"t", 1);
+	snprintf(num, sizeof num, "%lld", (long long)t);
+	yajl_gen_number(g, num, strlen(num));
+	yajl_gen_map_close(g);
+	yajl_gen_get_buf(g, &buf, &len);
+	if (*olen + len + 2 > *ocap) {
+		size_t cap = *ocap;
+		char *grown;
+
+		while (*olen + len + 2 > cap)
+			cap *= 2;
+		if ((grown = realloc(*out, cap)) == NULL)
+			return false;
+		*out = grown;
+		*ocap = cap;
+	}
+	memcpy(*out + *olen, buf, len);
+	*olen += len;
+	(*out)[(*olen)++] = '\n';
+	(*out)[*olen] = '\0';
+	yajl_gen_clear(g);
+	yajl_gen_reset(g, NULL);
+	return true;
+}
+
+char *tp_core_marks(tp_core *c, bool all)
+{
+	size_t olen = 0, ocap = 256;
+	bool ok = true;
+	yajl_gen g;
+	char *out;
+
+	if ((!all && c->ndirty == 0) || (out = malloc(ocap)) == NULL)
 		return NULL;
 	if ((g = yajl_gen_alloc(NULL)) == NULL) {
 		free(out);
 		return NULL;
 	}
 	out[0] = '\0';
-	for (size_t i = 0; i < c->nstreams; i++) {
-		const tp_stream *st = &c->streams[i];
-		int64_t t = st->last_t > st->floor_t ? st->last_t : st->floor_t;
-		const char *kind = th_record_kind_name(st->kind);
-
-		if (st->kind == TH_REC_OUTAGE || t == INT64_MIN)
-			continue;
-		yajl_gen_map_open(g);
-		yajl_gen_string(g, (const unsigned char *)"vm", 2);
-		yajl_gen_string(g, (const unsigned char *)st->vm, strlen(st->vm));
-		yajl_gen_string(g, (const unsigned char *)"stream", 6);
-		yajl_gen_string(g, (const unsigned char *)st->stream, strlen(st->stream));
-		yajl_gen_string(g, (const unsigned char *)"kind", 4);
-		yajl_gen_string(g, (const unsigned char *)kind, strlen(kind));
-		yajl_gen_string(g, (const unsigned char *)"t", 1);
-		snprintf(num, sizeof num, "%lld", (long long)t);
-		yajl_gen_number(g, num, strlen(num));
-		yajl_gen_map_close(g);
-		yajl_gen_get_buf(g, &buf, &len);
-		if (olen + len + 2 > ocap) {
-			char *grown;
-
-			while (olen + len + 2 > ocap)
-				ocap *= 2;
-			if ((grown = realloc(out, ocap)) == NULL) {
-				free(out);
-				yajl_gen_free(g);
-				return NULL;
-			}
-			out = grown;
-		}
-		memcpy(out + olen, buf, len);
-		olen += len;
-		out[olen++] = '\n';
-		out[olen] = '\0';
-		yajl_gen_clear(g);
-		yajl_gen_reset(g, NULL);
+	if (all) {
+		for (size_t b = 0; b < c->nbuckets && ok; b++)
+			for (const tp_stream *st = c->buckets[b]; st != NULL && ok; st = st->next)
+				ok = tp_mark_line(g, st, &out, &olen, &ocap);
+	} else {
+		for (size_t i = 0; i < c->ndirty && ok; i++)
+			ok = tp_mark_line(g, c->dirty[i], &out, &olen, &ocap);
 	}
 	yajl_gen_free(g);
-	c->marks_dirty = false;
+	if (!ok) {
+		free(out);
+		return NULL; /* stays dirty: tried again next time */
+	}
+	for (size_t i = 0; i < c->ndirty; i++)
+		c->dirty[i]->dirty = false;
+	c->ndirty = 0;
 	return out;
 }
 
@@ -899,9 +1207,12 @@ th_err tp_core_load_marks(tp_core *c, const char *text, size_t len, char *errbuf
 			yajl_tree_free(v);
 			st = tp_stream_get(c, vm, stream,
 			                   strcmp(kind, "iperf") == 0 ? TH_REC_IPERF
-			                                              : TH_REC_SECOND);
+			                                              : TH_REC_SECOND,
+			                   &e);
 			if (st == NULL)
-				return th_seterr(errbuf, TH_ERR_NOMEM, "%s: out of memory", w);
+				return th_seterr(errbuf, e, "%s: %s", w,
+				                 e == TH_ERR_LIMIT ? "more streams than MaxStreams"
+				                                   : "out of memory");
 			if (t > st->floor_t)
 				st->floor_t = t;
 		}

@@ -25,6 +25,33 @@
 #define TP_TYPE_MAX   32
 #define TP_TI_MAX     128
 
+/* Bounds on what clients can make the plugin keep; 0 means "no bound" (the unit tests' default;
+ * the plugin's configuration always sets them, see collectd-themis(5)). */
+typedef struct tp_limits {
+	size_t sessions;         /* open sessions in all (MaxSessions) */
+	size_t sessions_per_vm;  /* open sessions of one VM (MaxSessionsPerVM) */
+	size_t streams;          /* (vm, stream, kind) states kept (MaxStreams) */
+	size_t markers;          /* markers kept per session (MaxMarkersPerSession) */
+	size_t outages;          /* outages kept per session (MaxOutagesPerSession) */
+	int64_t accept_past_s;   /* records and markers at most this old (AcceptPast) */
+	int64_t accept_future_s; /* ... and at most this far ahead of the clock (AcceptFuture) */
+} tp_limits;
+
+/* Counts of what the limits refused or dropped, for /v1/health. */
+typedef enum tp_limit_hit {
+	TP_HIT_SESSIONS,        /* a new session refused: MaxSessions */
+	TP_HIT_SESSIONS_PER_VM, /* a new session refused: MaxSessionsPerVM */
+	TP_HIT_STREAMS,         /* a record of a new stream refused: MaxStreams */
+	TP_HIT_MARKERS,         /* a marker refused: MaxMarkersPerSession */
+	TP_HIT_OUTAGES,         /* an outage dispatched but not kept in its session: MaxOutages.. */
+	TP_HIT_WINDOW,          /* a batch refused: a time outside AcceptPast/AcceptFuture */
+	TP_HIT_CLOSED,          /* a marker for a finished session ignored */
+	TP_HIT__COUNT
+} tp_limit_hit;
+
+/* The configuration name of the limit behind a hit counter ("MaxSessions", ...). */
+const char *tp_limit_name(tp_limit_hit h);
+
 typedef struct tp_config {
 	int64_t archive_lag_s;      /* a second is final this far behind the newest data */
 	int64_t session_grace_ns;   /* after session-end, late records still join the session */
@@ -32,6 +59,8 @@ typedef struct tp_config {
 	double downtime_warning_ms; /* NaN: no threshold */
 	double downtime_failure_ms;
 	bool archive; /* keep the per-session archive */
+	tp_limits limits;
+	int64_t (*wall_ns)(void); /* the wall clock (epoch ns); NULL: th_wall_ns() */
 } tp_config;
 
 /* One value list to dispatch (plugin "themis", plugin_instance = vm). */
@@ -88,17 +117,24 @@ typedef struct tp_core tp_core;
 tp_core *tp_core_new(const tp_config *cfg);
 void tp_core_free(tp_core *c);
 
-/* Accept records (already validated). Values go to out; *dups counts re-sent ones. */
+/* Accept records (already validated). Values go to out; *dups counts re-sent ones. A batch
+ * with a time outside the accepted window fails whole (TH_ERR_INVALID); a record of a new
+ * stream beyond MaxStreams fails with TH_ERR_LIMIT, keeping the records before it. */
 th_err tp_core_records(tp_core *c, const th_record *r, size_t n, int64_t now_ns, tp_out *out,
                        size_t *dups, char *errbuf);
 
-/* Accept markers (already validated); *dups counts re-sent ones. Fails (changing nothing) when
- * a marker names a session already finalised, or another VM than the session's. */
+/* Accept markers (already validated); *dups counts re-sent ones and markers of finished
+ * sessions (which never reopen). Fails changing nothing when a marker names another VM than its
+ * session's, or a time outside the window (TH_ERR_INVALID); fails keeping the markers before it
+ * when a new session exceeds MaxSessions/MaxSessionsPerVM (TH_ERR_LIMIT) or a session holds
+ * MaxMarkersPerSession markers (TH_ERR_STATE). */
 th_err tp_core_markers(tp_core *c, const th_marker *m, size_t n, int64_t now_ns, tp_out *out,
                        size_t *dups, char *errbuf);
 
 /* Periodic step: emit archive rows that became final, finalise sessions past their grace or
- * timeout. With final, write every pending row (clean shutdown; open sessions stay "open"). */
+ * timeout, forget streams silent for longer than AcceptPast. With final (clean shutdown), write
+ * every pending row and close every session whose session-end arrived; the others stay
+ * "open" and are resumed at the next start. */
 void tp_core_tick(tp_core *c, int64_t now_ns, bool final, tp_out *out);
 
 /* Resume a session found open in the archive (after a restart): markers and outages as
@@ -106,11 +142,13 @@ void tp_core_tick(tp_core *c, int64_t now_ns, bool final, tp_out *out);
 th_err tp_core_resume(tp_core *c, const th_marker *m, size_t nm, const th_record *outages,
                       size_t no, int64_t first, int64_t last_written, int64_t now_ns, char *errbuf);
 
-/* Dispatch marks: the newest second dispatched per (vm, stream, kind), as JSON lines, when
- * they changed since the last call (else NULL). Persisted after each dispatch round and loaded
- * at start, they keep re-sent records from being dispatched twice across a restart (the stock
- * rrdtool plugin would refuse a whole batch that starts with an already stored second). */
-char *tp_core_marks(tp_core *c);
+/* Dispatch marks: the newest second dispatched per (vm, stream, kind), as JSON lines: with all,
+ * every stream; else only the streams changed since the last call (NULL when none). Appended to
+ * a file after each dispatch round (rewritten whole with all now and then) and loaded at start
+ * (a later line wins), they keep re-sent records from being dispatched twice across a restart
+ * (the stock rrdtool plugin would refuse a whole batch that starts with an already stored
+ * second). */
+char *tp_core_marks(tp_core *c, bool all);
 th_err tp_core_load_marks(tp_core *c, const char *text, size_t len, char *errbuf);
 
 /* Rows a session had not written yet, from its <session>.pending file (after a restart,
@@ -120,8 +158,15 @@ th_err tp_core_load_marks(tp_core *c, const char *text, size_t len, char *errbuf
 th_err tp_core_resume_rows(tp_core *c, const char *session, const char *data, size_t len,
                            char *errbuf);
 
+/* A session known to be finished (e.g. found closed in the archive at start): its markers
+ * are ignored from now on. */
+th_err tp_core_mark_finished(tp_core *c, const char *session);
+
 /* Counts for /v1/health. */
 size_t tp_core_sessions_open(const tp_core *c);
+size_t tp_core_streams(const tp_core *c);
+size_t tp_core_finished(const tp_core *c);
+unsigned long long tp_core_hits(const tp_core *c, tp_limit_hit h);
 
 /* Copies src into dst[size], cut to fit and always terminated (cheaper than snprintf on the
  * hot path); also fills collectd's fixed-size identifier fields. */

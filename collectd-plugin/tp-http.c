@@ -1,5 +1,8 @@
 /* tp-http.c — libmicrohttpd glue for the ingest endpoint (see tp-http.h). */
+#include <errno.h>
+#include <limits.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,12 +15,16 @@
 struct tp_http {
 	struct MHD_Daemon *d;
 	const tp_ingest *in;
+	size_t max_buffered;
+	pthread_mutex_t lock;
+	size_t buffered; /* body bytes held by all requests, under lock */
 };
 
 typedef struct tp_req {
 	char *body;
 	size_t len, cap;
 	bool too_big;
+	bool over_budget; /* MaxBufferedBytes was reached while reading it */
 } tp_req;
 
 static enum MHD_Result tp_send(struct MHD_Connection *conn, const tp_reply *rep)
@@ -36,6 +43,74 @@ static enum MHD_Result tp_send(struct MHD_Connection *conn, const tp_reply *rep)
 	return ret;
 }
 
+/* Grow rq's buffer for n more bytes within MaxBodySize and MaxBufferedBytes. */
+static bool tp_reserve(tp_http *h, tp_req *rq, size_t n)
+{
+	size_t cap = rq->cap ? rq->cap : 4096;
+	bool ok;
+	char *nb;
+
+	if (rq->len + n <= rq->cap)
+		return true;
+	while (cap < rq->len + n)
+		cap *= 2;
+	if (cap > h->in->max_body)
+		cap = h->in->max_body;
+	pthread_mutex_lock(&h->lock);
+	ok = h->buffered + (cap - rq->cap) <= h->max_buffered;
+	if (ok)
+		h->buffered += cap - rq->cap;
+	pthread_mutex_unlock(&h->lock);
+	if (!ok || (nb = realloc(rq->body, cap)) == NULL) {
+		if (ok) {
+			pthread_mutex_lock(&h->lock);
+			h->buffered -= cap - rq->cap;
+			pthread_mutex_unlock(&h->lock);
+		}
+		return false;
+	}
+	rq->body = nb;
+	rq->cap = cap;
+	return true;
+}
+
+static void tp_req_free(tp_http *h, tp_req *rq)
+{
+	pthread_mutex_lock(&h->lock);
+	h->buffered -= rq->cap;
+	pthread_mutex_unlock(&h->lock);
+	free(rq->body);
+	free(rq);
+}
+
+/* The request line and headers are checked on the first call, before any body is read: an
+ * unauthenticated or oversized request costs no buffer. */
+static enum MHD_Result tp_first(tp_http *h, struct MHD_Connection *conn, const char *url,
+                                const char *method, void **con_cls)
+{
+	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+	long long length = -1;
+	tp_reply rep;
+	tp_req *rq;
+
+	if (cl != NULL) {
+		char *end;
+
+		errno = 0;
+		length = strtoll(cl, &end, 10);
+		if (errno != 0 || end == cl || *end != '\0' || length < 0)
+			length = LLONG_MAX; /* unparsable: refuse as too large */
+	}
+	if (!tp_ingest_precheck(
+	        h->in, method, url,
+	        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization"), length, &rep))
+		return tp_send(conn, &rep);
+	if ((rq = calloc(1, sizeof *rq)) == NULL)
+		return MHD_NO;
+	*con_cls = rq;
+	return MHD_YES;
+}
+
 static enum MHD_Result tp_handler(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -43,58 +118,35 @@ static enum MHD_Result tp_handler(void *cls, struct MHD_Connection *conn, const 
 	tp_http *h = cls;
 	tp_req *rq = *con_cls;
 	tp_reply rep;
-	const char *query;
-	char qbuf[512];
 
-	if (rq == NULL) {
-		if ((rq = calloc(1, sizeof *rq)) == NULL)
-			return MHD_NO;
-		*con_cls = rq;
-		return MHD_YES;
-	}
+	if (rq == NULL)
+		return tp_first(h, conn, url, method, con_cls);
 	if (*upload_data_size > 0) {
 		size_t n = *upload_data_size;
 
-		if (!rq->too_big && rq->len + n > h->in->max_body) {
+		if (!rq->too_big && !rq->over_budget && rq->len + n > h->in->max_body)
 			rq->too_big = true;
-			free(rq->body);
-			rq->body = NULL;
-			rq->len = rq->cap = 0;
-		}
-		if (!rq->too_big) {
-			if (rq->len + n > rq->cap) {
-				size_t cap = rq->cap ? rq->cap : 4096;
-				char *nb;
-
-				while (cap < rq->len + n)
-					cap *= 2;
-				if (cap > h->in->max_body)
-					cap = h->in->max_body;
-				if ((nb = realloc(rq->body, cap)) == NULL)
-					return MHD_NO;
-				rq->body = nb;
-				rq->cap = cap;
-			}
+		else if (!rq->too_big && !rq->over_budget && !tp_reserve(h, rq, n))
+			rq->over_budget = true;
+		if (!rq->too_big && !rq->over_budget) {
 			memcpy(rq->body + rq->len, upload_data, n);
 			rq->len += n;
 		}
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	/* MHD hands the query split up; rebuild the two keys the API uses. */
-	{
-		const char *vm = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "vm");
-		const char *st = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "stream");
-		size_t pos = 0;
-
-		qbuf[0] = '\0';
-		if (vm)
-			pos += (size_t)snprintf(qbuf, sizeof qbuf, "vm=%s", vm);
-		if (st && pos < sizeof qbuf)
-			snprintf(qbuf + pos, sizeof qbuf - pos, "%sstream=%s", pos ? "&" : "", st);
-		query = qbuf;
+	if (rq->over_budget) {
+		rep.status = 503;
+		snprintf(rep.body, sizeof rep.body,
+		         "{\"error\":\"request bodies in progress hold %zu bytes "
+		         "(MaxBufferedBytes): send again later\"}\n",
+		         h->max_buffered);
+		return tp_send(conn, &rep);
 	}
-	tp_ingest_handle(h->in, method, url, query,
+	/* MHD decodes the query's values once; they are used as they are. */
+	tp_ingest_handle(h->in, method, url,
+	                 MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "vm"),
+	                 MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "stream"),
 	                 MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization"),
 	                 rq->body ? rq->body : "", rq->len, rq->too_big, &rep);
 	return tp_send(conn, &rep);
@@ -106,14 +158,13 @@ static void tp_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	tp_req *rq = *con_cls;
 
 	if (rq != NULL) {
-		free(rq->body);
-		free(rq);
+		tp_req_free(cls, rq);
 		*con_cls = NULL;
 	}
 }
 
-th_err tp_http_start(tp_http **out, const char *node, const char *service, unsigned threads,
-                     const tp_ingest *in, char *errbuf)
+th_err tp_http_start(tp_http **out, const char *node, const char *service,
+                     const tp_http_limits *lim, const tp_ingest *in, char *errbuf)
 {
 	struct addrinfo hints = {.ai_flags = AI_PASSIVE, .ai_socktype = SOCK_STREAM}, *ai = NULL;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
@@ -129,15 +180,19 @@ th_err tp_http_start(tp_http **out, const char *node, const char *service, unsig
 		return th_seterr(errbuf, TH_ERR_NOMEM, "out of memory");
 	}
 	h->in = in;
+	h->max_buffered = lim->max_buffered;
+	pthread_mutex_init(&h->lock, NULL);
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	h->d =
-	    MHD_start_daemon(flags, 0, NULL, NULL, tp_handler, h, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-	                     MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(threads ? threads : 1),
-	                     MHD_OPTION_NOTIFY_COMPLETED, tp_completed, h,
-	                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_END);
+	h->d = MHD_start_daemon(
+	    flags, 0, NULL, NULL, tp_handler, h, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(lim->threads ? lim->threads : 1),
+	    MHD_OPTION_NOTIFY_COMPLETED, tp_completed, h, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, lim->connections,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, lim->connections_per_client, MHD_OPTION_END);
 	freeaddrinfo(ai);
 	if (h->d == NULL) {
+		pthread_mutex_destroy(&h->lock);
 		free(h);
 		return th_seterr(errbuf, TH_ERR_NET,
 		                 "Listen \"%s\" \"%s\": cannot start the HTTP server (address in "
@@ -153,5 +208,6 @@ void tp_http_stop(tp_http *h)
 	if (h == NULL)
 		return;
 	MHD_stop_daemon(h->d);
+	pthread_mutex_destroy(&h->lock);
 	free(h);
 }

@@ -40,44 +40,6 @@ static void tp_error(tp_reply *rep, int status, const char *msg)
 	snprintf(rep->body, sizeof rep->body, "{\"error\":\"%.300s\"}\n", esc);
 }
 
-static int tp_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-bool tp_query_get(const char *query, const char *key, char *out, size_t size)
-{
-	size_t klen = strlen(key);
-	const char *p = query;
-
-	while (p != NULL && *p) {
-		if (strncmp(p, key, klen) == 0 && p[klen] == '=') {
-			size_t o = 0;
-
-			for (p += klen + 1; *p && *p != '&' && o + 1 < size; p++) {
-				if (*p == '%' && tp_hexval(p[1]) >= 0 && tp_hexval(p[2]) >= 0) {
-					out[o++] = (char)(tp_hexval(p[1]) * 16 + tp_hexval(p[2]));
-					p += 2;
-				} else {
-					out[o++] = *p;
-				}
-			}
-			out[o] = '\0';
-			return true;
-		}
-		p = strchr(p, '&');
-		if (p)
-			p++;
-	}
-	return false;
-}
-
 /* Constant-time comparison of the Authorization header with "Bearer <token>". */
 static bool tp_auth_ok(const char *token, const char *auth)
 {
@@ -96,14 +58,26 @@ static bool tp_auth_ok(const char *token, const char *auth)
 	return diff == 0 && al == tl;
 }
 
+/* Status of an error from the state behind the API (tp-ingest.h lists them). */
+static int tp_status_of(th_err e)
+{
+	switch (e) {
+	case TH_ERR_TOOBIG:
+	case TH_ERR_NOMEM:
+		return 503;
+	case TH_ERR_LIMIT:
+		return 429;
+	case TH_ERR_STATE:
+		return 409;
+	default:
+		return 400;
+	}
+}
+
 static void tp_accepted(tp_reply *rep, th_err e, size_t n, size_t dups, const char *msg)
 {
-	if (e == TH_ERR_TOOBIG) {
-		tp_error(rep, 503, msg);
-		return;
-	}
 	if (e != TH_OK) {
-		tp_error(rep, e == TH_ERR_NOMEM ? 503 : 400, msg);
+		tp_error(rep, tp_status_of(e), msg);
 		return;
 	}
 	rep->status = 200;
@@ -111,22 +85,69 @@ static void tp_accepted(tp_reply *rep, th_err e, size_t n, size_t dups, const ch
 	         dups);
 }
 
-void tp_ingest_handle(const tp_ingest *in, const char *method, const char *path, const char *query,
-                      const char *auth, const char *body, size_t len, bool too_big, tp_reply *rep)
+/* A body the decoders refused: 413 for a bound (the client may split it), else 400. */
+static void tp_refused(tp_reply *rep, th_err e, const char *msg)
 {
-	char msg[TH_ERRLEN], vm[TH_NAME_MAX + 1], stream[TH_NAME_MAX + 1], extra[256];
-	bool post = strcmp(method, "POST") == 0;
+	tp_error(rep, e == TH_ERR_TOOBIG ? 413 : e == TH_ERR_NOMEM ? 503 : 400, msg);
+}
+
+static bool tp_is_ingest(const char *path)
+{
+	return strcmp(path, "/v1/records") == 0 || strcmp(path, "/v1/markers") == 0 ||
+	       strcmp(path, "/v1/iperf") == 0;
+}
+
+bool tp_ingest_precheck(const tp_ingest *in, const char *method, const char *path,
+                        const char *auth, long long content_length, tp_reply *rep)
+{
+	char msg[TH_ERRLEN];
+
+	if (strcmp(path, "/v1/health") == 0) {
+		if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
+			return true;
+		tp_error(rep, 405, "/v1/health: use GET");
+		return false;
+	}
+	if (!tp_is_ingest(path)) {
+		snprintf(msg, sizeof msg, "%.200s: no such endpoint", path);
+		tp_error(rep, 404, msg);
+		return false;
+	}
+	if (strcmp(method, "POST") != 0) {
+		snprintf(msg, sizeof msg, "%.200s: use POST", path);
+		tp_error(rep, 405, msg);
+		return false;
+	}
+	if (!tp_auth_ok(in->token, auth)) {
+		tp_error(rep, 401, "Authorization: missing or wrong bearer token");
+		return false;
+	}
+	if (content_length >= 0 && (unsigned long long)content_length > in->max_body) {
+		snprintf(msg, sizeof msg,
+		         "body: Content-Length %lld is larger than the limit of %zu bytes "
+		         "(MaxBodySize)",
+		         content_length, in->max_body);
+		tp_error(rep, 413, msg);
+		return false;
+	}
+	return true;
+}
+
+void tp_ingest_handle(const tp_ingest *in, const char *method, const char *path, const char *vm,
+                      const char *stream, const char *auth, const char *body, size_t len,
+                      bool too_big, tp_reply *rep)
+{
+	char msg[TH_ERRLEN], extra[1024];
 	size_t n = 0, dups = 0;
 	th_err e;
 
 	msg[0] = '\0';
+	if (!tp_ingest_precheck(in, method, path, auth, -1, rep))
+		return;
 	if (strcmp(path, "/v1/health") == 0) {
-		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-			tp_error(rep, 405, "/v1/health: use GET");
-			return;
-		}
+		/* Without the token: a bare liveness answer, no counters. */
 		extra[0] = '\0';
-		if (in->health)
+		if (in->health && tp_auth_ok(in->token, auth))
 			in->health(in->ctx, extra, sizeof extra);
 		rep->status = 200;
 		snprintf(rep->body, sizeof rep->body,
@@ -134,48 +155,36 @@ void tp_ingest_handle(const tp_ingest *in, const char *method, const char *path,
 		         extra[0] ? "," : "", extra);
 		return;
 	}
-	if (strcmp(path, "/v1/records") != 0 && strcmp(path, "/v1/markers") != 0 &&
-	    strcmp(path, "/v1/iperf") != 0) {
-		snprintf(msg, sizeof msg, "%.200s: no such endpoint", path);
-		tp_error(rep, 404, msg);
-		return;
-	}
-	if (!post) {
-		snprintf(msg, sizeof msg, "%.200s: use POST", path);
-		tp_error(rep, 405, msg);
-		return;
-	}
-	if (!tp_auth_ok(in->token, auth)) {
-		tp_error(rep, 401, "Authorization: missing or wrong bearer token");
-		return;
-	}
 	if (too_big) {
-		snprintf(msg, sizeof msg, "body: larger than the limit of %zu bytes", in->max_body);
+		snprintf(msg, sizeof msg, "body: larger than the limit of %zu bytes (MaxBodySize)",
+		         in->max_body);
 		tp_error(rep, 413, msg);
 		return;
 	}
 	if (strcmp(path, "/v1/markers") == 0) {
 		th_marker *m = NULL;
 
-		if ((e = th_markers_decode(body, len, &m, &n, msg)) == TH_OK)
+		if ((e = th_markers_decode(body, len, &m, &n, msg)) != TH_OK) {
+			tp_refused(rep, e, msg);
+		} else {
 			e = in->markers(in->ctx, m, n, &dups, msg);
+			tp_accepted(rep, e, n, dups, msg);
+		}
 		free(m);
-		tp_accepted(rep, e, n, dups, msg);
 		return;
 	}
 	th_record *r = NULL;
 
-	if (strcmp(path, "/v1/records") == 0) {
+	if (strcmp(path, "/v1/records") == 0)
 		e = th_records_decode(body, len, &r, &n, msg);
+	else
+		e = th_iperf_decode(body, len, vm ? vm : "", stream ? stream : "iperf", &r, &n,
+		                    msg);
+	if (e != TH_OK) {
+		tp_refused(rep, e, msg);
 	} else {
-		if (!tp_query_get(query, "vm", vm, sizeof vm))
-			vm[0] = '\0';
-		if (!tp_query_get(query, "stream", stream, sizeof stream))
-			snprintf(stream, sizeof stream, "iperf");
-		e = th_iperf_decode(body, len, vm, stream, &r, &n, msg);
-	}
-	if (e == TH_OK)
 		e = in->records(in->ctx, r, n, &dups, msg);
+		tp_accepted(rep, e, n, dups, msg);
+	}
 	free(r);
-	tp_accepted(rep, e, n, dups, msg);
 }

@@ -5,9 +5,11 @@
  *   POST /v1/records   array of records         200 {"accepted":N,"duplicates":M}
  *   POST /v1/markers   array of markers         200 {"accepted":N,"duplicates":M}
  *   POST /v1/iperf?vm=V&stream=S  iperf3 --json document or --json-stream lines   200 ...
- *   GET  /v1/health                             200 {"status":"ok",...}
- * Errors: 400 (message names the field), 401 (token), 404, 405, 413 (body bound), 503 (queue
- * full; nothing accepted, send again later).
+ *   GET  /v1/health                             200 {"status":"ok",...} (counters only with
+ *                                               the token, when one is configured)
+ * Errors: 400 (message names the field), 401 (token), 404, 405, 409 (a session's own bound),
+ * 413 (body or element bound), 429 (a count limit: send again later), 503 (queue full or
+ * shutting down; nothing accepted, send again later).
  */
 #ifndef TP_INGEST_H
 #define TP_INGEST_H
@@ -32,15 +34,19 @@ typedef struct tp_ingest {
 
 typedef struct tp_reply {
 	int status;
-	char body[TH_ERRLEN + 128];
+	char body[1536];
 } tp_reply;
 
-/* Handle one request. `query` is the raw query string (may be NULL), `auth` the Authorization
- * header (may be NULL), `too_big` true when the body exceeded max_body (then body is partial). */
-void tp_ingest_handle(const tp_ingest *in, const char *method, const char *path, const char *query,
-                      const char *auth, const char *body, size_t len, bool too_big, tp_reply *rep);
+/* What the request line and headers alone decide, before any body is read: false with the
+ * reply in rep (404, 405, 401, or 413 when content_length (-1: not given) exceeds max_body). */
+bool tp_ingest_precheck(const tp_ingest *in, const char *method, const char *path,
+                        const char *auth, long long content_length, tp_reply *rep);
 
-/* Value of key in a query string "a=1&b=2" (no %-decoding beyond %2F, + kept), into out. */
-bool tp_query_get(const char *query, const char *key, char *out, size_t size);
+/* Handle one request. `vm` and `stream` are the query's values, already decoded once by the
+ * transport (NULL when absent), `auth` the Authorization header (may be NULL), `too_big` true
+ * when the body exceeded max_body (then body is partial). */
+void tp_ingest_handle(const tp_ingest *in, const char *method, const char *path, const char *vm,
+                      const char *stream, const char *auth, const char *body, size_t len,
+                      bool too_big, tp_reply *rep);
 
 #endif

@@ -27,8 +27,16 @@ th_err tp_resume_session(tp_core *c, tp_archive *a, const char *json, size_t len
 		return e;
 	cb = th_json_member(root, "closed_by");
 	if (!YAJL_IS_STRING(cb) || strcmp(cb->u.string, "open") != 0) {
+		yajl_val id = th_json_member(root, "session");
+
+		/* Closed: nothing to resume, but its markers must never reopen it. */
+		if (YAJL_IS_STRING(id) && th_codec_session_ok(id->u.string) &&
+		    tp_core_mark_finished(c, id->u.string) != TH_OK)
+			e = th_seterr(errbuf, TH_ERR_NOMEM, "out of memory");
+		else
+			e = TH_ERR_NOTFOUND;
 		yajl_tree_free(root);
-		return TH_ERR_NOTFOUND; /* closed: nothing to resume */
+		return e;
 	}
 	ms = th_json_member(root, "markers");
 	os = th_json_member(root, "outages");

@@ -151,6 +151,8 @@ char *tp_session_json(const tp_sess *s)
 		yajl_gen_map_close(g);
 	}
 	yajl_gen_array_close(g);
+	if (s->outages_dropped > 0) /* only past MaxOutagesPerSession */
+		tp_kv_int(g, "outages_dropped", (long long)s->outages_dropped);
 	tp_str(g, "summary");
 	if (end != NULL)
 		tp_summary(g, &end->summary);

@@ -29,6 +29,7 @@ typedef struct tp_floor {
 typedef struct tp_sess {
 	char id[TH_SESSION_MAX];
 	char vm[TH_NAME_MAX];
+	uint64_t vm_hash;     /* of vm, to skip other VMs' sessions quickly */
 	double t_start;       /* first marker's t */
 	double t_end;         /* session-end's t, when ended */
 	bool ended;           /* session-end received */
@@ -46,6 +47,7 @@ typedef struct tp_sess {
 	th_outage *outages;
 	char (*outage_streams)[TH_NAME_MAX];
 	size_t noutages, capoutages;
+	size_t outages_dropped; /* past MaxOutagesPerSession: dispatched, not kept here */
 	tp_closed closed;
 	bool json_dirty;
 	bool pending_dirty; /* rows changed since the .pending file was last written */

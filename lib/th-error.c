@@ -19,6 +19,7 @@ static const char *const th_err_names[TH_ERR__COUNT] = {
     [TH_ERR_NOTFOUND] = "not found",
     [TH_ERR_TOOBIG] = "too big",
     [TH_ERR_STATE] = "wrong state",
+    [TH_ERR_LIMIT] = "limit reached",
 };
 
 const char *th_strerror(th_err e)

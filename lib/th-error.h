@@ -24,6 +24,7 @@ typedef enum th_err {
 	TH_ERR_NOTFOUND, /* named object does not exist */
 	TH_ERR_TOOBIG,   /* input exceeds a configured bound */
 	TH_ERR_STATE,    /* operation not possible in the current state */
+	TH_ERR_LIMIT,    /* a resource limit is reached for now: try again later */
 	TH_ERR__COUNT
 } th_err;
 

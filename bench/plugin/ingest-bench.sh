@@ -36,14 +36,14 @@ trap cleanup EXIT
 mkdir -p "$d/plugins" "$d/batches"
 cp -L "$so" "$d/plugins/themis.so"
 cp -L /usr/lib/collectd/curl_json.so /usr/lib/collectd/logfile.so "$d/plugins/"
-t0=1700000000
+t0=$(($(date +%s) - n - 600)) # every record inside the accepted window (AcceptPast below)
 
 # records FROM COUNT [STREAM]: COUNT "second" records of one stream, JSON array rows.
 records() {
 	awk -v from="$1" -v count="$2" -v t0="$t0" -v st="${3:-0}" 'BEGIN {
 		for (i = from; i < from + count; i++) {
 			r = 60 + i % 41
-			printf "%s{\"kind\":\"second\",\"vm\":\"vm-bench\",\"stream\":\"sup/vm-bench/%s\",\"t\":%d,\"interval_ms\":10,\"sent\":100,\"received\":%d,\"lost_up\":%d,\"lost_down\":0,\"lost_unknown\":0,\"late\":0,\"dup\":0,\"rtt_min_ms\":0.210,\"rtt_avg_ms\":0.350,\"rtt_max_ms\":1.500,\"jitter_ms\":0.040,\"max_gap_ms\":30.000}\n", (i > from ? "," : ""), st, t0 + i, r, 100 - r
+			printf "%s{\"kind\":\"second\",\"vm\":\"vm-bench\",\"stream\":\"sup:vm-bench:%s\",\"t\":%d,\"interval_ms\":10,\"sent\":100,\"received\":%d,\"lost_up\":%d,\"lost_down\":0,\"lost_unknown\":0,\"late\":0,\"dup\":0,\"rtt_min_ms\":0.210,\"rtt_avg_ms\":0.350,\"rtt_max_ms\":1.500,\"jitter_ms\":0.040,\"max_gap_ms\":30.000}\n", (i > from ? "," : ""), st, t0 + i, r, 100 - r
 		}
 	}'
 }
@@ -86,6 +86,7 @@ LoadPlugin themis
   Listen "127.0.0.1" "$port"
   MaxBodySize 16777216
   MaxQueue 100000000
+  AcceptPast $((n + 7200 > 604800 ? n + 7200 : 604800))
 $([ "${ARCHIVE:-0}" = 1 ] && printf '  ArchiveDir "%s/archive"\n' "$d")
 </Plugin>
 CONF

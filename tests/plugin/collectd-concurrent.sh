@@ -53,7 +53,7 @@ done
 for p in "${pids[@]}"; do
 	wait "$p" || th_fail "a client's post failed"
 done
-drained() { curl -fsS "http://127.0.0.1:$port/v1/health" | jq -e '.queued == 0' >/dev/null; }
+drained() { tp_health_json "$port" | jq -e '.queued == 0' >/dev/null; }
 th_wait_for 20 drained
 sleep 1.5 # let the stock rrdtool plugin's queue write what was dispatched
 tp_stop "${TP_PID_edge:?}"

@@ -44,7 +44,7 @@ th_assert_match 'themis plugin: unknown option "Bogus"' "$(cat "$d/bad.log" "$d/
 tp_start edge "$d/collectd.conf"
 th_wait_for 20 tp_health "$port"
 
-T0=1700000000
+T0=$(($(date +%s) - 3600)) # inside AcceptPast (7 days by default)
 S=ingest.20231114T221320Z.00c0ffee.c1
 mk() { # mk EVENT T [EXTRA]
 	printf '{"kind":"marker","session":"%s","definition":"ingest","cycle":1,"vm":"vm1","vm_id":42,' "$S"
@@ -67,7 +67,7 @@ big="[$(tp_second vm1 s $((T0 + 102)) 1)"
 for i in $(seq 1 40); do big="$big,$(tp_second vm1 s $((T0 + 102 + i)) 1)"; done
 big="$big]"
 body=$(tp_expect_post 413 "$port" /v1/records "$big")
-th_assert_eq '{"error":"body: larger than the limit of 4096 bytes"}' "$body" "413 message"
+th_assert_eq '{"error":"body: Content-Length 9882 is larger than the limit of 4096 bytes (MaxBodySize)"}' "$body" "413 message"
 
 # ArchiveLag 30: nothing is final before the session closes, whatever order kinds arrive in.
 # A session: start, seconds T0..T0+5 in two batches (the first re-sent), iperf, an outage, end.

@@ -34,7 +34,7 @@ CONF
 tp_start edge "$d/collectd.conf"
 th_wait_for 20 tp_health "$port"
 
-T0=1700001000
+T0=$(($(date +%s) - 3000)) # inside AcceptPast (7 days by default)
 S=cached.x1
 tp_expect_post 200 "$port" /v1/markers \
 	"{\"kind\":\"marker\",\"session\":\"$S\",\"vm\":\"vmc\",\"event\":\"session-start\",\"t\":$T0}" >/dev/null
@@ -45,7 +45,7 @@ done
 tp_expect_post 200 "$port" /v1/records "[$batch]" >/dev/null
 tp_expect_post 200 "$port" /v1/markers \
 	"{\"kind\":\"marker\",\"session\":\"$S\",\"vm\":\"vmc\",\"event\":\"session-end\",\"t\":$((T0 + 19)).5,\"summary\":{\"outcome\":\"failed\"}}" >/dev/null
-errors() { curl -fsS "http://127.0.0.1:$port/v1/health" | jq -e '.archive_errors > 0' >/dev/null; }
+errors() { tp_health_json "$port" | jq -e '.archive_errors > 0' >/dev/null; }
 th_wait_for 30 errors
 [ ! -e "$d/archive/vmc/$S.rrd" ] || th_fail "RRD written without rrdcached"
 th_assert_eq open "$(jq -r .closed_by "$d/archive/vmc/$S.json")" "JSON not closed before its rows"

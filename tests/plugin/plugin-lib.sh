@@ -87,6 +87,8 @@ tp_stop() {
 }
 
 tp_health() { curl -fsS "http://127.0.0.1:$1/v1/health" >/dev/null; }
+# tp_health_json PORT: the health document with its counters (they need the token).
+tp_health_json() { curl -fsS -H "Authorization: Bearer $TP_TOKEN" "http://127.0.0.1:$1/v1/health"; }
 
 # tp_post PORT PATH DATA [TOKEN]: prints "<status> <body>".
 tp_post() {

@@ -326,13 +326,13 @@ START_TEST(dispatch_marks_survive_a_restart)
 	char *marks;
 	size_t dups;
 
-	ck_assert_ptr_null(tp_core_marks(a)); /* nothing dispatched yet */
+	ck_assert_ptr_null(tp_core_marks(a, false)); /* nothing dispatched yet */
 	ck_assert_int_eq(tp_core_records(a, r, 2, 0, &out, &dups, NULL), TH_OK);
-	marks = tp_core_marks(a);
+	marks = tp_core_marks(a, false);
 	ck_assert_ptr_nonnull(marks);
 	ck_assert_str_eq(
 	    marks, "{\"vm\":\"vm\\\"1\",\"stream\":\"s\\n1\",\"kind\":\"second\",\"t\":11}\n");
-	ck_assert_ptr_null(tp_core_marks(a)); /* unchanged since */
+	ck_assert_ptr_null(tp_core_marks(a, false)); /* unchanged since */
 
 	/* b is the restarted plugin: 10 and 11 were dispatched, 12 was not */
 	ck_assert_int_eq(tp_core_load_marks(b, marks, strlen(marks), NULL), TH_OK);
@@ -435,6 +435,281 @@ START_TEST(pending_rows_survive_a_restart_once)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ limits */
+
+static int64_t fake_wall = 1000000 * S; /* epoch ns the limit tests' clock reads */
+
+static int64_t wall(void)
+{
+	return fake_wall;
+}
+
+static tp_config limited(void)
+{
+	tp_config c = cfg();
+
+	c.limits = (tp_limits){.sessions = 3,
+	                       .sessions_per_vm = 2,
+	                       .streams = 4,
+	                       .markers = 8,
+	                       .outages = 2,
+	                       .accept_past_s = 3600,
+	                       .accept_future_s = 300};
+	c.wall_ns = wall;
+	return c;
+}
+
+static th_record outage(const char *vm, const char *stream, double start, double end)
+{
+	th_record r;
+
+	memset(&r, 0, sizeof r);
+	r.kind = TH_REC_OUTAGE;
+	snprintf(r.vm, sizeof r.vm, "%s", vm);
+	snprintf(r.stream, sizeof r.stream, "%s", stream);
+	r.u.outage.direction = TH_DIR_UP;
+	r.u.outage.start = start;
+	r.u.outage.end = end;
+	r.u.outage.duration_ms = (end - start) * 1000;
+	r.u.outage.bound_ms = 10;
+	r.u.outage.lost = 3;
+	return r;
+}
+
+START_TEST(times_outside_the_window_refuse_the_whole_batch)
+{
+	tp_config c = limited();
+	tp_core *core = tp_core_new(&c);
+	tp_out out = {0};
+	th_record r[2] = {second("v", "s", 1000000, 100, 100, 1),
+	                  second("v", "s", 1000000 + 301, 100, 100, 1)};
+	th_marker m = marker("s.1", "v", TH_EV_SESSION_START, 1000000 - 3601);
+	char err[TH_ERRLEN];
+	size_t dups;
+
+	ck_assert_int_eq(tp_core_records(core, r, 2, 0, &out, &dups, err), TH_ERR_INVALID);
+	ck_assert_str_eq(err, "records[1].t: 1000301.000 is 301 s ahead of this host's clock "
+	                      "(AcceptFuture 300 s)");
+	ck_assert_uint_eq(out.nvalues, 0); /* nothing of the batch taken */
+	ck_assert_uint_eq(tp_core_streams(core), 0);
+	ck_assert_int_eq(tp_core_markers(core, &m, 1, 0, &out, &dups, err), TH_ERR_INVALID);
+	ck_assert_str_eq(err, "markers[0].t: 996399.000 is 3601 s in the past (AcceptPast 3600 s)");
+	ck_assert_uint_eq(tp_core_sessions_open(core), 0);
+	r[1] = outage("v", "s", 1000000 - 4000, 1000000 - 10);
+	ck_assert_int_eq(tp_core_records(core, r, 2, 0, &out, &dups, err), TH_ERR_INVALID);
+	ck_assert_str_eq(err, "records[1].start: 996000.000 is 4000 s in the past (AcceptPast 3600 s)");
+	ck_assert_uint_eq(tp_core_hits(core, TP_HIT_WINDOW), 3);
+	/* inside the window: taken */
+	r[1] = second("v", "s", 1000000 + 300, 100, 100, 1);
+	ck_assert_int_eq(tp_core_records(core, r, 2, 0, &out, &dups, err), TH_OK);
+	ck_assert_uint_eq(out.nvalues, 4);
+	tp_out_free(&out);
+	tp_core_free(core);
+}
+END_TEST
+
+START_TEST(session_and_stream_counts_are_bounded)
+{
+	tp_config c = limited();
+	tp_core *core = tp_core_new(&c);
+	tp_out out = {0};
+	th_marker m[4] = {marker("a.1", "v1", TH_EV_SESSION_START, 1000000),
+	                  marker("a.2", "v1", TH_EV_SESSION_START, 1000000),
+	                  marker("a.3", "v1", TH_EV_SESSION_START, 1000000),
+	                  marker("b.1", "v2", TH_EV_SESSION_START, 1000000)};
+	th_marker c4 = marker("c.1", "v3", TH_EV_SESSION_START, 1000000);
+	th_record r[5];
+	char err[TH_ERRLEN];
+	size_t dups;
+
+	ck_assert_int_eq(tp_core_markers(core, m, 4, 0, &out, &dups, err), TH_ERR_LIMIT);
+	ck_assert_str_eq(err, "session a.3 refused: VM v1 has 2 open sessions (MaxSessionsPerVM); "
+	                      "send again once some have ended");
+	ck_assert_uint_eq(tp_core_sessions_open(core), 2); /* the markers before it stay */
+	ck_assert_int_eq(tp_core_markers(core, &m[3], 1, 0, &out, &dups, err), TH_OK);
+	ck_assert_int_eq(tp_core_markers(core, &c4, 1, 0, &out, &dups, err), TH_ERR_LIMIT);
+	ck_assert_str_eq(err, "session c.1 refused: 3 sessions are open (MaxSessions); send again "
+	                      "once some have ended");
+	ck_assert_uint_eq(tp_core_hits(core, TP_HIT_SESSIONS), 1);
+	ck_assert_uint_eq(tp_core_hits(core, TP_HIT_SESSIONS_PER_VM), 1);
+
+	for (int i = 0; i < 5; i++) {
+		char st[8];
+
+		snprintf(st, sizeof st, "s%d", i);
+		r[i] = second("v9", st, 1000000, 100, 100, 1);
+	}
+	ck_assert_int_eq(tp_core_records(core, r, 5, 0, &out, &dups, err), TH_ERR_LIMIT);
+	ck_assert_str_eq(err, "records[4]: stream s4 of VM v9 refused: 4 streams are tracked "
+	                      "(MaxStreams); records before it were accepted");
+	ck_assert_uint_eq(tp_core_streams(core), 4);
+	tp_out_reset(&out);
+	ck_assert_int_eq(tp_core_records(core, r, 4, 0, &out, &dups, err), TH_OK);
+	ck_assert_uint_eq(dups, 4); /* accepted the first time */
+	tp_out_free(&out);
+	tp_core_free(core);
+}
+END_TEST
+
+START_TEST(markers_and_outages_per_session_are_bounded)
+{
+	tp_config c = limited();
+	tp_core *core = tp_core_new(&c);
+	tp_out out = {0};
+	th_marker m[9];
+	th_record o[3] = {outage("v", "s", 1000001, 1000001.5), outage("v", "s", 1000002, 1000002.5),
+	                  outage("v", "s", 1000003, 1000003.5)};
+	char err[TH_ERRLEN], *json;
+	size_t dups;
+
+	for (int i = 0; i < 9; i++)
+		m[i] = marker("a.1", "v", i ? TH_EV_MIGRATION_REQUEST : TH_EV_SESSION_START,
+		              1000000 + i * 0.001);
+	ck_assert_int_eq(tp_core_markers(core, m, 9, 0, &out, &dups, err), TH_ERR_STATE);
+	ck_assert_str_eq(err, "markers[8]: session a.1 already holds 8 markers "
+	                      "(MaxMarkersPerSession)");
+	ck_assert_int_eq(tp_core_records(core, o, 3, 0, &out, &dups, err), TH_OK);
+	ck_assert_uint_eq(out.nvalues, 3); /* every outage is dispatched ... */
+	ck_assert_uint_eq(tp_core_hits(core, TP_HIT_OUTAGES), 1);
+	tp_out_reset(&out);
+	tp_core_tick(core, 0, true, &out);
+	ck_assert_uint_eq(out.njobs, 1);
+	json = out.jobs[0].json;
+	ck_assert_ptr_nonnull(json); /* ... the session keeps two and counts the rest */
+	ck_assert_ptr_nonnull(strstr(json, "\"start\":1000002"));
+	ck_assert_ptr_null(strstr(json, "\"start\":1000003"));
+	ck_assert_ptr_nonnull(strstr(json, "\"outages_dropped\":1"));
+	tp_out_free(&out);
+	tp_core_free(core);
+}
+END_TEST
+
+START_TEST(finished_sessions_never_reopen)
+{
+	tp_config c = cfg();
+	tp_core *core = tp_core_new(&c);
+	tp_out out = {0};
+	th_marker m[2] = {marker("old.1", "v", TH_EV_SESSION_START, 10),
+	                  marker("old.1", "v", TH_EV_SESSION_END, 20)};
+	size_t dups;
+
+	ck_assert_int_eq(tp_core_markers(core, m, 2, 0, &out, &dups, NULL), TH_OK);
+	tp_core_tick(core, 10 * S, false, &out); /* past the grace: closed */
+	ck_assert_uint_eq(tp_core_sessions_open(core), 0);
+	/* 5,000 later sessions finish too: the first is still known */
+	for (int i = 0; i < 5000; i++) {
+		char id[32];
+		th_marker x[2];
+
+		snprintf(id, sizeof id, "later.%d", i);
+		x[0] = marker(id, "w", TH_EV_SESSION_START, 100 + i);
+		x[1] = marker(id, "w", TH_EV_SESSION_END, 100.5 + i);
+		ck_assert_int_eq(tp_core_markers(core, x, 2, 20 * S, &out, &dups, NULL), TH_OK);
+		tp_core_tick(core, 30 * S, false, &out);
+		tp_out_reset(&out);
+	}
+	ck_assert_uint_eq(tp_core_finished(core), 5001);
+	ck_assert_int_eq(tp_core_markers(core, m, 2, 40 * S, &out, &dups, NULL), TH_OK);
+	ck_assert_uint_eq(dups, 2);
+	ck_assert_uint_eq(tp_core_sessions_open(core), 0);
+	ck_assert_uint_eq(out.nvalues + out.njobs + out.nnotices, 0);
+	ck_assert_uint_eq(tp_core_hits(core, TP_HIT_CLOSED), 2);
+	/* a session found closed in the archive at start is refused the same way */
+	ck_assert_int_eq(tp_core_mark_finished(core, "arch.7"), TH_OK);
+	m[0] = marker("arch.7", "v", TH_EV_SESSION_START, 50);
+	ck_assert_int_eq(tp_core_markers(core, m, 1, 40 * S, &out, &dups, NULL), TH_OK);
+	ck_assert_uint_eq(dups, 1);
+	ck_assert_uint_eq(tp_core_sessions_open(core), 0);
+	tp_out_free(&out);
+	tp_core_free(core);
+}
+END_TEST
+
+START_TEST(a_clean_shutdown_closes_ended_sessions_only)
+{
+	tp_config c = cfg();
+	tp_core *core = tp_core_new(&c);
+	tp_out out = {0};
+	th_marker m[3] = {marker("e.1", "v", TH_EV_SESSION_START, 10),
+	                  marker("e.1", "v", TH_EV_SESSION_END, 12),
+	                  marker("o.1", "w", TH_EV_SESSION_START, 10)};
+	size_t dups, closed = 0, open = 0;
+
+	ck_assert_int_eq(tp_core_markers(core, m, 3, 0, &out, &dups, NULL), TH_OK);
+	tp_out_reset(&out);
+	tp_core_tick(core, 1, true, &out); /* well within SessionGrace */
+	for (size_t i = 0; i < out.njobs; i++) {
+		ck_assert_ptr_nonnull(out.jobs[i].json);
+		if (strcmp(out.jobs[i].session, "e.1") == 0)
+			closed += strstr(out.jobs[i].json, "\"closed_by\":\"session-end\"") != NULL;
+		else
+			open += strstr(out.jobs[i].json, "\"closed_by\":\"open\"") != NULL;
+	}
+	ck_assert_uint_eq(closed, 1);
+	ck_assert_uint_eq(open, 1);
+	ck_assert_uint_eq(tp_core_sessions_open(core), 1);
+	tp_out_free(&out);
+	tp_core_free(core);
+}
+END_TEST
+
+START_TEST(marks_are_written_by_change_and_silent_streams_expire)
+{
+	tp_config c = limited();
+	tp_core *core = tp_core_new(&c);
+	tp_out out = {0};
+	th_record r[2] = {second("v", "a", 1000000, 100, 100, 1),
+	                  second("v", "b", 1000000, 100, 100, 1)};
+	th_record later = second("v", "b", 1000001, 100, 100, 1);
+	char *marks;
+	size_t dups;
+
+	ck_assert_int_eq(tp_core_records(core, r, 2, 0, &out, &dups, NULL), TH_OK);
+	free(tp_core_marks(core, false));
+	ck_assert_int_eq(tp_core_records(core, &later, 1, 0, &out, &dups, NULL), TH_OK);
+	marks = tp_core_marks(core, false); /* only b changed */
+	ck_assert_str_eq(marks, "{\"vm\":\"v\",\"stream\":\"b\",\"kind\":\"second\",\"t\":1000001}\n");
+	free(marks);
+	marks = tp_core_marks(core, true); /* the whole state */
+	ck_assert_ptr_nonnull(strstr(marks, "\"stream\":\"a\""));
+	ck_assert_ptr_nonnull(strstr(marks, "\"stream\":\"b\""));
+	free(marks);
+	/* silent for longer than AcceptPast: forgotten; its re-sends are refused by the window */
+	fake_wall += 3600 * S + 2 * S;
+	tp_core_tick(core, 100 * S, false, &out);
+	ck_assert_uint_eq(tp_core_streams(core), 0);
+	ck_assert_int_eq(tp_core_records(core, r, 1, 0, &out, &dups, NULL), TH_ERR_INVALID);
+	fake_wall -= 3600 * S + 2 * S;
+	tp_out_free(&out);
+	tp_core_free(core);
+}
+END_TEST
+
+START_TEST(ten_thousand_streams_are_found_again)
+{
+	tp_config c = cfg();
+	tp_core *core = tp_core_new(&c);
+	tp_out out = {0};
+	size_t dups, total = 0;
+
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < 10000; i++) {
+			char vm[16];
+			th_record r;
+
+			snprintf(vm, sizeof vm, "vm%d", i);
+			r = second(vm, "s", 100, 10, 10, 1);
+			ck_assert_int_eq(tp_core_records(core, &r, 1, 0, &out, &dups, NULL), TH_OK);
+			total += dups;
+			tp_out_reset(&out);
+		}
+	ck_assert_uint_eq(tp_core_streams(core), 10000);
+	ck_assert_uint_eq(total, 10000); /* the second pass was all duplicates */
+	tp_out_free(&out);
+	tp_core_free(core);
+}
+END_TEST
+
 Suite *th_test_suite(void)
 {
 	Suite *s = suite_create("core");
@@ -450,6 +725,13 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, dispatch_marks_survive_a_restart);
 	tcase_add_test(tc, late_session_start_still_opens_the_window);
 	tcase_add_test(tc, pending_rows_survive_a_restart_once);
+	tcase_add_test(tc, times_outside_the_window_refuse_the_whole_batch);
+	tcase_add_test(tc, session_and_stream_counts_are_bounded);
+	tcase_add_test(tc, markers_and_outages_per_session_are_bounded);
+	tcase_add_test(tc, finished_sessions_never_reopen);
+	tcase_add_test(tc, a_clean_shutdown_closes_ended_sessions_only);
+	tcase_add_test(tc, marks_are_written_by_change_and_silent_streams_expire);
+	tcase_add_test(tc, ten_thousand_streams_are_found_again);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -129,7 +129,8 @@ START_TEST(glue_ingests_dispatches_and_archives)
 	snprintf(port_s, sizeof port_s, "%d", port);
 
 	oconfig_value_t listen[2] = {sv("127.0.0.1"), sv(port_s)}, tok = sv(tokpath),
-	                arch = sv(dir), zero = nv(0), warn = nv(100);
+	                arch = sv(dir), zero = nv(0), warn = nv(100),
+	                past = nv(3650 * 86400); /* the fixed times below are years old */
 	oconfig_item_t kids[] = {
 	    {.key = "Listen", .values = listen, .values_num = 2},
 	    {.key = "TokenFile", .values = &tok, .values_num = 1},
@@ -137,8 +138,9 @@ START_TEST(glue_ingests_dispatches_and_archives)
 	    {.key = "ArchiveLag", .values = &zero, .values_num = 1},
 	    {.key = "SessionGrace", .values = &zero, .values_num = 1},
 	    {.key = "DowntimeWarning", .values = &warn, .values_num = 1},
+	    {.key = "AcceptPast", .values = &past, .values_num = 1},
 	};
-	oconfig_item_t root = {.key = "Plugin", .children = kids, .children_num = 6};
+	oconfig_item_t root = {.key = "Plugin", .children = kids, .children_num = 7};
 	oconfig_value_t bogus_v = nv(1);
 	oconfig_item_t bogus = {.key = "Bogus", .values = &bogus_v, .values_num = 1};
 	oconfig_item_t bad_root = {.key = "Plugin", .children = &bogus, .children_num = 1};

@@ -1,5 +1,6 @@
 /* test-ingest.c — the HTTP API as a pure function: routing, bearer token, body bound, strict
- * decoding with the field named in the reply, queue-full refusal, and query parsing. */
+ * decoding with the field named in the reply, the status of each refusal, the checks made before
+ * any body is read, and health counters only for the token holder. */
 #include <stdio.h>
 #include <string.h>
 
@@ -42,13 +43,21 @@ static const tp_ingest api = {.token = "tok",
 	"\"dup\":0,\"rtt_min_ms\":1,\"rtt_avg_ms\":1,\"rtt_max_ms\":1,\"jitter_ms\":0,"            \
 	"\"max_gap_ms\":0}"
 
+/* query: "vm" or "vm,stream" values as the transport decoded them (NULL: none). */
 static tp_reply call(const char *method, const char *path, const char *query, const char *auth,
                      const char *body, bool too_big)
 {
+	char vm[64] = "", *stream = NULL;
 	tp_reply rep;
 
+	if (query != NULL) {
+		snprintf(vm, sizeof vm, "%s", query);
+		if ((stream = strchr(vm, ',')) != NULL)
+			*stream++ = '\0';
+	}
 	memset(&rep, 0, sizeof rep);
-	tp_ingest_handle(&api, method, path, query, auth, body, strlen(body), too_big, &rep);
+	tp_ingest_handle(&api, method, path, query && vm[0] ? vm : NULL, stream, auth, body,
+	                 strlen(body), too_big, &rep);
 	return rep;
 }
 
@@ -75,22 +84,26 @@ static const struct {
     {"POST", "/v1/records", NULL, "Bearer to", "[]", false, 401, NULL},
     {"POST", "/v1/records", NULL, "Basic tok", "[]", false, 401, NULL},
     {"POST", "/v1/records", NULL, "Bearer tok", "[", true, 413,
-     "{\"error\":\"body: larger than the limit of 1000 bytes\"}\n"},
+     "{\"error\":\"body: larger than the limit of 1000 bytes (MaxBodySize)\"}\n"},
     {"POST", "/v1/records", NULL, "Bearer tok", "[{\"kind\":\"second\",\"vm\":\"v\"}]", false, 400,
      "{\"error\":\"records[0].stream: missing\"}\n"},
     {"POST", "/v1/markers", NULL, "Bearer tok", "{\"kind\":\"marker\",\"session\":\"a b\"}", false,
      400,
      "{\"error\":\"markers[0].session: \\\"a b\\\" may hold only letters, digits, '_' and "
      "'.'\"}\n"},
-    {"POST", "/v1/iperf", "stream=x", "Bearer tok", "{}", false, 400,
+    {"POST", "/v1/iperf", ",x", "Bearer tok", "{}", false, 400,
      "{\"error\":\"vm: missing or too long (query ?vm=NAME)\"}\n"},
     {"GET", "/v1/records", NULL, "Bearer tok", "", false, 405,
      "{\"error\":\"/v1/records: use POST\"}\n"},
     {"POST", "/v1/health", NULL, NULL, "", false, 405, "{\"error\":\"/v1/health: use GET\"}\n"},
     {"GET", "/v2/records", NULL, NULL, "", false, 404,
      "{\"error\":\"/v2/records: no such endpoint\"}\n"},
-    {"GET", "/v1/health", NULL, NULL, "", false, 200,
+    {"GET", "/v1/health", NULL, "Bearer tok", "", false, 200,
      "{\"status\":\"ok\",\"version\":\"" THEMIS_VERSION "\",\"sessions\":3}\n"},
+    {"GET", "/v1/health", NULL, NULL, "", false, 200,
+     "{\"status\":\"ok\",\"version\":\"" THEMIS_VERSION "\"}\n"},
+    {"GET", "/v1/health", NULL, "Bearer nope", "", false, 200,
+     "{\"status\":\"ok\",\"version\":\"" THEMIS_VERSION "\"}\n"},
 };
 
 START_TEST(requests_get_the_exact_status_and_reply)
@@ -107,22 +120,50 @@ START_TEST(requests_get_the_exact_status_and_reply)
 }
 END_TEST
 
-START_TEST(a_full_queue_answers_503)
+static const struct {
+	th_err e;
+	int status;
+} refusals[] = {{TH_ERR_TOOBIG, 503}, {TH_ERR_NOMEM, 503}, {TH_ERR_LIMIT, 429},
+                {TH_ERR_STATE, 409},  {TH_ERR_INVALID, 400}};
+
+START_TEST(refusals_get_their_status)
 {
 	tp_reply r;
 
-	next_err = TH_ERR_TOOBIG;
+	next_err = refusals[_i].e;
 	r = call("POST", "/v1/records", NULL, "Bearer tok", "[" SEC(3) "]", false);
 	next_err = TH_OK;
-	ck_assert_int_eq(r.status, 503);
+	ck_assert_int_eq(r.status, refusals[_i].status);
 	ck_assert_str_eq(r.body, "{\"error\":\"queue full (7 values): send again later\"}\n");
+}
+END_TEST
+
+START_TEST(headers_alone_refuse_before_the_body)
+{
+	tp_reply r;
+
+	memset(&r, 0, sizeof r);
+	ck_assert(tp_ingest_precheck(&api, "POST", "/v1/records", "Bearer tok", 1000, &r));
+	ck_assert(tp_ingest_precheck(&api, "POST", "/v1/markers", "Bearer tok", -1, &r));
+	ck_assert(tp_ingest_precheck(&api, "GET", "/v1/health", NULL, -1, &r));
+	ck_assert(!tp_ingest_precheck(&api, "POST", "/v1/records", "Bearer tok", 1001, &r));
+	ck_assert_int_eq(r.status, 413);
+	ck_assert_str_eq(r.body, "{\"error\":\"body: Content-Length 1001 is larger than the limit "
+	                         "of 1000 bytes (MaxBodySize)\"}\n");
+	/* the token is checked first: no hint about sizes to a stranger */
+	ck_assert(!tp_ingest_precheck(&api, "POST", "/v1/records", NULL, 4 << 20, &r));
+	ck_assert_int_eq(r.status, 401);
+	ck_assert(!tp_ingest_precheck(&api, "PUT", "/v1/iperf", "Bearer tok", 1, &r));
+	ck_assert_int_eq(r.status, 405);
+	ck_assert(!tp_ingest_precheck(&api, "POST", "/x", "Bearer tok", 1, &r));
+	ck_assert_int_eq(r.status, 404);
 }
 END_TEST
 
 START_TEST(iperf_documents_become_records)
 {
 	size_t before = got_records;
-	tp_reply r = call("POST", "/v1/iperf", "vm=vm%2D1&stream=ip", "Bearer tok",
+	tp_reply r = call("POST", "/v1/iperf", "vm-1,ip", "Bearer tok",
 	                  "{\"start\":{\"timestamp\":{\"timesecs\":100}},\"intervals\":[{\"sum\":{"
 	                  "\"start\":0,\"seconds\":1,\"bytes\":8,\"bits_per_second\":64}}]}",
 	                  false);
@@ -132,18 +173,14 @@ START_TEST(iperf_documents_become_records)
 }
 END_TEST
 
-START_TEST(query_values_are_found_and_decoded)
+START_TEST(query_values_are_not_decoded_twice)
 {
-	char v[16];
+	/* ?vm=qv%2526stream%253Dinjected reaches here decoded once: "qv%26stream%3Dinjected" */
+	tp_reply r = call("POST", "/v1/iperf", "qv%26stream%3Dinjected,real", "Bearer tok",
+	                  "{\"start\":{\"timestamp\":{\"timesecs\":100}},\"intervals\":[]}", false);
 
-	ck_assert(tp_query_get("vm=a%2Fb&stream=s1", "vm", v, sizeof v));
-	ck_assert_str_eq(v, "a/b");
-	ck_assert(tp_query_get("vm=a&stream=s1", "stream", v, sizeof v));
-	ck_assert_str_eq(v, "s1");
-	ck_assert(!tp_query_get("vmx=a", "vm", v, sizeof v));
-	ck_assert(!tp_query_get(NULL, "vm", v, sizeof v));
-	ck_assert(tp_query_get("vm=0123456789abcdefXYZ", "vm", v, sizeof v));
-	ck_assert_str_eq(v, "0123456789abcde"); /* cut to the buffer */
+	ck_assert_int_eq(r.status, 400);
+	ck_assert_ptr_nonnull(strstr(r.body, "vm"));
 }
 END_TEST
 
@@ -155,9 +192,11 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, accepted_records_are_counted_in_the_reply);
 	tcase_add_loop_test(tc, requests_get_the_exact_status_and_reply, 0,
 	                    (int)(sizeof cases / sizeof cases[0]));
-	tcase_add_test(tc, a_full_queue_answers_503);
+	tcase_add_loop_test(tc, refusals_get_their_status, 0,
+	                    (int)(sizeof refusals / sizeof refusals[0]));
+	tcase_add_test(tc, headers_alone_refuse_before_the_body);
 	tcase_add_test(tc, iperf_documents_become_records);
-	tcase_add_test(tc, query_values_are_found_and_decoded);
+	tcase_add_test(tc, query_values_are_not_decoded_twice);
 	suite_add_tcase(s, tc);
 	return s;
 }
