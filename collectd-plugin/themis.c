@@ -77,7 +77,6 @@ static pthread_cond_t tp_done_cond = PTHREAD_COND_INITIALIZER;
 /* Background probe targets (<Target> blocks), measured by one prober thread. */
 static th_target *tp_targets;
 static size_t tp_ntargets;
-static th_prober *tp_prober; /* the running prober, under tp_lock */
 static bool tp_probe_stop;
 static bool tp_probe_running;
 static pthread_t tp_probe_tid;
@@ -346,7 +345,7 @@ static th_err tp_wait_dispatched(char *errbuf)
 	struct timespec ts;
 
 	pthread_cond_signal(&tp_cond);
-	clock_gettime(CLOCK_REALTIME, &ts);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	ts.tv_sec += TP_ACK_TIMEOUT_S;
 	while (tp_drained_seq < seq)
 		if (pthread_cond_timedwait(&tp_done_cond, &tp_lock, &ts) != 0 &&
@@ -637,7 +636,7 @@ static void *tp_worker(void *arg)
 		pthread_mutex_lock(&tp_lock);
 		if (!tp_stop && tp_pending.nvalues == 0 && tp_pending.nnotices == 0 &&
 		    tp_accept_seq == tp_drained_seq) {
-			clock_gettime(CLOCK_REALTIME, &ts);
+			clock_gettime(CLOCK_MONOTONIC, &ts);
 			ts.tv_nsec += 200 * 1000 * 1000;
 			if (ts.tv_nsec >= 1000000000) {
 				ts.tv_sec++;
@@ -680,16 +679,36 @@ static void *tp_worker(void *arg)
 
 /* ------------------------------------------------------------------ background probing */
 
+/* Targets are measured in groups, one prober and thread each. At start every target that can be
+ * added (its name resolves, its socket opens) joins the first group; the others are retried every
+ * 30 s and those that can be added then start a group of their own. A group whose prober fails
+ * rebuilds itself after a second. So a bad target never disturbs the healthy ones. */
+typedef struct tp_group {
+	size_t *idx; /* indexes into tp_targets */
+	size_t n;
+	th_prober *prober; /* running, under tp_lock */
+	pthread_t tid;
+} tp_group;
+static tp_group *tp_groups; /* at most one per target */
+static size_t tp_ngroups;
+static pthread_mutex_t tp_complaint_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static void tp_on_record(const th_record *r, void *arg)
 {
-	static time_t last_complaint; /* only the probe thread calls this */
+	static time_t last_complaint;
 	char err[TH_ERRLEN];
 	size_t dups;
+	bool say;
 
-	if (tp_take_records(NULL, r, 1, &dups, err) != TH_OK && time(NULL) - last_complaint > 60) {
+	if (tp_take_records(NULL, r, 1, &dups, err) == TH_OK)
+		return;
+	pthread_mutex_lock(&tp_complaint_lock);
+	say = time(NULL) - last_complaint > 60;
+	if (say)
 		last_complaint = time(NULL);
+	pthread_mutex_unlock(&tp_complaint_lock);
+	if (say)
 		WARNING(TP_NAME " plugin: probe record of %s dropped: %s", r->vm, err);
-	}
 }
 
 /* Sleep up to `seconds`, waking early on shutdown. Returns true when stopping. */
@@ -698,7 +717,7 @@ static bool tp_probe_pause(int seconds)
 	struct timespec ts;
 	bool stop;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	ts.tv_sec += seconds;
 	pthread_mutex_lock(&tp_lock);
 	if (!tp_probe_stop)
@@ -708,47 +727,126 @@ static bool tp_probe_pause(int seconds)
 	return stop;
 }
 
-/* Never gives up: a target that cannot be added (name does not resolve, no route) is retried
- * every 30 s by rebuilding the prober; a prober that fails is rebuilt after a second. */
-static void *tp_probe_thread(void *arg)
+/* A prober with those of idx[0..n) that can be added now; their indexes are moved to the front
+ * of idx and counted in *added. NULL when none could be (or no prober). */
+static th_prober *tp_prober_with(size_t *idx, size_t n, size_t *added, bool complain)
 {
+	th_prober *p = NULL;
+	char err[TH_ERRLEN];
+
+	*added = 0;
+	if (th_prober_new(&p, tp_on_record, NULL, err) != TH_OK) {
+		ERROR(TP_NAME " plugin: prober: %s", err);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t k = idx[i];
+
+		if (th_prober_add(p, &tp_targets[k], err) != TH_OK) {
+			if (complain)
+				WARNING(TP_NAME " plugin: Target %s: %s (retrying every 30 s)",
+				        tp_targets[k].vm, err);
+			continue;
+		}
+		idx[i] = idx[*added];
+		idx[(*added)++] = k;
+	}
+	if (*added == 0) {
+		th_prober_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static void *tp_group_thread(void *arg)
+{
+	tp_group *g = arg;
 	char err[TH_ERRLEN];
 
 	for (;;) {
-		th_prober *p = NULL;
-		size_t added = 0;
+		th_prober *p = g->prober;
 		bool stop;
 
-		if (th_prober_new(&p, tp_on_record, NULL, err) != TH_OK) {
-			ERROR(TP_NAME " plugin: prober: %s", err);
-			if (tp_probe_pause(1))
-				break;
-			continue;
-		}
-		for (size_t i = 0; i < tp_ntargets; i++) {
-			if (th_prober_add(p, &tp_targets[i], err) == TH_OK)
-				added++;
-			else
-				WARNING(TP_NAME " plugin: Target %s: %s (retrying in 30 s)",
-				        tp_targets[i].vm, err);
-		}
+		if (p != NULL && th_prober_run(p, 0, err) != TH_OK)
+			WARNING(TP_NAME " plugin: prober of %zu target(s) stopped: %s (restarting)",
+			        g->n, err);
 		pthread_mutex_lock(&tp_lock);
-		stop = tp_probe_stop;
-		if (!stop)
-			tp_prober = p;
-		pthread_mutex_unlock(&tp_lock);
-		if (!stop && added > 0 &&
-		    th_prober_run(p, added < tp_ntargets ? 30 * TH_NS_PER_SEC : 0, err) != TH_OK)
-			WARNING(TP_NAME " plugin: prober stopped: %s (restarting)", err);
-		pthread_mutex_lock(&tp_lock);
-		tp_prober = NULL;
+		g->prober = NULL;
 		stop = tp_probe_stop;
 		pthread_mutex_unlock(&tp_lock);
 		th_prober_free(p);
-		if (stop || (added < tp_ntargets || added == 0 ? tp_probe_pause(added ? 0 : 30)
-		                                               : tp_probe_pause(1)))
+		if (stop || tp_probe_pause(1))
+			break;
+		size_t added;
+
+		p = tp_prober_with(g->idx, g->n, &added, true);
+		pthread_mutex_lock(&tp_lock);
+		if (tp_probe_stop) {
+			th_prober_free(p);
+			p = NULL;
+		}
+		g->prober = p;
+		pthread_mutex_unlock(&tp_lock);
+	}
+	return NULL;
+}
+
+/* Start a group with idx[0..n) (copied), which tp_prober_with() just gave prober p. */
+static void tp_group_start(const size_t *idx, size_t n, th_prober *p)
+{
+	tp_group *g = &tp_groups[tp_ngroups];
+
+	if ((g->idx = malloc(n * sizeof *g->idx)) == NULL) {
+		th_prober_free(p);
+		return;
+	}
+	memcpy(g->idx, idx, n * sizeof *idx);
+	g->n = n;
+	pthread_mutex_lock(&tp_lock);
+	if (tp_probe_stop) {
+		pthread_mutex_unlock(&tp_lock);
+		th_prober_free(p);
+		free(g->idx);
+		return;
+	}
+	g->prober = p;
+	pthread_mutex_unlock(&tp_lock);
+	if (plugin_thread_create(&g->tid, tp_group_thread, g, "themis probe") != 0) {
+		ERROR(TP_NAME " plugin: cannot start a probe thread.");
+		th_prober_free(p);
+		free(g->idx);
+		return;
+	}
+	tp_ngroups++;
+}
+
+/* The retry loop: targets not yet in a group are tried every 30 s until all are. */
+static void *tp_probe_thread(void *arg)
+{
+	size_t *wait = malloc(tp_ntargets * sizeof *wait), nwait = tp_ntargets;
+	bool first = true;
+
+	if (wait == NULL)
+		return NULL;
+	for (size_t i = 0; i < nwait; i++)
+		wait[i] = i;
+	while (nwait > 0) {
+		size_t added;
+		th_prober *p = tp_prober_with(wait, nwait, &added, first);
+
+		first = false;
+		if (p != NULL) {
+			tp_group_start(wait, added, p);
+			memmove(wait, wait + added, (nwait - added) * sizeof *wait);
+			nwait -= added;
+			if (nwait > 0)
+				INFO(TP_NAME " plugin: %zu target(s) probing, %zu still retried.",
+				     tp_ntargets - nwait, nwait);
+		}
+		if (nwait > 0 && tp_probe_pause(30))
 			break;
 	}
+	free(wait);
 	return NULL;
 }
 
@@ -758,11 +856,22 @@ static void tp_probe_shutdown(void)
 		return;
 	pthread_mutex_lock(&tp_lock);
 	tp_probe_stop = true;
-	if (tp_prober != NULL)
-		th_prober_stop(tp_prober);
 	pthread_cond_broadcast(&tp_probe_cond);
 	pthread_mutex_unlock(&tp_lock);
-	pthread_join(tp_probe_tid, NULL);
+	pthread_join(tp_probe_tid, NULL); /* no group starts after this */
+	pthread_mutex_lock(&tp_lock);
+	for (size_t i = 0; i < tp_ngroups; i++)
+		if (tp_groups[i].prober != NULL)
+			th_prober_stop(tp_groups[i].prober);
+	pthread_cond_broadcast(&tp_probe_cond);
+	pthread_mutex_unlock(&tp_lock);
+	for (size_t i = 0; i < tp_ngroups; i++) {
+		pthread_join(tp_groups[i].tid, NULL);
+		free(tp_groups[i].idx);
+	}
+	free(tp_groups);
+	tp_groups = NULL;
+	tp_ngroups = 0;
 	tp_probe_running = false;
 }
 
@@ -773,6 +882,19 @@ static void tp_warn(const char *msg)
 	WARNING(TP_NAME " plugin: %s", msg);
 }
 
+/* Every wait of the plugin runs on CLOCK_MONOTONIC: a step of the wall clock neither ends a wait
+ * early (spurious 503s) nor stretches it (stalled retries). */
+static void tp_cond_monotonic(pthread_cond_t *c)
+{
+	pthread_condattr_t a;
+
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_destroy(c);
+	pthread_cond_init(c, &a);
+	pthread_condattr_destroy(&a);
+}
+
 static int tp_init(void)
 {
 	char err[TH_ERRLEN];
@@ -780,6 +902,9 @@ static int tp_init(void)
 
 	if (tp_state != NULL)
 		return 0;
+	tp_cond_monotonic(&tp_cond);
+	tp_cond_monotonic(&tp_done_cond);
+	tp_cond_monotonic(&tp_probe_cond);
 	tp_cfg.archive = tp_arch.dir[0] != '\0';
 	if ((tp_state = tp_core_new(&tp_cfg)) == NULL) {
 		ERROR(TP_NAME " plugin: out of memory.");
@@ -824,6 +949,11 @@ static int tp_init(void)
 	     tp_token[0] ? " (bearer token required)" : "");
 	if (tp_ntargets > 0) {
 		tp_probe_stop = false;
+		tp_ngroups = 0;
+		if ((tp_groups = calloc(tp_ntargets, sizeof *tp_groups)) == NULL) {
+			ERROR(TP_NAME " plugin: out of memory.");
+			return -1;
+		}
 		if (plugin_thread_create(&tp_probe_tid, tp_probe_thread, NULL, "themis probe") !=
 		    0) {
 			ERROR(TP_NAME " plugin: cannot start the probe thread.");
