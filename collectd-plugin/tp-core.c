@@ -28,6 +28,8 @@ typedef struct tp_stream {
 	int64_t floor_t;               /* newest second dispatched before a restart (marks) */
 	int64_t newest;                /* newest epoch second of any of its records */
 	double starts[TP_OUTAGE_KEYS]; /* outage starts accepted (ring) */
+	double out_newest;             /* newest outage start accepted in this run */
+	double out_floor;              /* newest outage start dispatched before a restart */
 	size_t nstarts;
 } tp_stream;
 
@@ -294,6 +296,7 @@ static tp_stream *tp_stream_get(tp_core *c, const char *vm, const char *stream, 
 	tp_copy(s->stream, sizeof s->stream, stream);
 	s->kind = kind;
 	s->last_t = s->floor_t = s->newest = INT64_MIN;
+	s->out_newest = s->out_floor = -INFINITY;
 	s->next = c->buckets[h & (c->nbuckets - 1)];
 	c->buckets[h & (c->nbuckets - 1)] = s;
 	c->nstreams++;
@@ -304,7 +307,7 @@ static tp_stream *tp_stream_get(tp_core *c, const char *vm, const char *stream, 
 /* Note that the stream's mark changed (for the next tp_core_marks). */
 static void tp_stream_touch(tp_core *c, tp_stream *s)
 {
-	if (s->dirty || s->kind == TH_REC_OUTAGE)
+	if (s->dirty)
 		return;
 	if (tp_grow((void **)&c->dirty, &c->capdirty, c->ndirty + 1, sizeof *c->dirty))
 		return; /* the mark is written with the next full rewrite */
@@ -322,6 +325,8 @@ static void tp_streams_sweep(tp_core *c, int64_t wall_s)
 		for (tp_stream **pp = &c->buckets[i], *st; (st = *pp) != NULL;) {
 			int64_t newest = st->newest > st->floor_t ? st->newest : st->floor_t;
 
+			if (st->out_floor > (double)newest)
+				newest = (int64_t)st->out_floor;
 			if (st->dirty || newest >= horizon) {
 				pp = &st->next;
 				continue;
@@ -340,10 +345,16 @@ static bool tp_seen(tp_stream *s, const th_record *r)
 	if (r->kind == TH_REC_OUTAGE) {
 		size_t n = s->nstarts < TP_OUTAGE_KEYS ? s->nstarts : TP_OUTAGE_KEYS;
 
+		/* Before a restart, outages are known by the newest start dispatched (a
+		 * prober reports the outages of a stream in order). */
+		if (r->u.outage.start <= s->out_floor + 1e-7)
+			return true;
 		for (size_t i = 0; i < n; i++)
 			if (fabs(s->starts[i] - r->u.outage.start) < 1e-7)
 				return true;
 		s->starts[s->nstarts++ % TP_OUTAGE_KEYS] = r->u.outage.start;
+		if (r->u.outage.start > s->out_newest)
+			s->out_newest = r->u.outage.start;
 		return false;
 	}
 	int64_t t = r->kind == TH_REC_SECOND ? r->u.second.t : r->u.iperf.t;
@@ -1108,12 +1119,13 @@ th_err tp_core_resume(tp_core *c, const th_marker *m, size_t nm, const th_record
 static bool tp_mark_line(yajl_gen g, const tp_stream *st, char **out, size_t *olen, size_t *ocap)
 {
 	int64_t t = st->last_t > st->floor_t ? st->last_t : st->floor_t;
+	double ot = st->out_newest > st->out_floor ? st->out_newest : st->out_floor;
 	const char *kind = th_record_kind_name(st->kind);
 	const unsigned char *buf;
 	char num[32];
 	size_t len;
 
-	if (st->kind == TH_REC_OUTAGE || t == INT64_MIN)
+	if (st->kind == TH_REC_OUTAGE ? isinf(ot) : t == INT64_MIN)
 		return true;
 	yajl_gen_map_open(g);
 	yajl_gen_string(g, (const unsigned char *)"vm", 2);
@@ -1123,7 +1135,10 @@ static bool tp_mark_line(yajl_gen g, const tp_stream *st, char **out, size_t *ol
 	yajl_gen_string(g, (const unsigned char *)"kind", 4);
 	yajl_gen_string(g, (const unsigned char *)kind, strlen(kind));
 	yajl_gen_string(g, (const unsigned char *)"t", 1);
-	snprintf(num, sizeof num, "%lld", (long long)t);
+	if (st->kind == TH_REC_OUTAGE)
+		snprintf(num, sizeof num, "%.6f", ot);
+	else
+		snprintf(num, sizeof num, "%lld", (long long)t);
 	yajl_gen_number(g, num, strlen(num));
 	yajl_gen_map_close(g);
 	yajl_gen_get_buf(g, &buf, &len);
@@ -1189,7 +1204,8 @@ th_err tp_core_load_marks(tp_core *c, const char *text, size_t len, char *errbuf
 		size_t end = nl ? (size_t)(nl - text) : len;
 		char vm[TH_NAME_MAX], stream[TH_NAME_MAX], kind[16], w[32];
 		yajl_val v = NULL;
-		int64_t t = 0;
+		double t = 0;
+		th_record_kind k;
 		tp_stream *st;
 		th_err e;
 
@@ -1200,21 +1216,23 @@ th_err tp_core_load_marks(tp_core *c, const char *text, size_t len, char *errbuf
 			    (e = th_json_string(v, w, "vm", vm, sizeof vm, errbuf)) ||
 			    (e = th_json_string(v, w, "stream", stream, sizeof stream, errbuf)) ||
 			    (e = th_json_string(v, w, "kind", kind, sizeof kind, errbuf)) ||
-			    (e = th_json_int(v, w, "t", 0, TH_EPOCH_MAX, &t, errbuf))) {
+			    (e = th_json_double(v, w, "t", 0, TH_EPOCH_MAX, false, &t, errbuf))) {
 				yajl_tree_free(v);
 				return e;
 			}
 			yajl_tree_free(v);
-			st = tp_stream_get(c, vm, stream,
-			                   strcmp(kind, "iperf") == 0 ? TH_REC_IPERF
-			                                              : TH_REC_SECOND,
-			                   &e);
+			k = strcmp(kind, "iperf") == 0    ? TH_REC_IPERF
+			    : strcmp(kind, "outage") == 0 ? TH_REC_OUTAGE
+			                                  : TH_REC_SECOND;
+			st = tp_stream_get(c, vm, stream, k, &e);
 			if (st == NULL)
 				return th_seterr(errbuf, e, "%s: %s", w,
 				                 e == TH_ERR_LIMIT ? "more streams than MaxStreams"
 				                                   : "out of memory");
-			if (t > st->floor_t)
-				st->floor_t = t;
+			if (k == TH_REC_OUTAGE && t > st->out_floor)
+				st->out_floor = t;
+			else if (k != TH_REC_OUTAGE && (int64_t)t > st->floor_t)
+				st->floor_t = (int64_t)t;
 		}
 		pos = end + 1;
 	}

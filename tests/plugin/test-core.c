@@ -710,6 +710,32 @@ START_TEST(ten_thousand_streams_are_found_again)
 }
 END_TEST
 
+START_TEST(outages_dispatched_before_a_restart_are_not_dispatched_again)
+{
+	tp_config c = cfg();
+	tp_core *a = tp_core_new(&c), *b = tp_core_new(&c);
+	tp_out out = {0};
+	th_record o[2] = {outage("v", "s", 100.25, 100.5), outage("v", "s", 200.125, 201)};
+	char *marks;
+	size_t dups;
+
+	ck_assert_int_eq(tp_core_records(a, o, 1, 0, &out, &dups, NULL), TH_OK);
+	marks = tp_core_marks(a, false);
+	ck_assert_str_eq(marks, "{\"vm\":\"v\",\"stream\":\"s\",\"kind\":\"outage\",\"t\":100.250000}\n");
+	ck_assert_int_eq(tp_core_load_marks(b, marks, strlen(marks), NULL), TH_OK);
+	tp_out_reset(&out);
+	/* the restarted plugin gets both again: only the new one is dispatched */
+	ck_assert_int_eq(tp_core_records(b, o, 2, 0, &out, &dups, NULL), TH_OK);
+	ck_assert_uint_eq(dups, 1);
+	ck_assert_uint_eq(out.nvalues, 1);
+	ck_assert_double_eq(out.values[0].time, 200.125);
+	free(marks);
+	tp_out_free(&out);
+	tp_core_free(a);
+	tp_core_free(b);
+}
+END_TEST
+
 Suite *th_test_suite(void)
 {
 	Suite *s = suite_create("core");
@@ -732,6 +758,7 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, a_clean_shutdown_closes_ended_sessions_only);
 	tcase_add_test(tc, marks_are_written_by_change_and_silent_streams_expire);
 	tcase_add_test(tc, ten_thousand_streams_are_found_again);
+	tcase_add_test(tc, outages_dispatched_before_a_restart_are_not_dispatched_again);
 	suite_add_tcase(s, tc);
 	return s;
 }
