@@ -71,8 +71,9 @@ static unsigned long long tp_dispatched; /* value lists handed to collectd */
 /* An HTTP request is answered only once the worker has dispatched what it brought: a 200
  * means the values are in collectd, not only in this plugin's memory. */
 static uint64_t tp_accept_seq, tp_drained_seq;
-static pthread_cond_t tp_done_cond = PTHREAD_COND_INITIALIZER;
-#define TP_ACK_TIMEOUT_S 30
+/* A reply waits at most this long for its dispatch, then 503 (shorter than the clients' own
+ * timeouts: the trigger gives up after 3 s, the agent after 5 s). */
+#define TP_ACK_WAIT_NS (2 * TH_NS_PER_SEC)
 
 /* Background probe targets (<Target> blocks), measured by one prober thread. */
 static th_target *tp_targets;
@@ -338,28 +339,17 @@ static int tp_configure(oconfig_item_t *ci)
 
 /* ------------------------------------------------------------------ ingest callbacks */
 
-/* Called with tp_lock held after input was taken: wait until the worker dispatched it. */
-static th_err tp_wait_dispatched(char *errbuf)
+/* Called with tp_lock held after input was taken: the ticket of its reply, which goes out once
+ * the worker has dispatched it (tp_drain); the HTTP thread is not held meanwhile. */
+static uint64_t tp_ticket(void)
 {
-	uint64_t seq = ++tp_accept_seq;
-	struct timespec ts;
-
 	pthread_cond_signal(&tp_cond);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += TP_ACK_TIMEOUT_S;
-	while (tp_drained_seq < seq)
-		if (pthread_cond_timedwait(&tp_done_cond, &tp_lock, &ts) != 0 &&
-		    tp_drained_seq < seq)
-			return th_seterr(
-			    errbuf, TH_ERR_TOOBIG,
-			    "not dispatched within %d s: send again later (re-sending is "
-			    "safe)",
-			    TP_ACK_TIMEOUT_S);
-	return TH_OK;
+	return ++tp_accept_seq;
 }
 
-/* ctx is NULL for the prober thread (no waiting), non-NULL for HTTP requests. */
-static th_err tp_take_records(void *ctx, const th_record *r, size_t n, size_t *dups, char *errbuf)
+/* ctx is NULL for the prober threads (no ticket), non-NULL for HTTP requests. */
+static th_err tp_take_records(void *ctx, const th_record *r, size_t n, size_t *dups,
+                              uint64_t *ticket, char *errbuf)
 {
 	th_err e;
 
@@ -372,13 +362,14 @@ static th_err tp_take_records(void *ctx, const th_record *r, size_t n, size_t *d
 	else
 		e = tp_core_records(tp_state, r, n, th_mono_ns(), &tp_pending, dups, errbuf);
 	if (e == TH_OK && ctx != NULL)
-		e = tp_wait_dispatched(errbuf);
+		*ticket = tp_ticket();
 	pthread_cond_signal(&tp_cond);
 	pthread_mutex_unlock(&tp_lock);
 	return e;
 }
 
-static th_err tp_take_markers(void *ctx, const th_marker *m, size_t n, size_t *dups, char *errbuf)
+static th_err tp_take_markers(void *ctx, const th_marker *m, size_t n, size_t *dups,
+                              uint64_t *ticket, char *errbuf)
 {
 	th_err e;
 
@@ -388,7 +379,7 @@ static th_err tp_take_markers(void *ctx, const th_marker *m, size_t n, size_t *d
 	else
 		e = tp_core_markers(tp_state, m, n, th_mono_ns(), &tp_pending, dups, errbuf);
 	if (e == TH_OK && ctx != NULL)
-		e = tp_wait_dispatched(errbuf);
+		*ticket = tp_ticket();
 	pthread_cond_signal(&tp_cond);
 	pthread_mutex_unlock(&tp_lock);
 	return e;
@@ -576,7 +567,7 @@ static void tp_drain(tp_out *work, uint64_t seq, bool last)
 	pthread_mutex_lock(&tp_lock);
 	tp_dispatched += work->nvalues;
 	tp_drained_seq = seq;
-	pthread_cond_broadcast(&tp_done_cond);
+	tp_http_release(tp_server, seq, th_mono_ns());
 	pthread_mutex_unlock(&tp_lock);
 	tp_out_reset(work);
 }
@@ -700,7 +691,7 @@ static void tp_on_record(const th_record *r, void *arg)
 	size_t dups;
 	bool say;
 
-	if (tp_take_records(NULL, r, 1, &dups, err) == TH_OK)
+	if (tp_take_records(NULL, r, 1, &dups, NULL, err) == TH_OK)
 		return;
 	pthread_mutex_lock(&tp_complaint_lock);
 	say = time(NULL) - last_complaint > 60;
@@ -897,13 +888,13 @@ static void tp_cond_monotonic(pthread_cond_t *c)
 
 static int tp_init(void)
 {
+	tp_http *server = NULL;
 	char err[TH_ERRLEN];
 	size_t resumed = 0;
 
 	if (tp_state != NULL)
 		return 0;
 	tp_cond_monotonic(&tp_cond);
-	tp_cond_monotonic(&tp_done_cond);
 	tp_cond_monotonic(&tp_probe_cond);
 	tp_cfg.archive = tp_arch.dir[0] != '\0';
 	if ((tp_state = tp_core_new(&tp_cfg)) == NULL) {
@@ -940,11 +931,15 @@ static int tp_init(void)
 	tp_api.health = tp_health;
 	if (tp_http_lim.max_buffered < tp_max_body)
 		tp_http_lim.max_buffered = tp_max_body; /* one request of the largest size fits */
-	if (tp_http_start(&tp_server, tp_listen_node, tp_listen_service, &tp_http_lim, &tp_api,
+	tp_http_lim.ack_wait_ns = TP_ACK_WAIT_NS;
+	if (tp_http_start(&server, tp_listen_node, tp_listen_service, &tp_http_lim, &tp_api,
 	                  err) != TH_OK) {
 		ERROR(TP_NAME " plugin: %s", err);
 		return -1;
 	}
+	pthread_mutex_lock(&tp_lock);
+	tp_server = server;
+	pthread_mutex_unlock(&tp_lock);
 	INFO(TP_NAME " plugin: listening on %s port %s%s.", tp_listen_node, tp_listen_service,
 	     tp_token[0] ? " (bearer token required)" : "");
 	if (tp_ntargets > 0) {
@@ -968,8 +963,13 @@ static int tp_init(void)
 /* Stop taking requests, then let the worker write out everything accepted and exit. */
 static int tp_shutdown(void)
 {
-	tp_http_stop(tp_server);
-	tp_server = NULL;
+	tp_http *server;
+
+	pthread_mutex_lock(&tp_lock);
+	server = tp_server;
+	tp_server = NULL; /* the worker releases no more replies through it */
+	pthread_mutex_unlock(&tp_lock);
+	tp_http_stop(server);
 	tp_probe_shutdown(); /* its last records still go through the worker */
 	if (tp_worker_running) {
 		pthread_mutex_lock(&tp_lock);

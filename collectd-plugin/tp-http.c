@@ -10,22 +10,34 @@
 
 #include <microhttpd.h>
 
+#include "th-time.h"
 #include "tp-http.h"
+
+typedef struct tp_req tp_req;
 
 struct tp_http {
 	struct MHD_Daemon *d;
 	const tp_ingest *in;
 	size_t max_buffered;
+	int64_t ack_wait_ns;
 	pthread_mutex_t lock;
 	size_t buffered; /* body bytes held by all requests, under lock */
+	tp_req *waiting; /* suspended requests waiting for their ticket, under lock */
 };
 
-typedef struct tp_req {
+struct tp_req {
 	char *body;
 	size_t len, cap;
 	bool too_big;
 	bool over_budget; /* MaxBufferedBytes was reached while reading it */
-} tp_req;
+	/* A request answered only once its ticket is done: its connection is suspended (no
+	 * thread is held) and resumed by tp_http_release(). */
+	struct MHD_Connection *conn;
+	tp_req *next;
+	bool ready; /* the reply may go out (done, timed out or shutting down) */
+	int64_t deadline_ns;
+	tp_reply reply;
+};
 
 static enum MHD_Result tp_send(struct MHD_Connection *conn, const tp_reply *rep)
 {
@@ -121,6 +133,8 @@ static enum MHD_Result tp_handler(void *cls, struct MHD_Connection *conn, const 
 
 	if (rq == NULL)
 		return tp_first(h, conn, url, method, con_cls);
+	if (rq->ready) /* resumed */
+		return tp_send(conn, &rq->reply);
 	if (*upload_data_size > 0) {
 		size_t n = *upload_data_size;
 
@@ -149,7 +163,47 @@ static enum MHD_Result tp_handler(void *cls, struct MHD_Connection *conn, const 
 	                 MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "stream"),
 	                 MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization"),
 	                 rq->body ? rq->body : "", rq->len, rq->too_big, &rep);
-	return tp_send(conn, &rep);
+	if (rep.ticket == 0)
+		return tp_send(conn, &rep);
+	rq->reply = rep;
+	rq->conn = conn;
+	rq->deadline_ns = th_mono_ns() + h->ack_wait_ns;
+	/* Under the lock, so that tp_http_release() cannot resume it before it is suspended. */
+	pthread_mutex_lock(&h->lock);
+	rq->next = h->waiting;
+	h->waiting = rq;
+	MHD_suspend_connection(conn);
+	pthread_mutex_unlock(&h->lock);
+	return MHD_YES;
+}
+
+/* Let waiting requests go out: those whose ticket is done, those past the wait (503: the client
+ * sends again, which is safe), and all of them when stopping. */
+static void tp_release(tp_http *h, uint64_t done, int64_t now_ns, bool stopping)
+{
+	pthread_mutex_lock(&h->lock);
+	for (tp_req **pp = &h->waiting, *rq; (rq = *pp) != NULL;) {
+		if (rq->reply.ticket > done && now_ns < rq->deadline_ns && !stopping) {
+			pp = &rq->next;
+			continue;
+		}
+		*pp = rq->next;
+		if (rq->reply.ticket > done) {
+			rq->reply.status = 503;
+			snprintf(rq->reply.body, sizeof rq->reply.body,
+			         "{\"error\":\"%s: send again later (re-sending is safe)\"}\n",
+			         stopping ? "shutting down" : "not dispatched in time");
+		}
+		rq->ready = true;
+		MHD_resume_connection(rq->conn);
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
+void tp_http_release(tp_http *h, uint64_t done, int64_t now_ns)
+{
+	if (h != NULL)
+		tp_release(h, done, now_ns, false);
 }
 
 static void tp_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -167,7 +221,8 @@ th_err tp_http_start(tp_http **out, const char *node, const char *service,
                      const tp_http_limits *lim, const tp_ingest *in, char *errbuf)
 {
 	struct addrinfo hints = {.ai_flags = AI_PASSIVE, .ai_socktype = SOCK_STREAM}, *ai = NULL;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+	                 MHD_USE_ITC;
 	tp_http *h;
 	int rc;
 
@@ -181,6 +236,7 @@ th_err tp_http_start(tp_http **out, const char *node, const char *service,
 	}
 	h->in = in;
 	h->max_buffered = lim->max_buffered;
+	h->ack_wait_ns = lim->ack_wait_ns;
 	pthread_mutex_init(&h->lock, NULL);
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
@@ -207,6 +263,10 @@ void tp_http_stop(tp_http *h)
 {
 	if (h == NULL)
 		return;
+	/* Stop accepting first, then let the suspended requests out: MHD cannot stop with
+	 * connections suspended. */
+	MHD_quiesce_daemon(h->d);
+	tp_release(h, 0, 0, true);
 	MHD_stop_daemon(h->d);
 	pthread_mutex_destroy(&h->lock);
 	free(h);

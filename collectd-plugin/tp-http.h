@@ -3,6 +3,8 @@
 #ifndef TP_HTTP_H
 #define TP_HTTP_H
 
+#include <stdint.h>
+
 #include "th-error.h"
 #include "tp-ingest.h"
 
@@ -14,13 +16,19 @@ typedef struct tp_http_limits {
 	unsigned connections;            /* open connections in all (MaxConnections) */
 	unsigned connections_per_client; /* ... from one address (MaxConnectionsPerClient) */
 	size_t max_buffered;             /* request body bytes held at once (MaxBufferedBytes) */
+	int64_t ack_wait_ns;             /* longest a reply waits for its ticket, then 503 */
 } tp_http_limits;
 
 /* Listen on node:service (numeric or names). `in` must outlive the server. */
 th_err tp_http_start(tp_http **out, const char *node, const char *service,
                      const tp_http_limits *lim, const tp_ingest *in, char *errbuf);
 
-/* Stop accepting, finish requests in flight, free. NULL is fine. */
+/* Send the replies waiting for a ticket <= done, and 503 to those waiting past ack_wait_ns
+ * (now_ns: CLOCK_MONOTONIC). Any thread; NULL is fine. */
+void tp_http_release(tp_http *h, uint64_t done, int64_t now_ns);
+
+/* Stop accepting, answer waiting requests with 503, finish requests in flight, free. NULL is
+ * fine. */
 void tp_http_stop(tp_http *h);
 
 #endif

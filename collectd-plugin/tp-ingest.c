@@ -74,13 +74,15 @@ static int tp_status_of(th_err e)
 	}
 }
 
-static void tp_accepted(tp_reply *rep, th_err e, size_t n, size_t dups, const char *msg)
+static void tp_accepted(tp_reply *rep, th_err e, size_t n, size_t dups, uint64_t ticket,
+                        const char *msg)
 {
 	if (e != TH_OK) {
 		tp_error(rep, tp_status_of(e), msg);
 		return;
 	}
 	rep->status = 200;
+	rep->ticket = ticket;
 	snprintf(rep->body, sizeof rep->body, "{\"accepted\":%zu,\"duplicates\":%zu}\n", n - dups,
 	         dups);
 }
@@ -139,9 +141,11 @@ void tp_ingest_handle(const tp_ingest *in, const char *method, const char *path,
 {
 	char msg[TH_ERRLEN], extra[1024];
 	size_t n = 0, dups = 0;
+	uint64_t ticket = 0;
 	th_err e;
 
 	msg[0] = '\0';
+	rep->ticket = 0;
 	if (!tp_ingest_precheck(in, method, path, auth, -1, rep))
 		return;
 	if (strcmp(path, "/v1/health") == 0) {
@@ -167,8 +171,8 @@ void tp_ingest_handle(const tp_ingest *in, const char *method, const char *path,
 		if ((e = th_markers_decode(body, len, &m, &n, msg)) != TH_OK) {
 			tp_refused(rep, e, msg);
 		} else {
-			e = in->markers(in->ctx, m, n, &dups, msg);
-			tp_accepted(rep, e, n, dups, msg);
+			e = in->markers(in->ctx, m, n, &dups, &ticket, msg);
+			tp_accepted(rep, e, n, dups, ticket, msg);
 		}
 		free(m);
 		return;
@@ -183,8 +187,8 @@ void tp_ingest_handle(const tp_ingest *in, const char *method, const char *path,
 	if (e != TH_OK) {
 		tp_refused(rep, e, msg);
 	} else {
-		e = in->records(in->ctx, r, n, &dups, msg);
-		tp_accepted(rep, e, n, dups, msg);
+		e = in->records(in->ctx, r, n, &dups, &ticket, msg);
+		tp_accepted(rep, e, n, dups, ticket, msg);
 	}
 	free(r);
 }

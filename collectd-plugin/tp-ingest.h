@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "th-error.h"
 #include "th-marker.h"
@@ -25,15 +26,20 @@ typedef struct tp_ingest {
 	const char *token; /* NULL or "": no authentication */
 	size_t max_body;
 	void *ctx;
-	/* Take validated input; TH_ERR_TOOBIG means "queue full" (503), others 400. */
-	th_err (*records)(void *ctx, const th_record *r, size_t n, size_t *dups, char *errbuf);
-	th_err (*markers)(void *ctx, const th_marker *m, size_t n, size_t *dups, char *errbuf);
+	/* Take validated input (the status of each error: see above). On success *ticket may be
+	 * set non-zero: the reply must wait until the state behind says that ticket is done (the
+	 * values are dispatched and durable), see tp_reply.ticket. */
+	th_err (*records)(void *ctx, const th_record *r, size_t n, size_t *dups, uint64_t *ticket,
+	                  char *errbuf);
+	th_err (*markers)(void *ctx, const th_marker *m, size_t n, size_t *dups, uint64_t *ticket,
+	                  char *errbuf);
 	/* Extra members for the health reply, e.g. "\"sessions\":2,\"queued\":0". */
 	void (*health)(void *ctx, char *buf, size_t size);
 } tp_ingest;
 
 typedef struct tp_reply {
 	int status;
+	uint64_t ticket; /* non-zero: send this reply only once the ticket is done */
 	char body[1536];
 } tp_reply;
 

@@ -10,16 +10,19 @@
 static size_t got_records, got_markers;
 static th_err next_err;
 
-static th_err take_records(void *ctx, const th_record *r, size_t n, size_t *dups, char *errbuf)
+static th_err take_records(void *ctx, const th_record *r, size_t n, size_t *dups, uint64_t *ticket,
+                           char *errbuf)
 {
 	if (next_err != TH_OK)
 		return th_seterr(errbuf, next_err, "queue full (7 values): send again later");
 	got_records += n;
 	*dups = n > 1 ? 1 : 0;
+	*ticket = 42;
 	return TH_OK;
 }
 
-static th_err take_markers(void *ctx, const th_marker *m, size_t n, size_t *dups, char *errbuf)
+static th_err take_markers(void *ctx, const th_marker *m, size_t n, size_t *dups, uint64_t *ticket,
+                           char *errbuf)
 {
 	got_markers += n;
 	*dups = 0;
@@ -68,6 +71,7 @@ START_TEST(accepted_records_are_counted_in_the_reply)
 
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_str_eq(r.body, "{\"accepted\":1,\"duplicates\":1}\n");
+	ck_assert_uint_eq(r.ticket, 42); /* the transport holds the reply until it is done */
 	ck_assert_uint_eq(got_records, 2);
 }
 END_TEST
