@@ -8,6 +8,10 @@
 #                                                  memory per record, too much for long runs)
 #   ARCHIVE=1 ...   themis with an ArchiveDir and one open session of the VM, so every record is
 #                   also tagged and written to the session archive (RRD + .pending file)
+#   HOSTILE=1 ...   while the clients post, a hostile mix runs against the same daemon (CPU 1):
+#                   4 MB unauthenticated bodies on 8 connections at once, 2 MB of nested
+#                   brackets, records from the year 2099 and floods of new sessions, in a loop;
+#                   the figures are then those of the legitimate clients under that mix
 #
 # themis: collectd -f pinned to CPU 0 with only themis loaded (no writer: the figure is ingest
 # into plugin_dispatch_values); one curl on CPU 1 posts RECORDS "second" records in batches of
@@ -31,9 +35,16 @@ for c in collectd curl taskset jq /usr/bin/time; do
 done
 d=$(mktemp -d /tmp/themis-ingest-bench.XXXXXX)
 pid=""
-cleanup() { [ -z "$pid" ] || kill -KILL "$pid" 2>/dev/null || true; rm -rf "$d"; }
+hpid=""
+cleanup() {
+	[ -z "$hpid" ] || kill "$hpid" 2>/dev/null || true
+	[ -z "$pid" ] || kill -KILL "$pid" 2>/dev/null || true
+	rm -rf "$d"
+}
 trap cleanup EXIT
 mkdir -p "$d/plugins" "$d/batches"
+printf 'bench-token\n' >"$d/token"
+auth="Authorization: Bearer bench-token"
 cp -L "$so" "$d/plugins/themis.so"
 cp -L /usr/lib/collectd/curl_json.so /usr/lib/collectd/logfile.so "$d/plugins/"
 t0=$(($(date +%s) - n - 600)) # every record inside the accepted window (AcceptPast below)
@@ -54,8 +65,9 @@ for ((i = 0, k = 0; i < n; i += batch, k++)); do
 	c=$((k % clients))
 	f=$(printf '%s/batches/%08d.json' "$d" "$i")
 	{ printf '['; records "$i" "$batch" "$c"; printf ']'; } >"$f"
-	printf -- '-X POST --data-binary @%s -o /dev/null http://127.0.0.1:PORT/v1/records -:\n' \
-		"$f" >>"$d/client$c.args"
+	# a curl config: one request per block, "next" between them (one keep-alive connection)
+	printf 'url = "http://127.0.0.1:PORT/v1/records"\nheader = "%s"\ndata-binary = "@%s"\noutput = "/dev/null"\nnext\n' \
+		"$auth" "$f" >>"$d/client$c.args"
 done
 { printf '['; records 0 "$n"; printf ']'; } >"$d/all.json"
 { printf '['; records 0 1; printf ']'; } >"$d/one.json"
@@ -84,6 +96,7 @@ port=$((20000 + RANDOM % 20000))
 LoadPlugin themis
 <Plugin themis>
   Listen "127.0.0.1" "$port"
+  TokenFile "$d/token"
   MaxBodySize 16777216
   MaxQueue 100000000
   AcceptPast $((n + 7200 > 604800 ? n + 7200 : 604800))
@@ -95,28 +108,60 @@ taskset -c 0 collectd -f -C "$d/themis.conf" >>"$d/collectd.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$port/v1/health" >/dev/null 2>&1 && break; sleep 0.1; done
 if [ "${ARCHIVE:-0}" = 1 ]; then
-	curl -fsS -o /dev/null --data-binary \
+	curl -fsS -o /dev/null -H "$auth" --data-binary \
 		"{\"kind\":\"marker\",\"session\":\"bench.1\",\"vm\":\"vm-bench\",\"event\":\"session-start\",\"t\":$t0}" \
 		"http://127.0.0.1:$port/v1/markers"
 fi
 rss0=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status")
+if [ "${HOSTILE:-0}" = 1 ]; then
+	head -c 4000000 /dev/zero | tr '\0' '[' >"$d/big"
+	{ head -c 1000000 /dev/zero | tr '\0' '['; head -c 1000000 /dev/zero | tr '\0' ']'; } >"$d/deep"
+	records 0 1 | sed 's/"t":[0-9]*/"t":4070908800/; s/^/[/; s/$/]/' >"$d/future.json"
+	# hostile: one round of the mix; loops until $d/stop exists (bounded by the run itself)
+	hostile() {
+		local round=0 i
+		while [ ! -e "$d/stop" ]; do
+			awk -v r="$round" -v t="$t0" 'BEGIN { printf "["; for (i = 0; i < 1000; i++)
+				printf "%s{\"kind\":\"marker\",\"session\":\"h%d.%d\",\"vm\":\"hvm%d\",\"event\":\"session-start\",\"t\":%d}", i ? "," : "", r, i, i % 100, t + 10
+				printf "]" }' >"$d/sessions.json"
+			for i in 1 2 3 4 5 6 7 8; do
+				curl -s -o /dev/null --data-binary "@$d/big" "http://127.0.0.1:$port/v1/records" &
+			done
+			for f in deep:markers future.json:records sessions.json:markers; do
+				curl -s -o /dev/null -H "$auth" --data-binary "@$d/${f%%:*}" \
+					"http://127.0.0.1:$port/v1/${f#*:}" &
+			done
+			wait
+			round=$((round + 1))
+			printf '%s\n' "$round" >"$d/rounds"
+		done
+	}
+	taskset -c 1 bash -c "$(declare -f hostile records); d='$d' port='$port' auth='$auth' t0='$t0' hostile" &
+	hpid=$!
+fi
 start=$(date +%s.%N)
 cpids=()
 for ((c = 0; c < clients; c++)); do
-	# shellcheck disable=SC2046 # one argument per word, file names without spaces
-	taskset -c 1 curl -fsS $(sed "s/PORT/$port/" "$d/client$c.args") \
-		-o /dev/null "http://127.0.0.1:$port/v1/health" &
+	sed "s/PORT/$port/" "$d/client$c.args" >"$d/client$c.curlrc"
+	taskset -c 1 curl -fsS -K "$d/client$c.curlrc" -o /dev/null "http://127.0.0.1:$port/v1/health" &
 	cpids+=("$!")
 done
 for p in "${cpids[@]}"; do wait "$p"; done
 want=$((2 * n))
 while :; do
-	got=$(curl -fsS "http://127.0.0.1:$port/v1/health" | jq .dispatched)
+	got=$(curl -fsS -H "$auth" "http://127.0.0.1:$port/v1/health" | jq .dispatched)
 	[ "$got" -ge "$want" ] && break
 	sleep 0.05
 done
 end=$(date +%s.%N)
 hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$pid/status")
+if [ -n "$hpid" ]; then
+	: >"$d/stop"
+	wait "$hpid" || true
+	hpid=""
+	printf 'hostile mix        %s rounds (8 x 4 MB unauthenticated, 2 MB nesting, 2099, 1000 sessions each)\n' \
+		"$(cat "$d/rounds" 2>/dev/null || echo 0)"
+fi
 kill -TERM "$pid"
 wait "$pid" || true
 pid=""
