@@ -89,53 +89,31 @@ static th_err th_iperf_interval(th_iperf_acc *a, yajl_val iv, const char *w, cha
 	return TH_OK;
 }
 
-/* Which members of the top-level object are built, walked or skipped (see th_iperf_element). */
-static th_js_action th_iperf_select(void *ctx, const th_js_pos *pos, char *errbuf)
+static th_err th_iperf_count(th_iperf_acc *a, char *errbuf)
 {
-	th_iperf_acc *a = ctx;
-	bool event_mode = a->lines || a->event_only || a->has_event;
-	const char *k = pos->key;
+	if (a->intervals >= TH_IPERF_INTERVALS_MAX)
+		return th_seterr(errbuf, TH_ERR_PARSE, "body: more than %d iperf intervals",
+		                 TH_IPERF_INTERVALS_MAX);
+	a->intervals++;
+	return TH_OK;
+}
 
-	if (pos->depth == 1) {
-		a->not_object = pos->type != yajl_t_object;
-		return a->not_object ? TH_JS_SKIP : TH_JS_DESCEND; /* depth stays bounded */
-	}
-	if (pos->depth == 3) { /* an item of "intervals" */
-		if (a->intervals >= TH_IPERF_INTERVALS_MAX) {
-			th_seterr(errbuf, TH_ERR_PARSE, "body: more than %d iperf intervals",
-			          TH_IPERF_INTERVALS_MAX);
-			return TH_JS_FAIL;
-		}
-		a->intervals++;
-		return TH_JS_BUILD;
-	}
-	if (strcmp(k, "event") == 0) {
-		if (a->event_only)
-			return TH_JS_SKIP;
-		if (pos->type != yajl_t_string) {
-			th_seterr(errbuf, TH_ERR_INVALID, "line %zu.event: missing or not a string",
-			          a->lineno);
-			return TH_JS_FAIL;
-		}
-		return TH_JS_BUILD;
-	}
+/* What is built: "event", the "data" of start, interval and error events, "start", "error"
+ * and each item of "intervals" (see th_iperf_element); everything else is skipped. */
+static th_js_action th_iperf_member(th_iperf_acc *a, const char *k, yajl_type type)
+{
+	bool event_mode = a->lines || a->event_only || a->has_event;
+
+	if (strcmp(k, "event") == 0)
+		return a->event_only ? TH_JS_SKIP : TH_JS_BUILD;
 	if (strcmp(k, "data") == 0) {
 		a->has_data = true;
 		if (!a->has_event && !a->event_only) {
 			a->before_event = true; /* walked again once "event" is known */
 			return TH_JS_SKIP;
 		}
-		if (strcmp(a->event, "interval") == 0) {
-			if (a->intervals >= TH_IPERF_INTERVALS_MAX) {
-				th_seterr(errbuf, TH_ERR_PARSE,
-				          "body: more than %d iperf intervals",
-				          TH_IPERF_INTERVALS_MAX);
-				return TH_JS_FAIL;
-			}
-			a->intervals++;
-			return TH_JS_BUILD;
-		}
-		return strcmp(a->event, "start") == 0 || strcmp(a->event, "error") == 0
+		return strcmp(a->event, "start") == 0 || strcmp(a->event, "interval") == 0 ||
+		               strcmp(a->event, "error") == 0
 		           ? TH_JS_BUILD
 		           : TH_JS_SKIP;
 	}
@@ -148,12 +126,36 @@ static th_js_action th_iperf_select(void *ctx, const th_js_pos *pos, char *errbu
 	if (strcmp(k, "intervals") == 0) {
 		a->before_event = true;
 		a->has_intervals = true;
-		if (pos->type == yajl_t_array)
-			return TH_JS_DESCEND;
-		th_seterr(errbuf, TH_ERR_INVALID, "iperf.intervals: missing or not an array");
-		return TH_JS_FAIL;
+		return type == yajl_t_array ? TH_JS_DESCEND : TH_JS_BUILD; /* refused when built */
 	}
 	return TH_JS_SKIP; /* "end", "server_output_json", ... */
+}
+
+static th_err th_iperf_select(void *ctx, const th_js_pos *pos, th_js_action *act, char *errbuf)
+{
+	th_iperf_acc *a = ctx;
+
+	if (pos->depth == 1) { /* not an object: skipped (depth stays bounded), refused after */
+		a->not_object = pos->type != yajl_t_object;
+		*act = a->not_object ? TH_JS_SKIP : TH_JS_DESCEND;
+		return TH_OK;
+	}
+	if (pos->depth == 3) { /* an item of "intervals" */
+		*act = TH_JS_BUILD;
+		return th_iperf_count(a, errbuf);
+	}
+	*act = th_iperf_member(a, pos->key, pos->type);
+	if (*act != TH_JS_BUILD)
+		return TH_OK;
+	if (strcmp(pos->key, "event") == 0 && pos->type != yajl_t_string)
+		return th_seterr(errbuf, TH_ERR_INVALID, "line %zu.event: missing or not a string",
+		                 a->lineno);
+	if (strcmp(pos->key, "intervals") == 0)
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "iperf.intervals: missing or not an array");
+	if (strcmp(pos->key, "data") == 0 && strcmp(a->event, "interval") == 0)
+		return th_iperf_count(a, errbuf);
+	return TH_OK;
 }
 
 static th_err th_iperf_element(void *ctx, yajl_val v, const th_js_pos *pos, char *errbuf)

@@ -197,21 +197,19 @@ typedef struct th_marker_acc {
 	size_t n, cap;
 } th_marker_acc;
 
-static th_js_action th_markers_select(void *ctx, const th_js_pos *pos, char *errbuf)
+static th_err th_markers_select(void *ctx, const th_js_pos *pos, th_js_action *act, char *errbuf)
 {
 	(void)ctx;
+	*act = TH_JS_BUILD;
 	if (pos->depth == 1 && pos->type == yajl_t_array)
-		return TH_JS_DESCEND;
-	if (pos->depth == 1 && pos->type != yajl_t_object) {
-		th_seterr(errbuf, TH_ERR_INVALID,
-		          "body: expected a JSON array of markers or one marker object");
-		return TH_JS_FAIL;
-	}
-	if (pos->index >= TH_MARKERS_MAX) {
-		th_seterr(errbuf, TH_ERR_PARSE, "body: more than %d markers", TH_MARKERS_MAX);
-		return TH_JS_FAIL;
-	}
-	return TH_JS_BUILD;
+		*act = TH_JS_DESCEND;
+	else if (pos->depth == 1 && pos->type != yajl_t_object)
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "body: expected a JSON array of markers or one marker object");
+	else if (pos->index >= TH_MARKERS_MAX)
+		return th_seterr(errbuf, TH_ERR_PARSE, "body: more than %d markers",
+		                 TH_MARKERS_MAX);
+	return TH_OK;
 }
 
 static th_err th_markers_element(void *ctx, yajl_val v, const th_js_pos *pos, char *errbuf)

@@ -214,11 +214,9 @@ static int th_js_begin(th_js *js, yajl_type type, const unsigned char *s, size_t
 		parent->index++;
 	if (container && js->depth >= TH_JS_DEPTH_MAX)
 		return th_js_deep(js, js->path);
-	act = js->h->select(js->h->ctx, &js->pos, js->errbuf);
-	if (act == TH_JS_FAIL) {
-		js->err = TH_ERR_INVALID;
+	act = TH_JS_SKIP;
+	if ((js->err = js->h->select(js->h->ctx, &js->pos, &act, js->errbuf)) != TH_OK)
 		return 0;
-	}
 	if (act == TH_JS_BUILD) {
 		th_js_reset(js);
 		if ((v = th_js_node(js, type)) == NULL)

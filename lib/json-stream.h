@@ -45,11 +45,11 @@ typedef enum th_js_action {
 	TH_JS_SKIP,    /* build nothing (depth is still bounded) */
 	TH_JS_DESCEND, /* ask select() about each item or member (scalars: same as skip) */
 	TH_JS_BUILD,   /* build it as one element and pass it to element() */
-	TH_JS_FAIL,    /* stop: select() wrote the error into errbuf */
 } th_js_action;
 
 typedef struct th_js_handler {
-	th_js_action (*select)(void *ctx, const th_js_pos *pos, char *errbuf);
+	/* *act for the value at pos; non-TH_OK stops the walk like element(). */
+	th_err (*select)(void *ctx, const th_js_pos *pos, th_js_action *act, char *errbuf);
 	/* Non-TH_OK stops the walk and is returned by th_js_decode (message in errbuf). */
 	th_err (*element)(void *ctx, yajl_val v, const th_js_pos *pos, char *errbuf);
 	void *ctx;
