@@ -80,9 +80,8 @@ static void th_js_where(th_js *js)
 {
 	const th_js_frame *parent = &js->frame[js->depth];
 	size_t n = js->depth == 0 ? 0 : parent->pathlen, room = sizeof js->path - n;
-
-	char digits[24], *d = digits + sizeof digits;
 	size_t i = parent->index;
+	char digits[24], *d = digits + sizeof digits;
 
 	if (js->depth == 0) {
 		snprintf(js->path, sizeof js->path, "%s", js->root);

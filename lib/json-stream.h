@@ -57,7 +57,7 @@ typedef struct th_js_handler {
 
 typedef struct th_js th_js;
 
-/* New reusable element storage (~400 KB), or NULL when out of memory. */
+/* New reusable element storage (about 360 KB), or NULL when out of memory. */
 th_js *th_js_new(void);
 /* Free storage from th_js_new (NULL allowed). */
 void th_js_free(th_js *js);
