@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "codec-json.h"
+#include "json-stream.h"
 
 yajl_val th_json_member(yajl_val obj, const char *key)
 {
@@ -154,6 +155,9 @@ th_err th_json_parse(const char *buf, size_t len, yajl_val *out, char *errbuf)
 	*out = NULL;
 	if (memchr(buf, '\0', len) != NULL)
 		return th_seterr(errbuf, TH_ERR_PARSE, "body: contains a NUL byte");
+	/* yajl_tree has no depth limit and frees recursively: refuse deep text before building. */
+	if (th_js_check(buf, len, errbuf) != TH_OK)
+		return TH_ERR_PARSE;
 	copy = malloc(len + 1);
 	if (copy == NULL)
 		return th_seterr(errbuf, TH_ERR_NOMEM, "body: out of memory (%zu bytes)", len);

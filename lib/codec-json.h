@@ -36,7 +36,8 @@ th_err th_json_double_opt(yajl_val obj, const char *where, const char *key, doub
 /* Optional boolean member (absent leaves *out untouched). */
 th_err th_json_bool_opt(yajl_val obj, const char *where, const char *key, bool *out, char *errbuf);
 
-/* Parse a NUL-free buffer of len bytes into a tree (*out, free with yajl_tree_free). */
+/* Parse a NUL-free buffer of len bytes into a tree (*out, free with yajl_tree_free); text nested
+ * deeper than TH_JS_DEPTH_MAX or with \u0000 in a string is refused before anything is built. */
 th_err th_json_parse(const char *buf, size_t len, yajl_val *out, char *errbuf);
 
 #endif

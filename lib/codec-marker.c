@@ -9,6 +9,8 @@
 #include "codec-json.h"
 #include "codec-marker.h"
 #include "codec-record.h"
+#include "json-stream.h"
+#include "th-name.h"
 
 static const char *const th_event_names[] = {
     [TH_EV_SESSION_START] = "session-start",     [TH_EV_MIGRATION_REQUEST] = "migration-request",
@@ -136,7 +138,9 @@ th_err th_marker_decode_value(yajl_val v, const char *w, th_marker *m, char *err
 		return th_seterr(errbuf, TH_ERR_INVALID,
 		                 "%s.session: \"%s\" may hold only letters, digits, '_' and '.'", w,
 		                 m->session);
+	snprintf(sw, sizeof sw, "%s.vm", w);
 	if ((e = th_json_string(v, w, "vm", m->vm, sizeof m->vm, errbuf)) ||
+	    (e = th_name_check(sw, m->vm, errbuf)) ||
 	    (e = th_json_double(v, w, "t", 0, TH_EPOCH_MAX, false, &m->t, errbuf)) ||
 	    (e = th_json_string_opt(v, w, "definition", m->definition, sizeof m->definition,
 	                            errbuf)) ||
@@ -187,44 +191,68 @@ th_err th_marker_decode_value(yajl_val v, const char *w, th_marker *m, char *err
 	return TH_OK;
 }
 
+/* The body walk: the top-level array's items, or the one top-level object, are elements. */
+typedef struct th_marker_acc {
+	th_marker *ms;
+	size_t n, cap;
+} th_marker_acc;
+
+static th_err th_markers_select(void *ctx, const th_js_pos *pos, th_js_action *act, char *errbuf)
+{
+	(void)ctx;
+	*act = TH_JS_BUILD;
+	if (pos->depth == 1 && pos->type == yajl_t_array)
+		*act = TH_JS_DESCEND;
+	else if (pos->depth == 1 && pos->type != yajl_t_object)
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "body: expected a JSON array of markers or one marker object");
+	else if (pos->index >= TH_MARKERS_MAX)
+		return th_seterr(errbuf, TH_ERR_PARSE, "body: more than %d markers",
+		                 TH_MARKERS_MAX);
+	return TH_OK;
+}
+
+static th_err th_markers_element(void *ctx, yajl_val v, const th_js_pos *pos, char *errbuf)
+{
+	th_marker_acc *a = ctx;
+	char where[32];
+	th_err e;
+
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 16;
+		th_marker *nm = realloc(a->ms, cap * sizeof *nm);
+
+		if (nm == NULL)
+			return th_seterr(errbuf, TH_ERR_NOMEM,
+			                 "body: out of memory for %zu markers", cap);
+		a->ms = nm;
+		a->cap = cap;
+	}
+	snprintf(where, sizeof where, "markers[%zu]", pos->index);
+	if ((e = th_marker_decode_value(v, where, &a->ms[a->n], errbuf)) != TH_OK)
+		return e;
+	a->n++;
+	return TH_OK;
+}
+
 th_err th_markers_decode(const char *body, size_t len, th_marker **out, size_t *n, char *errbuf)
 {
-	yajl_val root = NULL;
-	th_marker *ms = NULL;
-	size_t count, i;
-	char where[32];
+	th_marker_acc a = {0};
+	th_js_handler h = {.select = th_markers_select, .element = th_markers_element, .ctx = &a};
+	th_js *js;
 	th_err e;
 
 	*out = NULL;
 	*n = 0;
-	if ((e = th_json_parse(body, len, &root, errbuf)) != TH_OK)
+	if ((js = th_js_new()) == NULL)
+		return th_seterr(errbuf, TH_ERR_NOMEM, "body: out of memory");
+	e = th_js_decode(js, body, len, "markers", &h, errbuf);
+	th_js_free(js);
+	if (e != TH_OK) {
+		free(a.ms);
 		return e;
-	if (YAJL_IS_OBJECT(root))
-		count = 1;
-	else if (YAJL_IS_ARRAY(root))
-		count = root->u.array.len;
-	else {
-		yajl_tree_free(root);
-		return th_seterr(errbuf, TH_ERR_INVALID,
-		                 "body: expected a JSON array of markers or one marker object");
 	}
-	if (count > 0 && (ms = calloc(count, sizeof *ms)) == NULL) {
-		yajl_tree_free(root);
-		return th_seterr(errbuf, TH_ERR_NOMEM, "body: out of memory for %zu markers",
-		                 count);
-	}
-	for (i = 0; i < count; i++) {
-		yajl_val v = YAJL_IS_ARRAY(root) ? root->u.array.values[i] : root;
-
-		snprintf(where, sizeof where, "markers[%zu]", i);
-		if ((e = th_marker_decode_value(v, where, &ms[i], errbuf)) != TH_OK) {
-			free(ms);
-			yajl_tree_free(root);
-			return e;
-		}
-	}
-	yajl_tree_free(root);
-	*out = ms;
-	*n = count;
+	*out = a.ms;
+	*n = a.n;
 	return TH_OK;
 }

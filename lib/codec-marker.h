@@ -5,6 +5,11 @@
  * ("none" = unknown). "migration-end" needs an outcome key; "session-end" needs a summary object
  * whose keys are those of th_summary (numbers may be null = unknown; the outcome comes from the
  * summary or else from the marker, and may stay unknown).
+ *
+ * vm must be a valid name (th-name.h). A body is walked as a stream (json-stream.h): each
+ * marker is built alone in bounded storage, nesting is limited to TH_JS_DEPTH_MAX levels, a
+ * marker to TH_JS_ELEM_NODES values and TH_JS_ELEM_BYTES bytes, a body to TH_MARKERS_MAX
+ * markers (a session writes about five per migration cycle).
  */
 #ifndef TH_CODEC_MARKER_H
 #define TH_CODEC_MARKER_H
@@ -17,13 +22,15 @@
 #include "th-error.h"
 #include "th-marker.h"
 
+#define TH_MARKERS_MAX 10000 /* markers in one POST /v1/markers body */
+
 /* True when s is a valid session id: 1..TH_SESSION_MAX-1 bytes of [A-Za-z0-9_.]. */
 bool th_codec_session_ok(const char *s);
 
 /* Decode one marker object; `where` names it in messages (e.g. "markers[0]"). */
 th_err th_marker_decode_value(yajl_val v, const char *where, th_marker *m, char *errbuf);
 
-/* Decode a POST /v1/markers body: a JSON array of markers or one marker object.
+/* Decode a POST /v1/markers body: a JSON array of markers or one marker object (bounds above).
  * On success *out (malloc'd, free()) holds *n markers. */
 th_err th_markers_decode(const char *body, size_t len, th_marker **out, size_t *n, char *errbuf);
 

@@ -1,16 +1,15 @@
 /* codec-record.c — strict JSON decoding of agent records (see codec-record.h). */
 #include "themis-config.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <yajl/yajl_parse.h>
-
 #include "codec-json.h"
 #include "codec-record.h"
+#include "json-stream.h"
+#include "th-name.h"
 
 #define U32 ((int64_t)UINT32_MAX)
 
@@ -125,7 +124,7 @@ static th_err th_decode_iperf(yajl_val v, const char *w, th_iperf *p, char *errb
 
 th_err th_record_decode_value(yajl_val v, const char *where, th_record *r, char *errbuf)
 {
-	char kind[16];
+	char kind[16], field[48];
 	th_err e;
 
 	memset(r, 0, sizeof *r);
@@ -137,6 +136,14 @@ th_err th_record_decode_value(yajl_val v, const char *where, th_record *r, char 
 	if ((e = th_json_string(v, where, "vm", r->vm, sizeof r->vm, errbuf)) ||
 	    (e = th_json_string(v, where, "stream", r->stream, sizeof r->stream, errbuf)))
 		return e;
+	if (!th_name_ok(r->vm)) {
+		snprintf(field, sizeof field, "%s.vm", where);
+		return th_name_check(field, r->vm, errbuf);
+	}
+	if (!th_stream_id_ok(r->stream)) {
+		snprintf(field, sizeof field, "%s.stream", where);
+		return th_stream_id_check(field, r->stream, errbuf);
+	}
 	if (strcmp(kind, "second") == 0) {
 		r->kind = TH_REC_SECOND;
 		return th_decode_second(v, where, &r->u.second, errbuf);
@@ -153,263 +160,68 @@ th_err th_record_decode_value(yajl_val v, const char *where, th_record *r, char 
 	                 "%s.kind: \"%s\" is not \"second\", \"outage\" or \"iperf\"", where, kind);
 }
 
-/* POST bodies are decoded as a stream: each record object is gathered into a small flat yajl
- * tree in reusable storage (no allocation per value) and checked by th_record_decode_value(),
- * so a batch costs one pass and no tree of the whole document. */
-#define TH_REC_MEMBERS 64
-#define TH_REC_ARENA   16384
-
-typedef struct th_rec_parse {
+/* POST bodies are decoded as a stream (json-stream.h): each record object is built alone in
+ * reusable storage and checked by th_record_decode_value(), so a batch costs one pass and no
+ * tree of the whole document. */
+typedef struct th_rec_acc {
 	th_record *recs;
 	size_t n, cap;
-	int depth;   /* 0 outside, 1 in the array, 2 in a record, >2 nested (ignored) */
-	bool single; /* the body is one record object, not an array */
-	struct yajl_val_s obj;
-	struct yajl_val_s nodes[TH_REC_MEMBERS];
-	const char *keys[TH_REC_MEMBERS];
-	yajl_val vals[TH_REC_MEMBERS];
-	char arena[TH_REC_ARENA];
-	size_t used;
-	const char *key; /* pending member name */
-	th_err err;
-	char *errbuf;
-} th_rec_parse;
+} th_rec_acc;
 
-static const char *th_rp_where(th_rec_parse *p, char *buf, size_t size)
+static th_err th_records_select(void *ctx, const th_js_pos *pos, th_js_action *act, char *errbuf)
 {
-	snprintf(buf, size, "records[%zu]", p->n);
-	return buf;
+	(void)ctx;
+	*act = TH_JS_BUILD;
+	if (pos->depth == 1 && pos->type == yajl_t_array)
+		*act = TH_JS_DESCEND;
+	else if (pos->depth == 1 && pos->type != yajl_t_object)
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "body: expected a JSON array of records or one record object");
+	else if (pos->index >= TH_RECORDS_MAX)
+		return th_seterr(errbuf, TH_ERR_PARSE, "body: more than %d records",
+		                 TH_RECORDS_MAX);
+	return TH_OK;
 }
 
-static int th_rp_fail(th_rec_parse *p, th_err e, const char *what)
+static th_err th_records_element(void *ctx, yajl_val v, const th_js_pos *pos, char *errbuf)
 {
-	char w[32];
+	th_rec_acc *a = ctx;
+	char where[32];
 
-	p->err = th_seterr(p->errbuf, e, "%s: %s", th_rp_where(p, w, sizeof w), what);
-	return 0;
-}
-
-static char *th_rp_store(th_rec_parse *p, const unsigned char *s, size_t len)
-{
-	char *dst;
-
-	if (p->used + len + 1 > sizeof p->arena)
-		return NULL;
-	dst = p->arena + p->used;
-	memcpy(dst, s, len);
-	dst[len] = '\0';
-	p->used += len + 1;
-	return dst;
-}
-
-/* A new member value node of the record being gathered (depth 2), or NULL. */
-static yajl_val th_rp_member(th_rec_parse *p, yajl_type type)
-{
-	size_t i = p->obj.u.object.len;
-
-	if (p->key == NULL)
-		return NULL;
-	if (i >= TH_REC_MEMBERS) {
-		th_rp_fail(p, TH_ERR_TOOBIG, "more than 64 members");
-		return NULL;
-	}
-	memset(&p->nodes[i], 0, sizeof p->nodes[i]);
-	p->nodes[i].type = type;
-	p->keys[i] = p->key;
-	p->vals[i] = &p->nodes[i];
-	p->obj.u.object.len++;
-	p->key = NULL;
-	return &p->nodes[i];
-}
-
-/* Scalars: only members of a record matter; anything else at depth <= 1 is misplaced. */
-static int th_rp_scalar(th_rec_parse *p, yajl_type type, const unsigned char *s, size_t len)
-{
-	yajl_val v;
-
-	if (p->depth > 2)
-		return 1;
-	if (p->depth == 0) {
-		p->err = th_seterr(p->errbuf, TH_ERR_INVALID,
-		                   "body: expected a JSON array of records or one record object");
-		return 0;
-	}
-	if (p->depth == 1)
-		return th_rp_fail(p, TH_ERR_INVALID, "expected an object");
-	if ((v = th_rp_member(p, type)) == NULL)
-		return p->err ? 0 : 1;
-	if (type == yajl_t_string) {
-		if ((v->u.string = th_rp_store(p, s, len)) == NULL)
-			return th_rp_fail(p, TH_ERR_TOOBIG, "record larger than 16384 bytes");
-	} else if (type == yajl_t_number) {
-		char *end;
-
-		if ((v->u.number.r = th_rp_store(p, s, len)) == NULL)
-			return th_rp_fail(p, TH_ERR_TOOBIG, "record larger than 16384 bytes");
-		errno = 0;
-		v->u.number.i = strtoll(v->u.number.r, &end, 10);
-		if (errno == 0 && *end == '\0')
-			v->u.number.flags |= YAJL_NUMBER_INT_VALID;
-		errno = 0;
-		v->u.number.d = strtod(v->u.number.r, &end);
-		if (errno == 0 && *end == '\0')
-			v->u.number.flags |= YAJL_NUMBER_DOUBLE_VALID;
-	}
-	return 1;
-}
-
-static int th_rp_null(void *ctx)
-{
-	return th_rp_scalar(ctx, yajl_t_null, NULL, 0);
-}
-
-static int th_rp_bool(void *ctx, int b)
-{
-	return th_rp_scalar(ctx, b ? yajl_t_true : yajl_t_false, NULL, 0);
-}
-
-static int th_rp_number(void *ctx, const char *s, size_t len)
-{
-	return th_rp_scalar(ctx, yajl_t_number, (const unsigned char *)s, len);
-}
-
-static int th_rp_string(void *ctx, const unsigned char *s, size_t len)
-{
-	return th_rp_scalar(ctx, yajl_t_string, s, len);
-}
-
-static int th_rp_start_map(void *ctx)
-{
-	th_rec_parse *p = ctx;
-
-	if (p->depth == 0) {
-		p->single = true;
-		p->depth = 1;
-	}
-	if (p->depth == 1) {
-		p->obj.type = yajl_t_object;
-		p->obj.u.object.keys = p->keys;
-		p->obj.u.object.values = p->vals;
-		p->obj.u.object.len = 0;
-		p->used = 0;
-		p->key = NULL;
-	} else if (p->depth == 2 && th_rp_member(p, yajl_t_object) == NULL && p->err) {
-		return 0;
-	}
-	p->depth++;
-	return 1;
-}
-
-static int th_rp_key(void *ctx, const unsigned char *s, size_t len)
-{
-	th_rec_parse *p = ctx;
-
-	if (p->depth != 2)
-		return 1;
-	if ((p->key = th_rp_store(p, s, len)) == NULL)
-		return th_rp_fail(p, TH_ERR_TOOBIG, "record larger than 16384 bytes");
-	return 1;
-}
-
-static int th_rp_end_map(void *ctx)
-{
-	th_rec_parse *p = ctx;
-	char w[32];
-
-	p->depth--;
-	if (p->depth != 1)
-		return 1;
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 64;
-		th_record *nr = realloc(p->recs, cap * sizeof *nr);
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 64;
+		th_record *nr = realloc(a->recs, cap * sizeof *nr);
 
 		if (nr == NULL)
-			return th_rp_fail(p, TH_ERR_NOMEM, "out of memory");
-		p->recs = nr;
-		p->cap = cap;
+			return th_seterr(errbuf, TH_ERR_NOMEM,
+			                 "body: out of memory for %zu records", cap);
+		a->recs = nr;
+		a->cap = cap;
 	}
-	p->err =
-	    th_record_decode_value(&p->obj, th_rp_where(p, w, sizeof w), &p->recs[p->n], p->errbuf);
-	if (p->err != TH_OK)
-		return 0;
-	p->n++;
-	if (p->single)
-		p->depth = 0;
-	return 1;
+	if (pos->depth == 1) /* the body is one record object */
+		snprintf(where, sizeof where, "records[0]");
+	return th_record_decode_value(v, pos->depth == 1 ? where : pos->where, &a->recs[a->n++],
+	                              errbuf);
 }
-
-static int th_rp_start_array(void *ctx)
-{
-	th_rec_parse *p = ctx;
-
-	if (p->depth == 1)
-		return th_rp_fail(p, TH_ERR_INVALID, "expected an object");
-	if (p->depth == 2 && th_rp_member(p, yajl_t_array) == NULL && p->err)
-		return 0;
-	p->depth++;
-	return 1;
-}
-
-static int th_rp_end_array(void *ctx)
-{
-	((th_rec_parse *)ctx)->depth--;
-	return 1;
-}
-
-static const yajl_callbacks th_rp_callbacks = {
-    .yajl_null = th_rp_null,
-    .yajl_boolean = th_rp_bool,
-    .yajl_number = th_rp_number,
-    .yajl_string = th_rp_string,
-    .yajl_start_map = th_rp_start_map,
-    .yajl_map_key = th_rp_key,
-    .yajl_end_map = th_rp_end_map,
-    .yajl_start_array = th_rp_start_array,
-    .yajl_end_array = th_rp_end_array,
-};
 
 th_err th_records_decode(const char *body, size_t len, th_record **out, size_t *n, char *errbuf)
 {
-	th_rec_parse *p;
-	yajl_handle h;
-	yajl_status st;
+	th_rec_acc a = {0};
+	th_js_handler h = {.select = th_records_select, .element = th_records_element, .ctx = &a};
+	th_js *js;
 	th_err e;
 
 	*out = NULL;
 	*n = 0;
-	if (memchr(body, '\0', len) != NULL)
-		return th_seterr(errbuf, TH_ERR_PARSE, "body: contains a NUL byte");
-	if ((p = calloc(1, sizeof *p)) == NULL)
+	if ((js = th_js_new()) == NULL)
 		return th_seterr(errbuf, TH_ERR_NOMEM, "body: out of memory");
-	p->errbuf = errbuf;
-	if ((h = yajl_alloc(&th_rp_callbacks, NULL, p)) == NULL) {
-		free(p);
-		return th_seterr(errbuf, TH_ERR_NOMEM, "body: out of memory");
-	}
-	st = yajl_parse(h, (const unsigned char *)body, len);
-	if (st == yajl_status_ok)
-		st = yajl_complete_parse(h);
-	if (st == yajl_status_client_canceled) {
-		e = p->err;
-	} else if (st != yajl_status_ok) {
-		unsigned char *msg = yajl_get_error(h, 0, NULL, 0);
-
-		e = th_seterr(errbuf, TH_ERR_PARSE, "body: malformed JSON: %s",
-		              msg ? (const char *)msg : "parse error");
-		yajl_free_error(h, msg);
-	} else if (p->n == 0 && p->single) {
-		e = th_seterr(errbuf, TH_ERR_PARSE, "body: malformed JSON: empty");
-	} else {
-		e = TH_OK;
-	}
-	yajl_free(h);
+	e = th_js_decode(js, body, len, "records", &h, errbuf);
+	th_js_free(js);
 	if (e != TH_OK) {
-		free(p->recs);
-		free(p);
+		free(a.recs);
 		return e;
 	}
-	*out = p->recs;
-	*n = p->n;
-	free(p);
+	*out = a.recs;
+	*n = a.n;
 	return TH_OK;
 }

@@ -1,10 +1,13 @@
 /* test-codec-iperf.c — iperf3 --json documents and --json-stream lines become iperf records
  * with the interval's epoch second, and zero-byte intervals are flagged as blackouts. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "codec-iperf.h"
+#include "json-stream.h"
 #include "th-check.h"
 
 /* Shape of `iperf3 -c ... -u -R --json` (3.12), trimmed to what the decoder reads. */
@@ -123,6 +126,218 @@ START_TEST(bad_iperf_input_is_refused_naming_the_field)
 }
 END_TEST
 
+static char *nested(const char *prefix, size_t n, const char *suffix, size_t *len)
+{
+	size_t p = strlen(prefix), s = strlen(suffix);
+	char *b = malloc(p + 2 * n + s + 1);
+
+	ck_assert_ptr_nonnull(b);
+	memcpy(b, prefix, p);
+	memset(b + p, '[', n);
+	memset(b + p + n, ']', n);
+	memcpy(b + p + 2 * n, suffix, s + 1);
+	*len = p + 2 * n + s;
+	return b;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+START_TEST(a_million_brackets_are_refused_at_depth_17)
+{
+	size_t len;
+	char *doc = nested("", 1000000, "", &len), err[TH_ERRLEN];
+	th_record *r = (th_record *)1;
+	size_t n = 1;
+	double t0 = now_s();
+
+	ck_assert_int_eq(th_iperf_decode(doc, len, "v", "s", &r, &n, err), TH_ERR_PARSE);
+	ck_assert_double_lt(now_s() - t0, 0.5);
+	ck_assert_str_eq(err, "iperf: nesting deeper than 16 levels");
+	ck_assert_ptr_null(r);
+	ck_assert_uint_eq(n, 0);
+	free(doc);
+}
+END_TEST
+
+#define START_1 "{\"start\":{\"timestamp\":{\"timesecs\":1700000000}},"
+#define IV(s)   "{\"sum\":{\"start\":" s ",\"seconds\":1,\"bytes\":100,\"bits_per_second\":800}}"
+
+/* Parts of a document nobody reads are skipped, not built, but their nesting still counts. */
+static const struct {
+	const char *prefix, *suffix;
+	size_t n;
+	const char *msg; /* NULL: accepted with one record */
+} deep[] = {
+    /* document 1, "end" 2, "x" 3..16 */
+    {START_1 "\"intervals\":[" IV("0") "],\"end\":{\"x\":", "}}", 14, NULL},
+    {START_1 "\"intervals\":[" IV("0") "],\"end\":{\"x\":", "}}", 15,
+     "iperf.end: nesting deeper than 16 levels"},
+    {START_1 "\"intervals\":[" IV("0") "],\"server_output_json\":", "}", 16,
+     "iperf.server_output_json: nesting deeper than 16 levels"},
+    {START_1 "\"intervals\":[" IV("0") "],\"server_output_json\":", "}", 1000000,
+     "iperf.server_output_json: nesting deeper than 16 levels"},
+    /* document 1, "intervals" 2, interval 3, "streams" 4..16 */
+    {START_1 "\"intervals\":[{\"streams\":",
+     ",\"sum\":{\"start\":0,\"seconds\":1,\"bytes\":1,"
+     "\"bits_per_second\":8}}]}",
+     13, NULL},
+    {START_1 "\"intervals\":[{\"streams\":",
+     ",\"sum\":{\"start\":0,\"seconds\":1,\"bytes\":1,"
+     "\"bits_per_second\":8}}]}",
+     14, "iperf.intervals[0]: nesting deeper than 16 levels"},
+    /* --json-stream: line 2 is an "end" event, skipped */
+    {"{\"event\":\"start\",\"data\":{\"timestamp\":{\"timesecs\":1700000000}}}\n"
+     "{\"event\":\"interval\",\"data\":" IV("0") "}\n{\"event\":\"end\",\"data\":",
+     "}\n", 15, NULL},
+    {"{\"event\":\"start\",\"data\":{\"timestamp\":{\"timesecs\":1700000000}}}\n"
+     "{\"event\":\"interval\",\"data\":" IV("0") "}\n{\"event\":\"end\",\"data\":",
+     "}\n", 16, "line 3.data: nesting deeper than 16 levels"},
+};
+
+START_TEST(deep_nesting_in_skipped_parts_is_refused)
+{
+	size_t len, n = 9;
+	char *doc = nested(deep[_i].prefix, deep[_i].n, deep[_i].suffix, &len), err[TH_ERRLEN];
+	th_record *r = (th_record *)1;
+	th_err e = th_iperf_decode(doc, len, "v", "s", &r, &n, err);
+
+	if (deep[_i].msg == NULL) {
+		ck_assert_msg(e == TH_OK, "%s", err);
+		ck_assert_uint_eq(n, 1);
+		ck_assert_int_eq(r[0].u.iperf.t, 1700000000);
+		free(r);
+	} else {
+		ck_assert_int_eq(e, TH_ERR_PARSE);
+		ck_assert_str_eq(err, deep[_i].msg);
+		ck_assert_ptr_null(r);
+	}
+	free(doc);
+}
+END_TEST
+
+/* An interval is bounded; a skipped "end" as large as the body is not built at all. */
+START_TEST(an_interval_beyond_the_element_bounds_is_refused)
+{
+	size_t len, cap = 200000;
+	char *doc = malloc(cap), err[TH_ERRLEN];
+	th_record *r;
+	size_t n;
+
+	len = (size_t)snprintf(doc, cap, START_1 "\"intervals\":[" IV("0") ",{\"streams\":[");
+	for (int i = 0; i < TH_JS_ELEM_NODES; i++)
+		len += (size_t)snprintf(doc + len, cap - len, "%s0", i ? "," : "");
+	len += (size_t)snprintf(doc + len, cap - len, "],\"sum\":{}}]}");
+	ck_assert_int_eq(th_iperf_decode(doc, len, "v", "s", &r, &n, err), TH_ERR_PARSE);
+	ck_assert_str_eq(err, "iperf.intervals[1]: more than 4096 values in one element");
+
+	len = (size_t)snprintf(doc, cap, START_1 "\"intervals\":[" IV("0") "],\"end\":{\"x\":\"");
+	memset(doc + len, 'x', 150000);
+	len += 150000;
+	len += (size_t)snprintf(doc + len, cap - len, "\",\"y\":[");
+	for (int i = 0; i < 5000; i++)
+		len += (size_t)snprintf(doc + len, cap - len, "%s0", i ? "," : "");
+	len += (size_t)snprintf(doc + len, cap - len, "]}}");
+	ck_assert_msg(th_iperf_decode(doc, len, "v", "s", &r, &n, err) == TH_OK, "%s", err);
+	ck_assert_uint_eq(n, 1);
+	free(r);
+	free(doc);
+}
+END_TEST
+
+START_TEST(more_than_100000_intervals_in_a_body_are_refused)
+{
+	size_t one = strlen(IV("0")) + 1, len;
+	char *doc = malloc(one * (TH_IPERF_INTERVALS_MAX + 1) + 128), err[TH_ERRLEN];
+	th_record *r = (th_record *)1;
+	size_t n = 1;
+
+	ck_assert_int_eq(TH_IPERF_INTERVALS_MAX, 100000);
+	len = (size_t)sprintf(doc, START_1 "\"intervals\":[");
+	for (int i = 0; i <= TH_IPERF_INTERVALS_MAX; i++) {
+		memcpy(doc + len, i ? "," IV("0") : IV("0"), i ? one : one - 1);
+		len += i ? one : one - 1;
+	}
+	len += (size_t)sprintf(doc + len, "]}");
+	ck_assert_int_eq(th_iperf_decode(doc, len, "v", "s", &r, &n, err), TH_ERR_PARSE);
+	ck_assert_str_eq(err, "body: more than 100000 iperf intervals");
+	ck_assert_ptr_null(r);
+	free(doc);
+}
+END_TEST
+
+#define NAME_RULE "(1-63 of A-Z a-z 0-9 . _ : -, starting with a letter, digit or _)"
+
+static const struct {
+	const char *vm, *stream, *msg; /* msg NULL: accepted */
+} args[] = {
+    {"vm-42", "sup/vm-42/iperf", NULL},
+    {"vm-42", "iperf", NULL},
+    {"a/b", "s", "vm: \"a/b\" is not a valid name " NAME_RULE},
+    {"..", "s", "vm: \"..\" is not a valid name " NAME_RULE},
+    {"a\nb", "s", "vm: \"a\\nb\" is not a valid name " NAME_RULE},
+    {"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "s",
+     "vm: \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...\" is not a valid name " NAME_RULE},
+    {"v", "s p",
+     "stream: \"s p\" is not a valid stream id (names of 1-63 of A-Z a-z 0-9 . _ : -, starting "
+     "with a letter, digit or _, joined by /, at most 127 bytes)"},
+    {"v", "a/../b",
+     "stream: \"a/../b\" is not a valid stream id (names of 1-63 of A-Z a-z 0-9 . _ : -, "
+     "starting with a letter, digit or _, joined by /, at most 127 bytes)"},
+};
+
+START_TEST(vm_and_stream_arguments_follow_the_name_rule)
+{
+	th_record *r = (th_record *)1;
+	size_t n = 1;
+	char err[TH_ERRLEN];
+	th_err e =
+	    th_iperf_decode(doc_udp, strlen(doc_udp), args[_i].vm, args[_i].stream, &r, &n, err);
+
+	if (args[_i].msg == NULL) {
+		ck_assert_msg(e == TH_OK, "%s", err);
+		ck_assert_uint_eq(n, 3);
+		ck_assert_str_eq(r[0].stream, args[_i].stream);
+		free(r);
+	} else {
+		ck_assert_int_eq(e, TH_ERR_INVALID);
+		ck_assert_str_eq(err, args[_i].msg);
+		ck_assert_ptr_null(r);
+	}
+}
+END_TEST
+
+/* JSON does not order members: "data" before "event" decodes the same (the line is walked
+ * twice, the second time with the event known). */
+START_TEST(data_before_event_decodes_the_same)
+{
+	const char *lines =
+	    "{\"data\":{\"timestamp\":{\"timesecs\":1700000200}},\"event\":\"start\"}\n"
+	    "{\"data\":" IV("0") ",\"event\":\"interval\"}\n"
+	                         "{\"event\":\"interval\",\"data\":" IV("1") "}\n";
+	const char *one =
+	    "{\"data\":{\"timestamp\":{\"timesecs\":1700000300}},\"event\":\"start\"}";
+	th_record *r;
+	size_t n;
+	char err[TH_ERRLEN];
+
+	ck_assert_msg(th_iperf_decode(lines, strlen(lines), "v", "s", &r, &n, err) == TH_OK, "%s",
+	              err);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(r[0].u.iperf.t, 1700000200);
+	ck_assert_int_eq(r[1].u.iperf.t, 1700000201);
+	free(r);
+	ck_assert_msg(th_iperf_decode(one, strlen(one), "v", "s", &r, &n, err) == TH_OK, "%s", err);
+	ck_assert_uint_eq(n, 0);
+	free(r);
+}
+END_TEST
+
 Suite *th_test_suite(void)
 {
 	Suite *s = suite_create("codec-iperf");
@@ -133,6 +348,15 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, json_stream_lines_decode);
 	tcase_add_loop_test(tc, bad_iperf_input_is_refused_naming_the_field, 0,
 	                    (int)(sizeof bad / sizeof bad[0]));
+	tcase_add_test(tc, a_million_brackets_are_refused_at_depth_17);
+	tcase_add_loop_test(tc, deep_nesting_in_skipped_parts_is_refused, 0,
+	                    (int)(sizeof deep / sizeof deep[0]));
+	tcase_add_test(tc, an_interval_beyond_the_element_bounds_is_refused);
+	tcase_add_test(tc, more_than_100000_intervals_in_a_body_are_refused);
+	tcase_add_loop_test(tc, vm_and_stream_arguments_follow_the_name_rule, 0,
+	                    (int)(sizeof args / sizeof args[0]));
+	tcase_add_test(tc, data_before_event_decodes_the_same);
+	tcase_set_timeout(tc, 60); /* the 100 000-interval body, under the sanitizers too */
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,7 +1,9 @@
 /* test-codec-marker.c — strict decoding of session markers and their summaries. */
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "codec-marker.h"
 #include "th-check.h"
@@ -141,6 +143,139 @@ START_TEST(session_ids_allow_only_the_safe_alphabet)
 }
 END_TEST
 
+static char *nested(size_t n, size_t *len)
+{
+	char *b = malloc(2 * n + 1);
+
+	ck_assert_ptr_nonnull(b);
+	memset(b, '[', n);
+	memset(b + n, ']', n);
+	b[2 * n] = '\0';
+	*len = 2 * n;
+	return b;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+START_TEST(a_million_brackets_are_refused_at_depth_17)
+{
+	size_t len;
+	char *doc = nested(1000000, &len), err[TH_ERRLEN];
+	th_marker *m = (th_marker *)1;
+	size_t n = 1;
+	double t0 = now_s();
+
+	ck_assert_int_eq(th_markers_decode(doc, len, &m, &n, err), TH_ERR_PARSE);
+	ck_assert_double_lt(now_s() - t0, 0.5);
+	ck_assert_str_eq(err, "markers[0]: nesting deeper than 16 levels");
+	ck_assert_ptr_null(m);
+	ck_assert_uint_eq(n, 0);
+	free(doc);
+}
+END_TEST
+
+/* Nesting inside one marker (an unknown member) counts from the top of the body. */
+START_TEST(deep_unknown_member_of_a_marker_is_refused)
+{
+	char doc[512], err[TH_ERRLEN];
+	th_marker *m;
+	size_t n;
+
+	/* body array 1, marker 2, "extra" 3..16: accepted */
+	snprintf(
+	    doc, sizeof doc,
+	    "[{\"kind\":\"marker\",\"session\":\"s1\",\"vm\":\"v\",\"event\":\"session-start\","
+	    "\"t\":1,\"extra\":%s}]",
+	    "[[[[[[[[[[[[[[]]]]]]]]]]]]]]");
+	ck_assert_msg(th_markers_decode(doc, strlen(doc), &m, &n, err) == TH_OK, "%s", err);
+	ck_assert_uint_eq(n, 1);
+	free(m);
+	snprintf(
+	    doc, sizeof doc,
+	    "[{\"kind\":\"marker\",\"session\":\"s1\",\"vm\":\"v\",\"event\":\"session-start\","
+	    "\"t\":1,\"extra\":%s}]",
+	    "[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]");
+	ck_assert_int_eq(th_markers_decode(doc, strlen(doc), &m, &n, err), TH_ERR_PARSE);
+	ck_assert_str_eq(err, "markers[0]: nesting deeper than 16 levels");
+}
+END_TEST
+
+#define MARKER_MIN                                                                                 \
+	"{\"kind\":\"marker\",\"session\":\"s\",\"vm\":\"v\",\"event\":\"session-start\",\"t\":1}"
+
+/* 10 000 markers pass, 10 001 are refused before the last is built. */
+START_TEST(more_than_10000_markers_in_a_body_are_refused)
+{
+	size_t one = strlen(MARKER_MIN) + 1, len = 0;
+	char *doc = malloc(one * (TH_MARKERS_MAX + 1) + 2), err[TH_ERRLEN];
+	th_marker *m = (th_marker *)1;
+	size_t n = 1;
+
+	ck_assert_int_eq(TH_MARKERS_MAX, 10000);
+	doc[len++] = '[';
+	for (int i = 0; i < TH_MARKERS_MAX; i++) {
+		memcpy(doc + len, i ? "," MARKER_MIN : MARKER_MIN, i ? one : one - 1);
+		len += i ? one : one - 1;
+	}
+	doc[len] = ']';
+	ck_assert_msg(th_markers_decode(doc, len + 1, &m, &n, err) == TH_OK, "%s", err);
+	ck_assert_uint_eq(n, TH_MARKERS_MAX);
+	free(m);
+	memcpy(doc + len, "," MARKER_MIN "]", one + 1);
+	len += one + 1;
+	ck_assert_int_eq(th_markers_decode(doc, len, &m, &n, err), TH_ERR_PARSE);
+	ck_assert_str_eq(err, "body: more than 10000 markers");
+	ck_assert_ptr_null(m);
+	ck_assert_uint_eq(n, 0);
+	free(doc);
+}
+END_TEST
+
+#define NAME_RULE "(1-63 of A-Z a-z 0-9 . _ : -, starting with a letter, digit or _)"
+
+static const struct {
+	const char *vm, *msg; /* msg NULL: accepted */
+} vms[] = {
+    {"vm-42", NULL},
+    {"one-42.prod:web_1", NULL},
+    {"a/b", "markers[1].vm: \"a/b\" is not a valid name " NAME_RULE},
+    {"..", "markers[1].vm: \"..\" is not a valid name " NAME_RULE},
+    {"my vm", "markers[1].vm: \"my vm\" is not a valid name " NAME_RULE},
+    {"a\\nb", "markers[1].vm: \"a\\nb\" is not a valid name " NAME_RULE},
+    {"vm\\u0000x", "markers[1].vm: string contains \\u0000"},
+};
+
+START_TEST(marker_vm_names_follow_the_name_rule)
+{
+	char doc[1024], err[TH_ERRLEN];
+	th_marker *m = NULL;
+	size_t n = 0;
+	th_err e;
+
+	snprintf(doc, sizeof doc,
+	         "[" M("session-start", "") ",{\"kind\":\"marker\",\"session\":\"s\",\"vm\":"
+	                                    "\"%s\",\"event\":\"session-start\",\"t\":1}]",
+	         vms[_i].vm);
+	e = th_markers_decode(doc, strlen(doc), &m, &n, err);
+	if (vms[_i].msg == NULL) {
+		ck_assert_msg(e == TH_OK, "%s", err);
+		ck_assert_uint_eq(n, 2);
+		ck_assert_str_eq(m[1].vm, vms[_i].vm);
+		free(m);
+	} else {
+		ck_assert_int_ne(e, TH_OK);
+		ck_assert_str_eq(err, vms[_i].msg);
+		ck_assert_ptr_null(m);
+	}
+}
+END_TEST
+
 Suite *th_test_suite(void)
 {
 	Suite *s = suite_create("codec-marker");
@@ -152,6 +287,12 @@ Suite *th_test_suite(void)
 	                    (int)(sizeof bad / sizeof bad[0]));
 	tcase_add_test(tc, unknown_outcome_and_ids_are_accepted);
 	tcase_add_test(tc, session_ids_allow_only_the_safe_alphabet);
+	tcase_add_test(tc, a_million_brackets_are_refused_at_depth_17);
+	tcase_add_test(tc, deep_unknown_member_of_a_marker_is_refused);
+	tcase_add_test(tc, more_than_10000_markers_in_a_body_are_refused);
+	tcase_add_loop_test(tc, marker_vm_names_follow_the_name_rule, 0,
+	                    (int)(sizeof vms / sizeof vms[0]));
+	tcase_set_timeout(tc, 60); /* the 10 000-marker bodies, under the sanitizers too */
 	suite_add_tcase(s, tc);
 	return s;
 }

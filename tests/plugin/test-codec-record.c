@@ -4,9 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "codec-record.h"
+#include "json-stream.h"
 #include "th-check.h"
+#include "th-name.h"
 
 #define SECOND_OK                                                                                  \
 	"{\"kind\":\"second\",\"vm\":\"vm-42\",\"stream\":\"sup/vm-42/7931\",\"t\":1700000001,"    \
@@ -186,6 +189,197 @@ START_TEST(long_names_are_refused)
 }
 END_TEST
 
+/* n opening brackets then n closing ones. */
+static char *nested(size_t n, size_t *len)
+{
+	char *b = malloc(2 * n + 1);
+
+	ck_assert_ptr_nonnull(b);
+	memset(b, '[', n);
+	memset(b + n, ']', n);
+	b[2 * n] = '\0';
+	*len = 2 * n;
+	return b;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+START_TEST(a_million_brackets_are_refused_at_depth_17)
+{
+	size_t len;
+	char *doc = nested(1000000, &len), err[TH_ERRLEN];
+	th_record *r = (th_record *)1;
+	size_t n = 1;
+	double t0 = now_s();
+
+	ck_assert_int_eq(th_records_decode(doc, len, &r, &n, err), TH_ERR_PARSE);
+	ck_assert_double_lt(now_s() - t0, 0.5);
+	ck_assert_str_eq(err, "records[0]: nesting deeper than 16 levels");
+	ck_assert_ptr_null(r);
+	ck_assert_uint_eq(n, 0);
+	free(doc);
+}
+END_TEST
+
+START_TEST(a_record_beyond_the_element_bounds_is_refused)
+{
+	size_t big = TH_JS_ELEM_BYTES, len;
+	char *doc = malloc(big + 1024), err[TH_ERRLEN];
+	th_record *r;
+	size_t n;
+
+	/* one unknown member holding a 64 KiB string, after a valid record */
+	len = (size_t)sprintf(doc, "[" SECOND_OK ",{\"kind\":\"second\",\"note\":\"");
+	memset(doc + len, 'x', big);
+	len += big;
+	len += (size_t)sprintf(doc + len, "\"}]");
+	ck_assert_int_eq(th_records_decode(doc, len, &r, &n, err), TH_ERR_PARSE);
+	ck_assert_str_eq(err, "records[1]: element larger than 65536 bytes");
+	/* 4096 values in one record */
+	len = (size_t)sprintf(doc, "[{\"kind\":\"second\",\"x\":[");
+	for (int i = 0; i < TH_JS_ELEM_NODES; i++)
+		len += (size_t)sprintf(doc + len, "%s0", i ? "," : "");
+	len += (size_t)sprintf(doc + len, "]}]");
+	ck_assert_int_eq(th_records_decode(doc, len, &r, &n, err), TH_ERR_PARSE);
+	ck_assert_str_eq(err, "records[0]: more than 4096 values in one element");
+	free(doc);
+}
+END_TEST
+
+#define IPERF_MIN                                                                                  \
+	"{\"kind\":\"iperf\",\"vm\":\"v\",\"stream\":\"s\",\"t\":1,\"seconds\":1,\"bytes\":1,"     \
+	"\"bits_per_second\":8}"
+
+START_TEST(more_than_100000_records_in_a_body_are_refused)
+{
+	size_t one = strlen(IPERF_MIN) + 1, len = 0;
+	char *doc = malloc(one * (TH_RECORDS_MAX + 1) + 2), err[TH_ERRLEN];
+	th_record *r = (th_record *)1;
+	size_t n = 1;
+
+	ck_assert_int_eq(TH_RECORDS_MAX, 100000);
+	doc[len++] = '[';
+	for (int i = 0; i <= TH_RECORDS_MAX; i++) {
+		memcpy(doc + len, i ? "," IPERF_MIN : IPERF_MIN, i ? one : one - 1);
+		len += i ? one : one - 1;
+	}
+	doc[len++] = ']';
+	ck_assert_int_eq(th_records_decode(doc, len, &r, &n, err), TH_ERR_PARSE);
+	ck_assert_str_eq(err, "body: more than 100000 records");
+	ck_assert_ptr_null(r);
+	/* the same body one record shorter is accepted */
+	len -= one + 1;
+	doc[len++] = ']';
+	ck_assert_msg(th_records_decode(doc, len, &r, &n, err) == TH_OK, "%s", err);
+	ck_assert_uint_eq(n, TH_RECORDS_MAX);
+	free(r);
+	free(doc);
+}
+END_TEST
+
+#define NAME_RULE "(1-63 of A-Z a-z 0-9 . _ : -, starting with a letter, digit or _)"
+#define X63       "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+
+/* The one name rule: what passes, and what is refused. */
+static const struct {
+	const char *name;
+	bool ok;
+} names[] = {
+    {"vm-42", true},
+    {"a", true},
+    {"_x", true},
+    {"9", true},
+    {"one-42.prod:web_1", true},
+    {X63, true},
+    {X63 "x", false}, /* 64 bytes */
+    {"", false},
+    {".", false},
+    {"..", false},
+    {".hidden", false},
+    {"-rf", false},
+    {":x", false},
+    {"a/b", false},
+    {"a b", false},
+    {"a\nb", false},
+    {"a\tb", false},
+    {"caf\xc3\xa9", false},
+    {"a\"b", false},
+    {"a\\b", false},
+};
+
+START_TEST(the_name_rule_accepts_and_refuses)
+{
+	ck_assert_msg(th_name_ok(names[_i].name) == names[_i].ok, "case %d", _i);
+	/* a stream id is names joined by '/': any single name is one too */
+	if (strchr(names[_i].name, '/') == NULL)
+		ck_assert_msg(th_stream_id_ok(names[_i].name) == names[_i].ok, "case %d", _i);
+}
+END_TEST
+
+static const struct {
+	const char *id;
+	bool ok;
+} streams[] = {
+    {"sup/vm-42/7931", true},
+    {"sup/vm-42/iperf", true},
+    {"sup/vm-42/7931/oneway", true},
+    {X63 "/" X63, true}, /* 127 bytes */
+    {X63 "/" X63 "x", false},
+    {"a//b", false},
+    {"/a", false},
+    {"a/", false},
+    {"a/../b", false},
+    {"a/./b", false},
+    {"a/-b", false},
+    {"a/b c", false},
+};
+
+START_TEST(stream_ids_are_names_joined_by_slashes)
+{
+	ck_assert_msg(th_stream_id_ok(streams[_i].id) == streams[_i].ok, "case %d", _i);
+}
+END_TEST
+
+/* Through the decoder: the error names the record and the field. */
+static const struct {
+	const char *vm, *stream, *msg;
+} bad_names[] = {
+    {"a/b", "s", "records[2].vm: \"a/b\" is not a valid name " NAME_RULE},
+    {"..", "s", "records[2].vm: \"..\" is not a valid name " NAME_RULE},
+    {"a\\nb", "s", "records[2].vm: \"a\\nb\" is not a valid name " NAME_RULE},
+    {"-x", "s", "records[2].vm: \"-x\" is not a valid name " NAME_RULE},
+    {X63 "x", "s",
+     "records[2].vm: \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...\" is not a valid "
+     "name " NAME_RULE},
+    {"a\\u0000b", "s", "records[2].vm: string contains \\u0000"},
+    {"v", "a\\u0000", "records[2].stream: string contains \\u0000"},
+    {"v", "sup//7931",
+     "records[2].stream: \"sup//7931\" is not a valid stream id (names of 1-63 of A-Z a-z 0-9 . "
+     "_ : -, starting with a letter, digit or _, joined by /, at most 127 bytes)"},
+};
+
+START_TEST(bad_names_are_refused_naming_the_record_and_field)
+{
+	char doc[1024], err[TH_ERRLEN];
+	th_record *r = (th_record *)1;
+	size_t n = 1;
+
+	snprintf(doc, sizeof doc,
+	         "[" SECOND_OK "," OUTAGE_OK ",{\"kind\":\"iperf\",\"vm\":\"%s\",\"stream\":\"%s\","
+	         "\"t\":1,\"seconds\":1,\"bytes\":1,\"bits_per_second\":8}]",
+	         bad_names[_i].vm, bad_names[_i].stream);
+	ck_assert_int_ne(th_records_decode(doc, strlen(doc), &r, &n, err), TH_OK);
+	ck_assert_str_eq(err, bad_names[_i].msg);
+	ck_assert_ptr_null(r);
+}
+END_TEST
+
 Suite *th_test_suite(void)
 {
 	Suite *s = suite_create("codec-record");
@@ -199,6 +393,16 @@ Suite *th_test_suite(void)
 	tcase_add_loop_test(tc, bad_documents_are_refused_naming_the_field, 0,
 	                    (int)(sizeof bad / sizeof bad[0]));
 	tcase_add_test(tc, long_names_are_refused);
+	tcase_add_test(tc, a_million_brackets_are_refused_at_depth_17);
+	tcase_add_test(tc, a_record_beyond_the_element_bounds_is_refused);
+	tcase_add_test(tc, more_than_100000_records_in_a_body_are_refused);
+	tcase_add_loop_test(tc, the_name_rule_accepts_and_refuses, 0,
+	                    (int)(sizeof names / sizeof names[0]));
+	tcase_add_loop_test(tc, stream_ids_are_names_joined_by_slashes, 0,
+	                    (int)(sizeof streams / sizeof streams[0]));
+	tcase_add_loop_test(tc, bad_names_are_refused_naming_the_record_and_field, 0,
+	                    (int)(sizeof bad_names / sizeof bad_names[0]));
+	tcase_set_timeout(tc, 60); /* the 100 000-record bodies, under the sanitizers too */
 	suite_add_tcase(s, tc);
 	return s;
 }
