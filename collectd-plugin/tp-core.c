@@ -273,6 +273,18 @@ static void tp_streams_rehash(tp_core *c)
 	c->nbuckets = n;
 }
 
+/* True when (vm, stream) is tracked under another kind than `kind`. */
+static bool tp_stream_known(tp_core *c, const char *vm, const char *stream, th_record_kind kind)
+{
+	static const th_record_kind kinds[] = {TH_REC_SECOND, TH_REC_OUTAGE, TH_REC_IPERF};
+
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+		if (kinds[i] != kind &&
+		    tp_stream_find(c, vm, stream, kinds[i], tp_stream_hash(vm, stream, kinds[i])))
+			return true;
+	return false;
+}
+
 /* The state of (vm, stream, kind), created when new. NULL with *e set: TH_ERR_NOMEM, or
  * TH_ERR_LIMIT when MaxStreams states exist. */
 static tp_stream *tp_stream_get(tp_core *c, const char *vm, const char *stream, th_record_kind kind,
@@ -283,7 +295,10 @@ static tp_stream *tp_stream_get(tp_core *c, const char *vm, const char *stream, 
 
 	if (s != NULL)
 		return s;
-	if (c->cfg.limits.streams && c->nstreams >= c->cfg.limits.streams) {
+	/* The other kinds of a stream already tracked always fit: a legitimate stream whose
+	 * first outage comes after a flood of new streams is not refused. */
+	if (c->cfg.limits.streams && c->nstreams >= c->cfg.limits.streams &&
+	    !tp_stream_known(c, vm, stream, kind)) {
 		*e = TH_ERR_LIMIT;
 		return NULL;
 	}

@@ -543,6 +543,10 @@ START_TEST(session_and_stream_counts_are_bounded)
 	ck_assert_str_eq(err, "records[4]: stream s4 of VM v9 refused: 4 streams are tracked "
 	                      "(MaxStreams); records before it were accepted");
 	ck_assert_uint_eq(tp_core_streams(core), 4);
+	/* a tracked stream's other kinds still fit */
+	r[4] = outage("v9", "s0", 1000000, 1000000.5);
+	ck_assert_int_eq(tp_core_records(core, &r[4], 1, 0, &out, &dups, err), TH_OK);
+	ck_assert_uint_eq(tp_core_streams(core), 5);
 	tp_out_reset(&out);
 	ck_assert_int_eq(tp_core_records(core, r, 4, 0, &out, &dups, err), TH_OK);
 	ck_assert_uint_eq(dups, 4); /* accepted the first time */
