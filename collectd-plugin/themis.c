@@ -38,6 +38,7 @@ static size_t tp_max_body = 4 << 20;
 static unsigned tp_threads = 2;
 static size_t tp_max_queue = 1000000;
 static tp_archive tp_arch = {.rows = 86400};
+static tp_tls tp_tls_conf; /* TLS* options; files read and checked at the end of the block */
 static tp_config tp_cfg = {.archive_lag_s = 5,
                            .session_grace_ns = 5 * TH_NS_PER_SEC,
                            .session_timeout_ns = 3600 * TH_NS_PER_SEC,
@@ -150,6 +151,21 @@ static int tp_read_token(const char *path)
 	return 0;
 }
 
+/* TLSCertFile, TLSKeyFile, TLSCAFile, TLSPriorities: one string each. Returns 1 when key is
+ * none of them. */
+static int tp_cfg_tls(const oconfig_item_t *c)
+{
+	if (strcasecmp("TLSCertFile", c->key) == 0)
+		return tp_cfg_string(c, &tp_tls_conf.cert_file);
+	if (strcasecmp("TLSKeyFile", c->key) == 0)
+		return tp_cfg_string(c, &tp_tls_conf.key_file);
+	if (strcasecmp("TLSCAFile", c->key) == 0)
+		return tp_cfg_string(c, &tp_tls_conf.ca_file);
+	if (strcasecmp("TLSPriorities", c->key) == 0)
+		return tp_cfg_string(c, &tp_tls_conf.priorities);
+	return 1;
+}
+
 /* <Target "vm"> Address "host" "port", Interval, LossTimeout, MinLost, KeyFile, Stream. */
 static int tp_cfg_target(const oconfig_item_t *ci)
 {
@@ -227,7 +243,7 @@ static int tp_configure(oconfig_item_t *ci)
 {
 	int status = 0;
 	double d;
-	char *s = NULL;
+	char *s = NULL, err[TH_ERRLEN];
 
 	for (int i = 0; i < ci->children_num && status == 0; i++) {
 		oconfig_item_t *c = ci->children + i;
@@ -268,6 +284,8 @@ static int tp_configure(oconfig_item_t *ci)
 			status = tp_cfg_number(c, 0, 1e9, &tp_cfg.downtime_failure_ms);
 		} else if (strcasecmp("Target", c->key) == 0) {
 			status = tp_cfg_target(c);
+		} else if ((status = tp_cfg_tls(c)) <= 0) {
+			/* a TLS option */
 		} else {
 			ERROR(TP_NAME " plugin: unknown option \"%s\".", c->key);
 			status = -1;
@@ -278,6 +296,11 @@ static int tp_configure(oconfig_item_t *ci)
 		return -1;
 	if (tp_listen_node == NULL) {
 		ERROR(TP_NAME " plugin: Listen is required.");
+		return -1;
+	}
+	/* Read the files now, so that `collectd -t` refuses a bad certificate or key. */
+	if (tp_tls_load(&tp_tls_conf, err) != TH_OK) {
+		ERROR(TP_NAME " plugin: %s", err);
 		return -1;
 	}
 	return 0;
@@ -691,11 +714,13 @@ static int tp_init(void)
 	tp_api.markers = tp_take_markers;
 	tp_api.health = tp_health;
 	if (tp_http_start(&tp_server, tp_listen_node, tp_listen_service, tp_threads, &tp_api,
-	                  err) != TH_OK) {
+	                  &tp_tls_conf, err) != TH_OK) {
 		ERROR(TP_NAME " plugin: %s", err);
 		return -1;
 	}
-	INFO(TP_NAME " plugin: listening on %s port %s%s.", tp_listen_node, tp_listen_service,
+	INFO(TP_NAME " plugin: listening on %s port %s (%s%s)%s.", tp_listen_node,
+	     tp_listen_service, tp_tls_enabled(&tp_tls_conf) ? "HTTPS" : "plain HTTP",
+	     tp_tls_conf.ca_pem ? ", client certificates required" : "",
 	     tp_token[0] ? " (bearer token required)" : "");
 	if (tp_ntargets > 0) {
 		tp_probe_stop = false;
@@ -715,6 +740,7 @@ static int tp_shutdown(void)
 {
 	tp_http_stop(tp_server);
 	tp_server = NULL;
+	tp_tls_free(&tp_tls_conf);
 	tp_probe_shutdown(); /* its last records still go through the worker */
 	if (tp_worker_running) {
 		pthread_mutex_lock(&tp_lock);
