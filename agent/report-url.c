@@ -142,7 +142,8 @@ th_report_verdict th_report_classify(long s)
 		return TH_REPORT_DONE;
 	if (s == 413)
 		return TH_REPORT_SPLIT;
-	if (s == 401 || s == 408 || s == 429)
+	/* 401 and 403 (bearer token, client certificate) wait for the operator to fix them */
+	if (s == 401 || s == 403 || s == 408 || s == 429)
 		return TH_REPORT_RETRY;
 	if (s >= 400 && s < 500)
 		return TH_REPORT_REJECT;
@@ -844,6 +845,10 @@ static int64_t ru_after_failure(th_report_url *r, long status)
 			    "%s and retrying",
 			    r->url, r->token_file[0] ? " from " : "", r->token_file, pending,
 			    r->dir);
+		else if (status == 403)
+			ru_log(r, 0, "%s refused this agent (HTTP 403: %.200s): keeping %llu records "
+			             "in %s and retrying",
+			       r->url, r->reason[0] ? r->reason : "no reason given", pending, r->dir);
 		else if (status == 0 && r->tls_failed)
 			ru_log(r, 0, "%s: %s: keeping %llu records in %s and retrying", r->url,
 			       r->reason, pending, r->dir);
