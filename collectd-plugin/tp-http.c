@@ -226,8 +226,11 @@ static bool tp_tls_refused(const tp_http *h, struct MHD_Connection *conn, char *
 	if (status == 0)
 		return false;
 	if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &txt, 0) == 0) {
-		snprintf(why, size, "%s", (const char *)txt.data);
+		size_t n = (size_t)snprintf(why, size, "%s", (const char *)txt.data);
+
 		gnutls_free(txt.data);
+		for (n = n < size ? n : size - 1; n > 0 && why[n - 1] == ' ';)
+			why[--n] = '\0';
 	} else {
 		snprintf(why, size, "verification status 0x%x", status);
 	}
