@@ -846,9 +846,11 @@ static int64_t ru_after_failure(th_report_url *r, long status)
 			    r->url, r->token_file[0] ? " from " : "", r->token_file, pending,
 			    r->dir);
 		else if (status == 403)
-			ru_log(r, 0, "%s refused this agent (HTTP 403: %.200s): keeping %llu records "
-			             "in %s and retrying",
-			       r->url, r->reason[0] ? r->reason : "no reason given", pending, r->dir);
+			ru_log(r, 0,
+			       "%s refused this agent (HTTP 403: %.200s): keeping %llu records "
+			       "in %s and retrying",
+			       r->url, r->reason[0] ? r->reason : "no reason given", pending,
+			       r->dir);
 		else if (status == 0 && r->tls_failed)
 			ru_log(r, 0, "%s: %s: keeping %llu records in %s and retrying", r->url,
 			       r->reason, pending, r->dir);

@@ -70,11 +70,11 @@ static th_err tp_tls_read(const char *opt, const char *path, char **out, char *e
 
 		fclose(f);
 		free(buf);
-		return th_seterr(errbuf, n > TP_TLS_FILE_MAX ? TH_ERR_TOOBIG : TH_ERR_IO, "%s %s: %s",
-		                 opt, path,
-		                 err                    ? strerror(err)
+		return th_seterr(errbuf, n > TP_TLS_FILE_MAX ? TH_ERR_TOOBIG : TH_ERR_IO,
+		                 "%s %s: %s", opt, path,
+		                 err                   ? strerror(err)
 		                 : n > TP_TLS_FILE_MAX ? "larger than 1 MiB"
-		                                        : "empty file");
+		                                       : "empty file");
 	}
 	fclose(f);
 	buf[n] = '\0';
@@ -347,7 +347,8 @@ static void tp_tls_options(const tp_tls *tls, struct MHD_OptionItem *o)
 		                                 tls->priorities ? tls->priorities
 		                                                 : (char *)TP_TLS_PRIORITIES};
 		if (tls->ca_pem != NULL)
-			o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, tls->ca_pem};
+			o[n++] =
+			    (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, tls->ca_pem};
 	}
 	o[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 }

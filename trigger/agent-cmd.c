@@ -135,8 +135,7 @@ static th_err agent_tls_args(char *extra, size_t size, const agent_tls *tls, cha
 
 th_err agent_cmd_probe(char *out, size_t size, const agent_paths *p, const char *target_addr,
                        int port, const char *vm, double interval_ms, const char *session,
-                       const char *url, const char *token_file, const agent_tls *tls,
-                       char *errbuf)
+                       const char *url, const char *token_file, const agent_tls *tls, char *errbuf)
 {
 	char extra[1536] = "";
 	th_err e = agent_check_paths(p, errbuf);

@@ -42,8 +42,7 @@ typedef struct agent_tls {
  * (with token_file on the supervisor, may be NULL/"", and tls, may be NULL). */
 th_err agent_cmd_probe(char *out, size_t size, const agent_paths *p, const char *target_addr,
                        int port, const char *vm, double interval_ms, const char *session,
-                       const char *url, const char *token_file, const agent_tls *tls,
-                       char *errbuf);
+                       const char *url, const char *token_file, const agent_tls *tls, char *errbuf);
 
 /* Stop the prober with SIGINT, wait up to wait_s for it to exit (it flushes its last records),
  * then print the report file and remove it. */

@@ -106,11 +106,12 @@ START_TEST(remote_commands_only_from_safe_arguments)
 		ck_assert_int_eq(agent_cmd_probe(big, sizeof big, &p, "10.0.0.5", 7777, "vm", 10,
 		                                 "s", "https://c:8741/v1/records", NULL, &tls, err),
 		                 TH_OK);
-		ck_assert_str_eq(big, "setsid /usr/bin/themis-agent probe --target 10.0.0.5:7777 "
-		                      "--vm vm --interval 10 --report /tmp/themis-s.jsonl --report "
-		                      "https://c:8741/v1/records --cacert /etc/themis/ca.pem --cert "
-		                      "/etc/themis/agent.pem --key /etc/themis/agent.key >/dev/null "
-		                      "2>&1 </dev/null & echo $! >/tmp/themis-probe.pid");
+		ck_assert_str_eq(big,
+		                 "setsid /usr/bin/themis-agent probe --target 10.0.0.5:7777 "
+		                 "--vm vm --interval 10 --report /tmp/themis-s.jsonl --report "
+		                 "https://c:8741/v1/records --cacert /etc/themis/ca.pem --cert "
+		                 "/etc/themis/agent.pem --key /etc/themis/agent.key >/dev/null "
+		                 "2>&1 </dev/null & echo $! >/tmp/themis-probe.pid");
 		tls.cacert = "/etc/themis/ca $(id).pem";
 		ck_assert_int_eq(agent_cmd_probe(big, sizeof big, &p, "10.0.0.5", 7777, "vm", 10,
 		                                 "s", "https://c:8741", NULL, &tls, err),
