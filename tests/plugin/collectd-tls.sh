@@ -70,9 +70,9 @@ conf() {
 tp_plugindir "$d/plugins" rrdtool logfile
 mkdir -p "$d/archive"
 
-# --- a key that does not match the certificate, a missing file: collectd refuses the plugin's
-# configuration naming the file (checked with -T, as collectd 5.12's -t does not hand plugin
-# blocks to the plugins)
+# --- a key that does not match the certificate, a missing file, invalid priorities: collectd
+# refuses the plugin's configuration naming them (checked with -T, as collectd 5.12's -t does
+# not hand plugin blocks to the plugins)
 conf "$d/mismatch.conf"
 sed -i "s|TLSKeyFile \"$d/server.key\"|TLSKeyFile \"$d/client.key\"|" "$d/mismatch.conf"
 : >"$d/collectd-file.log"
@@ -91,6 +91,14 @@ if LD_PRELOAD="${THEMIS_ASAN_PRELOAD:-}" "${THEMIS_COLLECTD:-collectd}" -T -C "$
 fi
 th_assert_match "themis plugin: TLSKeyFile $d/none.key: No such file or directory" \
 	"$(cat "$d/missing.log" "$d/collectd-file.log")" "missing key named"
+conf "$d/prio.conf" 'TLSPriorities "NORMAL:+NO-SUCH-THING"'
+: >"$d/collectd-file.log"
+if LD_PRELOAD="${THEMIS_ASAN_PRELOAD:-}" "${THEMIS_COLLECTD:-collectd}" -T -C "$d/prio.conf" \
+	>"$d/prio.log" 2>&1; then
+	th_fail "collectd -T accepted an invalid TLSPriorities"
+fi
+th_assert_match 'themis plugin: TLSPriorities "NORMAL:\+NO-SUCH-THING": .* at \+NO-SUCH-THING' \
+	"$(cat "$d/prio.log" "$d/collectd-file.log")" "invalid priorities named"
 
 # --- HTTPS without client certificates
 conf "$d/collectd.conf"
