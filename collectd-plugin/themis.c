@@ -298,7 +298,7 @@ static int tp_configure(oconfig_item_t *ci)
 		ERROR(TP_NAME " plugin: Listen is required.");
 		return -1;
 	}
-	/* Read the files now, so that `collectd -t` refuses a bad certificate or key. */
+	/* Read the files now: a bad certificate or key is a configuration error (collectd -T). */
 	if (tp_tls_load(&tp_tls_conf, err) != TH_OK) {
 		ERROR(TP_NAME " plugin: %s", err);
 		return -1;

@@ -156,7 +156,13 @@ static th_err tp_tls_check_priorities(const char *prio, char *errbuf)
 
 th_err tp_tls_load(tp_tls *t, char *errbuf)
 {
+	char **pem[] = {&t->cert_pem, &t->key_pem, &t->ca_pem};
 	th_err e;
+
+	for (size_t i = 0; i < sizeof pem / sizeof pem[0]; i++) { /* a second block reads anew */
+		free(*pem[i]);
+		*pem[i] = NULL;
+	}
 
 	if (t->cert_file == NULL && t->key_file == NULL) {
 		if (t->ca_file != NULL || t->priorities != NULL)
