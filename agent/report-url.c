@@ -768,6 +768,7 @@ static th_report_verdict ru_send_batch(th_report_url *r, uint64_t seq, long *sta
 	th_err e;
 
 	*status = 0;
+	r->tls_failed = false;
 	ru_path(r, path, sizeof path, seq, "batch");
 	e = ru_read_file(path, &buf, &n, SIZE_MAX / 2, NULL);
 	if (e == TH_ERR_NOTFOUND)
