@@ -56,7 +56,8 @@ static void probe_usage(FILE *f)
 	    "                          [--loss-timeout MS] [--min-lost N] [--stall MS]\n"
 	    "                          [--hold-max S] [--stream ID] [--key-file FILE]\n"
 	    "                          [--report -|FILE|URL]... [--token-file FILE]\n"
-	    "                          [--spool-dir DIR] [--quiet]\n"
+	    "                          [--spool-dir DIR] [--cacert FILE] [--cert FILE --key FILE]\n"
+	    "                          [--quiet]\n"
 	    "Per-target options given after a --target apply to that target; otherwise they are\n"
 	    "defaults for the targets (and --targets-file lines) that follow them.\n");
 }
@@ -196,6 +197,9 @@ static int probe_parse(probe_opts *o, int argc, char **argv)
 	    {"report", required_argument, NULL, 'r'},
 	    {"token-file", required_argument, NULL, 't'},
 	    {"spool-dir", required_argument, NULL, 's'},
+	    {"cacert", required_argument, NULL, 'a'},
+	    {"cert", required_argument, NULL, 'c'},
+	    {"key", required_argument, NULL, 'k'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -238,6 +242,15 @@ static int probe_parse(probe_opts *o, int argc, char **argv)
 			break;
 		case 's':
 			o->url.spool_dir = optarg;
+			break;
+		case 'a':
+			o->url.cacert = optarg;
+			break;
+		case 'c':
+			o->url.cert = optarg;
+			break;
+		case 'k':
+			o->url.key = optarg;
 			break;
 		case 'q':
 			o->quiet = true;

@@ -47,7 +47,8 @@ static void ipc_emit(const th_record *rec, void *arg)
 static void ipc_usage(FILE *f)
 {
 	fprintf(f, "usage: themis-agent iperf [--vm NAME] [--stream ID] [--direction up|down] "
-	           "[--report -|FILE|URL]... [--token-file F] [--spool-dir D] [--iperf3 PATH] "
+	           "[--report -|FILE|URL]... [--token-file F] [--spool-dir D] [--cacert F] "
+	           "[--cert F --key F] [--iperf3 PATH] "
 	           "[--quiet] -- IPERF3-ARGS...\n");
 }
 
@@ -74,6 +75,9 @@ int cmd_iperf(int argc, char **argv)
 	                                     {"report", required_argument, NULL, 'r'},
 	                                     {"token-file", required_argument, NULL, 'T'},
 	                                     {"spool-dir", required_argument, NULL, 'S'},
+	                                     {"cacert", required_argument, NULL, 'a'},
+	                                     {"cert", required_argument, NULL, 'c'},
+	                                     {"key", required_argument, NULL, 'k'},
 	                                     {"iperf3", required_argument, NULL, 'I'},
 	                                     {"quiet", no_argument, NULL, 'q'},
 	                                     {"help", no_argument, NULL, 'h'},
@@ -127,6 +131,15 @@ int cmd_iperf(int argc, char **argv)
 			break;
 		case 'S':
 			uopts.spool_dir = optarg;
+			break;
+		case 'a':
+			uopts.cacert = optarg;
+			break;
+		case 'c':
+			uopts.cert = optarg;
+			break;
+		case 'k':
+			uopts.key = optarg;
 			break;
 		case 'I':
 			iperf3 = optarg;

@@ -54,7 +54,8 @@ static void owr_usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: themis-agent receive --listen ADDR:PORT --vm NAME [--report -|FILE|URL]... "
-	        "[--token-file F] [--spool-dir D] [--stream ID] [--loss-timeout MS] "
+	        "[--token-file F] [--spool-dir D] [--cacert F] [--cert F --key F] "
+	        "[--stream ID] [--loss-timeout MS] "
 	        "[--min-lost N] [--duration S] [--key-file F]\n");
 }
 
@@ -65,6 +66,9 @@ int cmd_receive(int argc, char **argv)
 	                                     {"report", required_argument, NULL, 'r'},
 	                                     {"token-file", required_argument, NULL, 'T'},
 	                                     {"spool-dir", required_argument, NULL, 'S'},
+	                                     {"cacert", required_argument, NULL, 'a'},
+	                                     {"cert", required_argument, NULL, 'c'},
+	                                     {"key", required_argument, NULL, 'K'},
 	                                     {"stream", required_argument, NULL, 's'},
 	                                     {"loss-timeout", required_argument, NULL, 'L'},
 	                                     {"min-lost", required_argument, NULL, 'm'},
@@ -115,6 +119,15 @@ int cmd_receive(int argc, char **argv)
 			break;
 		case 'S':
 			uopts.spool_dir = optarg;
+			break;
+		case 'a':
+			uopts.cacert = optarg;
+			break;
+		case 'c':
+			uopts.cert = optarg;
+			break;
+		case 'K':
+			uopts.key = optarg;
 			break;
 		case 's':
 			e = th_arg_name("--stream", optarg, conf.stream, err);

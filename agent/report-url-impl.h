@@ -6,10 +6,11 @@
  * produced survives an endpoint outage and a crash of the agent (kill -9). A delivery thread
  * seals segments into batches (at most batch_max records or flush_ms old), POSTs them in order
  * as a JSON array with libcurl (bearer token from a file, bounded timeouts) and removes a batch
- * only after a 2xx answer. Transport errors, 5xx, 401, 408 and 429 keep the batch and retry with
- * backoff; 413 splits the batch; any other 4xx moves it to <spool>/rejected/ with the server's
- * answer beside it. The probe schedule never waits on the network: a push costs one write(2) to
- * the spool under a short lock.
+ * only after a 2xx answer. Transport errors, 5xx, 401, 403, 408 and 429 keep the batch and retry
+ * with backoff (a TLS failure too: it is logged as an error naming the URL and the reason, as an
+ * unknown CA or a refused client certificate need the operator); 413 splits the batch; any other
+ * 4xx moves it to <spool>/rejected/ with the server's answer beside it. The probe schedule never
+ * waits on the network: a push costs one write(2) to the spool under a short lock.
  */
 #ifndef TH_REPORT_URL_IMPL_H
 #define TH_REPORT_URL_IMPL_H
@@ -27,6 +28,8 @@ typedef void th_report_log_fn(void *ctx, int level, const char *msg);
 typedef struct th_report_url_opts {
 	const char *url;        /* http[s]://host[:port][/path]; "/v1/records" when path is empty */
 	const char *token_file; /* bearer token (first line); NULL: no Authorization header */
+	const char *cacert;     /* CA file (PEM) for https://; NULL: the system CA store */
+	const char *cert, *key; /* client certificate and its key (PEM), both or neither */
 	const char *spool_dir;  /* NULL: a free slot under th_report_url_spool_base() */
 	unsigned batch_max;     /* records per POST; 0: 200 */
 	unsigned flush_ms;      /* longest a record waits before its batch is sealed; 0: 1000 */
@@ -43,8 +46,9 @@ typedef struct th_report_url_opts {
  * URL delivers what a crashed one left. */
 th_err th_report_url_spool_base(char *buf, size_t len, char *errbuf);
 
-/* Validate options, read the token, create and lock the spool (one agent per spool directory),
- * recover batches left by an earlier run (sent first, in order), start the delivery thread. */
+/* Validate options (the TLS files must be readable), read the token, create and lock the spool (one
+ * agent per spool directory), recover batches left by an earlier run (sent first, in order), start
+ * the delivery thread. */
 th_err th_report_url_open(th_report_url **out, const th_report_url_opts *o, char *errbuf);
 
 /* Append one record, the text of one JSON object (no newline inside), to the spool. */
@@ -75,9 +79,9 @@ void th_report_url_get_stats(th_report_url *r, th_report_url_stats *st);
 /* What to do with a batch after an HTTP answer (status 0: no answer, transport failure). */
 typedef enum th_report_verdict {
 	TH_REPORT_DONE = 1, /* 2xx: acknowledged, remove it */
-	TH_REPORT_RETRY,    /* transport error, 5xx, 401, 408, 429 (and 1xx/3xx): keep, retry */
-	TH_REPORT_SPLIT,    /* 413: too large, send it in halves */
-	TH_REPORT_REJECT,   /* any other 4xx: permanent, move to rejected/ */
+	TH_REPORT_RETRY,  /* transport error, 5xx, 401, 403, 408, 429 (and 1xx/3xx): keep, retry */
+	TH_REPORT_SPLIT,  /* 413: too large, send it in halves */
+	TH_REPORT_REJECT, /* any other 4xx: permanent, move to rejected/ */
 } th_report_verdict;
 
 th_report_verdict th_report_classify(long http_status);

@@ -104,6 +104,7 @@ struct th_report_url {
 	char url[RU_URL_MAX];
 	char token_file[PATH_MAX];
 	char token[RU_TOKEN_MAX];
+	char cacert[PATH_MAX], cert[PATH_MAX], key[PATH_MAX]; /* "" when not given */
 	char dir[PATH_MAX];
 	int lock_fd;
 	unsigned batch_max, flush_ms, timeout_ms, retry_max_ms;
@@ -125,6 +126,8 @@ struct th_report_url {
 
 	/* delivery thread only */
 	CURL *curl;
+	char curl_error[CURL_ERROR_SIZE]; /* libcurl's detailed reason for a transport failure */
+	bool tls_failed;                  /* the last transport failure was a TLS one */
 	char reason[RU_REASON_MAX];
 	size_t reason_len;
 	bool endpoint_down;
@@ -139,7 +142,8 @@ th_report_verdict th_report_classify(long s)
 		return TH_REPORT_DONE;
 	if (s == 413)
 		return TH_REPORT_SPLIT;
-	if (s == 401 || s == 408 || s == 429)
+	/* 401 and 403 (bearer token, client certificate) wait for the operator to fix them */
+	if (s == 401 || s == 403 || s == 408 || s == 429)
 		return TH_REPORT_RETRY;
 	if (s >= 400 && s < 500)
 		return TH_REPORT_REJECT;
@@ -604,6 +608,29 @@ static int ru_on_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c, cu
 	return stop ? 1 : 0;
 }
 
+/* A failure of the TLS layer (certificate, handshake, key files), as opposed to the network. */
+static bool ru_tls_error(CURLcode cc)
+{
+	switch (cc) {
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_SSL_ENGINE_SETFAILED:
+	case CURLE_SSL_ENGINE_INITFAILED:
+	case CURLE_USE_SSL_FAILED:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* POST lines[lo, hi) as one JSON array. Returns the HTTP status, 0 on transport failure
  * (message in r->reason). */
 static long ru_post(th_report_url *r, const char **lines, const size_t *lens, size_t lo, size_t hi)
@@ -640,6 +667,7 @@ static long ru_post(th_report_url *r, const char **lines, const size_t *lens, si
 	}
 	r->reason[0] = '\0';
 	r->reason_len = 0;
+	r->curl_error[0] = '\0';
 	ru_curl.easy_setopt(r->curl, CURLOPT_URL, r->url);
 	ru_curl.easy_setopt(r->curl, CURLOPT_POST, 1L);
 	ru_curl.easy_setopt(r->curl, CURLOPT_POSTFIELDS, body);
@@ -649,10 +677,12 @@ static long ru_post(th_report_url *r, const char **lines, const size_t *lens, si
 	pthread_mutex_lock(&r->mu);
 	r->st.posts++;
 	pthread_mutex_unlock(&r->mu);
+	r->tls_failed = cc != CURLE_OK && ru_tls_error(cc);
 	if (cc == CURLE_OK)
 		ru_curl.easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &status);
 	else
-		snprintf(r->reason, sizeof r->reason, "%s", ru_curl.easy_strerror(cc));
+		snprintf(r->reason, sizeof r->reason, "%s",
+		         r->curl_error[0] ? r->curl_error : ru_curl.easy_strerror(cc));
 	ru_curl.easy_setopt(r->curl, CURLOPT_HTTPHEADER, NULL);
 	ru_curl.slist_free_all(hdr);
 	free(body);
@@ -738,6 +768,7 @@ static th_report_verdict ru_send_batch(th_report_url *r, uint64_t seq, long *sta
 	th_err e;
 
 	*status = 0;
+	r->tls_failed = false;
 	ru_path(r, path, sizeof path, seq, "batch");
 	e = ru_read_file(path, &buf, &n, SIZE_MAX / 2, NULL);
 	if (e == TH_ERR_NOTFOUND)
@@ -815,6 +846,15 @@ static int64_t ru_after_failure(th_report_url *r, long status)
 			    "%s and retrying",
 			    r->url, r->token_file[0] ? " from " : "", r->token_file, pending,
 			    r->dir);
+		else if (status == 403)
+			ru_log(r, 0,
+			       "%s refused this agent (HTTP 403: %.200s): keeping %llu records "
+			       "in %s and retrying",
+			       r->url, r->reason[0] ? r->reason : "no reason given", pending,
+			       r->dir);
+		else if (status == 0 && r->tls_failed)
+			ru_log(r, 0, "%s: %s: keeping %llu records in %s and retrying", r->url,
+			       r->reason, pending, r->dir);
 		else
 			ru_log(r, 1,
 			       "%s unavailable (%s): spooling %llu records in %s and retrying",
@@ -890,6 +930,38 @@ static void *ru_thread(void *arg)
 
 /* ------------------------------------------------------------------ open / close */
 
+/* Copy one TLS file option, which must name a readable file. */
+static th_err ru_tls_file(const char *opt, const char *path, char *out, size_t size, char *errbuf)
+{
+	int fd;
+
+	if (path == NULL)
+		return TH_OK;
+	if (path[0] == '\0' || strlen(path) >= size)
+		return th_seterr(errbuf, TH_ERR_INVALID, "%s: empty or too long path", opt);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return th_seterr(errbuf, TH_ERR_IO, "%s %s: %s", opt, path, strerror(errno));
+	close(fd);
+	strcpy(out, path);
+	return TH_OK;
+}
+
+static th_err ru_tls_files(th_report_url *r, const th_report_url_opts *o, char *errbuf)
+{
+	th_err e;
+
+	if ((o->cert == NULL) != (o->key == NULL))
+		return th_seterr(errbuf, TH_ERR_INVALID, "%s %s needs %s as well",
+		                 o->cert ? "--cert" : "--key", o->cert ? o->cert : o->key,
+		                 o->cert ? "--key" : "--cert");
+	if ((e = ru_tls_file("--cacert", o->cacert, r->cacert, sizeof r->cacert, errbuf)) !=
+	        TH_OK ||
+	    (e = ru_tls_file("--cert", o->cert, r->cert, sizeof r->cert, errbuf)) != TH_OK ||
+	    (e = ru_tls_file("--key", o->key, r->key, sizeof r->key, errbuf)) != TH_OK)
+		return e;
+	return TH_OK;
+}
+
 th_err th_report_url_open(th_report_url **out, const th_report_url_opts *o, char *errbuf)
 {
 	th_report_url *r;
@@ -921,6 +993,9 @@ th_err th_report_url_open(th_report_url **out, const th_report_url_opts *o, char
 		if (e != TH_OK)
 			goto fail;
 	}
+	e = ru_tls_files(r, o, errbuf);
+	if (e != TH_OK)
+		goto fail;
 	e = o->spool_dir ? ru_take_dir(r, o->spool_dir, errbuf) : ru_take_default_dir(r, errbuf);
 	if (e != TH_OK)
 		goto fail;
@@ -946,6 +1021,16 @@ th_err th_report_url_open(th_report_url **out, const th_report_url_opts *o, char
 	ru_curl.easy_setopt(r->curl, CURLOPT_XFERINFODATA, r);
 	ru_curl.easy_setopt(r->curl, CURLOPT_NOPROGRESS, 0L);
 	ru_curl.easy_setopt(r->curl, CURLOPT_USERAGENT, "themis-agent/" THEMIS_VERSION);
+	ru_curl.easy_setopt(r->curl, CURLOPT_ERRORBUFFER, r->curl_error);
+	/* verification stays on whatever libcurl's defaults are */
+	ru_curl.easy_setopt(r->curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	ru_curl.easy_setopt(r->curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (r->cacert[0])
+		ru_curl.easy_setopt(r->curl, CURLOPT_CAINFO, r->cacert);
+	if (r->cert[0]) {
+		ru_curl.easy_setopt(r->curl, CURLOPT_SSLCERT, r->cert);
+		ru_curl.easy_setopt(r->curl, CURLOPT_SSLKEY, r->key);
+	}
 
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_condattr_init(&ca);
@@ -1051,6 +1136,9 @@ th_err report_url_open(report_url **out, const char *url, const report_url_opts 
 	if (opts) {
 		o.token_file = opts->token_file;
 		o.spool_dir = opts->spool_dir;
+		o.cacert = opts->cacert;
+		o.cert = opts->cert;
+		o.key = opts->key;
 	}
 	r->close_timeout_ms =
 	    opts && opts->close_timeout_ms > 0 ? (unsigned)opts->close_timeout_ms : 5000;

@@ -23,6 +23,10 @@ typedef struct report_url_opts {
 	const char *token_file; /* bearer token file ("--token-file"); NULL = no token */
 	const char *spool_dir;  /* "--spool-dir"; NULL = the delivery code's default */
 	int close_timeout_ms;   /* how long close may try to deliver; default 5000 */
+	/* https:// (certificate verification is always on): "--cacert" verifies the plugin's
+	 * certificate against that CA file instead of the system store; "--cert" and "--key"
+	 * (both or neither) present a client certificate. NULL = not given. */
+	const char *cacert, *cert, *key;
 } report_url_opts;
 
 typedef struct report_url report_url;

@@ -42,6 +42,7 @@ static tp_http_limits tp_http_lim = {.threads = 2,
                                      .connections = 128,
                                      .connections_per_client = 32,
                                      .max_buffered = 64u << 20};
+static tp_tls tp_tls_conf; /* TLS* options; files read and checked at the end of the block */
 static tp_config tp_cfg = {.archive_lag_s = 5,
                            .session_grace_ns = 5 * TH_NS_PER_SEC,
                            .session_timeout_ns = 3600 * TH_NS_PER_SEC,
@@ -162,6 +163,21 @@ static int tp_read_token(const char *path)
 	return 0;
 }
 
+/* TLSCertFile, TLSKeyFile, TLSCAFile, TLSPriorities: one string each. Returns 1 when key is
+ * none of them. */
+static int tp_cfg_tls(const oconfig_item_t *c)
+{
+	if (strcasecmp("TLSCertFile", c->key) == 0)
+		return tp_cfg_string(c, &tp_tls_conf.cert_file);
+	if (strcasecmp("TLSKeyFile", c->key) == 0)
+		return tp_cfg_string(c, &tp_tls_conf.key_file);
+	if (strcasecmp("TLSCAFile", c->key) == 0)
+		return tp_cfg_string(c, &tp_tls_conf.ca_file);
+	if (strcasecmp("TLSPriorities", c->key) == 0)
+		return tp_cfg_string(c, &tp_tls_conf.priorities);
+	return 1;
+}
+
 /* <Target "vm"> Address "host" "port", Interval, LossTimeout, MinLost, KeyFile, Stream. */
 static int tp_cfg_target(const oconfig_item_t *ci)
 {
@@ -279,7 +295,7 @@ static int tp_configure(oconfig_item_t *ci)
 {
 	int status = 0;
 	double d;
-	char *s = NULL;
+	char *s = NULL, err[TH_ERRLEN];
 
 	for (int i = 0; i < ci->children_num && status == 0; i++) {
 		oconfig_item_t *c = ci->children + i;
@@ -322,6 +338,8 @@ static int tp_configure(oconfig_item_t *ci)
 			status = tp_cfg_target(c);
 		} else if (tp_cfg_limit(c, &status)) {
 			/* one of the limits */
+		} else if ((status = tp_cfg_tls(c)) <= 0) {
+			/* a TLS option */
 		} else {
 			ERROR(TP_NAME " plugin: unknown option \"%s\".", c->key);
 			status = -1;
@@ -332,6 +350,11 @@ static int tp_configure(oconfig_item_t *ci)
 		return -1;
 	if (tp_listen_node == NULL) {
 		ERROR(TP_NAME " plugin: Listen is required.");
+		return -1;
+	}
+	/* Read the files now: a bad certificate or key is a configuration error (collectd -T). */
+	if (tp_tls_load(&tp_tls_conf, err) != TH_OK) {
+		ERROR(TP_NAME " plugin: %s", err);
 		return -1;
 	}
 	return 0;
@@ -933,14 +956,16 @@ static int tp_init(void)
 		tp_http_lim.max_buffered = tp_max_body; /* one request of the largest size fits */
 	tp_http_lim.ack_wait_ns = TP_ACK_WAIT_NS;
 	if (tp_http_start(&server, tp_listen_node, tp_listen_service, &tp_http_lim, &tp_api,
-	                  err) != TH_OK) {
+	                  &tp_tls_conf, err) != TH_OK) {
 		ERROR(TP_NAME " plugin: %s", err);
 		return -1;
 	}
 	pthread_mutex_lock(&tp_lock);
 	tp_server = server;
 	pthread_mutex_unlock(&tp_lock);
-	INFO(TP_NAME " plugin: listening on %s port %s%s.", tp_listen_node, tp_listen_service,
+	INFO(TP_NAME " plugin: listening on %s port %s (%s%s)%s.", tp_listen_node,
+	     tp_listen_service, tp_tls_enabled(&tp_tls_conf) ? "HTTPS" : "plain HTTP",
+	     tp_tls_conf.ca_pem ? ", client certificates required" : "",
 	     tp_token[0] ? " (bearer token required)" : "");
 	if (tp_ntargets > 0) {
 		tp_probe_stop = false;
@@ -970,6 +995,7 @@ static int tp_shutdown(void)
 	tp_server = NULL; /* the worker releases no more replies through it */
 	pthread_mutex_unlock(&tp_lock);
 	tp_http_stop(server);
+	tp_tls_free(&tp_tls_conf);
 	tp_probe_shutdown(); /* its last records still go through the worker */
 	if (tp_worker_running) {
 		pthread_mutex_lock(&tp_lock);

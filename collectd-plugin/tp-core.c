@@ -1022,7 +1022,8 @@ static void tp_emit(tp_core *c, tp_sess *s, int64_t upto, bool json, tp_out *out
 		}
 		while (k < s->nrows && s->rows[k].t <= upto)
 			k++;
-		memmove(s->rows, s->rows + k, (s->nrows - k) * sizeof *s->rows);
+		if (k > 0) /* rows is NULL in a session without records */
+			memmove(s->rows, s->rows + k, (s->nrows - k) * sizeof *s->rows);
 		s->nrows -= k;
 		j->nrows = nrows;
 		j->create = !s->created;

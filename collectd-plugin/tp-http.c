@@ -1,4 +1,6 @@
-/* tp-http.c — libmicrohttpd glue for the ingest endpoint (see tp-http.h). */
+/* tp-http.c — libmicrohttpd glue for the ingest endpoint (see tp-http.h): the daemon's life
+ * cycle (over HTTPS with tp-tls.h's settings), the request handler with its bounds and its
+ * suspended replies, and the client-certificate check libmicrohttpd leaves to the application. */
 #include <errno.h>
 #include <limits.h>
 #include <netdb.h>
@@ -8,6 +10,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <microhttpd.h>
 
 #include "th-time.h"
@@ -18,6 +22,7 @@ typedef struct tp_req tp_req;
 struct tp_http {
 	struct MHD_Daemon *d;
 	const tp_ingest *in;
+	bool verify_client; /* TLSCAFile: every request needs a client certificate it signed */
 	size_t max_buffered;
 	int64_t ack_wait_ns;
 	pthread_mutex_t lock;
@@ -53,6 +58,64 @@ static enum MHD_Result tp_send(struct MHD_Connection *conn, const tp_reply *rep)
 	ret = MHD_queue_response(conn, (unsigned)rep->status, r);
 	MHD_destroy_response(r);
 	return ret;
+}
+
+/* With TLSCAFile: why the connection's client certificate is not acceptable (false: it is).
+ * Checked once per request, before any of its body is read. */
+static bool tp_tls_refused(const tp_http *h, struct MHD_Connection *conn, char *why, size_t size)
+{
+	const union MHD_ConnectionInfo *ci;
+	gnutls_session_t s;
+	unsigned status = 0;
+	gnutls_typed_vdata_st purpose = {.type = GNUTLS_DT_KEY_PURPOSE_OID,
+	                                 .data = (unsigned char *)GNUTLS_KP_TLS_WWW_CLIENT};
+	gnutls_datum_t txt = {NULL, 0};
+	int rc;
+
+	if (!h->verify_client)
+		return false;
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (ci == NULL || (s = (gnutls_session_t)ci->tls_session) == NULL) {
+		snprintf(why, size, "no TLS session");
+		return true;
+	}
+	if (gnutls_certificate_get_peers(s, NULL) == NULL) {
+		snprintf(why, size, "no client certificate presented");
+		return true;
+	}
+	if ((rc = gnutls_certificate_verify_peers(s, &purpose, 1, &status)) < 0) {
+		snprintf(why, size, "%s", gnutls_strerror(rc));
+		return true;
+	}
+	if (status == 0)
+		return false;
+	if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &txt, 0) == 0) {
+		size_t n = (size_t)snprintf(why, size, "%s", (const char *)txt.data);
+
+		gnutls_free(txt.data);
+		for (n = n < size ? n : size - 1; n > 0 && why[n - 1] == ' ';)
+			why[--n] = '\0';
+	} else {
+		snprintf(why, size, "verification status 0x%x", status);
+	}
+	return true;
+}
+
+/* With TLSCAFile, at a request's first call: when its client certificate is refused, queue a
+ * 403 naming the reason (the body is never read), set *ret and return true. */
+static bool tp_tls_refuse(const tp_http *h, struct MHD_Connection *conn, enum MHD_Result *ret)
+{
+	tp_reply rep = {.status = 403};
+	char why[160];
+
+	if (!tp_tls_refused(h, conn, why, sizeof why))
+		return false;
+	for (char *p = why; *p; p++)
+		if (*p == '"' || *p == '\\' || (unsigned char)*p < ' ')
+			*p = ' ';
+	snprintf(rep.body, sizeof rep.body, "{\"error\":\"client certificate refused: %s\"}", why);
+	*ret = tp_send(conn, &rep);
+	return true;
 }
 
 /* Grow rq's buffer for n more bytes within MaxBodySize and MaxBufferedBytes. */
@@ -102,9 +165,12 @@ static enum MHD_Result tp_first(tp_http *h, struct MHD_Connection *conn, const c
 {
 	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
 	long long length = -1;
+	enum MHD_Result refused;
 	tp_reply rep;
 	tp_req *rq;
 
+	if (tp_tls_refuse(h, conn, &refused))
+		return refused;
 	if (cl != NULL) {
 		char *end;
 
@@ -217,16 +283,47 @@ static void tp_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	}
 }
 
+/* The daemon options TLS adds (an MHD_OPTION_ARRAY ending with MHD_OPTION_END). */
+static void tp_tls_options(const tp_tls *tls, struct MHD_OptionItem *o)
+{
+	size_t n = 0;
+
+	if (tp_tls_enabled(tls)) {
+		o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, tls->cert_pem};
+		o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, tls->key_pem};
+		o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
+		                                 tls->priorities ? tls->priorities
+		                                                 : (char *)TP_TLS_PRIORITIES};
+		if (tls->ca_pem != NULL)
+			o[n++] =
+			    (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, tls->ca_pem};
+	}
+	o[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+}
+
 th_err tp_http_start(tp_http **out, const char *node, const char *service,
-                     const tp_http_limits *lim, const tp_ingest *in, char *errbuf)
+                     const tp_http_limits *lim, const tp_ingest *in, const tp_tls *tls,
+                     char *errbuf)
 {
 	struct addrinfo hints = {.ai_flags = AI_PASSIVE, .ai_socktype = SOCK_STREAM}, *ai = NULL;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
 	                 MHD_USE_ITC;
+	struct MHD_OptionItem tls_opts[5];
 	tp_http *h;
 	int rc;
 
 	*out = NULL;
+	if (tp_tls_enabled(tls)) {
+		if (tls->cert_pem == NULL || tls->key_pem == NULL)
+			return th_seterr(errbuf, TH_ERR_STATE, "TLSCertFile %s: not loaded",
+			                 tls->cert_file);
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+			return th_seterr(errbuf, TH_ERR_STATE,
+			                 "TLSCertFile %s: this libmicrohttpd has no TLS support",
+			                 tls->cert_file);
+		flags |= MHD_USE_TLS;
+	}
+	tp_tls_options(tls, tls_opts);
 	if ((rc = getaddrinfo(node, service, &hints, &ai)) != 0)
 		return th_seterr(errbuf, TH_ERR_NET, "Listen \"%s\" \"%s\": %s", node ? node : "",
 		                 service, gai_strerror(rc));
@@ -235,6 +332,7 @@ th_err tp_http_start(tp_http **out, const char *node, const char *service,
 		return th_seterr(errbuf, TH_ERR_NOMEM, "out of memory");
 	}
 	h->in = in;
+	h->verify_client = tp_tls_enabled(tls) && tls->ca_pem != NULL;
 	h->max_buffered = lim->max_buffered;
 	h->ack_wait_ns = lim->ack_wait_ns;
 	pthread_mutex_init(&h->lock, NULL);
@@ -245,15 +343,16 @@ th_err tp_http_start(tp_http **out, const char *node, const char *service,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(lim->threads ? lim->threads : 1),
 	    MHD_OPTION_NOTIFY_COMPLETED, tp_completed, h, MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, lim->connections,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, lim->connections_per_client, MHD_OPTION_END);
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, lim->connections_per_client, MHD_OPTION_ARRAY,
+	    tls_opts, MHD_OPTION_END);
 	freeaddrinfo(ai);
 	if (h->d == NULL) {
 		pthread_mutex_destroy(&h->lock);
 		free(h);
 		return th_seterr(errbuf, TH_ERR_NET,
-		                 "Listen \"%s\" \"%s\": cannot start the HTTP server (address in "
+		                 "Listen \"%s\" \"%s\": cannot start the HTTP%s server (address in "
 		                 "use?)",
-		                 node ? node : "", service);
+		                 node ? node : "", service, tp_tls_enabled(tls) ? "S" : "");
 	}
 	*out = h;
 	return TH_OK;

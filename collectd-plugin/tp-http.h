@@ -1,11 +1,14 @@
 /* tp-http.h — the ingest endpoint's transport: a libmicrohttpd daemon with its own thread pool
- * that collects request bodies (bounded) and hands each request to tp_ingest_handle(). */
+ * that collects request bodies (bounded) and hands each request to tp_ingest_handle(); with a
+ * certificate and key it speaks HTTPS only (GnuTLS), and with a CA it refuses clients that do not
+ * present a certificate that CA signed. */
 #ifndef TP_HTTP_H
 #define TP_HTTP_H
 
 #include <stdint.h>
 
 #include "th-error.h"
+#include "tp-tls.h"
 #include "tp-ingest.h"
 
 typedef struct tp_http tp_http;
@@ -19,9 +22,11 @@ typedef struct tp_http_limits {
 	int64_t ack_wait_ns;             /* longest a reply waits for its ticket, then 503 */
 } tp_http_limits;
 
-/* Listen on node:service (numeric or names). `in` must outlive the server. */
+/* Listen on node:service (numeric or names), over HTTPS when tls is enabled (loaded with
+ * tp_tls_load(); NULL or disabled: plain HTTP). `in` and `tls` must outlive the server. */
 th_err tp_http_start(tp_http **out, const char *node, const char *service,
-                     const tp_http_limits *lim, const tp_ingest *in, char *errbuf);
+                     const tp_http_limits *lim, const tp_ingest *in, const tp_tls *tls,
+                     char *errbuf);
 
 /* Send the replies waiting for a ticket <= done, and 503 to those waiting past ack_wait_ns
  * (now_ns: CLOCK_MONOTONIC). Any thread; NULL is fine. */

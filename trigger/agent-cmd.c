@@ -98,11 +98,46 @@ th_err agent_cmd_reflect(char *out, size_t size, const agent_paths *p, const cha
 	                 errbuf);
 }
 
+/* Append " --cacert P --cert P --key P" (what tls gives) to extra. */
+static th_err agent_tls_args(char *extra, size_t size, const agent_tls *tls, char *errbuf)
+{
+	const char *opt[] = {"--cacert", "--cert", "--key"};
+	const char *val[3];
+	bool cert, key;
+
+	if (tls == NULL)
+		return TH_OK;
+	val[0] = tls->cacert;
+	val[1] = tls->cert;
+	val[2] = tls->key;
+	cert = val[1] != NULL && val[1][0] != '\0';
+	key = val[2] != NULL && val[2][0] != '\0';
+	if (cert != key)
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "the prober's client certificate needs both %s and %s",
+		                 "--supervisor-cert", "--supervisor-key");
+	for (size_t i = 0; i < 3; i++) {
+		size_t used = strlen(extra);
+
+		if (val[i] == NULL || val[i][0] == '\0')
+			continue;
+		if (!agent_path_ok(val[i]))
+			return th_seterr(errbuf, TH_ERR_INVALID,
+			                 "bad %s path \"%s\" for the prober: plain absolute paths "
+			                 "only",
+			                 opt[i], val[i]);
+		if ((size_t)snprintf(extra + used, size - used, " %s %s", opt[i], val[i]) >=
+		    size - used)
+			return th_seterr(errbuf, TH_ERR_TOOBIG, "prober TLS paths too long");
+	}
+	return TH_OK;
+}
+
 th_err agent_cmd_probe(char *out, size_t size, const agent_paths *p, const char *target_addr,
                        int port, const char *vm, double interval_ms, const char *session,
-                       const char *url, const char *token_file, char *errbuf)
+                       const char *url, const char *token_file, const agent_tls *tls, char *errbuf)
 {
-	char extra[768] = "";
+	char extra[1536] = "";
 	th_err e = agent_check_paths(p, errbuf);
 
 	if (e != TH_OK)
@@ -132,6 +167,8 @@ th_err agent_cmd_probe(char *out, size_t size, const agent_paths *p, const char 
 			snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
 			         " --token-file %s", token_file);
 		}
+		if ((e = agent_tls_args(extra, sizeof extra, tls, errbuf)) != TH_OK)
+			return e;
 	}
 	return agent_fmt(out, size,
 	                 snprintf(out, size,
@@ -197,9 +234,9 @@ th_err agent_cmd_iperf_server(char *out, size_t size, const agent_paths *p, int 
 th_err agent_cmd_iperf_client(char *out, size_t size, const agent_paths *p, const char *vm_addr,
                               int port, const char *vm, const char *rate, int seconds,
                               const char *session, const char *url, const char *token_file,
-                              char *errbuf)
+                              const agent_tls *tls, char *errbuf)
 {
-	char extra[768] = "";
+	char extra[1536] = "";
 	th_err e = agent_check_paths(p, errbuf);
 
 	if (e != TH_OK)
@@ -227,6 +264,8 @@ th_err agent_cmd_iperf_client(char *out, size_t size, const agent_paths *p, cons
 			snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
 			         " --token-file %s", token_file);
 		}
+		if ((e = agent_tls_args(extra, sizeof extra, tls, errbuf)) != TH_OK)
+			return e;
 	}
 	return agent_fmt(
 	    out, size,

@@ -32,11 +32,17 @@ th_err agent_cmd_clean(char *out, size_t size, const agent_paths *p, const char 
 th_err agent_cmd_reflect(char *out, size_t size, const agent_paths *p, const char *listen_addr,
                          int port, char *errbuf);
 
+/* TLS files on the supervisor for an https:// report URL, passed as --cacert, --cert and --key
+ * (NULL or "" each: not passed). Plain absolute paths only (agent_path_ok). */
+typedef struct agent_tls {
+	const char *cacert, *cert, *key;
+} agent_tls;
+
 /* Start the prober detached, reporting to <dir>/themis-<session>.jsonl and optionally to url
- * (with token_file on the supervisor, may be NULL/""). */
+ * (with token_file on the supervisor, may be NULL/"", and tls, may be NULL). */
 th_err agent_cmd_probe(char *out, size_t size, const agent_paths *p, const char *target_addr,
                        int port, const char *vm, double interval_ms, const char *session,
-                       const char *url, const char *token_file, char *errbuf);
+                       const char *url, const char *token_file, const agent_tls *tls, char *errbuf);
 
 /* Stop the prober with SIGINT, wait up to wait_s for it to exit (it flushes its last records),
  * then print the report file and remove it. */
@@ -52,10 +58,11 @@ th_err agent_cmd_iperf_server(char *out, size_t size, const agent_paths *p, int 
 
 /* Start `themis-agent iperf` on the supervisor, detached (pid file role "iperf"): a UDP stream
  * at rate from the VM to the supervisor (iperf3 -R) for seconds, its records to
- * <dir>/themis-<session>.iperf.jsonl and optionally to url. */
+ * <dir>/themis-<session>.iperf.jsonl and optionally to url (token_file and tls as for
+ * agent_cmd_probe). */
 th_err agent_cmd_iperf_client(char *out, size_t size, const agent_paths *p, const char *vm_addr,
                               int port, const char *vm, const char *rate, int seconds,
                               const char *session, const char *url, const char *token_file,
-                              char *errbuf);
+                              const agent_tls *tls, char *errbuf);
 
 #endif

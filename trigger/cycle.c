@@ -219,9 +219,11 @@ static void cycle_load_start(trig_ctx *c, const char *session, const char *url)
 		return;
 	}
 	cycle_sleep(c, 0.3); /* the server must listen before the client connects */
+	agent_tls tls = trig_opts_prober_tls(o);
+
 	if (agent_cmd_iperf_client(cmd, sizeof cmd, &p, c->vm_addr, o->iperf_port, c->vm_name,
 	                           o->bandwidth, seconds, session, url, o->supervisor_token_file,
-	                           err) != TH_OK ||
+	                           &tls, err) != TH_OK ||
 	    cycle_sup(c, cmd, NULL, 0, err) != TH_OK)
 		cycle_note(c, "--bandwidth: cannot start themis-agent iperf: %s", err);
 }
@@ -467,9 +469,11 @@ th_err cycle_run(trig_ctx *c, int cycle, int src_hid, const char *src, int dst_h
 		                           errbuf)) != TH_OK ||
 		    (e = cycle_vm(c, cmd, errbuf)) != TH_OK)
 			goto setup_failed;
+		agent_tls tls = trig_opts_prober_tls(o);
+
 		if ((e = agent_cmd_probe(cmd, sizeof cmd, &paths, c->vm_addr, o->reflect_port,
 		                         c->vm_name, o->interval_ms, session, url,
-		                         o->supervisor_token_file, errbuf)) != TH_OK ||
+		                         o->supervisor_token_file, &tls, errbuf)) != TH_OK ||
 		    (e = cycle_sup(c, cmd, NULL, 0, errbuf)) != TH_OK)
 			goto setup_failed;
 		agents = true;

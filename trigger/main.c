@@ -36,6 +36,7 @@ static void usage(FILE *f)
 	fputs("usage: themis-trigger run --vm ID|NAME --to HOST [--from HOST] [--cycles N]\n"
 	      "                          [--supervisor ADDR|local --vm-addr ADDR] [--interval MS]\n"
 	      "                          [--markers FILE] [--plugin-url URL [--token-file FILE]]\n"
+	      "                          [--cacert FILE] [--cert FILE --key FILE]\n"
 	      "                          [--live|--cold] [--ping-pong] [--timeout S] [--warmup S]\n"
 	      "                          [--cooldown S] [--hv-command CMD] [--json|--csv]\n"
 	      "                          [--config FILE] [more options: themis-trigger(1)]\n"
@@ -273,7 +274,9 @@ static int cmd_run(const trig_opts *o)
 		if (o->token_file[0] != '\0' &&
 		    trig_read_token(o->token_file, token, sizeof token) != 0)
 			goto setup_quiet;
-		if (marker_post_start(&c.mp, o->plugin_url, token, err) != TH_OK)
+		marker_post_tls tls = {o->cacert, o->cert, o->key};
+
+		if (marker_post_start(&c.mp, o->plugin_url, token, &tls, err) != TH_OK)
 			goto setup_error;
 	}
 	if (c.measure) {

@@ -2,11 +2,15 @@
  * the queue; the HTTP request runs outside it. */
 #include "themis-config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <curl/curl.h>
 
 #include "marker-post.h"
@@ -27,6 +31,7 @@ struct marker_post {
 	int64_t flush_deadline; /* mono ns; 0 = none */
 	char url[1024];
 	char auth[600];
+	char cacert[PATH_MAX], cert[PATH_MAX], key[PATH_MAX]; /* "" when not given */
 	char why[TH_ERRLEN];
 };
 
@@ -37,7 +42,7 @@ th_err marker_post_url(const char *base, const char *path, char *out, size_t siz
 
 	if (strncmp(base, "http://", 7) != 0 && strncmp(base, "https://", 8) != 0)
 		return th_seterr(errbuf, TH_ERR_INVALID,
-		                 "plugin URL \"%s\" must start with http://", base);
+		                 "plugin URL \"%s\" must start with http:// or https://", base);
 	if (bl >= pl && strcmp(base + bl - pl, path) == 0)
 		path = "";
 	else if (bl > 0 && base[bl - 1] == '/')
@@ -61,6 +66,7 @@ static long mp_post(marker_post *mp, const char *body, char *why)
 	struct curl_slist *h = NULL;
 	long status = 0;
 	CURLcode rc;
+	char cerr[CURL_ERROR_SIZE] = "";
 
 	if (c == NULL) {
 		snprintf(why, TH_ERRLEN, "cannot create an HTTP handle");
@@ -76,11 +82,21 @@ static long mp_post(marker_post *mp, const char *body, char *why)
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, mp_discard);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (mp->cacert[0] != '\0')
+		curl_easy_setopt(c, CURLOPT_CAINFO, mp->cacert);
+	if (mp->cert[0] != '\0') {
+		curl_easy_setopt(c, CURLOPT_SSLCERT, mp->cert);
+		curl_easy_setopt(c, CURLOPT_SSLKEY, mp->key);
+	}
 	rc = curl_easy_perform(c);
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	else
-		snprintf(why, TH_ERRLEN, "POST %.160s: %s", mp->url, curl_easy_strerror(rc));
+		snprintf(why, TH_ERRLEN, "POST %.160s: %s", mp->url,
+		         cerr[0] ? cerr : curl_easy_strerror(rc));
 	curl_slist_free_all(h);
 	curl_easy_cleanup(c);
 	return status;
@@ -176,7 +192,45 @@ static void *mp_run(void *arg)
 	return NULL;
 }
 
-th_err marker_post_start(marker_post **mpp, const char *url, const char *token, char *errbuf)
+/* Copy one TLS file option, which must name a readable file. */
+static th_err mp_tls_file(const char *opt, const char *path, char *out, size_t size, char *errbuf)
+{
+	int fd;
+
+	if (path == NULL || path[0] == '\0')
+		return TH_OK;
+	if (strlen(path) >= size)
+		return th_seterr(errbuf, TH_ERR_TOOBIG, "%s: path too long", opt);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return th_seterr(errbuf, TH_ERR_IO, "%s %s: %s", opt, path, strerror(errno));
+	close(fd);
+	memcpy(out, path, strlen(path) + 1);
+	return TH_OK;
+}
+
+static th_err mp_tls_files(marker_post *mp, const marker_post_tls *t, char *errbuf)
+{
+	bool cert, key;
+	th_err e;
+
+	if (t == NULL)
+		return TH_OK;
+	cert = t->cert != NULL && t->cert[0] != '\0';
+	key = t->key != NULL && t->key[0] != '\0';
+	if (cert != key)
+		return th_seterr(errbuf, TH_ERR_INVALID, "%s %s needs %s as well",
+		                 cert ? "--cert" : "--key", cert ? t->cert : t->key,
+		                 cert ? "--key" : "--cert");
+	if ((e = mp_tls_file("--cacert", t->cacert, mp->cacert, sizeof mp->cacert, errbuf)) !=
+	        TH_OK ||
+	    (e = mp_tls_file("--cert", t->cert, mp->cert, sizeof mp->cert, errbuf)) != TH_OK ||
+	    (e = mp_tls_file("--key", t->key, mp->key, sizeof mp->key, errbuf)) != TH_OK)
+		return e;
+	return TH_OK;
+}
+
+th_err marker_post_start(marker_post **mpp, const char *url, const char *token,
+                         const marker_post_tls *tls, char *errbuf)
 {
 	marker_post *mp = calloc(1, sizeof *mp);
 	pthread_condattr_t ca;
@@ -186,6 +240,8 @@ th_err marker_post_start(marker_post **mpp, const char *url, const char *token, 
 	if (mp == NULL)
 		return th_seterr(errbuf, TH_ERR_NOMEM, "out of memory");
 	e = marker_post_url(url, "/v1/markers", mp->url, sizeof mp->url, errbuf);
+	if (e == TH_OK)
+		e = mp_tls_files(mp, tls, errbuf);
 	if (e != TH_OK) {
 		free(mp);
 		return e;

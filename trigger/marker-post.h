@@ -1,7 +1,8 @@
 /* marker-post.h — delivers markers to the collectd plugin (POST /v1/markers, bearer token) from
  * a background thread. Enqueueing never blocks on the network: while the plugin is unreachable
  * markers wait in memory (they are in the journal anyway) and are re-sent, oldest first, with a
- * growing pause (0.25 s doubling to 5 s). */
+ * growing pause (0.25 s doubling to 5 s); a TLS failure (an unknown CA, a refused client
+ * certificate) is one more reason to wait and re-send. */
 #ifndef MARKER_POST_H
 #define MARKER_POST_H
 
@@ -12,9 +13,17 @@
 
 typedef struct marker_post marker_post;
 
+/* TLS files for an https:// plugin URL (NULL or "" each: not given). Certificate verification
+ * is always on: cacert replaces the system CA store; cert and key (both or neither) present a
+ * client certificate. */
+typedef struct marker_post_tls {
+	const char *cacert, *cert, *key;
+} marker_post_tls;
+
 /* url: the plugin's base URL ("http://host:port") or the full ".../v1/markers" URL.
- * token: bearer token or NULL. */
-th_err marker_post_start(marker_post **mp, const char *url, const char *token, char *errbuf);
+ * token: bearer token or NULL. tls: NULL or the files above, which must be readable. */
+th_err marker_post_start(marker_post **mp, const char *url, const char *token,
+                         const marker_post_tls *tls, char *errbuf);
 
 /* Queue one marker (a JSON object); copies it. */
 th_err marker_post_enqueue(marker_post *mp, const char *json, char *errbuf);

@@ -73,6 +73,12 @@ static const opt_def opt_table[] = {
     S("plugin-url", plugin_url),
     S("token-file", token_file),
     S("supervisor-token-file", supervisor_token_file),
+    S("cacert", cacert),
+    S("cert", cert),
+    S("key", key),
+    S("supervisor-cacert", supervisor_cacert),
+    S("supervisor-cert", supervisor_cert),
+    S("supervisor-key", supervisor_key),
     S("one-xmlrpc", one_url),
     S("one-auth", one_auth),
     I("one-timeout", one_timeout_ms, 100, 600000),
@@ -298,6 +304,15 @@ th_err trig_opts_parse(trig_opts *o, int argc, char **argv, int first, char *err
 	return TH_OK;
 }
 
+agent_tls trig_opts_prober_tls(const trig_opts *o)
+{
+	agent_tls t = {o->supervisor_cacert[0] ? o->supervisor_cacert : o->cacert,
+	               o->supervisor_cert[0] ? o->supervisor_cert : o->cert,
+	               o->supervisor_key[0] ? o->supervisor_key : o->key};
+
+	return t;
+}
+
 int trig_opts_mtype(const trig_opts *o)
 {
 	if (o->live)
@@ -336,6 +351,9 @@ th_err trig_opts_check_run(const trig_opts *o, char *errbuf)
 		    errbuf, TH_ERR_INVALID,
 		    "--plugin-url \"%s\" must be an http(s) URL without spaces or quotes",
 		    o->plugin_url);
+	if ((o->cert[0] == '\0') != (o->key[0] == '\0'))
+		return th_seterr(errbuf, TH_ERR_INVALID, "%s needs %s as well",
+		                 o->cert[0] ? "--cert" : "--key", o->cert[0] ? "--key" : "--cert");
 	if (o->supervisor[0] != '\0') {
 		/* an empty --vm-addr is taken from OpenNebula (NIC/IP) once the VM is known */
 		if (o->vm_addr[0] != '\0' && !agent_addr_ok(o->vm_addr))
@@ -370,6 +388,18 @@ th_err trig_opts_check_run(const trig_opts *o, char *errbuf)
 			                 "--supervisor-token-file \"%s\" is not "
 			                 "a plain absolute path",
 			                 o->supervisor_token_file);
+		if (o->plugin_url[0] != '\0') {
+			agent_tls t = trig_opts_prober_tls(o);
+			const char *name[] = {"cacert", "cert", "key"};
+			const char *val[] = {t.cacert, t.cert, t.key};
+
+			for (size_t i = 0; i < 3; i++)
+				if (val[i][0] != '\0' && !agent_path_ok(val[i]))
+					return th_seterr(errbuf, TH_ERR_INVALID,
+					                 "--supervisor-%s \"%s\" is not a plain "
+					                 "absolute path (give --supervisor-%s)",
+					                 name[i], val[i], name[i]);
+		}
 	}
 	return TH_OK;
 }

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 
+#include "agent-cmd.h"
 #include "th-error.h"
 #include "th-record.h"
 
@@ -28,6 +29,10 @@ typedef struct trig_opts {
 	char agent_path[256], vm_agent_path[256], remote_dir[256];
 	/* markers */
 	char markers[512], plugin_url[512], token_file[512], supervisor_token_file[256];
+	/* https:// plugin URL: CA and client certificate for the markers; the prober gets the
+	 * supervisor_* paths, each defaulting to the same path as here */
+	char cacert[512], cert[512], key[512];
+	char supervisor_cacert[256], supervisor_cert[256], supervisor_key[256];
 	/* OpenNebula */
 	char one_url[512], one_auth[512];
 	int one_timeout_ms;
@@ -57,6 +62,9 @@ th_err trig_opts_parse(trig_opts *o, int argc, char **argv, int first, char *err
 
 /* Read a config file: "name = value" lines, '#' comments, blank lines. */
 th_err trig_opts_file(trig_opts *o, const char *path, char *errbuf);
+
+/* The TLS files the prober on the supervisor gets: each --supervisor-* path, else the local one. */
+agent_tls trig_opts_prober_tls(const trig_opts *o);
 
 /* OpenNebula's migrate type (7th parameter): 0 for live and save, 1 poweroff, 2 poweroff-hard. */
 int trig_opts_mtype(const trig_opts *o);

@@ -13,6 +13,7 @@ START_TEST(classify_keeps_batches_on_outage_answers)
 	ck_assert_int_eq(th_report_classify(502), TH_REPORT_RETRY);
 	ck_assert_int_eq(th_report_classify(503), TH_REPORT_RETRY);
 	ck_assert_int_eq(th_report_classify(401), TH_REPORT_RETRY);
+	ck_assert_int_eq(th_report_classify(403), TH_REPORT_RETRY); /* client certificate */
 	ck_assert_int_eq(th_report_classify(408), TH_REPORT_RETRY);
 	ck_assert_int_eq(th_report_classify(429), TH_REPORT_RETRY);
 	ck_assert_int_eq(th_report_classify(301), TH_REPORT_RETRY);
@@ -25,7 +26,6 @@ START_TEST(classify_acknowledges_2xx_splits_413_rejects_other_4xx)
 	ck_assert_int_eq(th_report_classify(204), TH_REPORT_DONE);
 	ck_assert_int_eq(th_report_classify(413), TH_REPORT_SPLIT);
 	ck_assert_int_eq(th_report_classify(400), TH_REPORT_REJECT);
-	ck_assert_int_eq(th_report_classify(403), TH_REPORT_REJECT);
 	ck_assert_int_eq(th_report_classify(404), TH_REPORT_REJECT);
 	ck_assert_int_eq(th_report_classify(422), TH_REPORT_REJECT);
 }

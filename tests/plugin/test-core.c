@@ -249,6 +249,30 @@ START_TEST(sessions_without_end_close_by_timeout)
 }
 END_TEST
 
+/* A session whose prober never reported (markers only): its window is archived as unknown rows. */
+START_TEST(sessions_of_markers_only_archive_unknown_rows)
+{
+	tp_config c = cfg();
+	tp_core *core = tp_core_new(&c);
+	tp_out out = {0};
+	th_marker m[2] = {marker("sess.m", "vm1", TH_EV_SESSION_START, 2000.25),
+	                  marker("sess.m", "vm1", TH_EV_SESSION_END, 2001.5)};
+	size_t dups;
+
+	ck_assert_int_eq(tp_core_markers(core, m, 2, 0, &out, &dups, NULL), TH_OK);
+	tp_out_reset(&out);
+	tp_core_tick(core, 10 * S, false, &out);
+	ck_assert_uint_eq(tp_core_sessions_open(core), 0);
+	ck_assert_uint_eq(out.njobs, 1);
+	ck_assert_uint_eq(out.jobs[0].nrows, 2);
+	for (size_t i = 0; i < 2 * TH_ARCHIVE_NDS; i++)
+		ck_assert(isnan(out.jobs[0].rows[i]));
+	ck_assert_ptr_nonnull(strstr(out.jobs[0].json, "\"closed_by\":\"session-end\""));
+	tp_out_free(&out);
+	tp_core_free(core);
+}
+END_TEST
+
 START_TEST(markers_naming_another_vm_are_refused)
 {
 	tp_config c = cfg();
@@ -749,6 +773,7 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, resent_batches_change_nothing);
 	tcase_add_test(tc, session_window_tags_records_and_archives_rows);
 	tcase_add_test(tc, sessions_without_end_close_by_timeout);
+	tcase_add_test(tc, sessions_of_markers_only_archive_unknown_rows);
 	tcase_add_test(tc, markers_naming_another_vm_are_refused);
 	tcase_add_test(tc, severity_follows_outcome_and_thresholds);
 	tcase_add_test(tc, rrd_layout_follows_th_archive);

@@ -77,7 +77,7 @@ START_TEST(remote_commands_only_from_safe_arguments)
 	ck_assert_int_eq(agent_cmd_probe(cmd, sizeof cmd, &p, "10.0.0.5", 7777, "vm-1", 10,
 	                                 "def.20240610T071320Z.deadbeef.c1",
 	                                 "http://127.0.0.1:8089/v1/records", "/etc/themis/token",
-	                                 err),
+	                                 NULL, err),
 	                 TH_OK);
 	ck_assert_str_eq(cmd, "setsid /usr/bin/themis-agent probe --target 10.0.0.5:7777 --vm vm-1 "
 	                      "--interval 10 --report /tmp/themis-def.20240610T071320Z.deadbeef.c1."
@@ -86,17 +86,44 @@ START_TEST(remote_commands_only_from_safe_arguments)
 	                      ">/tmp/themis-probe.pid");
 	/* shell metacharacters anywhere are refused, naming the value */
 	ck_assert_int_eq(agent_cmd_probe(cmd, sizeof cmd, &p, "10.0.0.5;reboot", 7777, "vm", 10,
-	                                 "s", NULL, NULL, err),
+	                                 "s", NULL, NULL, NULL, err),
 	                 TH_ERR_INVALID);
 	ck_assert_str_eq(err, "bad probe target address \"10.0.0.5;reboot\"");
 	ck_assert_int_eq(agent_cmd_probe(cmd, sizeof cmd, &p, "10.0.0.5", 7777, "vm $(id)", 10, "s",
-	                                 NULL, NULL, err),
+	                                 NULL, NULL, NULL, err),
 	                 TH_ERR_INVALID);
 	ck_assert_str_eq(err, "VM name \"vm $(id)\" cannot be passed to the agent: only "
 	                      "[A-Za-z0-9._-]");
 	ck_assert_int_eq(agent_cmd_probe(cmd, sizeof cmd, &p, "10.0.0.5", 7777, "vm", 10, "s",
-	                                 "http://x/`id`", NULL, err),
+	                                 "http://x/`id`", NULL, NULL, err),
 	                 TH_ERR_INVALID);
+	/* TLS files for an https:// report: passed as plain paths, anything else refused */
+	{
+		agent_tls tls = {"/etc/themis/ca.pem", "/etc/themis/agent.pem",
+		                 "/etc/themis/agent.key"};
+		char big[2048];
+
+		ck_assert_int_eq(agent_cmd_probe(big, sizeof big, &p, "10.0.0.5", 7777, "vm", 10,
+		                                 "s", "https://c:8741/v1/records", NULL, &tls, err),
+		                 TH_OK);
+		ck_assert_str_eq(big,
+		                 "setsid /usr/bin/themis-agent probe --target 10.0.0.5:7777 "
+		                 "--vm vm --interval 10 --report /tmp/themis-s.jsonl --report "
+		                 "https://c:8741/v1/records --cacert /etc/themis/ca.pem --cert "
+		                 "/etc/themis/agent.pem --key /etc/themis/agent.key >/dev/null "
+		                 "2>&1 </dev/null & echo $! >/tmp/themis-probe.pid");
+		tls.cacert = "/etc/themis/ca $(id).pem";
+		ck_assert_int_eq(agent_cmd_probe(big, sizeof big, &p, "10.0.0.5", 7777, "vm", 10,
+		                                 "s", "https://c:8741", NULL, &tls, err),
+		                 TH_ERR_INVALID);
+		ck_assert_str_eq(err, "bad --cacert path \"/etc/themis/ca $(id).pem\" for the "
+		                      "prober: plain absolute paths only");
+		tls.cacert = NULL;
+		tls.key = "";
+		ck_assert_int_eq(agent_cmd_probe(big, sizeof big, &p, "10.0.0.5", 7777, "vm", 10,
+		                                 "s", "https://c:8741", NULL, &tls, err),
+		                 TH_ERR_INVALID);
+	}
 	ck_assert_int_eq(agent_cmd_reflect(cmd, sizeof cmd, &p, "-oProxy", 7777, err),
 	                 TH_ERR_INVALID);
 	agent_paths bad = {"themis-agent", "/tmp"};
@@ -110,7 +137,7 @@ START_TEST(remote_commands_only_from_safe_arguments)
 	ck_assert(!agent_rate_ok("10MB"));
 	ck_assert(!agent_rate_ok("1;id"));
 	ck_assert_int_eq(agent_cmd_iperf_client(cmd, sizeof cmd, &p, "10.0.0.5", 5201, "vm-1",
-	                                        "10M", 30, "s.c1", NULL, NULL, err),
+	                                        "10M", 30, "s.c1", NULL, NULL, NULL, err),
 	                 TH_OK);
 	ck_assert_str_eq(cmd,
 	                 "setsid /usr/bin/themis-agent iperf --vm vm-1 --direction down "
@@ -118,7 +145,7 @@ START_TEST(remote_commands_only_from_safe_arguments)
 	                 "-u -b 10M -R -t 30 -i 1 >/dev/null 2>&1 </dev/null & echo $! "
 	                 ">/tmp/themis-iperf.pid");
 	ck_assert_int_eq(agent_cmd_iperf_client(cmd, sizeof cmd, &p, "10.0.0.5", 5201, "vm-1",
-	                                        "10M -J", 30, "s.c1", NULL, NULL, err),
+	                                        "10M -J", 30, "s.c1", NULL, NULL, NULL, err),
 	                 TH_ERR_INVALID);
 	ck_assert_str_eq(err, "--bandwidth \"10M -J\" must be digits with an optional K, M or G");
 	ck_assert_int_eq(agent_cmd_iperf_server(cmd, sizeof cmd, &p, 5201, err), TH_OK);
@@ -283,7 +310,7 @@ START_TEST(plugin_urls_are_composed_once)
 	ck_assert_str_eq(u, "http://c:8089/v1/markers");
 	ck_assert_int_eq(marker_post_url("c:8089", "/v1/markers", u, sizeof u, err),
 	                 TH_ERR_INVALID);
-	ck_assert_str_eq(err, "plugin URL \"c:8089\" must start with http://");
+	ck_assert_str_eq(err, "plugin URL \"c:8089\" must start with http:// or https://");
 }
 END_TEST
 
