@@ -1,4 +1,5 @@
 /* tp-archive.c — per-session RRD + JSON files (see tp-archive.h, lib/th-archive.h). */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -6,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <rrd.h>
@@ -121,25 +123,30 @@ static int tp_rrdc_connect(tp_archive *a, bool force)
 	return rrdc_connect(a->daemon);
 }
 
-static th_err tp_rrd_create(tp_archive *a, const char *path, int64_t first, char *errbuf)
+/* Create path with `rows` rows; with source, prefilled from that RRD (same DS and RRAs). */
+static th_err tp_rrd_create(tp_archive *a, const char *path, int64_t last_up, long rows,
+                            const char *source, char *errbuf)
 {
 	char args[TP_ARCHIVE_ARGC][TP_ARCHIVE_ARGLEN];
-	const char *argv[TP_ARCHIVE_ARGC];
+	const char *argv[TP_ARCHIVE_ARGC], *sources[2] = {source, NULL};
 	int rc = -1;
 
-	tp_archive_create_args(a->rows, args);
+	tp_archive_create_args(rows, args);
 	for (int i = 0; i < TP_ARCHIVE_ARGC; i++)
 		argv[i] = args[i];
 	rrd_clear_error();
 	if (a->daemon[0] == '\0') {
-		rc = rrd_create_r2(path, TH_ARCHIVE_STEP, (time_t)(first - 1), 0, NULL, NULL,
-		                   TP_ARCHIVE_ARGC, argv);
+		rc = rrd_create_r2(path, TH_ARCHIVE_STEP, (time_t)last_up, 0,
+		                   source ? sources : NULL, NULL, TP_ARCHIVE_ARGC, argv);
 	} else {
 		for (int attempt = 0; attempt < 2 && rc != 0; attempt++) {
 			if (tp_rrdc_connect(a, attempt > 0) != 0)
 				continue;
-			rc = rrdc_create_r2(path, TH_ARCHIVE_STEP, (time_t)(first - 1), 0, NULL,
-			                    NULL, TP_ARCHIVE_ARGC, argv);
+			/* The daemon reads the source from disk: its queued rows first. */
+			if (source != NULL && rrdc_flush(source) != 0)
+				continue;
+			rc = rrdc_create_r2(path, TH_ARCHIVE_STEP, (time_t)last_up, 0,
+			                    source ? sources : NULL, NULL, TP_ARCHIVE_ARGC, argv);
 		}
 	}
 	if (rc != 0)
@@ -166,49 +173,237 @@ static th_err tp_rrd_update(tp_archive *a, const char *path, int n, const char *
 	return TH_OK;
 }
 
-#define TP_BATCH 128
-
-th_err tp_archive_write(tp_archive *a, const tp_archive_job *j, char *errbuf)
+/* Re-create path with `rows` rows holding every second it stores: the new file is built
+ * beside it from its content and renamed over it, so a crash leaves the old file intact. */
+static th_err tp_rrd_grow(tp_archive *a, const char *path, long rows, char *errbuf)
 {
-	char dir[1200], path[1200], bufs[TP_BATCH][512];
-	const char *argv[TP_BATCH];
-	struct stat st;
+	char tmp[1300];
+	int64_t last;
 	th_err e;
 
-	if ((e = tp_archive_path(a, j->vm, NULL, NULL, dir, sizeof dir, errbuf)) ||
-	    (e = tp_mkdir(dir, errbuf)))
+	if ((e = tp_archive_last(a, path, &last, errbuf)))
 		return e;
-	if (j->nrows > 0) {
-		if ((e = tp_archive_path(a, j->vm, j->session, "rrd", path, sizeof path, errbuf)))
-			return e;
-		size_t r = 0;
+	snprintf(tmp, sizeof tmp, "%s.grow", path);
+	if (unlink(tmp) != 0 && errno != ENOENT)
+		return th_seterr(errbuf, TH_ERR_IO, "%s: %s", tmp, strerror(errno));
+	if ((e = tp_rrd_create(a, tmp, last, rows, path, errbuf)))
+		return e;
+	if (rename(tmp, path) != 0) {
+		e = th_seterr(errbuf, TH_ERR_IO, "rename %s: %s", tmp, strerror(errno));
+		unlink(tmp);
+		return e;
+	}
+	a->grown++;
+	return TH_OK;
+}
 
-		/* After a restart a session may be rebuilt without its JSON (killed between the
-		 * two files), and a retried job may have been applied in part: keep the RRD and
-		 * skip the seconds it already stores. */
-		if ((j->create || j->retry) && stat(path, &st) == 0) {
+double tp_archive_rrd_bytes(long rows)
+{
+	/* librrd 1.7's layout for 16 DS and 2 RRAs: 6,672 bytes of headers, 8 per value. */
+	return 6672.0 + (double)rows * TH_ARCHIVE_NDS * 2 * sizeof(double);
+}
+
+th_err tp_archive_rows(tp_archive *a, const char *path, long *rows, char *errbuf)
+{
+	rrd_info_t *info, *p;
+
+	rrd_clear_error();
+	if (a->daemon[0] != '\0' && tp_rrdc_connect(a, false) == 0)
+		info = rrdc_info(path);
+	else
+		info = rrd_info_r(path);
+	for (p = info; p != NULL; p = p->next)
+		if (strcmp(p->key, "rra[0].rows") == 0 && p->type == RD_I_CNT)
+			break;
+	if (p == NULL) {
+		th_err e = th_seterr(errbuf, TH_ERR_IO, "rows of %s: %s", path,
+		                     info ? "no rra[0].rows" : rrd_get_error());
+
+		rrd_info_free(info);
+		return e;
+	}
+	*rows = (long)p->value.u_cnt;
+	rrd_info_free(info);
+	return TH_OK;
+}
+
+static tp_archive_seen *tp_seen_find(tp_archive *a, const tp_archive_job *j)
+{
+	for (int i = 0; i < TP_ARCHIVE_SEEN; i++)
+		if (a->seen[i].rows > 0 && strcmp(a->seen[i].session, j->session) == 0 &&
+		    strcmp(a->seen[i].vm, j->vm) == 0)
+			return &a->seen[i];
+	return NULL;
+}
+
+static void tp_seen_set(tp_archive *a, const tp_archive_job *j, long rows)
+{
+	tp_archive_seen *s = tp_seen_find(a, j);
+
+	if (s == NULL) {
+		s = &a->seen[a->next_seen++ % TP_ARCHIVE_SEEN];
+		snprintf(s->vm, sizeof s->vm, "%s", j->vm);
+		snprintf(s->session, sizeof s->session, "%s", j->session);
+	}
+	s->rows = rows;
+}
+
+th_err tp_archive_room(const tp_archive *a, double extra, char *errbuf)
+{
+	struct statvfs sv;
+	double avail, min;
+	th_err e;
+
+	if (statvfs(a->dir, &sv) != 0) {
+		if (errno != ENOENT)
+			return th_seterr(errbuf, TH_ERR_IO, "ArchiveDir %s: %s", a->dir,
+			                 strerror(errno));
+		if ((e = tp_mkdir(a->dir, errbuf)))
+			return e;
+		if (statvfs(a->dir, &sv) != 0)
+			return th_seterr(errbuf, TH_ERR_IO, "ArchiveDir %s: %s", a->dir,
+			                 strerror(errno));
+	}
+	avail = (double)sv.f_bavail * (double)sv.f_frsize;
+	min = a->min_free_pct ? (double)sv.f_blocks * (double)sv.f_frsize * a->min_free / 100.0
+	                      : a->min_free;
+	if (avail - extra < min)
+		return th_seterr(errbuf, TH_ERR_STATE,
+		                 "ArchiveDir %s: %.0f bytes free, %.0f more needed to keep "
+		                 "MinFreeSpace (%.0f bytes) free",
+		                 a->dir, avail, extra + min - avail, min);
+	return TH_OK;
+}
+
+th_err tp_archive_parse_min_free(tp_archive *a, const char *text, char *errbuf)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(text, &end);
+	while (isspace((unsigned char)*end))
+		end++;
+	if (errno != 0 || end == text || !(v >= 0))
+		goto bad;
+	a->min_free_pct = false;
+	switch (toupper((unsigned char)*end)) {
+	case '%':
+		if (v > 100)
+			goto bad;
+		a->min_free_pct = true;
+		break;
+	case 'T':
+		v *= 1024;
+		/* fall through */
+	case 'G':
+		v *= 1024;
+		/* fall through */
+	case 'M':
+		v *= 1024;
+		/* fall through */
+	case 'K':
+		v *= 1024;
+		break;
+	case '\0':
+		break;
+	default:
+		goto bad;
+	}
+	if (*end != '\0' && end[1] != '\0')
+		goto bad;
+	a->min_free = v;
+	return TH_OK;
+bad:
+	return th_seterr(errbuf, TH_ERR_INVALID,
+	                 "MinFreeSpace \"%s\": expected <n>%% or <n> bytes with an optional K, "
+	                 "M, G or T",
+	                 text);
+}
+
+#define TP_BATCH 128
+
+/* The RRD part of a job: create or grow as needed (only once the space is there), skip the
+ * seconds the file already stores, append the rest. */
+static th_err tp_archive_rows_write(tp_archive *a, const tp_archive_job *j, double extra,
+                                    char *errbuf)
+{
+	char path[1200], bufs[TP_BATCH][512];
+	const char *argv[TP_BATCH];
+	tp_archive_seen *seen = j->retry ? NULL : tp_seen_find(a, j);
+	long rows = seen ? seen->rows : 0, want = 0;
+	int64_t need = j->need_rows > 0 ? j->need_rows : j->row0 + (int64_t)j->nrows - j->first;
+	bool exists = seen != NULL, known;
+	struct stat st;
+	size_t r = 0;
+	th_err e;
+
+	if ((e = tp_archive_path(a, j->vm, j->session, "rrd", path, sizeof path, errbuf)))
+		return e;
+	if (!exists)
+		exists = stat(path, &st) == 0;
+	known = seen != NULL;
+	if (exists && !known && (e = tp_archive_rows(a, path, &rows, errbuf)))
+		return e;
+	if (!exists)
+		want = need > TP_ARCHIVE_ROWS0 ? (long)need : TP_ARCHIVE_ROWS0;
+	else if (need > rows && rows < a->rows)
+		want = need > 2 * (int64_t)rows ? (long)need : 2 * rows;
+	if (want > a->rows)
+		want = a->rows;
+	if (want > 0 && (e = tp_archive_room(a, extra + tp_archive_rrd_bytes(want), errbuf)))
+		return e;
+	if (!exists) {
+		if ((e = tp_rrd_create(a, path, j->first - 1, want, NULL, errbuf)))
+			return e;
+		rows = want;
+	} else {
+		if (want > 0) {
+			if ((e = tp_rrd_grow(a, path, want, errbuf)))
+				return e;
+			rows = want;
+		}
+		/* After a restart a session may be rebuilt without its JSON (killed between
+		 * the two files), and a retried job may have been applied in part: keep the
+		 * RRD and skip the seconds it already stores. */
+		if (j->create || j->retry || !known) {
 			int64_t last;
 
 			if ((e = tp_archive_last(a, path, &last, errbuf)))
 				return e;
 			while (r < j->nrows && j->row0 + (int64_t)r <= last)
 				r++;
-		} else if (j->create && (e = tp_rrd_create(a, path, j->first, errbuf))) {
-			return e;
-		}
-		while (r < j->nrows) {
-			int n = 0;
-
-			for (; n < TP_BATCH && r < j->nrows; n++, r++) {
-				tp_archive_update_arg(j->row0 + (int64_t)r,
-				                      &j->rows[r * TH_ARCHIVE_NDS], bufs[n],
-				                      sizeof bufs[n]);
-				argv[n] = bufs[n];
-			}
-			if ((e = tp_rrd_update(a, path, n, argv, errbuf)))
-				return e;
 		}
 	}
+	tp_seen_set(a, j, rows);
+	while (r < j->nrows) {
+		int n = 0;
+
+		for (; n < TP_BATCH && r < j->nrows; n++, r++) {
+			tp_archive_update_arg(j->row0 + (int64_t)r, &j->rows[r * TH_ARCHIVE_NDS],
+			                      bufs[n], sizeof bufs[n]);
+			argv[n] = bufs[n];
+		}
+		if ((e = tp_rrd_update(a, path, n, argv, errbuf))) {
+			/* Look at the file again next time (it may have gone). */
+			tp_seen_set(a, j, 0);
+			return e;
+		}
+	}
+	return TH_OK;
+}
+
+th_err tp_archive_write(tp_archive *a, const tp_archive_job *j, char *errbuf)
+{
+	char dir[1200], path[1200];
+	double extra =
+	    (double)(j->pending ? j->pending_len : 0) + (double)(j->json ? strlen(j->json) : 0);
+	th_err e;
+
+	if ((e = tp_archive_path(a, j->vm, NULL, NULL, dir, sizeof dir, errbuf)) ||
+	    (e = tp_archive_room(a, extra, errbuf)) || (e = tp_mkdir(dir, errbuf)) ||
+	    (j->nrows > 0 && (e = tp_archive_rows_write(a, j, extra, errbuf))))
+		return e;
 	if (j->pending != NULL) {
 		if ((e = tp_archive_path(a, j->vm, j->session, "pending", path, sizeof path,
 		                         errbuf)))
