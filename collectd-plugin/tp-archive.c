@@ -377,11 +377,16 @@ static th_err tp_archive_rows_write(tp_archive *a, const tp_archive_job *j, doub
 	}
 	tp_seen_set(a, j, rows);
 	while (r < j->nrows) {
+		/* rrdcached takes one command of at most RRD_CMD_MAX (4,096) bytes. */
+		size_t room = a->daemon[0] ? 4096 - 64 - strlen(path) : SIZE_MAX;
 		int n = 0;
 
 		for (; n < TP_BATCH && r < j->nrows; n++, r++) {
 			tp_archive_update_arg(j->row0 + (int64_t)r, &j->rows[r * TH_ARCHIVE_NDS],
 			                      bufs[n], sizeof bufs[n]);
+			if (n > 0 && strlen(bufs[n]) + 1 > room)
+				break;
+			room -= strlen(bufs[n]) + 1;
 			argv[n] = bufs[n];
 		}
 		if ((e = tp_rrd_update(a, path, n, argv, errbuf))) {
