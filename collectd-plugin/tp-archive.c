@@ -10,6 +10,9 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+/* rrd_format.h: the on-disk layout, which tp_rrd_copy_grown reads and writes (it checks the
+ * file's version, sizes and length against it and leaves anything else to librrd). */
+#define RRD_EXPORT_DEPRECATED
 #include <rrd.h>
 #include <rrd_client.h>
 
@@ -173,20 +176,143 @@ static th_err tp_rrd_update(tp_archive *a, const char *path, int n, const char *
 	return TH_OK;
 }
 
+static th_err tp_write_all(int fd, const void *data, size_t len, const char *path, char *errbuf)
+{
+	for (ssize_t w, done = 0; (size_t)done < len; done += w)
+		if ((w = write(fd, (const char *)data + done, len - (size_t)done)) < 0) {
+			if (errno == EINTR) {
+				w = 0;
+				continue;
+			}
+			return th_seterr(errbuf, TH_ERR_IO, "write %s: %s", path, strerror(errno));
+		}
+	return TH_OK;
+}
+
+/* Copy len bytes of in from offset off to the end of out, through buf. */
+static th_err tp_copy_range(int in, off_t off, size_t len, int out, char *buf, size_t bufsize,
+                            const char *from, const char *to, char *errbuf)
+{
+	th_err e;
+
+	while (len > 0) {
+		ssize_t r = pread(in, buf, len < bufsize ? len : bufsize, off);
+
+		if (r <= 0)
+			return th_seterr(errbuf, TH_ERR_IO, "read %s: %s", from,
+			                 r < 0 ? strerror(errno) : "file cut short");
+		if ((e = tp_write_all(out, buf, (size_t)r, to, errbuf)))
+			return e;
+		off += r;
+		len -= (size_t)r;
+	}
+	return TH_OK;
+}
+
+/* Write path's content into tmp with every RRA resized to `rows` rows: the header with the new
+ * row counts, then per RRA its rows from oldest to newest (its current row becomes old rows - 1)
+ * followed by unknown rows. Memory stays constant, where librrd's prefill holds both files in
+ * memory (1.2 GB for the last growth of a 31-day session). TH_ERR_NOTFOUND, writing nothing,
+ * when the file is not in the layout of the rrd_format.h this was built with. */
+static th_err tp_rrd_copy_grown(const char *path, const char *tmp, long rows, char *errbuf)
+{
+	static char buf[65536]; /* only the worker thread grows files */
+	unsigned char *hdr = NULL;
+	unsigned long old_rows[TH_ARCHIVE_NDS], old_cur[TH_ARCHIVE_NDS];
+	stat_head_t sh;
+	rra_def_t *rra;
+	rra_ptr_t *ptr;
+	size_t hlen, row_bytes;
+	off_t data, total;
+	struct stat st;
+	int in, out = -1;
+	th_err e = TH_ERR_NOTFOUND;
+
+	if ((in = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return th_seterr(errbuf, TH_ERR_IO, "%s: %s", path, strerror(errno));
+	if (fstat(in, &st) != 0 || pread(in, &sh, sizeof sh, 0) != (ssize_t)sizeof sh ||
+	    memcmp(sh.cookie, RRD_COOKIE, 4) != 0 || sh.float_cookie != FLOAT_COOKIE ||
+	    strncmp(sh.version, "000", 3) != 0 || sh.version[3] < '3' || sh.version[3] > '5' ||
+	    sh.ds_cnt != TH_ARCHIVE_NDS || sh.rra_cnt < 1 || sh.rra_cnt > TH_ARCHIVE_NDS)
+		goto out;
+	hlen = sizeof(stat_head_t) + sh.ds_cnt * sizeof(ds_def_t) + sh.rra_cnt * sizeof(rra_def_t) +
+	       sizeof(live_head_t) + sh.ds_cnt * sizeof(pdp_prep_t) +
+	       sh.rra_cnt * sh.ds_cnt * sizeof(cdp_prep_t) + sh.rra_cnt * sizeof(rra_ptr_t);
+	if ((hdr = malloc(hlen)) == NULL || pread(in, hdr, hlen, 0) != (ssize_t)hlen)
+		goto out;
+	rra = (rra_def_t *)(void *)(hdr + sizeof(stat_head_t) + sh.ds_cnt * sizeof(ds_def_t));
+	ptr = (rra_ptr_t *)(void *)(hdr + hlen - sh.rra_cnt * sizeof(rra_ptr_t));
+	row_bytes = sh.ds_cnt * sizeof(rrd_value_t);
+	total = (off_t)hlen;
+	for (unsigned long i = 0; i < sh.rra_cnt; i++) {
+		if (rra[i].pdp_cnt != 1 || rra[i].row_cnt == 0 ||
+		    rra[i].row_cnt > (unsigned long)rows || ptr[i].cur_row >= rra[i].row_cnt)
+			goto out;
+		old_rows[i] = rra[i].row_cnt;
+		old_cur[i] = ptr[i].cur_row;
+		total += (off_t)(rra[i].row_cnt * row_bytes);
+		rra[i].row_cnt = (unsigned long)rows;
+		ptr[i].cur_row = old_rows[i] - 1;
+	}
+	if (st.st_size != total)
+		goto out;
+	if ((out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+		e = th_seterr(errbuf, TH_ERR_IO, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if ((e = tp_write_all(out, hdr, hlen, tmp, errbuf)))
+		goto out;
+	data = (off_t)hlen;
+	for (unsigned long i = 0; i < sh.rra_cnt; i++) {
+		unsigned long r = old_rows[i], c = old_cur[i];
+		size_t unknown = ((size_t)rows - r) * row_bytes;
+
+		/* oldest first: the rows after the current one, then those up to it */
+		if ((e = tp_copy_range(in, data + (off_t)((c + 1) * row_bytes),
+		                       (r - c - 1) * row_bytes, out, buf, sizeof buf, path, tmp,
+		                       errbuf)) ||
+		    (e = tp_copy_range(in, data, (c + 1) * row_bytes, out, buf, sizeof buf, path,
+		                       tmp, errbuf)))
+			goto out;
+		for (size_t k = 0; k < sizeof buf / sizeof(rrd_value_t); k++)
+			((rrd_value_t *)(void *)buf)[k] = NAN;
+		for (size_t n; unknown > 0; unknown -= n) {
+			n = unknown < sizeof buf ? unknown : sizeof buf;
+			if ((e = tp_write_all(out, buf, n, tmp, errbuf)))
+				goto out;
+		}
+		data += (off_t)(r * row_bytes);
+	}
+	if (fsync(out) != 0)
+		e = th_seterr(errbuf, TH_ERR_IO, "fsync %s: %s", tmp, strerror(errno));
+out:
+	if (out >= 0 && close(out) != 0 && e == TH_OK)
+		e = th_seterr(errbuf, TH_ERR_IO, "%s: %s", tmp, strerror(errno));
+	if (e != TH_OK && out >= 0)
+		unlink(tmp);
+	close(in);
+	free(hdr);
+	return e;
+}
+
 /* Re-create path with `rows` rows holding every second it stores: the new file is built
- * beside it from its content and renamed over it, so a crash leaves the old file intact. */
+ * beside it from its content and renamed over it, so a crash leaves the old file intact.
+ * Written directly by tp_rrd_copy_grown; through rrdcached (which owns the files), or for a file
+ * in a layout it does not know, by librrd's prefill from the old file. */
 static th_err tp_rrd_grow(tp_archive *a, const char *path, long rows, char *errbuf)
 {
 	char tmp[1300];
 	int64_t last;
-	th_err e;
+	th_err e = TH_ERR_NOTFOUND;
 
-	if ((e = tp_archive_last(a, path, &last, errbuf)))
-		return e;
 	snprintf(tmp, sizeof tmp, "%s.grow", path);
 	if (unlink(tmp) != 0 && errno != ENOENT)
 		return th_seterr(errbuf, TH_ERR_IO, "%s: %s", tmp, strerror(errno));
-	if ((e = tp_rrd_create(a, tmp, last, rows, path, errbuf)))
+	if (a->daemon[0] == '\0' && (e = tp_rrd_copy_grown(path, tmp, rows, errbuf)) != TH_OK &&
+	    e != TH_ERR_NOTFOUND)
+		return e;
+	if (e == TH_ERR_NOTFOUND && ((e = tp_archive_last(a, path, &last, errbuf)) ||
+	                             (e = tp_rrd_create(a, tmp, last, rows, path, errbuf))))
 		return e;
 	if (rename(tmp, path) != 0) {
 		e = th_seterr(errbuf, TH_ERR_IO, "rename %s: %s", tmp, strerror(errno));

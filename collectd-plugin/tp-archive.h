@@ -3,7 +3,7 @@
  * items through librrd or rrdcached. Only the plugin's worker thread writes; the functions are
  * not reentrant with respect to one tp_archive.
  *
- * Sizes: a session's RRD is created with TP_ARCHIVE_ROWS0 rows (fewer when the first job
+ * Sizes: a session's RRD is created with TP_ARCHIVE_ROWS0 rows (more when the first job
  * already needs more, never more than rows) and grown when a job's last second would not fit:
  * re-created with max(2 x rows, needed) rows, prefilled from the old file (every stored second
  * kept), under a temporary name renamed over the old one. Past `rows` the file stops growing and
@@ -21,7 +21,7 @@
 
 #define TP_ARCHIVE_ARGC     (TH_ARCHIVE_NDS + 2)
 #define TP_ARCHIVE_ARGLEN   64
-#define TP_ARCHIVE_ROWS0    256L           /* rows of a new session RRD */
+#define TP_ARCHIVE_ROWS0    128L           /* rows of a new session RRD */
 #define TP_ARCHIVE_ROWS     (31L * 86400L) /* default bound of rows per RRA: 31 days */
 #define TP_ARCHIVE_SEEN     32             /* sessions whose RRD row count the writer remembers */
 #define TP_ARCHIVE_MIN_FREE (256.0 * 1024 * 1024) /* default MinFreeSpace, bytes */

@@ -5,7 +5,7 @@
  *   with markers only has its .json and no .rrd; readers treat a missing .rrd as "no data")
  *   step 1 s; created with last_up = first second - 1; every DS is GAUGE, min 0, max U,
  *   heartbeat TH_ARCHIVE_HEARTBEAT; RRAs "AVERAGE:0.5:1:<rows>" and "MAX:0.5:1:<rows>" (no
- *   consolidation: one row per second). rows grows with the session: 256 at creation (more if
+ *   consolidation: one row per second). rows grows with the session: 128 at creation (more if
  *   the first write needs it), then the file is rebuilt with max(2 x rows, needed) rows,
  *   prefilled from the old one (<session>.rrd.grow renamed over it), up to ArchiveRows; past
  *   that the RRAs are rings holding the newest ArchiveRows seconds. Readers take rows from the

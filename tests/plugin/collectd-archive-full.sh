@@ -4,7 +4,7 @@
 # ERROR and one FAILURE notification, health says so, collectd keeps dispatching (the stock
 # rrdtool files on the real disk keep growing) and every request is answered; once space is
 # freed the archive resumes (OKAY notification) and holds every second of the session exactly
-# once, the RRD grown past 256 rows on the way.
+# once, the RRD grown from 128 to 512 rows on the way.
 # timeout: 150
 if [ -z "${TP_MOUNT_NS:-}" ]; then
 	if [ "$(id -u)" -ne 0 ] || ! command -v unshare >/dev/null 2>&1; then

@@ -1,8 +1,8 @@
 #!/bin/bash
 # collectd-archive-size.sh — a real collectd keeps each session's archive in proportion to its
-# data: a 10 s session's RRD is 72,208 bytes (256 rows), a session with markers only has its
-# JSON and no RRD, and a 700 s session grows 256 -> 512 -> 1024 rows while every second keeps
-# its exact values.
+# data: a 10 s session's RRD is 39,440 bytes (128 rows), a session with markers only has its
+# JSON and no RRD, and a 700 s session grows 128 -> 256 -> 512 -> 1024 rows while every second
+# keeps its exact values.
 # timeout: 120
 # shellcheck source=tests/common/lib.sh
 . "${top_srcdir:?}/tests/common/lib.sh"
@@ -56,9 +56,9 @@ th_assert_eq 0 "$(curl -fsS "http://127.0.0.1:$port/v1/health" | jq .archive_err
 tp_stop "${TP_PID_edge:?}"
 
 rows() { rrdtool info "$1" | sed -n 's/^rra\[0\]\.rows = //p'; }
-# 10 s: 6,672 bytes of headers + 256 rows x 16 sources x 2 RRAs x 8 bytes, under 100 KiB.
-th_assert_eq 256 "$(rows "$a/size.short.rrd")" "short session rows"
-th_assert_eq 72208 "$(stat -c %s "$a/size.short.rrd")" "short session bytes"
+# 10 s: 6,672 bytes of headers + 128 rows x 16 sources x 2 RRAs x 8 bytes, under 100 KiB.
+th_assert_eq 128 "$(rows "$a/size.short.rrd")" "short session rows"
+th_assert_eq 39440 "$(stat -c %s "$a/size.short.rrd")" "short session bytes"
 tp_expected "$T0" $((T0 + 9)) received >"$d/short.want"
 tp_assert_range "$a/size.short.rrd" received "$d/short.want"
 
@@ -67,7 +67,7 @@ tp_assert_range "$a/size.short.rrd" received "$d/short.want"
 [ ! -e "$a/size.empty.pending" ] || th_fail "a session without records kept a .pending file"
 th_assert_eq 2 "$(jq '.markers | length' "$a/size.empty.json")" "markers-only session markers"
 
-# 700 s: two doublings, every second exact (received and rtt_avg), no temporary file left.
+# 700 s: three doublings, every second exact (received and rtt_avg), no temporary file left.
 th_assert_eq 1024 "$(rows "$a/size.long.rrd")" "long session rows"
 th_assert_eq 268816 "$(stat -c %s "$a/size.long.rrd")" "long session bytes"
 for ds in received rtt_avg; do

@@ -3,7 +3,7 @@
 # through a real rrdcached: after a flush the files hold the exact values, and the daemon's
 # cache (not the plugin) is what wrote them. The daemon starts only after the session closed:
 # the plugin keeps the failed writes and retries until rrdcached is there. A 600 s session
-# written through the daemon grows its RRD 256 -> 512 -> 1024 rows (the daemon flushes the old
+# written through the daemon grows its RRD 128 -> 256 -> 512 -> 1024 rows (the daemon flushes the old
 # file before building the new one from it) and keeps every second exactly.
 # timeout: 120
 # shellcheck source=tests/common/lib.sh

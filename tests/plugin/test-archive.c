@@ -137,9 +137,9 @@ START_TEST(a_short_session_gets_a_small_rrd)
 
 	write_jobs(&a, "short.1", T0, T0 + 9, 3);
 	snprintf(path, sizeof path, "%s/vm1/short.1.rrd", dir);
-	ck_assert_int_eq(file_rows(&a, path), 256);
-	ck_assert_int_eq(file_size(path), 72208); /* 6,672 + 256 rows x 16 DS x 2 RRAs x 8 */
-	ck_assert_double_eq(tp_archive_rrd_bytes(256), 72208);
+	ck_assert_int_eq(file_rows(&a, path), 128);
+	ck_assert_int_eq(file_size(path), 39440); /* 6,672 + 128 rows x 16 DS x 2 RRAs x 8 */
+	ck_assert_double_eq(tp_archive_rrd_bytes(128), 39440);
 	ck_assert_uint_eq(a.grown, 0);
 	assert_exact(path, T0, T0 + 9);
 }
@@ -152,13 +152,14 @@ START_TEST(growth_keeps_every_second_exactly)
 
 	snprintf(path, sizeof path, "%s/vm1/long.1.rrd", dir);
 	write_jobs(&a, "long.1", T0, T0 + 255, 50);
-	ck_assert_int_eq(file_rows(&a, path), 256);
+	ck_assert_int_eq(file_rows(&a, path), 256); /* 128 -> 256 */
+	ck_assert_uint_eq(a.grown, 1);
 	write_jobs(&a, "long.1", T0 + 256, T0 + 256, 1);
 	ck_assert_int_eq(file_rows(&a, path), 512);
-	ck_assert_uint_eq(a.grown, 1);
+	ck_assert_uint_eq(a.grown, 2);
 	write_jobs(&a, "long.1", T0 + 257, T0 + 1099, 50);
-	ck_assert_int_eq(file_rows(&a, path), 2048); /* 256 -> 512 -> 1024 -> 2048 */
-	ck_assert_uint_eq(a.grown, 3);
+	ck_assert_int_eq(file_rows(&a, path), 2048); /* 512 -> 1024 -> 2048 */
+	ck_assert_uint_eq(a.grown, 4);
 	ck_assert_int_eq(file_size(path), (off_t)tp_archive_rrd_bytes(2048));
 	assert_exact(path, T0, T0 + 1099);
 	/* no temporary file is left beside it */
@@ -194,8 +195,34 @@ START_TEST(growth_stops_at_archive_rows)
 
 	snprintf(path, sizeof path, "%s/vm1/cap.1.rrd", dir);
 	write_jobs(&a, "cap.1", T0, T0 + 899, 100);
-	ck_assert_int_eq(file_rows(&a, path), 600); /* 256 -> 512 -> 600, then a ring */
+	ck_assert_int_eq(file_rows(&a, path), 600); /* 128 -> 256 -> 512 -> 600, then a ring */
 	assert_exact(path, T0 + 300, T0 + 899);     /* the newest 600 seconds */
+}
+END_TEST
+
+START_TEST(a_wrapped_rrd_grows_keeping_its_newest_seconds)
+{
+	tp_archive a = arch(300), b = arch(TP_ARCHIVE_ROWS);
+	char path[1200];
+	time_t start = T0 + 148, end = T0 + 150; /* rows from start + 1 */
+	unsigned long step = 1, nds = 0;
+	char **names = NULL;
+	rrd_value_t *data = NULL;
+
+	/* a file whose ring went round (as with a smaller ArchiveRows, or a file of an earlier
+	 * version): its current row is in the middle */
+	snprintf(path, sizeof path, "%s/vm1/wrap.1.rrd", dir);
+	write_jobs(&a, "wrap.1", T0, T0 + 449, 100);
+	ck_assert_int_eq(file_rows(&a, path), 300);
+	write_jobs(&b, "wrap.1", T0 + 450, T0 + 600, 151);
+	ck_assert_int_eq(file_rows(&b, path), 601);
+	assert_exact(path, T0 + 150, T0 + 600);
+	ck_assert_int_eq(rrd_fetch_r(path, "AVERAGE", &start, &end, &step, &nds, &names, &data), 0);
+	ck_assert(isnan(data[0])); /* T0 + 149: overwritten before the growth */
+	for (unsigned long i = 0; i < nds; i++)
+		rrd_freemem(names[i]);
+	rrd_freemem(names);
+	rrd_freemem(data);
 }
 END_TEST
 
@@ -337,6 +364,7 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, growth_keeps_every_second_exactly);
 	tcase_add_test(tc, growth_resumes_from_the_file_after_a_restart);
 	tcase_add_test(tc, growth_stops_at_archive_rows);
+	tcase_add_test(tc, a_wrapped_rrd_grows_keeping_its_newest_seconds);
 	tcase_add_test(tc, a_session_with_markers_only_has_no_rrd);
 	tcase_add_test(tc, the_rrd_starts_at_the_first_second_once_a_record_is_final);
 	tcase_add_test(tc, min_free_space_refuses_before_writing);
