@@ -605,7 +605,7 @@ static void *tp_worker(void *arg)
 {
 	tp_out work = {0}, tmp;
 	bool last = false;
-	char *marks, path[1100], err[TH_ERRLEN];
+	char *marks, *unwritten = NULL, path[1100], err[TH_ERRLEN];
 	uint64_t seq;
 
 	tp_marks_path(path, sizeof path);
@@ -633,11 +633,21 @@ static void *tp_worker(void *arg)
 		seq = tp_accept_seq;
 		pthread_mutex_unlock(&tp_lock);
 		tp_drain(&work, seq, last);
-		/* After the dispatch: a restart re-dispatches nothing recorded here. */
-		if (marks != NULL && tp_write_file(path, marks, strlen(marks), false, err) != TH_OK)
-			ERROR(TP_NAME " plugin: %s", err);
-		free(marks);
+		/* After the dispatch: a restart re-dispatches nothing recorded here. Each text is
+		 * the whole state: while the archive waits for space only the newest is kept, and
+		 * written once it resumes. */
+		if (marks != NULL) {
+			free(unwritten);
+			unwritten = marks;
+		}
+		if (unwritten != NULL && !tp_archive_paused) {
+			if (tp_write_file(path, unwritten, strlen(unwritten), false, err) != TH_OK)
+				ERROR(TP_NAME " plugin: %s", err);
+			free(unwritten);
+			unwritten = NULL;
+		}
 	}
+	free(unwritten);
 	if (tp_nretry > 0)
 		ERROR(TP_NAME " plugin: archive: %zu writes could not be done before shutdown.",
 		      tp_nretry);

@@ -80,6 +80,7 @@ th_assert_eq 1 "$(grep -c 'themis plugin: archive paused: ArchiveDir .* bytes fr
 	"one ERROR for the pause"
 th_assert_eq 1 "$(grep -c 'Notification: severity = FAILURE.*archive paused' <<<"$log")" \
 	"one FAILURE notification"
+th_assert_eq 1 "$(grep -c '\[error\]' <<<"$log")" "ERROR lines while paused (no other write complains)"
 
 # Space returns: the archive resumes by itself and catches up.
 rm -f "$a/filler"
@@ -104,4 +105,7 @@ done
 tp_expected "$T0" $((T0 + 319)) received >"$d/stock.want"
 tp_assert_range "$stock" received "$d/stock.want"
 th_assert_eq $((T0 + 319)) "$(jq .last "$a/vmf/$S.json")" "session last"
+# The dispatch marks, held back while the disk was full, were written once it had space.
+th_assert_eq $((T0 + 319)) "$(jq -r 'select(.vm == "vmf" and .kind == "second") | .t' "$a/dispatched.state")" \
+	"dispatch mark of the session's stream"
 th_log "ok"
