@@ -233,10 +233,12 @@ static int tp_cfg_min_free(const oconfig_item_t *ci)
 {
 	char err[TH_ERRLEN];
 
-	if (ci->values_num == 1 && ci->values[0].type == OCONFIG_TYPE_NUMBER)
-		return tp_cfg_number(ci, 0, 1e18, &tp_arch.min_free) == 0
-		           ? (tp_arch.min_free_pct = false, 0)
-		           : -1;
+	if (ci->values_num == 1 && ci->values[0].type == OCONFIG_TYPE_NUMBER) {
+		if (tp_cfg_number(ci, 0, 1e18, &tp_arch.min_free) != 0)
+			return -1;
+		tp_arch.min_free_pct = false;
+		return 0;
+	}
 	if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_STRING) {
 		ERROR(TP_NAME " plugin: MinFreeSpace needs a number of bytes or a string such as "
 		              "\"256M\" or \"2%%\".");

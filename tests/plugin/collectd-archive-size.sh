@@ -24,9 +24,18 @@ LoadPlugin themis
   ArchiveDir "$d/archive"
   ArchiveLag 2
   SessionGrace 1
+  MinFreeSpace 1048576
 </Plugin>
 CONF
 } >"$d/collectd.conf"
+# A MinFreeSpace the plugin cannot read is refused by the real daemon, naming it.
+sed 's/^  MinFreeSpace 1048576$/  MinFreeSpace "5MB"/' "$d/collectd.conf" >"$d/bad.conf"
+if LD_PRELOAD="${THEMIS_ASAN_PRELOAD:-}" "${THEMIS_COLLECTD:-collectd}" -T -C "$d/bad.conf" \
+	>"$d/bad.log" 2>&1; then
+	th_fail "collectd accepted MinFreeSpace \"5MB\""
+fi
+th_assert_match 'themis plugin: MinFreeSpace "5MB": expected <n>% or <n> bytes' \
+	"$(cat "$d/bad.log" "$d/collectd-file.log" 2>/dev/null)" "bad MinFreeSpace named"
 tp_start edge "$d/collectd.conf"
 th_wait_for 20 tp_health "$port"
 
