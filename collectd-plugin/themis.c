@@ -37,7 +37,7 @@ static char *tp_listen_service;
 static char tp_token[512];
 static size_t tp_max_body = 4 << 20;
 static size_t tp_max_queue = 1000000;
-static tp_archive tp_arch = {.rows = 86400};
+static tp_archive tp_arch = {.rows = TP_ARCHIVE_ROWS, .min_free = TP_ARCHIVE_MIN_FREE};
 static tp_http_limits tp_http_lim = {.threads = 2,
                                      .connections = 128,
                                      .connections_per_client = 32,
@@ -68,6 +68,11 @@ static pthread_t tp_worker_tid;
 static tp_http *tp_server;
 static tp_ingest tp_api;
 static unsigned long long tp_archive_errors;
+/* Archive paused for want of free space (MinFreeSpace), counts of those pauses, archive jobs
+ * waiting in the retry list and jobs dropped from it (written by the worker, under tp_lock). */
+static bool tp_archive_paused;
+static unsigned long long tp_archive_low_space, tp_archive_dropped;
+static size_t tp_archive_waiting;
 static unsigned long long tp_dispatched; /* value lists handed to collectd */
 /* An HTTP request is answered only once the worker has dispatched what it brought: a 200
  * means the values are in collectd, not only in this plugin's memory. */
@@ -291,6 +296,29 @@ static bool tp_cfg_limit(const oconfig_item_t *c, int *status)
 	return false;
 }
 
+/* MinFreeSpace 268435456 | "256M" | "2%" */
+static int tp_cfg_min_free(const oconfig_item_t *ci)
+{
+	char err[TH_ERRLEN];
+
+	if (ci->values_num == 1 && ci->values[0].type == OCONFIG_TYPE_NUMBER) {
+		if (tp_cfg_number(ci, 0, 1e18, &tp_arch.min_free) != 0)
+			return -1;
+		tp_arch.min_free_pct = false;
+		return 0;
+	}
+	if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_STRING) {
+		ERROR(TP_NAME " plugin: MinFreeSpace needs a number of bytes or a string such as "
+		              "\"256M\" or \"2%%\".");
+		return -1;
+	}
+	if (tp_archive_parse_min_free(&tp_arch, ci->values[0].value.string, err) != TH_OK) {
+		ERROR(TP_NAME " plugin: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
 static int tp_configure(oconfig_item_t *ci)
 {
 	int status = 0;
@@ -319,6 +347,8 @@ static int tp_configure(oconfig_item_t *ci)
 		} else if (strcasecmp("ArchiveRows", c->key) == 0) {
 			if ((status = tp_cfg_number(c, 60, 1e8, &d)) == 0)
 				tp_arch.rows = (long)d;
+		} else if (strcasecmp("MinFreeSpace", c->key) == 0) {
+			status = tp_cfg_min_free(c);
 		} else if (strcasecmp("ArchiveLag", c->key) == 0) {
 			if ((status = tp_cfg_number(c, 0, 3600, &d)) == 0)
 				tp_cfg.archive_lag_s = (int64_t)d;
@@ -416,10 +446,12 @@ static void tp_health(void *ctx, char *buf, size_t size)
 	pos = (size_t)snprintf(buf, size,
 	                       "\"sessions\":%zu,\"streams\":%zu,\"finished_sessions\":%zu,"
 	                       "\"queued\":%zu,\"dispatched\":%llu,\"archive_errors\":%llu,"
-	                       "\"limits\":{",
+	                       "\"archive_paused\":%d,\"archive_low_space\":%llu,"
+	                       "\"archive_waiting\":%zu,\"archive_dropped\":%llu,\"limits\":{",
 	                       tp_core_sessions_open(tp_state), tp_core_streams(tp_state),
 	                       tp_core_finished(tp_state), tp_pending.nvalues, tp_dispatched,
-	                       tp_archive_errors);
+	                       tp_archive_errors, tp_archive_paused ? 1 : 0, tp_archive_low_space,
+	                       tp_archive_waiting, tp_archive_dropped);
 	for (int h = 0; h < TP_HIT__COUNT && pos < size; h++)
 		pos += (size_t)snprintf(buf + pos, size - pos, "%s\"%s\":%llu", h ? "," : "",
 		                        tp_limit_name((tp_limit_hit)h),
@@ -481,25 +513,77 @@ static void tp_notify(const tp_notice *n)
 	plugin_dispatch_notification(&notif);
 }
 
-/* Archive jobs that failed (rrdcached down, disk full) wait here, in order per session, and are
- * retried every few seconds; only the worker thread touches this list. */
+/* Archive jobs that failed (rrdcached down, a write error) wait here, in order per session,
+ * and are retried every few seconds; only the worker thread touches this list. While ArchiveDir
+ * has less free space than MinFreeSpace the archive is paused: every new job joins the list
+ * unattempted and each retry round stops at the first job still short of space, so rows are
+ * written in order, exactly once, when space returns. Values are dispatched all along. */
 #define TP_RETRY_MAX     100000
 #define TP_RETRY_EVERY_S 5
 static tp_archive_job *tp_retry;
 static size_t tp_nretry, tp_capretry;
+static unsigned long long tp_retry_dropped;
 static time_t tp_retry_next, tp_last_complaint;
+
+typedef enum tp_wrote { TP_WROTE, TP_WRITE_FAILED, TP_NO_ROOM } tp_wrote;
 
 static bool tp_same_session(const tp_archive_job *a, const tp_archive_job *b)
 {
 	return strcmp(a->session, b->session) == 0 && strcmp(a->vm, b->vm) == 0;
 }
 
-static bool tp_job_write(const tp_archive_job *j)
+static void tp_archive_notify(tp_severity severity, const char *message)
+{
+	notification_t n = {.severity = (int)severity,
+	                    .time = DOUBLE_TO_CDTIME_T((double)th_wall_ns() / 1e9)};
+
+	snprintf(n.message, sizeof n.message, "%s", message);
+	snprintf(n.host, sizeof n.host, "%s", hostname_g);
+	snprintf(n.plugin, sizeof n.plugin, "%s", TP_NAME);
+	snprintf(n.type, sizeof n.type, "themis_archive");
+	plugin_dispatch_notification(&n);
+}
+
+/* Enter or leave the paused state: one ERROR and a FAILURE notification on entry, an OKAY
+ * notification on exit. */
+static void tp_archive_pause(bool paused, const char *why)
+{
+	char msg[NOTIF_MAX_MSG_LEN];
+
+	pthread_mutex_lock(&tp_lock);
+	tp_archive_paused = paused;
+	if (paused)
+		tp_archive_low_space++;
+	pthread_mutex_unlock(&tp_lock);
+	if (paused) {
+		snprintf(msg, sizeof msg, "archive paused: %.200s", why);
+		ERROR(TP_NAME " plugin: %s (values are still dispatched; archive rows wait in "
+		              "memory, up to %d writes, until space returns)",
+		      msg, TP_RETRY_MAX);
+		tp_archive_notify(TP_SEV_FAILURE, msg);
+	} else {
+		snprintf(msg, sizeof msg,
+		         "archive resumed: ArchiveDir %.160s has MinFreeSpace again", tp_arch.dir);
+		INFO(TP_NAME " plugin: %s.", msg);
+		tp_archive_notify(TP_SEV_OKAY, msg);
+	}
+}
+
+static tp_wrote tp_job_write(const tp_archive_job *j)
 {
 	char err[TH_ERRLEN];
+	th_err e = tp_archive_write(&tp_arch, j, err);
 
-	if (tp_archive_write(&tp_arch, j, err) == TH_OK)
-		return true;
+	if (e == TH_OK) {
+		if (tp_archive_paused)
+			tp_archive_pause(false, NULL);
+		return TP_WROTE;
+	}
+	if (e == TH_ERR_STATE) {
+		if (!tp_archive_paused)
+			tp_archive_pause(true, err);
+		return TP_NO_ROOM;
+	}
 	pthread_mutex_lock(&tp_lock);
 	tp_archive_errors++;
 	pthread_mutex_unlock(&tp_lock);
@@ -508,19 +592,26 @@ static bool tp_job_write(const tp_archive_job *j)
 		ERROR(TP_NAME " plugin: archive: %s (will retry every %d s)", err,
 		      TP_RETRY_EVERY_S);
 	}
-	return false;
+	return TP_WRITE_FAILED;
+}
+
+static void tp_job_free(tp_archive_job *j)
+{
+	free(j->rows);
+	free(j->json);
+	free(j->pending);
 }
 
 /* Keep a failed job (its buffers move into the retry list). */
 static void tp_job_keep(tp_archive_job *j)
 {
 	if (tp_nretry == TP_RETRY_MAX) {
-		ERROR(TP_NAME " plugin: archive: %d writes pending, dropping the oldest (%s/%s).",
+		ERROR(TP_NAME " plugin: archive: %d writes pending, dropping the oldest (%s/%s): "
+		              "its rows are lost.",
 		      TP_RETRY_MAX, tp_retry[0].vm, tp_retry[0].session);
-		free(tp_retry[0].rows);
-		free(tp_retry[0].json);
-		free(tp_retry[0].pending);
+		tp_job_free(&tp_retry[0]);
 		memmove(tp_retry, tp_retry + 1, --tp_nretry * sizeof *tp_retry);
+		tp_retry_dropped++;
 	}
 	if (tp_nretry == tp_capretry) {
 		size_t cap = tp_capretry ? tp_capretry * 2 : 16;
@@ -529,6 +620,7 @@ static void tp_job_keep(tp_archive_job *j)
 		if (n == NULL) {
 			ERROR(TP_NAME " plugin: archive: out of memory, %s/%s rows lost.", j->vm,
 			      j->session);
+			tp_retry_dropped++;
 			return;
 		}
 		tp_retry = n;
@@ -551,25 +643,29 @@ static bool tp_job_blocked(const tp_archive_job *j)
 
 static void tp_retry_pending(bool force)
 {
-	size_t keep = 0;
+	size_t keep = 0, k;
 
 	if (tp_nretry == 0 || (!force && time(NULL) < tp_retry_next))
 		return;
 	tp_retry_next = time(NULL) + TP_RETRY_EVERY_S;
-	for (size_t k = 0; k < tp_nretry; k++) {
+	for (k = 0; k < tp_nretry; k++) {
 		bool behind = false;
+		tp_wrote w = TP_WRITE_FAILED;
 
 		for (size_t e = 0; e < keep && !behind; e++)
 			behind = tp_same_session(&tp_retry[e], &tp_retry[k]);
-		if (!behind && tp_job_write(&tp_retry[k])) {
-			free(tp_retry[k].rows);
-			free(tp_retry[k].json);
-			free(tp_retry[k].pending);
-		} else {
-			tp_retry[keep++] = tp_retry[k];
+		if (!behind && (w = tp_job_write(&tp_retry[k])) == TP_WROTE) {
+			tp_job_free(&tp_retry[k]);
+			continue;
+		}
+		tp_retry[keep++] = tp_retry[k];
+		if (w == TP_NO_ROOM) {
+			k++;
+			break; /* still short of space: the rest waits, in order */
 		}
 	}
-	tp_nretry = keep;
+	memmove(tp_retry + keep, tp_retry + k, (tp_nretry - k) * sizeof *tp_retry);
+	tp_nretry = keep + (tp_nretry - k);
 }
 
 static void tp_drain(tp_out *work, uint64_t seq, bool last)
@@ -582,13 +678,16 @@ static void tp_drain(tp_out *work, uint64_t seq, bool last)
 	for (size_t i = 0; i < work->njobs; i++) {
 		tp_archive_job *j = &work->jobs[i];
 
-		if (tp_job_blocked(j) || !tp_job_write(j))
+		if (tp_archive_paused || tp_job_blocked(j) || tp_job_write(j) != TP_WROTE)
 			tp_job_keep(j);
 	}
 	/* Answer the requests only now: their values are dispatched and their archive rows
-	 * are on disk (stored, or kept in <session>.pending until they are final). */
+	 * are on disk (stored, or kept in <session>.pending until they are final) or, while
+	 * the archive waits for space or a write error, in the retry list. */
 	pthread_mutex_lock(&tp_lock);
 	tp_dispatched += work->nvalues;
+	tp_archive_waiting = tp_nretry;
+	tp_archive_dropped = tp_retry_dropped;
 	tp_drained_seq = seq;
 	tp_http_release(tp_server, seq, th_mono_ns());
 	pthread_mutex_unlock(&tp_lock);
@@ -606,6 +705,7 @@ static void tp_marks_path(char *out, size_t size)
 #define TP_MARKS_FULL_EVERY 600
 static size_t tp_marks_appended;
 static time_t tp_marks_full_at;
+static bool tp_marks_need_full; /* deltas were skipped (archive paused): write all next */
 
 static bool tp_marks_want_full(bool last)
 {
@@ -663,27 +763,30 @@ static void *tp_worker(void *arg)
 		tmp = work;
 		work = tp_pending;
 		tp_pending = tmp;
-		full = tp_marks_want_full(last);
+		full = tp_marks_want_full(last) || tp_marks_need_full;
 		marks = tp_cfg.archive ? tp_core_marks(tp_state, full) : NULL;
 		for (int h = 0; h < TP_HIT__COUNT; h++)
 			hits[h] = tp_core_hits(tp_state, (tp_limit_hit)h);
 		seq = tp_accept_seq;
 		pthread_mutex_unlock(&tp_lock);
 		tp_drain(&work, seq, last);
-		/* After the dispatch: a restart re-dispatches nothing recorded here. */
-		if (marks != NULL)
+		/* After the dispatch: a restart re-dispatches nothing recorded here. While the
+		 * archive waits for space nothing is written; the whole state is, once it resumes. */
+		if (marks != NULL && tp_archive_paused) {
+			tp_marks_need_full = true;
+		} else if (marks != NULL) {
 			tp_marks_write(path, marks, full);
+			if (full)
+				tp_marks_need_full = false;
+		}
 		free(marks);
 		tp_log_limits(hits);
 	}
 	if (tp_nretry > 0)
 		ERROR(TP_NAME " plugin: archive: %zu writes could not be done before shutdown.",
 		      tp_nretry);
-	for (size_t k = 0; k < tp_nretry; k++) {
-		free(tp_retry[k].rows);
-		free(tp_retry[k].json);
-		free(tp_retry[k].pending);
-	}
+	for (size_t k = 0; k < tp_nretry; k++)
+		tp_job_free(&tp_retry[k]);
 	free(tp_retry);
 	tp_retry = NULL;
 	tp_nretry = tp_capretry = 0;

@@ -1,4 +1,5 @@
 /* tp-archive.c — per-session RRD + JSON files (see tp-archive.h, lib/th-archive.h). */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -6,8 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
+/* rrd_format.h: the on-disk layout, which tp_rrd_copy_grown reads and writes (it checks the
+ * file's version, sizes and length against it and leaves anything else to librrd). */
+#define RRD_EXPORT_DEPRECATED
 #include <rrd.h>
 #include <rrd_client.h>
 
@@ -121,25 +126,30 @@ static int tp_rrdc_connect(tp_archive *a, bool force)
 	return rrdc_connect(a->daemon);
 }
 
-static th_err tp_rrd_create(tp_archive *a, const char *path, int64_t first, char *errbuf)
+/* Create path with `rows` rows; with source, prefilled from that RRD (same DS and RRAs). */
+static th_err tp_rrd_create(tp_archive *a, const char *path, int64_t last_up, long rows,
+                            const char *source, char *errbuf)
 {
 	char args[TP_ARCHIVE_ARGC][TP_ARCHIVE_ARGLEN];
-	const char *argv[TP_ARCHIVE_ARGC];
+	const char *argv[TP_ARCHIVE_ARGC], *sources[2] = {source, NULL};
 	int rc = -1;
 
-	tp_archive_create_args(a->rows, args);
+	tp_archive_create_args(rows, args);
 	for (int i = 0; i < TP_ARCHIVE_ARGC; i++)
 		argv[i] = args[i];
 	rrd_clear_error();
 	if (a->daemon[0] == '\0') {
-		rc = rrd_create_r2(path, TH_ARCHIVE_STEP, (time_t)(first - 1), 0, NULL, NULL,
-		                   TP_ARCHIVE_ARGC, argv);
+		rc = rrd_create_r2(path, TH_ARCHIVE_STEP, (time_t)last_up, 0,
+		                   source ? sources : NULL, NULL, TP_ARCHIVE_ARGC, argv);
 	} else {
 		for (int attempt = 0; attempt < 2 && rc != 0; attempt++) {
 			if (tp_rrdc_connect(a, attempt > 0) != 0)
 				continue;
-			rc = rrdc_create_r2(path, TH_ARCHIVE_STEP, (time_t)(first - 1), 0, NULL,
-			                    NULL, TP_ARCHIVE_ARGC, argv);
+			/* The daemon reads the source from disk: its queued rows first. */
+			if (source != NULL && rrdc_flush(source) != 0)
+				continue;
+			rc = rrdc_create_r2(path, TH_ARCHIVE_STEP, (time_t)last_up, 0,
+			                    source ? sources : NULL, NULL, TP_ARCHIVE_ARGC, argv);
 		}
 	}
 	if (rc != 0)
@@ -166,49 +176,365 @@ static th_err tp_rrd_update(tp_archive *a, const char *path, int n, const char *
 	return TH_OK;
 }
 
-#define TP_BATCH 128
-
-th_err tp_archive_write(tp_archive *a, const tp_archive_job *j, char *errbuf)
+static th_err tp_write_all(int fd, const void *data, size_t len, const char *path, char *errbuf)
 {
-	char dir[1200], path[1200], bufs[TP_BATCH][512];
-	const char *argv[TP_BATCH];
-	struct stat st;
+	for (ssize_t w, done = 0; (size_t)done < len; done += w)
+		if ((w = write(fd, (const char *)data + done, len - (size_t)done)) < 0) {
+			if (errno == EINTR) {
+				w = 0;
+				continue;
+			}
+			return th_seterr(errbuf, TH_ERR_IO, "write %s: %s", path, strerror(errno));
+		}
+	return TH_OK;
+}
+
+/* Copy len bytes of in from offset off to the end of out, through buf. */
+static th_err tp_copy_range(int in, off_t off, size_t len, int out, char *buf, size_t bufsize,
+                            const char *from, const char *to, char *errbuf)
+{
 	th_err e;
 
-	if ((e = tp_archive_path(a, j->vm, NULL, NULL, dir, sizeof dir, errbuf)) ||
-	    (e = tp_mkdir(dir, errbuf)))
-		return e;
-	if (j->nrows > 0) {
-		if ((e = tp_archive_path(a, j->vm, j->session, "rrd", path, sizeof path, errbuf)))
-			return e;
-		size_t r = 0;
+	while (len > 0) {
+		ssize_t r = pread(in, buf, len < bufsize ? len : bufsize, off);
 
-		/* After a restart a session may be rebuilt without its JSON (killed between the
-		 * two files), and a retried job may have been applied in part: keep the RRD and
-		 * skip the seconds it already stores. */
-		if ((j->create || j->retry) && stat(path, &st) == 0) {
+		if (r <= 0)
+			return th_seterr(errbuf, TH_ERR_IO, "read %s: %s", from,
+			                 r < 0 ? strerror(errno) : "file cut short");
+		if ((e = tp_write_all(out, buf, (size_t)r, to, errbuf)))
+			return e;
+		off += r;
+		len -= (size_t)r;
+	}
+	return TH_OK;
+}
+
+/* Write path's content into tmp with every RRA resized to `rows` rows: the header with the new
+ * row counts, then per RRA its rows from oldest to newest (its current row becomes old rows - 1)
+ * followed by unknown rows. Memory stays constant, where librrd's prefill holds both files in
+ * memory (1.2 GB for the last growth of a 31-day session). TH_ERR_NOTFOUND, writing nothing,
+ * when the file is not in the layout of the rrd_format.h this was built with. */
+static th_err tp_rrd_copy_grown(const char *path, const char *tmp, long rows, char *errbuf)
+{
+	static char buf[65536]; /* only the worker thread grows files */
+	unsigned char *hdr = NULL;
+	unsigned long old_rows[TH_ARCHIVE_NDS], old_cur[TH_ARCHIVE_NDS];
+	stat_head_t sh;
+	rra_def_t *rra;
+	rra_ptr_t *ptr;
+	size_t hlen, row_bytes;
+	off_t data, total;
+	struct stat st;
+	int in, out = -1;
+	th_err e = TH_ERR_NOTFOUND;
+
+	if ((in = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return th_seterr(errbuf, TH_ERR_IO, "%s: %s", path, strerror(errno));
+	if (fstat(in, &st) != 0 || pread(in, &sh, sizeof sh, 0) != (ssize_t)sizeof sh ||
+	    memcmp(sh.cookie, RRD_COOKIE, 4) != 0 || sh.float_cookie != FLOAT_COOKIE ||
+	    strncmp(sh.version, "000", 3) != 0 || sh.version[3] < '3' || sh.version[3] > '5' ||
+	    sh.ds_cnt != TH_ARCHIVE_NDS || sh.rra_cnt < 1 || sh.rra_cnt > TH_ARCHIVE_NDS)
+		goto out;
+	hlen = sizeof(stat_head_t) + sh.ds_cnt * sizeof(ds_def_t) + sh.rra_cnt * sizeof(rra_def_t) +
+	       sizeof(live_head_t) + sh.ds_cnt * sizeof(pdp_prep_t) +
+	       sh.rra_cnt * sh.ds_cnt * sizeof(cdp_prep_t) + sh.rra_cnt * sizeof(rra_ptr_t);
+	if ((hdr = malloc(hlen)) == NULL || pread(in, hdr, hlen, 0) != (ssize_t)hlen)
+		goto out;
+	rra = (rra_def_t *)(void *)(hdr + sizeof(stat_head_t) + sh.ds_cnt * sizeof(ds_def_t));
+	ptr = (rra_ptr_t *)(void *)(hdr + hlen - sh.rra_cnt * sizeof(rra_ptr_t));
+	row_bytes = sh.ds_cnt * sizeof(rrd_value_t);
+	total = (off_t)hlen;
+	for (unsigned long i = 0; i < sh.rra_cnt; i++) {
+		if (rra[i].pdp_cnt != 1 || rra[i].row_cnt == 0 ||
+		    rra[i].row_cnt > (unsigned long)rows || ptr[i].cur_row >= rra[i].row_cnt)
+			goto out;
+		old_rows[i] = rra[i].row_cnt;
+		old_cur[i] = ptr[i].cur_row;
+		total += (off_t)(rra[i].row_cnt * row_bytes);
+		rra[i].row_cnt = (unsigned long)rows;
+		ptr[i].cur_row = old_rows[i] - 1;
+	}
+	if (st.st_size != total)
+		goto out;
+	if ((out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+		e = th_seterr(errbuf, TH_ERR_IO, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if ((e = tp_write_all(out, hdr, hlen, tmp, errbuf)))
+		goto out;
+	data = (off_t)hlen;
+	for (unsigned long i = 0; i < sh.rra_cnt; i++) {
+		unsigned long r = old_rows[i], c = old_cur[i];
+		size_t unknown = ((size_t)rows - r) * row_bytes;
+
+		/* oldest first: the rows after the current one, then those up to it */
+		if ((e = tp_copy_range(in, data + (off_t)((c + 1) * row_bytes),
+		                       (r - c - 1) * row_bytes, out, buf, sizeof buf, path, tmp,
+		                       errbuf)) ||
+		    (e = tp_copy_range(in, data, (c + 1) * row_bytes, out, buf, sizeof buf, path,
+		                       tmp, errbuf)))
+			goto out;
+		for (size_t k = 0; k < sizeof buf / sizeof(rrd_value_t); k++)
+			((rrd_value_t *)(void *)buf)[k] = NAN;
+		for (size_t n; unknown > 0; unknown -= n) {
+			n = unknown < sizeof buf ? unknown : sizeof buf;
+			if ((e = tp_write_all(out, buf, n, tmp, errbuf)))
+				goto out;
+		}
+		data += (off_t)(r * row_bytes);
+	}
+	if (fsync(out) != 0)
+		e = th_seterr(errbuf, TH_ERR_IO, "fsync %s: %s", tmp, strerror(errno));
+out:
+	if (out >= 0 && close(out) != 0 && e == TH_OK)
+		e = th_seterr(errbuf, TH_ERR_IO, "%s: %s", tmp, strerror(errno));
+	if (e != TH_OK && out >= 0)
+		unlink(tmp);
+	close(in);
+	free(hdr);
+	return e;
+}
+
+/* Re-create path with `rows` rows holding every second it stores: the new file is built
+ * beside it from its content and renamed over it, so a crash leaves the old file intact.
+ * Written directly by tp_rrd_copy_grown; through rrdcached (which owns the files), or for a file
+ * in a layout it does not know, by librrd's prefill from the old file. */
+static th_err tp_rrd_grow(tp_archive *a, const char *path, long rows, char *errbuf)
+{
+	char tmp[1300];
+	int64_t last;
+	th_err e = TH_ERR_NOTFOUND;
+
+	snprintf(tmp, sizeof tmp, "%s.grow", path);
+	if (unlink(tmp) != 0 && errno != ENOENT)
+		return th_seterr(errbuf, TH_ERR_IO, "%s: %s", tmp, strerror(errno));
+	if (a->daemon[0] == '\0' && (e = tp_rrd_copy_grown(path, tmp, rows, errbuf)) != TH_OK &&
+	    e != TH_ERR_NOTFOUND)
+		return e;
+	if (e == TH_ERR_NOTFOUND && ((e = tp_archive_last(a, path, &last, errbuf)) ||
+	                             (e = tp_rrd_create(a, tmp, last, rows, path, errbuf))))
+		return e;
+	if (rename(tmp, path) != 0) {
+		e = th_seterr(errbuf, TH_ERR_IO, "rename %s: %s", tmp, strerror(errno));
+		unlink(tmp);
+		return e;
+	}
+	a->grown++;
+	return TH_OK;
+}
+
+double tp_archive_rrd_bytes(long rows)
+{
+	/* librrd 1.7's layout for 16 DS and 2 RRAs: 6,672 bytes of headers, 8 per value. */
+	return 6672.0 + (double)rows * TH_ARCHIVE_NDS * 2 * sizeof(double);
+}
+
+th_err tp_archive_rows(tp_archive *a, const char *path, long *rows, char *errbuf)
+{
+	rrd_info_t *info, *p;
+
+	rrd_clear_error();
+	if (a->daemon[0] != '\0' && tp_rrdc_connect(a, false) == 0)
+		info = rrdc_info(path);
+	else
+		info = rrd_info_r(path);
+	for (p = info; p != NULL; p = p->next)
+		if (strcmp(p->key, "rra[0].rows") == 0 && p->type == RD_I_CNT)
+			break;
+	if (p == NULL) {
+		th_err e = th_seterr(errbuf, TH_ERR_IO, "rows of %s: %s", path,
+		                     info ? "no rra[0].rows" : rrd_get_error());
+
+		rrd_info_free(info);
+		return e;
+	}
+	*rows = (long)p->value.u_cnt;
+	rrd_info_free(info);
+	return TH_OK;
+}
+
+static tp_archive_seen *tp_seen_find(tp_archive *a, const tp_archive_job *j)
+{
+	for (int i = 0; i < TP_ARCHIVE_SEEN; i++)
+		if (a->seen[i].rows > 0 && strcmp(a->seen[i].session, j->session) == 0 &&
+		    strcmp(a->seen[i].vm, j->vm) == 0)
+			return &a->seen[i];
+	return NULL;
+}
+
+static void tp_seen_set(tp_archive *a, const tp_archive_job *j, long rows)
+{
+	tp_archive_seen *s = tp_seen_find(a, j);
+
+	if (s == NULL) {
+		s = &a->seen[a->next_seen++ % TP_ARCHIVE_SEEN];
+		snprintf(s->vm, sizeof s->vm, "%s", j->vm);
+		snprintf(s->session, sizeof s->session, "%s", j->session);
+	}
+	s->rows = rows;
+}
+
+th_err tp_archive_room(const tp_archive *a, double extra, char *errbuf)
+{
+	struct statvfs sv;
+	double avail, min;
+	th_err e;
+
+	if (statvfs(a->dir, &sv) != 0) {
+		if (errno != ENOENT)
+			return th_seterr(errbuf, TH_ERR_IO, "ArchiveDir %s: %s", a->dir,
+			                 strerror(errno));
+		if ((e = tp_mkdir(a->dir, errbuf)))
+			return e;
+		if (statvfs(a->dir, &sv) != 0)
+			return th_seterr(errbuf, TH_ERR_IO, "ArchiveDir %s: %s", a->dir,
+			                 strerror(errno));
+	}
+	avail = (double)sv.f_bavail * (double)sv.f_frsize;
+	min = a->min_free_pct ? (double)sv.f_blocks * (double)sv.f_frsize * a->min_free / 100.0
+	                      : a->min_free;
+	if (avail - extra < min)
+		return th_seterr(errbuf, TH_ERR_STATE,
+		                 "ArchiveDir %s: %.0f bytes free, %.0f more needed to keep "
+		                 "MinFreeSpace (%.0f bytes) free",
+		                 a->dir, avail, extra + min - avail, min);
+	return TH_OK;
+}
+
+th_err tp_archive_parse_min_free(tp_archive *a, const char *text, char *errbuf)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(text, &end);
+	while (isspace((unsigned char)*end))
+		end++;
+	if (errno != 0 || end == text || !(v >= 0))
+		goto bad;
+	a->min_free_pct = false;
+	switch (toupper((unsigned char)*end)) {
+	case '%':
+		if (v > 100)
+			goto bad;
+		a->min_free_pct = true;
+		break;
+	case 'T':
+		v *= 1024;
+		/* fall through */
+	case 'G':
+		v *= 1024;
+		/* fall through */
+	case 'M':
+		v *= 1024;
+		/* fall through */
+	case 'K':
+		v *= 1024;
+		break;
+	case '\0':
+		break;
+	default:
+		goto bad;
+	}
+	if (*end != '\0' && end[1] != '\0')
+		goto bad;
+	a->min_free = v;
+	return TH_OK;
+bad:
+	return th_seterr(errbuf, TH_ERR_INVALID,
+	                 "MinFreeSpace \"%s\": expected <n>%% or <n> bytes with an optional K, "
+	                 "M, G or T",
+	                 text);
+}
+
+#define TP_BATCH 128
+
+/* The RRD part of a job: create or grow as needed (only once the space is there), skip the
+ * seconds the file already stores, append the rest. */
+static th_err tp_archive_rows_write(tp_archive *a, const tp_archive_job *j, double extra,
+                                    char *errbuf)
+{
+	char path[1200], bufs[TP_BATCH][512];
+	const char *argv[TP_BATCH];
+	tp_archive_seen *seen = j->retry ? NULL : tp_seen_find(a, j);
+	long rows = seen ? seen->rows : 0, want = 0;
+	int64_t need = j->need_rows > 0 ? j->need_rows : j->row0 + (int64_t)j->nrows - j->first;
+	bool exists = seen != NULL, known;
+	struct stat st;
+	size_t r = 0;
+	th_err e;
+
+	if ((e = tp_archive_path(a, j->vm, j->session, "rrd", path, sizeof path, errbuf)))
+		return e;
+	if (!exists)
+		exists = stat(path, &st) == 0;
+	known = seen != NULL;
+	if (exists && !known && (e = tp_archive_rows(a, path, &rows, errbuf)))
+		return e;
+	if (!exists)
+		want = need > TP_ARCHIVE_ROWS0 ? (long)need : TP_ARCHIVE_ROWS0;
+	else if (need > rows && rows < a->rows)
+		want = need > 2 * (int64_t)rows ? (long)need : 2 * rows;
+	if (want > a->rows)
+		want = a->rows;
+	if (want > 0 && (e = tp_archive_room(a, extra + tp_archive_rrd_bytes(want), errbuf)))
+		return e;
+	if (!exists) {
+		if ((e = tp_rrd_create(a, path, j->first - 1, want, NULL, errbuf)))
+			return e;
+		rows = want;
+	} else {
+		if (want > 0) {
+			if ((e = tp_rrd_grow(a, path, want, errbuf)))
+				return e;
+			rows = want;
+		}
+		/* After a restart a session may be rebuilt without its JSON (killed between
+		 * the two files), and a retried job may have been applied in part: keep the
+		 * RRD and skip the seconds it already stores. */
+		if (j->create || j->retry || !known) {
 			int64_t last;
 
 			if ((e = tp_archive_last(a, path, &last, errbuf)))
 				return e;
 			while (r < j->nrows && j->row0 + (int64_t)r <= last)
 				r++;
-		} else if (j->create && (e = tp_rrd_create(a, path, j->first, errbuf))) {
-			return e;
-		}
-		while (r < j->nrows) {
-			int n = 0;
-
-			for (; n < TP_BATCH && r < j->nrows; n++, r++) {
-				tp_archive_update_arg(j->row0 + (int64_t)r,
-				                      &j->rows[r * TH_ARCHIVE_NDS], bufs[n],
-				                      sizeof bufs[n]);
-				argv[n] = bufs[n];
-			}
-			if ((e = tp_rrd_update(a, path, n, argv, errbuf)))
-				return e;
 		}
 	}
+	tp_seen_set(a, j, rows);
+	while (r < j->nrows) {
+		/* rrdcached takes one command of at most RRD_CMD_MAX (4,096) bytes. */
+		size_t room = a->daemon[0] ? 4096 - 64 - strlen(path) : SIZE_MAX;
+		int n = 0;
+
+		for (; n < TP_BATCH && r < j->nrows; n++, r++) {
+			tp_archive_update_arg(j->row0 + (int64_t)r, &j->rows[r * TH_ARCHIVE_NDS],
+			                      bufs[n], sizeof bufs[n]);
+			if (n > 0 && strlen(bufs[n]) + 1 > room)
+				break;
+			room -= strlen(bufs[n]) + 1;
+			argv[n] = bufs[n];
+		}
+		if ((e = tp_rrd_update(a, path, n, argv, errbuf))) {
+			/* Look at the file again next time (it may have gone). */
+			tp_seen_set(a, j, 0);
+			return e;
+		}
+	}
+	return TH_OK;
+}
+
+th_err tp_archive_write(tp_archive *a, const tp_archive_job *j, char *errbuf)
+{
+	char dir[1200], path[1200];
+	double extra =
+	    (double)(j->pending ? j->pending_len : 0) + (double)(j->json ? strlen(j->json) : 0);
+	th_err e;
+
+	if ((e = tp_archive_path(a, j->vm, NULL, NULL, dir, sizeof dir, errbuf)) ||
+	    (e = tp_archive_room(a, extra, errbuf)) || (e = tp_mkdir(dir, errbuf)) ||
+	    (j->nrows > 0 && (e = tp_archive_rows_write(a, j, extra, errbuf))))
+		return e;
 	if (j->pending != NULL) {
 		if ((e = tp_archive_path(a, j->vm, j->session, "pending", path, sizeof path,
 		                         errbuf)))

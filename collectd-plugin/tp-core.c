@@ -991,12 +991,16 @@ static char *tp_pending_image(const tp_sess *s, size_t *len)
 	return out;
 }
 
-/* Hand rows written+1 .. upto to the writer (missing seconds as U) and the JSON when dirty. */
+/* Hand rows written+1 .. upto to the writer (missing seconds as U) and the JSON when dirty.
+ * Until a record of the session is final there is no row to hand over: a session with markers
+ * only never gets an RRD, and one whose data starts late gets U rows from its first second. */
 static void tp_emit(tp_core *c, tp_sess *s, int64_t upto, bool json, tp_out *out)
 {
 	tp_archive_job *j;
 	size_t nrows = upto > s->written ? (size_t)(upto - s->written) : 0, k = 0;
 
+	if (!s->created && (s->nrows == 0 || s->rows[0].t > upto))
+		nrows = 0;
 	if (!c->cfg.archive || (nrows == 0 && !json && !s->pending_dirty))
 		return;
 	if (tp_grow((void **)&out->jobs, &out->capjobs, out->njobs + 1, sizeof *out->jobs))
@@ -1026,6 +1030,7 @@ static void tp_emit(tp_core *c, tp_sess *s, int64_t upto, bool json, tp_out *out
 			memmove(s->rows, s->rows + k, (s->nrows - k) * sizeof *s->rows);
 		s->nrows -= k;
 		j->nrows = nrows;
+		j->need_rows = upto - s->first + 1;
 		j->create = !s->created;
 		s->created = true;
 		s->written = upto;

@@ -85,7 +85,8 @@ typedef struct tp_notice {
 } tp_notice;
 
 /* Work for the archive writer: create (when create) and extend one session's RRD with rows
- * first..; rewrite its JSON file when json != NULL. */
+ * first..; rewrite its JSON file when json != NULL. No job carries rows before the session's
+ * first per-second record: a session without one never gets an RRD. */
 typedef struct tp_archive_job {
 	char vm[TH_NAME_MAX];
 	char session[TH_SESSION_MAX];
@@ -93,6 +94,7 @@ typedef struct tp_archive_job {
 	int64_t first;      /* first second of the session's RRD */
 	int64_t row0;       /* time of rows[0] */
 	size_t nrows;       /* consecutive seconds row0 .. row0 + nrows - 1 */
+	int64_t need_rows;  /* with nrows: rows the RRD must hold, first .. row0 + nrows - 1 */
 	double *rows;       /* nrows * TH_ARCHIVE_NDS values, NaN = U */
 	char *json;         /* the whole <session>.json, or NULL */
 	bool retry;         /* written before in part: skip the rows the file already stores */

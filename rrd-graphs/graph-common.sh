@@ -100,6 +100,10 @@ th_list_sessions() {
 # th_rrd_of JSON: the session's RRD path (same directory and name, .rrd).
 th_rrd_of() { printf '%s.rrd\n' "${1%.json}"; }
 
+# th_markers_only JSON: true when the session has no RRD, as the plugin leaves a session that
+# received markers but no per-second record (lib/th-archive.h).
+th_markers_only() { [ ! -e "$(th_rrd_of "$1")" ]; }
+
 # th_session_range JSON: print "FIRST LAST", the first and last second of the session's data
 # (from the summary file; markers when first/last are missing).
 th_session_range() {
@@ -134,7 +138,8 @@ th_require_data() {
 	rrd=$(th_rrd_of "$json")
 	local rdef=${rrd//:/\\:} # a colon in a DEF file name is escaped
 	session=$(basename "$json" .json)
-	[ -f "$rrd" ] || th_die "$TH_EXIT_DATA" "session $session has no data: $rrd does not exist"
+	[ -e "$rrd" ] || th_die "$TH_EXIT_DATA" "session $session has no data: no per-second record (markers only), $rrd does not exist"
+	[ -f "$rrd" ] || th_die "$TH_EXIT_DATA" "session $session has no data: $rrd is not a file"
 	[ -n "$first" ] || th_die "$TH_EXIT_DATA" "session $session has no data: $json names no first/last second"
 	th_flush "$rrd"
 	n=$(th_rrd graph /dev/null --start "$((first - 1))" --end "$last" --step 1 \

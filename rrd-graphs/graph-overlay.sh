@@ -9,7 +9,8 @@ TH_OVERLAY_COLOURS="#1f77b4 #ff7f0e #2ca02c #d62728 #9467bd #8c564b #e377c2 #17b
 
 # th_overlay_plan ARCHIVE VM DEF ALIGN: print one line per usable session:
 # "SESSION<TAB>RRD<TAB>ANCHOR<TAB>END_OFFSET" (END_OFFSET: migration-end minus anchor, s).
-# Sessions without the ALIGN marker or without data are left out with a warning.
+# Sessions without the ALIGN marker or without data are left out with a warning; sessions with
+# markers only (no RRD) are left out silently.
 th_overlay_plan() {
 	local archive=$1 vm=$2 def=$3 align=$4 json anchor end rrd session range
 	local -a files
@@ -19,6 +20,7 @@ th_overlay_plan() {
 	for json in "${files[@]}"; do
 		session=$(basename "$json" .json)
 		rrd=$(th_rrd_of "$json")
+		th_markers_only "$json" && continue
 		anchor=$(th_marker_time "$json" "$align")
 		if [ -z "$anchor" ]; then
 			th_warn "session $session has no $align marker: left out"

@@ -28,6 +28,7 @@ TH_JQ_ROWS='
 	    outcome: ($s.outcome // ([.markers[]? | select(.event == "migration-end") | .outcome]
 	              | first) // (if .closed_by == "open" then "open" else "unknown" end)),
 	    closed_by: (.closed_by // ""),
+	    markers: [.markers[]? | select(.t | type == "number") | {event, t}],
 	    migration_request: mark("migration-request"), migration_start: mark("migration-start"),
 	    migration_end: mark("migration-end"),
 	    one_duration_s: ($s.one_duration_s | known), downtime_ms: ($s.downtime_ms | known),
@@ -78,12 +79,15 @@ th_report() {
 	th_rows_json "${files[@]}" >"$tmp/rows.json"
 	th_summary_csv "$tmp/rows.json" >"$outdir/summary.csv"
 
-	# Session timelines and per-second CSV; a session without data stays in the table.
+	# Session timelines and per-second CSV; a session without data stays in the table, one
+	# with markers only (no RRD) quietly, with its markers listed.
 	: >"$tmp/graphs"
 	for json in "${files[@]}"; do
 		session=$(basename "$json" .json)
 		local size
-		if size=$(th_session_graph "$archive" "$session" "$outdir/sessions/$session.png" 2>"$tmp/err"); then
+		if th_markers_only "$json"; then
+			printf '%s\tmarkers-only\n' "$session" >>"$tmp/graphs"
+		elif size=$(th_session_graph "$archive" "$session" "$outdir/sessions/$session.png" 2>"$tmp/err"); then
 			th_session_csv "$archive" "$session" >"$outdir/csv/$session.csv"
 			printf '%s\t%s\n' "$session" "$size" >>"$tmp/graphs"
 		else
@@ -113,7 +117,8 @@ th_report() {
 }
 
 # th_report_html ARCHIVE DEFINITION TMP: print index.html from TMP/rows.json, TMP/graphs
-# ("session<TAB>WxH", empty size when the session has no data) and TMP/overlays
+# ("session<TAB>WxH", empty size when the session has no data, "markers-only" when it has no
+# RRD) and TMP/overlays
 # ("vm<TAB>file<TAB>WxH"). Styles are inlined; images are referenced by relative path.
 th_report_html() {
 	local archive=$1 def=$2 tmp=$3

@@ -74,7 +74,11 @@ $rowsf[0] as $rows
 <h2>Sessions</h2>
 \($rows | map(
 "<figure class=\"session\" id=\"s-\(.session | @html)\"><figcaption><strong>\(.session | @html)</strong> · \(.vm | @html) · cycle \(.cycle // "–" | tostring | @html) · \(.src_host | @html) → \(.dst_host | @html) · <span class=\"badge \(.outcome | @html)\">\(.outcome | @html)</span>"
-+ (if ($g[.session] // "") != "" then
++ (if $g[.session] == "markers-only" then
+    "</figcaption><p class=\"nodata\">No per-second records: the session has markers only. "
+    + (.markers | map("\(.event | @html) \(.t | floor | strftime("%H:%M:%S") | @html) UTC")
+       | join(" · ")) + ".</p>"
+  elif ($g[.session] // "") != "" then
     " · <a href=\"csv/\(.session | @html).csv\">per-second CSV</a></figcaption><img src=\"sessions/\(.session | @html).png\"\($g[.session] | wh) alt=\"timeline of session \(.session | @html)\">"
   else "</figcaption><p class=\"nodata\">No per-second data in the archive for this session.</p>" end)
 + "</figure>") | join("\n"))

@@ -83,7 +83,8 @@ expect_error 2 "unknown session nosuch: no $A/\*/nosuch.json" session "$A" nosuc
 expect_error 2 "unknown session 'a/b'" session "$A" a/b -o "$TH_TMP/x.png"
 # A summary file without its RRD, and an RRD that never received a sample.
 cp "$A/web1/clean.json" "$A/web1/norrd.json"
-expect_error 2 "session norrd has no data: $A/web1/norrd.rrd does not exist" session "$A" norrd -o "$TH_TMP/x.png"
+expect_error 2 "session norrd has no data: no per-second record \(markers only\), $A/web1/norrd.rrd does not exist" session "$A" norrd -o "$TH_TMP/x.png"
+expect_error 2 "session norrd has no data: no per-second record" csv "$A" norrd
 cp "$A/web1/clean.json" "$A/web1/empty.json"
 "$TH_RRDTOOL_BIN" create "$A/web1/empty.rrd" --step 1 --start 1700008999 DS:sent:GAUGE:2:0:U \
 	DS:received:GAUGE:2:0:U RRA:AVERAGE:0.5:1:200

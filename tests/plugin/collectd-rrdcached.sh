@@ -2,7 +2,9 @@
 # collectd-rrdcached.sh — with RRDCachedAddress the session archive is created and written
 # through a real rrdcached: after a flush the files hold the exact values, and the daemon's
 # cache (not the plugin) is what wrote them. The daemon starts only after the session closed:
-# the plugin keeps the failed writes and retries until rrdcached is there.
+# the plugin keeps the failed writes and retries until rrdcached is there. A 600 s session
+# written through the daemon grows its RRD 128 -> 256 -> 512 -> 1024 rows (the daemon flushes the old
+# file before building the new one from it) and keeps every second exactly.
 # timeout: 120
 # shellcheck source=tests/common/lib.sh
 . "${top_srcdir:?}/tests/common/lib.sh"
@@ -59,6 +61,15 @@ th_wait_for 20 test -S "$sock"
 json="$d/archive/vmc/$S.json"
 closed() { [ "$(jq -r .closed_by "$json" 2>/dev/null)" = session-end ]; }
 th_wait_for 30 closed
+S2=cached.x2
+T2=$((T0 + 1000))
+tp_expect_post 200 "$port" /v1/markers \
+	"{\"kind\":\"marker\",\"session\":\"$S2\",\"vm\":\"vmc\",\"event\":\"session-start\",\"t\":$T2}" >/dev/null
+tp_post_seconds "$port" vmc s "$T2" $((T2 + 599)) 100
+tp_expect_post 200 "$port" /v1/markers \
+	"{\"kind\":\"marker\",\"session\":\"$S2\",\"vm\":\"vmc\",\"event\":\"session-end\",\"t\":$((T2 + 599)).5,\"summary\":{\"outcome\":\"success\"}}" >/dev/null
+closed2() { [ "$(jq -r .closed_by "$d/archive/vmc/$S2.json" 2>/dev/null)" = session-end ]; }
+th_wait_for 30 closed2
 tp_stop "${TP_PID_edge:?}"
 
 rrd="$d/archive/vmc/$S.rrd"
@@ -70,5 +81,12 @@ rrdtool flushcached --daemon "unix:$sock" "$rrd"
 for i in $(seq 0 19); do
 	tp_assert_fetch "$rrd" "$((T0 + i))" received "$((80 + i))"
 	tp_assert_fetch "$rrd" "$((T0 + i))" rtt_avg "$((i + 1)).25"
+done
+rrd2="$d/archive/vmc/$S2.rrd"
+rrdtool flushcached --daemon "unix:$sock" "$rrd2"
+th_assert_eq 1024 "$(rrdtool info "$rrd2" | sed -n 's/^rra\[0\]\.rows = //p')" "grown rows"
+for ds in received rtt_avg; do
+	tp_expected "$T2" $((T2 + 599)) "$ds" >"$d/$ds.want"
+	tp_assert_range "$rrd2" "$ds" "$d/$ds.want"
 done
 th_log "ok"

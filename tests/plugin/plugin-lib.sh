@@ -129,3 +129,46 @@ tp_assert_fetch() {
 	got=$(tp_fetch "$1" "$2" "$3")
 	[ "$got" = "$4" ] || th_fail "$1 @$2 $3: expected $4, got '${got:-<no row>}'"
 }
+
+# tp_fetch_range FILE FROM TO DS: "<t> <value>" for every second FROM..TO (AVERAGE, 1 s), the
+# value as %.10g or "nan", in one rrdtool fetch.
+tp_fetch_range() {
+	rrdtool fetch "$1" AVERAGE -r 1 -s "$(($2 - 1))" -e "$3" | awk -v from="$2" -v to="$3" -v ds="$4" '
+		NR == 1 { for (i = 1; i <= NF; i++) if ($i == ds) col = i + 1 }
+		{ t = $1; sub(":", "", t) }
+		$1 ~ /:$/ && t >= from && t <= to {
+			v = $col; if (v ~ /nan/) print t, "nan"; else printf "%d %.10g\n", t, v }'
+}
+
+# tp_assert_range FILE DS EXPECTED_FILE: tp_fetch_range over the seconds EXPECTED_FILE lists
+# ("<t> <value>" lines, in order) must print exactly that file.
+tp_assert_range() {
+	local from to
+	from=$(head -n 1 "$3" | cut -d' ' -f1)
+	to=$(tail -n 1 "$3" | cut -d' ' -f1)
+	tp_fetch_range "$1" "$from" "$to" "$2" >"$3.got"
+	diff "$3" "$3.got" >"$3.diff" ||
+		th_fail "$1 $2 $from..$to differs (expected < > got): $(head -n 8 "$3.diff")"
+}
+
+# tp_post_seconds PORT VM STREAM FROM TO BATCH: post one "second" record per second FROM..TO,
+# BATCH per request, received = (t * 7) % 101 and rtt_avg = (t % 50) / 4 (tp_expected gives
+# the same figures back).
+tp_post_seconds() {
+	local port=$1 vm=$2 stream=$3 t=$4 to=$5 n=$6 batch i
+	while [ "$t" -le "$to" ]; do
+		batch=""
+		for ((i = 0; i < n && t <= to; i++, t++)); do
+			batch="$batch${batch:+,}$(tp_second "$vm" "$stream" "$t" "$((t * 7 % 101))" \
+				"$((t % 50 / 4)).$((t % 50 % 4 * 25))")"
+		done
+		tp_expect_post 200 "$port" /v1/records "[$batch]" >/dev/null
+	done
+}
+
+# tp_expected FROM TO DS: the "<t> <value>" lines tp_post_seconds stored (DS received, rtt_avg).
+tp_expected() {
+	awk -v from="$1" -v to="$2" -v ds="$3" 'BEGIN {
+		for (t = from; t <= to; t++)
+			printf "%d %.10g\n", t, ds == "received" ? (t * 7) % 101 : (t % 50) / 4 }'
+}
