@@ -994,48 +994,97 @@ static char *tp_pending_image(const tp_sess *s, size_t *len)
 /* Hand rows written+1 .. upto to the writer (missing seconds as U) and the JSON when dirty.
  * Until a record of the session is final there is no row to hand over: a session with markers
  * only never gets an RRD, and one whose data starts late gets U rows from its first second. */
-static void tp_emit(tp_core *c, tp_sess *s, int64_t upto, bool json, tp_out *out)
+/* One job of rows for the writer, or NULL (out of memory). */
+static tp_archive_job *tp_job_new(const tp_sess *s, tp_out *out)
 {
 	tp_archive_job *j;
-	size_t nrows = upto > s->written ? (size_t)(upto - s->written) : 0, k = 0;
 
-	if (!s->created && (s->nrows == 0 || s->rows[0].t > upto))
-		nrows = 0;
-	if (!c->cfg.archive || (nrows == 0 && !json && !s->pending_dirty))
-		return;
 	if (tp_grow((void **)&out->jobs, &out->capjobs, out->njobs + 1, sizeof *out->jobs))
-		return;
-	j = &out->jobs[out->njobs];
+		return NULL;
+	j = &out->jobs[out->njobs++];
 	memset(j, 0, sizeof *j);
 	snprintf(j->vm, sizeof j->vm, "%s", s->vm);
 	snprintf(j->session, sizeof j->session, "%s", s->id);
 	j->first = s->first;
-	j->row0 = s->written + 1;
-	if (nrows > 0) {
-		if ((j->rows = malloc(nrows * TH_ARCHIVE_NDS * sizeof *j->rows)) == NULL)
-			return;
-		for (size_t r = 0; r < nrows; r++) {
-			int64_t t = j->row0 + (int64_t)r;
-			double *dst = &j->rows[r * TH_ARCHIVE_NDS];
+	return j;
+}
 
-			while (k < s->nrows && s->rows[k].t < t)
-				k++;
-			for (size_t d = 0; d < TH_ARCHIVE_NDS; d++)
-				dst[d] =
-				    (k < s->nrows && s->rows[k].t == t) ? s->rows[k].v[d] : NAN;
-		}
-		while (k < s->nrows && s->rows[k].t <= upto)
-			k++;
-		if (k > 0) /* rows is NULL in a session without records */
-			memmove(s->rows, s->rows + k, (s->nrows - k) * sizeof *s->rows);
-		s->nrows -= k;
-		j->nrows = nrows;
-		j->need_rows = upto - s->first + 1;
-		j->create = !s->created;
-		s->created = true;
-		s->written = upto;
+/* Hand the writer the next run of pending rows at or before upto: consecutive seconds from just
+ * before the first pending row (a leading unknown row, so that the RRD's heartbeat rule stores
+ * that row's values rather than the gap's) to the last row before a gap longer than the
+ * heartbeat, at most TP_RUN_MAX seconds. Missing seconds inside a run are U; the RRD keeps a
+ * longer gap unknown by itself. So memory and writes follow the data, never the span between
+ * two records. False when there is no such row (or no memory). */
+#define TP_RUN_MAX 3600
+static bool tp_emit_run(tp_sess *s, int64_t upto, tp_out *out)
+{
+	int64_t from, to;
+	size_t k = 0, n;
+	tp_archive_job *j;
+
+	if (s->nrows == 0 || s->rows[0].t > upto)
+		return false;
+	from = s->written + 1;
+	if (s->rows[0].t - 1 > from)
+		from = s->rows[0].t - 1;
+	to = s->rows[0].t;
+	for (size_t i = 1; i < s->nrows && s->rows[i].t <= upto; i++) {
+		if (s->rows[i].t - to > TH_ARCHIVE_HEARTBEAT || s->rows[i].t - from >= TP_RUN_MAX)
+			break;
+		to = s->rows[i].t;
 	}
-	if (nrows > 0 || s->pending_dirty) {
+	n = (size_t)(to - from + 1);
+	if ((j = tp_job_new(s, out)) == NULL)
+		return false;
+	if ((j->rows = malloc(n * TH_ARCHIVE_NDS * sizeof *j->rows)) == NULL) {
+		out->njobs--;
+		return false;
+	}
+	for (size_t r = 0; r < n; r++) {
+		int64_t t = from + (int64_t)r;
+		double *dst = &j->rows[r * TH_ARCHIVE_NDS];
+		bool have = k < s->nrows && s->rows[k].t == t;
+
+		for (size_t d = 0; d < TH_ARCHIVE_NDS; d++)
+			dst[d] = have ? s->rows[k].v[d] : NAN;
+		k += have;
+	}
+	memmove(s->rows, s->rows + k, (s->nrows - k) * sizeof *s->rows);
+	s->nrows -= k;
+	j->row0 = from;
+	j->nrows = n;
+	j->need_rows = to - s->first + 1;
+	j->create = !s->created;
+	s->created = true;
+	s->written = to;
+	return true;
+}
+
+/* Hand the rows final up to upto to the writer, then the .pending image when the rows changed
+ * and the JSON when asked. No RRD exists before a session's first record. */
+static void tp_emit(tp_core *c, tp_sess *s, int64_t upto, bool json, tp_out *out)
+{
+	bool rows = false;
+	tp_archive_job *j = NULL;
+
+	if (!c->cfg.archive)
+		return;
+	while (tp_emit_run(s, upto, out))
+		rows = true;
+	/* The seconds after the last record up to upto stay unknown in the RRD; later records
+	 * for them are not archived (as for any second written). */
+	if (s->created && s->written < upto) {
+		s->written = upto;
+		rows = true;
+	}
+	if (!rows && !json && !s->pending_dirty)
+		return;
+	if (rows && out->njobs > 0 && strcmp(out->jobs[out->njobs - 1].session, s->id) == 0 &&
+	    strcmp(out->jobs[out->njobs - 1].vm, s->vm) == 0)
+		j = &out->jobs[out->njobs - 1];
+	if (j == NULL && (j = tp_job_new(s, out)) == NULL)
+		return;
+	if (rows || s->pending_dirty) {
 		if (s->closed != TP_OPEN) {
 			j->pending = malloc(1);
 			j->pending_len = 0;
@@ -1048,7 +1097,6 @@ static void tp_emit(tp_core *c, tp_sess *s, int64_t upto, bool json, tp_out *out
 		j->json = tp_session_json(s);
 		s->json_dirty = false;
 	}
-	out->njobs++;
 }
 
 static void tp_finalise(tp_core *c, size_t idx, tp_closed how, int64_t now_ns, tp_out *out)

@@ -45,13 +45,13 @@ CONF
 tp_start edge "$d/collectd.conf"
 th_wait_for 20 tp_health "$port"
 
-T0=1700003000
+T0=$(($(date +%s) - 3600)) # inside AcceptPast
 S=full.x1
 mk() { # mk EVENT T (a session-end carries a summary)
 	printf '{"kind":"marker","session":"%s","vm":"vmf","event":"%s","t":%s%s}' "$S" "$1" "$2" \
 		"$([ "$1" != session-end ] || printf ',"summary":{"outcome":"success"}')"
 }
-health() { curl -fsS "http://127.0.0.1:$port/v1/health" | jq -r "$1"; }
+health() { tp_health_json "$port" | jq -r "$1"; }
 rrd="$a/vmf/$S.rrd"
 stock="$d/rrd/edge/themis-vmf/themis_probe-$S.rrd"
 last_is() { [ "$(rrdtool last "$1" 2>/dev/null)" = "$2" ]; }

@@ -39,7 +39,7 @@ th_assert_match 'themis plugin: MinFreeSpace "5MB": expected <n>% or <n> bytes' 
 tp_start edge "$d/collectd.conf"
 th_wait_for 20 tp_health "$port"
 
-T0=1700002000
+T0=$(($(date +%s) - 3600)) # inside AcceptPast
 mk() { # mk SESSION EVENT T (a session-end carries a summary)
 	printf '{"kind":"marker","session":"%s","vm":"vms","event":"%s","t":%s%s}' "$1" "$2" "$3" \
 		"$([ "$2" != session-end ] || printf ',"summary":{"outcome":"success"}')"
@@ -61,7 +61,7 @@ closed() { [ "$(jq -r .closed_by "$a/$1.json" 2>/dev/null)" = session-end ]; }
 th_wait_for 30 closed size.short
 th_wait_for 30 closed size.empty
 th_wait_for 30 closed size.long
-th_assert_eq 0 "$(curl -fsS "http://127.0.0.1:$port/v1/health" | jq .archive_errors)" "archive errors"
+th_assert_eq 0 "$(tp_health_json "$port" | jq .archive_errors)" "archive errors"
 tp_stop "${TP_PID_edge:?}"
 
 rows() { rrdtool info "$1" | sed -n 's/^rra\[0\]\.rows = //p'; }

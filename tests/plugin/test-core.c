@@ -249,8 +249,9 @@ START_TEST(sessions_without_end_close_by_timeout)
 }
 END_TEST
 
-/* A session whose prober never reported (markers only): its window is archived as unknown rows. */
-START_TEST(sessions_of_markers_only_archive_unknown_rows)
+/* A session whose prober never reported (markers only): its JSON is archived, no rows (and no
+ * RRD). */
+START_TEST(sessions_of_markers_only_archive_no_rows)
 {
 	tp_config c = cfg();
 	tp_core *core = tp_core_new(&c);
@@ -264,9 +265,8 @@ START_TEST(sessions_of_markers_only_archive_unknown_rows)
 	tp_core_tick(core, 10 * S, false, &out);
 	ck_assert_uint_eq(tp_core_sessions_open(core), 0);
 	ck_assert_uint_eq(out.njobs, 1);
-	ck_assert_uint_eq(out.jobs[0].nrows, 2);
-	for (size_t i = 0; i < 2 * TH_ARCHIVE_NDS; i++)
-		ck_assert(isnan(out.jobs[0].rows[i]));
+	ck_assert_uint_eq(out.jobs[0].nrows, 0);
+	ck_assert_ptr_null(out.jobs[0].rows);
 	ck_assert_ptr_nonnull(strstr(out.jobs[0].json, "\"closed_by\":\"session-end\""));
 	tp_out_free(&out);
 	tp_core_free(core);
@@ -764,6 +764,35 @@ START_TEST(outages_dispatched_before_a_restart_are_not_dispatched_again)
 }
 END_TEST
 
+START_TEST(a_span_between_records_costs_no_rows)
+{
+	tp_config c = cfg();
+	tp_core *core = tp_core_new(&c);
+	tp_out out = {0};
+	th_marker m = marker("sp.1", "v", TH_EV_SESSION_START, 1000);
+	th_record r[3] = {second("v", "s", 1000, 100, 100, 1), second("v", "s", 1001, 100, 99, 1),
+	                  second("v", "s", 1000 + 600000, 100, 98, 1)};
+	size_t dups, rows = 0;
+
+	ck_assert_int_eq(tp_core_markers(core, &m, 1, 0, &out, &dups, NULL), TH_OK);
+	ck_assert_int_eq(tp_core_records(core, r, 3, 0, &out, &dups, NULL), TH_OK);
+	tp_out_reset(&out);
+	tp_core_tick(core, 0, true, &out);
+	/* 600,000 seconds apart: two runs of rows, not 600,002 */
+	for (size_t i = 0; i < out.njobs; i++)
+		rows += out.jobs[i].nrows;
+	ck_assert_uint_eq(rows, 4);
+	ck_assert_int_eq(out.jobs[0].row0, 1000);
+	ck_assert_uint_eq(out.jobs[0].nrows, 2);
+	ck_assert_int_eq(out.jobs[1].row0, 1000 + 600000 - 1);
+	ck_assert(isnan(out.jobs[1].rows[1]));
+	ck_assert_double_eq(out.jobs[1].rows[TH_ARCHIVE_NDS + 1], 98);
+	ck_assert_int_eq(out.jobs[1].need_rows, 600001);
+	tp_out_free(&out);
+	tp_core_free(core);
+}
+END_TEST
+
 Suite *th_test_suite(void)
 {
 	Suite *s = suite_create("core");
@@ -773,7 +802,7 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, resent_batches_change_nothing);
 	tcase_add_test(tc, session_window_tags_records_and_archives_rows);
 	tcase_add_test(tc, sessions_without_end_close_by_timeout);
-	tcase_add_test(tc, sessions_of_markers_only_archive_unknown_rows);
+	tcase_add_test(tc, sessions_of_markers_only_archive_no_rows);
 	tcase_add_test(tc, markers_naming_another_vm_are_refused);
 	tcase_add_test(tc, severity_follows_outcome_and_thresholds);
 	tcase_add_test(tc, rrd_layout_follows_th_archive);
@@ -787,6 +816,7 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, a_clean_shutdown_closes_ended_sessions_only);
 	tcase_add_test(tc, marks_are_written_by_change_and_silent_streams_expire);
 	tcase_add_test(tc, ten_thousand_streams_are_found_again);
+	tcase_add_test(tc, a_span_between_records_costs_no_rows);
 	tcase_add_test(tc, outages_dispatched_before_a_restart_are_not_dispatched_again);
 	suite_add_tcase(s, tc);
 	return s;
