@@ -1,7 +1,8 @@
 /* fuzz-one-resp.c — libFuzzer harness for what a hostile OpenNebula endpoint can send: the raw
- * body of an XML-RPC response, parsed by xmlrpc-c as the client does (xmlrpc_parse_response2,
- * with one-client.c's size limit), then a fault through one_fault or the reply array through
- * one_reply_read, and a document in item 1 through the VM, VM pool and host pool parsers. */
+ * body of an XML-RPC response, checked and parsed as the client does (one_resp_check, then
+ * xmlrpc-c's xmlrpc_parse_response2 with one-client.c's size limit), then a fault through
+ * one_fault or the reply array through one_reply_read, and a document in item 1 through the
+ * VM, VM pool and host pool parsers. */
 #include "themis-config.h"
 
 #include <stdint.h>
@@ -46,6 +47,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, 1024UL * 1024 * 1024); /* one-client.c */
 		ready = 1;
 	}
+	/* what one-client.c does between transport and parser */
+	if (one_resp_check("one.vm.info", (const char *)data, size, err) != TH_OK)
+		return 0;
 	xmlrpc_env_init(&env);
 	xmlrpc_parse_response2(&env, (const char *)data, size, &res, &fault_code, &fault_string);
 	if (env.fault_occurred) {

@@ -197,7 +197,8 @@ static void fc_block(fc_in *in, oconfig_item_t *parent, int depth)
 			oconfig_item_t *grown;
 
 			cap = cap ? 2 * cap : 4;
-			if ((grown = realloc(parent->children, (size_t)cap * sizeof *grown)) == NULL)
+			if ((grown = realloc(parent->children, (size_t)cap * sizeof *grown)) ==
+			    NULL)
 				abort();
 			parent->children = grown;
 		}

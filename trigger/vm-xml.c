@@ -120,8 +120,8 @@ static xmlDoc *one_read(const char *xml, size_t len, const char *root, xmlNode *
 	}
 	if (doc->intSubset != NULL || doc->extSubset != NULL) {
 		/* OpenNebula never sends one; entities declared in it could expand without bound */
-		*err = th_seterr(errbuf, TH_ERR_PARSE, "<%s> document has a DTD (<!DOCTYPE>): refused",
-		                 root);
+		*err = th_seterr(errbuf, TH_ERR_PARSE,
+		                 "<%s> document has a DTD (<!DOCTYPE>): refused", root);
 		xmlFreeDoc(doc);
 		return NULL;
 	}
