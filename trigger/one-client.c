@@ -1,4 +1,5 @@
-/* one-client.c — XML-RPC calls to OpenNebula through xmlrpc-c's curl transport. */
+/* one-client.c — XML-RPC calls to OpenNebula through xmlrpc-c's curl transport. Replies are
+ * checked (one_resp_check) before xmlrpc-c parses them. */
 #include "themis-config.h"
 
 #include <errno.h>
@@ -178,6 +179,39 @@ const char *one_client_url(const one_client *c)
 	return c->url;
 }
 
+/* Send a call and parse the reply as xmlrpc_client_call2 does, with one_resp_check between
+ * transport and parser: a reply that would crash xmlrpc-c is refused instead. On a fault *res
+ * stays NULL and env carries the fault code and string. */
+static void one_exchange(xmlrpc_env *env, one_client *c, const char *method, xmlrpc_value *params,
+                         xmlrpc_value **res, th_err *check, char *errbuf)
+{
+	xmlrpc_mem_block *call, *resp = NULL;
+	int fault_code = 0;
+	const char *fault_string = NULL;
+
+	*check = TH_OK;
+	call = XMLRPC_MEMBLOCK_NEW(char, env, 0);
+	if (env->fault_occurred)
+		return;
+	xmlrpc_serialize_call2(env, call, method, params, xmlrpc_dialect_i8);
+	if (!env->fault_occurred)
+		xmlrpc_client_transport_call2(env, c->xc, c->server, call, &resp);
+	XMLRPC_MEMBLOCK_FREE(char, call);
+	if (env->fault_occurred)
+		return;
+	*check = one_resp_check(method, XMLRPC_MEMBLOCK_CONTENTS(char, resp),
+	                        XMLRPC_MEMBLOCK_SIZE(char, resp), errbuf);
+	if (*check == TH_OK)
+		xmlrpc_parse_response2(env, XMLRPC_MEMBLOCK_CONTENTS(char, resp),
+		                       XMLRPC_MEMBLOCK_SIZE(char, resp), res, &fault_code,
+		                       &fault_string);
+	XMLRPC_MEMBLOCK_FREE(char, resp);
+	if (!env->fault_occurred && fault_string != NULL) {
+		xmlrpc_env_set_fault(env, fault_code, fault_string);
+		free((void *)fault_string);
+	}
+}
+
 /* Call method with an xmlrpc-c format (the session is prepended) and read the reply. */
 static th_err one_call(one_client *c, const char *method, one_reply *r, char *errbuf,
                        const char *fmt, ...)
@@ -198,8 +232,13 @@ static th_err one_call(one_client *c, const char *method, one_reply *r, char *er
 		xmlrpc_env_clean(&env);
 		return e;
 	}
-	xmlrpc_client_call2(&env, c->xc, c->server, method, params, &res);
+	one_exchange(&env, c, method, params, &res, &e, errbuf);
 	xmlrpc_DECREF(params);
+	if (e != TH_OK) {
+		xmlrpc_env_clean(&env);
+		memset(r, 0, sizeof *r);
+		return e;
+	}
 	if (env.fault_occurred) {
 		e = one_fault(method, c->url, env.fault_code, env.fault_string, errbuf);
 		xmlrpc_env_clean(&env);

@@ -1,6 +1,8 @@
 /* vm-xml.c — libxml2 parsing of OpenNebula's VM, VM_POOL and HOST_POOL documents. Values are
  * read with xmlNodeGetContent, which yields CDATA sections and plain text alike. Numbers are
- * parsed strictly: a malformed number is an error naming the element. */
+ * parsed strictly: a malformed number is an error naming the element. The documents come from
+ * the network: parsed within libxml2's default limits, no network access, and a document with
+ * a DTD (where entities are declared) is refused. */
 #include "themis-config.h"
 
 #include <errno.h>
@@ -96,9 +98,11 @@ static xmlDoc *one_read(const char *xml, size_t len, const char *root, xmlNode *
 		                 len);
 		return NULL;
 	}
+	/* No XML_PARSE_HUGE (it lifts libxml2's limits on entity expansion), no XML_PARSE_NOENT
+	 * (entities stay references), no network; and a DTD is refused below, since a reference
+	 * left in the tree would still be expanded by xmlNodeGetContent. */
 	doc = xmlReadMemory(xml, (int)len, root, NULL,
-	                    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-	                        XML_PARSE_HUGE);
+	                    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	if (doc == NULL) {
 		const xmlError *xe = xmlGetLastError();
 
@@ -112,6 +116,13 @@ static xmlDoc *one_read(const char *xml, size_t len, const char *root, xmlNode *
 			if (l > 0 && errbuf[l - 1] == '\n')
 				errbuf[l - 1] = '\0';
 		}
+		return NULL;
+	}
+	if (doc->intSubset != NULL || doc->extSubset != NULL) {
+		/* OpenNebula never sends one; entities declared in it could expand without bound */
+		*err = th_seterr(errbuf, TH_ERR_PARSE,
+		                 "<%s> document has a DTD (<!DOCTYPE>): refused", root);
+		xmlFreeDoc(doc);
 		return NULL;
 	}
 	r = xmlDocGetRootElement(doc);

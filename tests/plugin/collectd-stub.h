@@ -26,6 +26,9 @@ extern int (*stub_shutdown_cb)(void);
 /* Copies of what was dispatched so far (the stub locks internally). */
 size_t stub_values(stub_value *out, size_t max);
 size_t stub_notices(stub_notice *out, size_t max);
+/* Non-zero: plugin_log writes nothing (set by the config fuzz harness). */
+extern int stub_quiet;
+
 /* Threads started through plugin_thread_create. */
 int stub_threads_started(void);
 

@@ -1,5 +1,8 @@
 /* test-one-resp.c — OpenNebula reply arrays of 3, 4 and 5 items and XML-RPC faults (−501,
- * −504, −506) become results or messages a user can act on. */
+ * −504, −506) become results or messages a user can act on; response bodies that would crash
+ * xmlrpc-c are refused before it parses them. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "one-resp.h"
@@ -132,6 +135,72 @@ START_TEST(faults_become_clear_messages)
 }
 END_TEST
 
+/* A methodResponse whose one param is the value v. */
+static size_t reply_body(char *buf, size_t size, const char *v)
+{
+	return (size_t)snprintf(buf, size,
+	                        "<?xml version=\"1.0\"?>\r\n<methodResponse><params><param><value>"
+	                        "<array><data><value><boolean>1</boolean></value><value>6.10.0"
+	                        "</value><value><i4>0</i4></value><value>%s</value></data></array>"
+	                        "</value></param></params></methodResponse>\r\n",
+	                        v);
+}
+
+START_TEST(i8_values_that_crash_xmlrpc_c_are_refused_before_parsing)
+{
+	/* each of these makes xmlrpc-c 1.59's parser dereference a missing printf argument */
+	static const char *const bad[] = {
+	    "<i8>;</i8>",       "<i8>12x</i8>", "<i8>9223372036854775808</i8>", "<i8>-</i8>",
+	    "<ex:i8>x</ex:i8>", "<i8 >1 </i8>", "<i8><![CDATA[7]]></i8>",       "<i8>&#59;</i8>",
+	};
+	char body[512], err[TH_ERRLEN];
+	size_t len;
+
+	len = reply_body(body, sizeof body, bad[0]);
+	ck_assert_int_eq(one_resp_check("one.system.version", body, len, err), TH_ERR_PARSE);
+	ck_assert_str_eq(err, "one.system.version: reply has an <i8> value that is not a 64-bit "
+	                      "integer: \";\"");
+	for (size_t i = 1; i < sizeof bad / sizeof bad[0]; i++) {
+		len = reply_body(body, sizeof body, bad[i]);
+		ck_assert_msg(one_resp_check("m", body, len, err) == TH_ERR_PARSE, "%s", bad[i]);
+	}
+}
+END_TEST
+
+START_TEST(valid_i8_values_pass_and_parse)
+{
+	static const char *const good[] = {
+	    "<i8>-9223372036854775808</i8>",
+	    "<i8>9223372036854775807</i8>",
+	    "<i8>+5</i8>",
+	    "<i8>00000000000000000000001</i8>",
+	    "<ex:i8>7</ex:i8>",
+	    "<i8/>",
+	    "<i8></i8>",
+	    "<i4>x</i4>",
+	    "<string>&lt;i8&gt;x&lt;/i8&gt;</string>",
+	};
+	char body[512], err[TH_ERRLEN];
+
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		size_t len = reply_body(body, sizeof body, good[i]);
+		xmlrpc_env env;
+		xmlrpc_value *v = NULL;
+		int code = 0;
+		const char *fault = NULL;
+
+		ck_assert_msg(one_resp_check("m", body, len, err) == TH_OK, "%s", good[i]);
+		/* and xmlrpc-c parses them (or refuses them) without crashing */
+		xmlrpc_env_init(&env);
+		xmlrpc_parse_response2(&env, body, len, &v, &code, &fault);
+		if (v != NULL)
+			xmlrpc_DECREF(v);
+		free((void *)fault);
+		xmlrpc_env_clean(&env);
+	}
+}
+END_TEST
+
 Suite *th_test_suite(void)
 {
 	Suite *s = suite_create("one-resp");
@@ -142,6 +211,8 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, failure_arrays_of_three_four_and_five_items);
 	tcase_add_test(tc, replies_that_are_not_opennebula_arrays_are_refused);
 	tcase_add_test(tc, faults_become_clear_messages);
+	tcase_add_test(tc, i8_values_that_crash_xmlrpc_c_are_refused_before_parsing);
+	tcase_add_test(tc, valid_i8_values_pass_and_parse);
 	suite_add_tcase(s, tc);
 	return s;
 }

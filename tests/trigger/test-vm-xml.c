@@ -1,6 +1,8 @@
 /* test-vm-xml.c — vm.info, vmpool.info and hostpool.info documents parse into exact fields,
  * CDATA included, and malformed documents are refused with a message naming the problem. */
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "th-check.h"
 #include "vm-xml.h"
@@ -174,6 +176,74 @@ START_TEST(nic_ip_comes_before_context_ip)
 }
 END_TEST
 
+/* "Billion laughs": 436 bytes whose nested entities expand to 10^7 bytes in <NAME>, ten times
+ * more per extra level: libxml2's own limits stop it, and any document with a DTD is refused
+ * before its values are read. */
+static const char laughs[] =
+    "<?xml version=\"1.0\"?>\n"
+    "<!DOCTYPE VM [\n"
+    " <!ENTITY a \"aaaaaaaaaa\">\n"
+    " <!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">\n"
+    " <!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\">\n"
+    " <!ENTITY d \"&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;\">\n"
+    " <!ENTITY e \"&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;\">\n"
+    " <!ENTITY f \"&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;\">\n"
+    " <!ENTITY g \"&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;\">\n"
+    "]>\n"
+    "<VM><ID>1</ID><NAME>&g;</NAME><STATE>3</STATE><LCM_STATE>3</LCM_STATE>"
+    "<HISTORY_RECORDS/></VM>\n";
+
+START_TEST(nested_entities_are_refused_without_expansion)
+{
+	char err[TH_ERRLEN];
+	one_vm vm;
+	one_vm *vms;
+	size_t n;
+	struct timespec t0, t1;
+	char pool[sizeof laughs + 64];
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(one_vm_parse(laughs, strlen(laughs), &vm, err), TH_ERR_PARSE);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* libxml2's own limit or the DTD refusal, whichever comes first */
+	ck_assert_msg(strncmp(err, "<VM> document ", 14) == 0, "%s", err);
+	/* expanding 10 MB takes far longer than parsing 436 bytes, even under sanitizers */
+	ck_assert_int_lt((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000, 100);
+	/* the pool parsers share the same reader */
+	snprintf(pool, sizeof pool, "%.*s<VM_POOL><VM><ID>1</ID><NAME>&g;</NAME></VM></VM_POOL>",
+	         (int)(strstr(laughs, "<VM>") - laughs), laughs);
+	ck_assert_int_eq(one_vmpool_parse(pool, strlen(pool), &vms, &n, err), TH_ERR_PARSE);
+	ck_assert_msg(strncmp(err, "<VM_POOL> document ", 19) == 0, "%s", err);
+}
+END_TEST
+
+START_TEST(documents_with_a_dtd_are_refused)
+{
+	char err[TH_ERRLEN];
+	one_vm vm;
+	const char doc[] = "<!DOCTYPE VM [<!ENTITY n \"node2\">]>"
+	                   "<VM><ID>1</ID><NAME>&n;</NAME><STATE>3</STATE><LCM_STATE>3</LCM_STATE>"
+	                   "</VM>";
+
+	ck_assert_int_eq(one_vm_parse(doc, strlen(doc), &vm, err), TH_ERR_PARSE);
+	ck_assert_str_eq(err, "<VM> document has a DTD (<!DOCTYPE>): refused");
+}
+END_TEST
+
+START_TEST(external_entities_are_never_loaded)
+{
+	char err[TH_ERRLEN];
+	one_host *hosts;
+	size_t n;
+	const char doc[] = "<!DOCTYPE HOST_POOL [<!ENTITY x SYSTEM \"file:///etc/hostname\">]>"
+	                   "<HOST_POOL><HOST><ID>2</ID><NAME>&x;</NAME><STATE>2</STATE></HOST>"
+	                   "</HOST_POOL>";
+
+	ck_assert_int_eq(one_hostpool_parse(doc, strlen(doc), &hosts, &n, err), TH_ERR_PARSE);
+	ck_assert_str_eq(err, "<HOST_POOL> document has a DTD (<!DOCTYPE>): refused");
+}
+END_TEST
+
 Suite *th_test_suite(void)
 {
 	Suite *s = suite_create("vm-xml");
@@ -185,6 +255,9 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, nic_ip_comes_before_context_ip);
 	tcase_add_test(tc, vmpool_short_bodies_give_current_host);
 	tcase_add_test(tc, hostpool_lists_ids_names_states);
+	tcase_add_test(tc, nested_entities_are_refused_without_expansion);
+	tcase_add_test(tc, documents_with_a_dtd_are_refused);
+	tcase_add_test(tc, external_entities_are_never_loaded);
 	suite_add_tcase(s, tc);
 	return s;
 }
