@@ -225,7 +225,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static tp_archive arch0;
 	static tp_config cfg0;
 	static size_t max_body0, max_queue0;
-	static unsigned threads0;
+	static tp_http_limits http0;
 	oconfig_value_t name = {.value.string = "themis", .type = OCONFIG_TYPE_STRING};
 	oconfig_item_t root = {.key = "Plugin", .values = &name, .values_num = 1};
 	fc_in in = {(const char *)data, (const char *)data + size, 0};
@@ -237,7 +237,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cfg0 = tp_cfg;
 		max_body0 = tp_max_body;
 		max_queue0 = tp_max_queue;
-		threads0 = tp_threads;
+		http0 = tp_http_lim;
 		ready = true;
 	}
 	fc_block(&in, &root, 0);
@@ -251,6 +251,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	tp_cfg = cfg0;
 	tp_max_body = max_body0;
 	tp_max_queue = max_queue0;
-	tp_threads = threads0;
+	tp_http_lim = http0;
 	return 0;
 }
