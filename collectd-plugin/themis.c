@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "probe-engine.h"
+#include "th-name.h"
 #include "th-time.h"
 #include "tp-archive.h"
 #include "tp-core.h"
@@ -198,6 +199,10 @@ static int tp_cfg_target(const oconfig_item_t *ci)
 		ERROR(TP_NAME " plugin: Target needs the VM name as its one string argument.");
 		return -1;
 	}
+	if (th_name_check("Target", ci->values[0].value.string, err) != TH_OK) {
+		ERROR(TP_NAME " plugin: %s", err);
+		return -1;
+	}
 	snprintf(t.vm, sizeof t.vm, "%s", ci->values[0].value.string);
 	for (int i = 0; i < ci->children_num && status == 0; i++) {
 		oconfig_item_t *c = ci->children + i;
@@ -247,6 +252,10 @@ static int tp_cfg_target(const oconfig_item_t *ci)
 		return -1;
 	if (!have_addr) {
 		ERROR(TP_NAME " plugin: Target %s: Address is required.", t.vm);
+		return -1;
+	}
+	if (t.stream[0] != '\0' && th_stream_id_check("Stream", t.stream, err) != TH_OK) {
+		ERROR(TP_NAME " plugin: Target %s: %s", t.vm, err);
 		return -1;
 	}
 	if ((grown = realloc(tp_targets, (tp_ntargets + 1) * sizeof *grown)) == NULL)
