@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "agent-cmd.h"
+#include "th-name.h"
 
 static bool agent_only(const char *s, const char *extra)
 {
@@ -23,7 +24,7 @@ static bool agent_only(const char *s, const char *extra)
 
 bool agent_name_ok(const char *s)
 {
-	return agent_only(s, "._-") && s[0] != '-';
+	return agent_only(s, "._-") && th_name_ok(s);
 }
 
 bool agent_addr_ok(const char *s)

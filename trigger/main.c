@@ -17,6 +17,7 @@
 #include "options.h"
 #include "report.h"
 #include "ssh-exec.h"
+#include "th-name.h"
 #include "th-session.h"
 #include "vm-state.h"
 
@@ -231,6 +232,14 @@ static int cmd_run(const trig_opts *o)
 	    (o->from[0] != '\0' &&
 	     one_host_lookup(c.one, o->from, &hid_from, c.host_a, sizeof c.host_a, err) != TH_OK))
 		goto setup_error;
+	/* The VM's name names its records, markers and archive: it must follow th-name.h. */
+	if (th_name_check("VM name", c.vm_name, err) != TH_OK) {
+		size_t n = strlen(err);
+
+		snprintf(err + n, TH_ERRLEN - n, " (OpenNebula VM %d: rename it to measure it)",
+		         c.vm_id);
+		goto setup_error;
+	}
 	if (one_vm_info(c.one, c.vm_id, &vm, err) != TH_OK)
 		goto setup_error;
 	{
