@@ -41,6 +41,9 @@ th_assert_eq 3 "$(grep -c '"event":"session-end"' "$d/markers.jsonl")" "session-
 for s in $(jq -r '.cycles[].session' "$d/summary.json"); do
 	[ -s "$d/archive/vm0/$s.rrd" ] || th_fail "archive RRD of $s missing"
 	[ -s "$d/archive/vm0/$s.json" ] || th_fail "archive JSON of $s missing"
+	# collectd stops right after the last session-end: a clean shutdown still closes it
+	th_assert_eq session-end "$(jq -r .closed_by "$d/archive/vm0/$s.json")" "$s closed by"
+	[ ! -e "$d/archive/vm0/$s.pending" ] || th_fail "$s.pending left after a clean shutdown"
 done
 compgen -G "$d/rrd/themis-lab/themis-vm0/*.rrd" >/dev/null || th_fail "no collectd rrdtool files"
 # the demo tore the lab down
