@@ -1,6 +1,6 @@
 /* cmd-probe.c — "themis-agent probe": options and targets, the prober (lib/probe-engine.h)
- * with its records going to the --report outputs, clean stop on SIGINT/SIGTERM, a summary on
- * stderr. */
+ * with its records going to the --report outputs (from the prober's output thread), its log
+ * lines on stderr, clean stop on SIGINT/SIGTERM, a summary on stderr. */
 #include "themis-config.h"
 
 #include <errno.h>
@@ -288,8 +288,26 @@ static void probe_on_record(const th_record *rec, void *arg)
 	}
 }
 
-static void probe_summary(const th_prober *p)
+/* The prober's own log lines (stalls, clock steps, dropped records), on its output thread. */
+static void probe_log(int level, const char *msg, void *arg)
 {
+	(void)level;
+	(void)arg;
+	fprintf(stderr, PR "%s\n", msg);
+}
+
+static void probe_summary(th_prober *p)
+{
+	th_prober_health h;
+
+	th_prober_get_health(p, &h);
+	fprintf(stderr,
+	        PR "prober: stalls %llu (max %.3f ms, total %.3f ms) clock-steps %llu "
+	           "records-dropped %llu output-stalls %llu (max %.3f ms)\n",
+	        (unsigned long long)h.stalls, (double)h.stall_max_ns / 1e6,
+	        (double)h.stall_total_ns / 1e6, (unsigned long long)h.clock_steps,
+	        (unsigned long long)h.records_dropped, (unsigned long long)h.output_stalls,
+	        (double)h.output_stall_max_ns / 1e6);
 	for (size_t i = 0; i < th_prober_count(p); i++) {
 		th_target_stats st;
 		th_prober_stats(p, i, &st);
@@ -339,6 +357,7 @@ int cmd_probe(int argc, char **argv)
 		goto out_msg;
 	if (th_prober_new(&ctx.prober, probe_on_record, &ctx, err) != TH_OK)
 		goto out_msg;
+	th_prober_set_log(ctx.prober, probe_log, NULL);
 	for (size_t i = 0; i < o.n; i++) {
 		th_err e = th_prober_add(ctx.prober, &o.targets[i], err);
 		if (e != TH_OK) {
