@@ -56,7 +56,7 @@ static void probe_usage(FILE *f)
 	    "                          [--loss-timeout MS] [--min-lost N] [--stall MS]\n"
 	    "                          [--hold-max S] [--stream ID] [--key-file FILE]\n"
 	    "                          [--report -|FILE|URL]... [--token-file FILE]\n"
-	    "                          [--spool-dir DIR] [--quiet]\n"
+	    "                          [--spool-dir DIR] [--spool-memory N] [--quiet]\n"
 	    "Per-target options given after a --target apply to that target; otherwise they are\n"
 	    "defaults for the targets (and --targets-file lines) that follow them.\n");
 }
@@ -196,6 +196,7 @@ static int probe_parse(probe_opts *o, int argc, char **argv)
 	    {"report", required_argument, NULL, 'r'},
 	    {"token-file", required_argument, NULL, 't'},
 	    {"spool-dir", required_argument, NULL, 's'},
+	    {"spool-memory", required_argument, NULL, 'm'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -239,6 +240,12 @@ static int probe_parse(probe_opts *o, int argc, char **argv)
 		case 's':
 			o->url.spool_dir = optarg;
 			break;
+		case 'm': {
+			uint64_t u = 0;
+			e = th_arg_uint("--spool-memory", optarg, 1, 10000000, &u, err);
+			o->url.spool_memory = (unsigned)u;
+			break;
+		}
 		case 'q':
 			o->quiet = true;
 			break;

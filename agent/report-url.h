@@ -23,6 +23,8 @@ typedef struct report_url_opts {
 	const char *token_file; /* bearer token file ("--token-file"); NULL = no token */
 	const char *spool_dir;  /* "--spool-dir"; NULL = the delivery code's default */
 	int close_timeout_ms;   /* how long close may try to deliver; default 5000 */
+	unsigned spool_memory;  /* "--spool-memory": records kept in memory while the spool
+	                         * fails; 0 = the delivery code's default (10000) */
 } report_url_opts;
 
 typedef struct report_url report_url;
