@@ -1034,7 +1034,7 @@ static int64_t ru_after_failure(th_report_url *r, long status)
 
 	r->st.failures++;
 	if (!r->endpoint_down) {
-		unsigned long long pending = r->st.pending;
+		unsigned long long pending = r->st.pending + r->mem_n;
 		char what[64];
 
 		r->endpoint_down = true;
@@ -1106,7 +1106,7 @@ static void *ru_thread(void *arg)
 			}
 			r->send_seq = seq + 1;
 			pthread_cond_broadcast(&r->cv);
-			if (r->endpoint_down) {
+			if (r->endpoint_down && status != 0) { /* an answer, not an empty batch */
 				double secs = (double)(th_mono_ns() - r->down_since_ns) / 1e9;
 				r->endpoint_down = false;
 				pthread_mutex_unlock(&r->mu);
