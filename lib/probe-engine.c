@@ -74,7 +74,7 @@ struct th_prober {
 	bool qclosed, qthread;
 	pthread_t writer;
 
-	th_prober_health h; /* written by the loop (and the output thread for output_*) */
+	th_prober_health h; /* under qmu */
 };
 
 #define EV_STOP  UINT64_MAX
@@ -650,10 +650,12 @@ static void check_stall(th_prober *p, int64_t now)
 
 	if (p->planned_ns == 0 || late <= TH_PROBER_STALL_NS)
 		return;
+	pthread_mutex_lock(&p->qmu); /* th_prober_get_health() may read from another thread */
 	p->h.stalls++;
 	p->h.stall_total_ns += late;
 	if (late > p->h.stall_max_ns)
 		p->h.stall_max_ns = late;
+	pthread_mutex_unlock(&p->qmu);
 	for (size_t i = 0; i < p->n; i++)
 		th_stream_prober_stall(p->t[i].s, p->planned_ns, now);
 	q_log(p, 1,
@@ -677,8 +679,10 @@ static void check_clock(th_prober *p, int64_t now)
 	if (step <= TH_CLOCK_STEP_NS && step >= -TH_CLOCK_STEP_NS)
 		return;
 	p->clock = c;
+	pthread_mutex_lock(&p->qmu);
 	p->h.clock_steps++;
 	p->h.last_step_ns = step;
+	pthread_mutex_unlock(&p->qmu);
 	for (size_t i = 0; i < p->n; i++)
 		th_stream_set_clock(p->t[i].s, &c, c.mono0_ns);
 	q_log(p, 1, "wall clock stepped by %+.3f s: records re-anchored to it from %.3f on",
