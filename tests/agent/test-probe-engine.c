@@ -3,9 +3,15 @@
  * (as a full stdout pipe, a spool write or the collectd plugin's lock would) holds up records,
  * never probes; the prober's own thread stopped by a signal handler that sleeps is reported as
  * the prober's stall, with no probe lost; a queue too small for the stall drops records and
- * counts them, probing goes on. */
+ * counts them, probing goes on. And a seccomp filter that refuses epoll_pwait2 with EPERM: the
+ * prober falls back to its timer file and measures as before, instead of spinning. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -95,7 +101,7 @@ typedef struct got {
 	int64_t block_ns; /* the first record's callback blocks this long */
 	pthread_t cb_thread;
 	int log_lines;
-	char last_log[256];
+	char logs[4096]; /* every log line, one per line (as far as they fit) */
 } got;
 
 static void sleep_ns(int64_t ns)
@@ -126,7 +132,8 @@ static void on_log(int level, const char *msg, void *arg)
 	(void)level;
 	pthread_mutex_lock(&g->mu);
 	g->log_lines++;
-	snprintf(g->last_log, sizeof g->last_log, "%s", msg);
+	size_t n = strlen(g->logs);
+	snprintf(g->logs + n, sizeof g->logs - n, "%s\n", msg);
 	pthread_mutex_unlock(&g->mu);
 	fprintf(stderr, "prober: %s\n", msg);
 }
@@ -337,6 +344,47 @@ START_TEST(full_queue_drops_and_counts_records_never_probes)
 }
 END_TEST
 
+/* Only this test's process (Check forks one per test) gets the filter. */
+START_TEST(epoll_pwait2_refused_falls_back_to_the_timer)
+{
+#ifdef __NR_epoll_pwait2
+	struct sock_filter f[] = {
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_epoll_pwait2, 0, 1),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {.len = sizeof f / sizeof f[0], .filter = f};
+	refl r;
+	got g;
+	char err[TH_ERRLEN];
+
+	ck_assert_int_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+	ck_assert_int_eq(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog), 0);
+	refl_start(&r);
+	th_prober *p = new_prober(&r, &g);
+	int64_t t0 = th_mono_ns();
+	ck_assert_int_eq(th_prober_run(p, 3 * TH_NS_PER_SEC, err), TH_OK);
+	int64_t took = th_mono_ns() - t0;
+	refl_stop(&r);
+
+	totals t = sum(&g);
+	th_target_stats st;
+	th_prober_stats(p, 0, &st);
+	fprintf(stderr, "epoll_pwait2 refused: sent %llu received %llu lost %llu in %.3f s\n",
+	        (unsigned long long)st.s.sent, (unsigned long long)st.s.received,
+	        (unsigned long long)t.lost, (double)took / 1e9);
+	ck_assert_uint_eq(st.s.sent, 300);
+	ck_assert_uint_eq(st.s.received, 300);
+	ck_assert_uint_eq(t.lost, 0);
+	ck_assert_uint_eq(t.sent, 300);
+	ck_assert_ptr_nonnull(strstr(g.logs, "epoll_pwait2: Operation not permitted"));
+	th_prober_free(p);
+	free_got(&g);
+#endif
+}
+END_TEST
+
 Suite *th_test_suite(void)
 {
 	Suite *s = suite_create("probe-engine");
@@ -346,6 +394,7 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, blocking_callback_holds_up_records_not_probes);
 	tcase_add_test(tc, stalled_prober_thread_is_its_own_stall_not_loss);
 	tcase_add_test(tc, full_queue_drops_and_counts_records_never_probes);
+	tcase_add_test(tc, epoll_pwait2_refused_falls_back_to_the_timer);
 	suite_add_tcase(s, tc);
 	return s;
 }
