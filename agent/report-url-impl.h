@@ -109,8 +109,7 @@ typedef struct th_report_progress {
 /* DONE when all of [lo, hi) is settled, else RETRY (pr->done says how far it got). pr is
  * reset first (done = lo). */
 th_report_verdict th_report_deliver_range(th_report_post_fn *post, th_report_keep_fn *keep,
-                                          void *ctx, size_t lo, size_t hi,
-                                          th_report_progress *pr);
+                                          void *ctx, size_t lo, size_t hi, th_report_progress *pr);
 
 /* Full endpoint URL from the --report argument: "/v1/records" appended when the URL has no path
  * (or only "/"). Refuses anything but http:// and https:// and URLs with spaces or controls. */

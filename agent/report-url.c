@@ -133,7 +133,7 @@ struct th_report_url {
 	th_report_url_stats st;
 
 	/* delivery thread only */
-	uint64_t part_seq;  /* batch whose first part_done records are settled (0: none) */
+	uint64_t part_seq; /* batch whose first part_done records are settled (0: none) */
 	size_t part_done;
 	CURL *curl;
 	char reason[RU_REASON_MAX];
@@ -188,8 +188,7 @@ static th_report_verdict deliver_rec(th_report_post_fn *post, th_report_keep_fn 
 }
 
 th_report_verdict th_report_deliver_range(th_report_post_fn *post, th_report_keep_fn *keep,
-                                          void *ctx, size_t lo, size_t hi,
-                                          th_report_progress *pr)
+                                          void *ctx, size_t lo, size_t hi, th_report_progress *pr)
 {
 	memset(pr, 0, sizeof *pr);
 	pr->done = lo;
@@ -658,7 +657,8 @@ static bool ru_mem_flush_locked(th_report_url *r)
 	if (r->mem_inflight > 0)
 		return false; /* the oldest are being POSTed: they go first */
 	while (r->mem_n > 0) {
-		if (ru_append_locked(r, r->mem[r->mem_head], r->mem_len[r->mem_head], &err) != TH_OK)
+		if (ru_append_locked(r, r->mem[r->mem_head], r->mem_len[r->mem_head], &err) !=
+		    TH_OK)
 			break;
 		ru_mem_pop_locked(r);
 		moved++;
@@ -700,9 +700,8 @@ th_err th_report_url_push_json(th_report_url *r, const char *json, size_t len, c
 		r->mem = calloc(r->mem_max, sizeof *r->mem);
 		r->mem_len = calloc(r->mem_max, sizeof *r->mem_len);
 	}
-	char *copy = r->mem != NULL && r->mem_len != NULL && r->mem_n < r->mem_max
-	                 ? malloc(len + 1)
-	                 : NULL;
+	char *copy =
+	    r->mem != NULL && r->mem_len != NULL && r->mem_n < r->mem_max ? malloc(len + 1) : NULL;
 	if (copy == NULL) {
 		r->st.dropped++;
 		if (!r->mem_full) {
@@ -867,8 +866,7 @@ static bool ru_keep_cb(void *ctx, size_t lo, size_t hi, long status)
 		goto fail;
 	}
 	snprintf(path, sizeof path, "%s/rejected/" RU_SEQ_FMT ".%zu.batch", r->dir, b->seq, lo);
-	snprintf(rpath, sizeof rpath, "%s/rejected/" RU_SEQ_FMT ".%zu.reason", r->dir, b->seq,
-	         lo);
+	snprintf(rpath, sizeof rpath, "%s/rejected/" RU_SEQ_FMT ".%zu.reason", r->dir, b->seq, lo);
 	int n = snprintf(head, sizeof head, "HTTP %ld\n", status);
 	const char *rparts[] = {head, r->reason};
 	size_t rlens[] = {(size_t)n, r->reason_len};
@@ -968,8 +966,7 @@ static th_report_verdict ru_send_batch(th_report_url *r, uint64_t seq, long *sta
 	if (v == TH_REPORT_DONE) {
 		r->part_seq = 0;
 		if (unlink(path) != 0)
-			ru_log(r, 0, "cannot remove delivered batch %s: %s", path,
-			       strerror(errno));
+			ru_log(r, 0, "cannot remove delivered batch %s: %s", path, strerror(errno));
 	} else {
 		r->part_seq = seq;
 		r->part_done = pr.done;

@@ -159,10 +159,11 @@ static void *q_writer(void *arg)
 			uint64_t d = p->h.records_dropped;
 			told_dropped = d;
 			pthread_mutex_unlock(&p->qmu);
-			out_log(p, 1,
-			        "record queue full (%zu records): %llu records dropped so far, probing "
-			        "goes on",
-			        p->qmax, (unsigned long long)d);
+			out_log(
+			    p, 1,
+			    "record queue full (%zu records): %llu records dropped so far, probing "
+			    "goes on",
+			    p->qmax, (unsigned long long)d);
 			pthread_mutex_lock(&p->qmu);
 		}
 		if (p->qn == 0) {
@@ -197,10 +198,11 @@ static void *q_writer(void *arg)
 				p->h.output_stall_max_ns = took;
 			size_t waiting = p->qn;
 			pthread_mutex_unlock(&p->qmu);
-			out_log(p, 1,
-			        "record output was blocked for %.3f s (%zu records waited); probing "
-			        "was not held up",
-			        (double)took / 1e9, waiting);
+			out_log(
+			    p, 1,
+			    "record output was blocked for %.3f s (%zu records waited); probing "
+			    "was not held up",
+			    (double)took / 1e9, waiting);
 			pthread_mutex_lock(&p->qmu);
 		}
 	}

@@ -93,13 +93,13 @@ typedef struct th_prober th_prober;
 
 /* The prober's view of itself (not of the targets). */
 typedef struct th_prober_health {
-	uint64_t stalls;         /* times the loop did not run for more than TH_PROBER_STALL_NS */
-	int64_t stall_max_ns;    /* the longest of them */
-	int64_t stall_total_ns;  /* their sum */
-	uint64_t clock_steps;    /* wall-clock re-anchorings */
-	int64_t last_step_ns;    /* size of the last step (new - old) */
+	uint64_t stalls;          /* times the loop did not run for more than TH_PROBER_STALL_NS */
+	int64_t stall_max_ns;     /* the longest of them */
+	int64_t stall_total_ns;   /* their sum */
+	uint64_t clock_steps;     /* wall-clock re-anchorings */
+	int64_t last_step_ns;     /* size of the last step (new - old) */
 	uint64_t records_dropped; /* records not delivered because the queue was full */
-	uint64_t output_stalls;  /* callback (or log) calls that took more than TH_PROBER_STALL_NS */
+	uint64_t output_stalls; /* callback (or log) calls that took more than TH_PROBER_STALL_NS */
 	int64_t output_stall_max_ns;
 } th_prober_health;
 

@@ -130,8 +130,7 @@ static int sec_cmp(uint32_t ga, int64_t ta, uint32_t gb, int64_t tb)
 /* Epoch seconds of monotonic time mono_ns under the anchor valid then. */
 static double epoch_of(const th_stream *s, int64_t mono_ns)
 {
-	return th_clock_to_epoch(mono_ns >= s->clock_from_ns ? &s->clock : &s->old_clock,
-	                         mono_ns);
+	return th_clock_to_epoch(mono_ns >= s->clock_from_ns ? &s->clock : &s->old_clock, mono_ns);
 }
 
 static uint8_t *slot(const th_stream *s, uint64_t seq)
@@ -300,9 +299,8 @@ static sec_acc *sec_for(th_stream *s, uint64_t seq, bool create)
 		if (c < 0)
 			break;
 	}
-	if (!create ||
-	    (s->sec_n > 0 && sec_cmp(sec_at(s, s->sec_n - 1)->gen, sec_at(s, s->sec_n - 1)->t, g,
-	                             t) > 0))
+	if (!create || (s->sec_n > 0 && sec_cmp(sec_at(s, s->sec_n - 1)->gen,
+	                                        sec_at(s, s->sec_n - 1)->t, g, t) > 0))
 		return NULL;
 	if (s->sec_n == s->sec_cap) {
 		size_t ncap = s->sec_cap * 2;
@@ -348,8 +346,7 @@ static void sec_emit_ready(th_stream *s, bool force, th_record_cb cb, void *arg)
 
 	while (s->sec_n > 0) {
 		sec_acc *a = sec_at(s, 0);
-		if (!force &&
-		    (s->cur <= a->last_seq || sec_cmp(next_g, next_t, a->gen, a->t) <= 0))
+		if (!force && (s->cur <= a->last_seq || sec_cmp(next_g, next_t, a->gen, a->t) <= 0))
 			break;
 		th_record r;
 		fill_record(s, &r, TH_REC_SECOND);

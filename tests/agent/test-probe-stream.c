@@ -753,7 +753,8 @@ static void sim_run_step(sim *m, uint64_t n, uint64_t step_at, int64_t step_ns)
 		sim_deliver(m, now);
 		m->now = now;
 		if (k == step_at) {
-			th_clock c = {.mono0_ns = now, .wall0_ns = T0 * TH_NS_PER_SEC + now + step_ns};
+			th_clock c = {.mono0_ns = now,
+			              .wall0_ns = T0 * TH_NS_PER_SEC + now + step_ns};
 			th_stream_set_clock(m->s, &c, now);
 		}
 		uint64_t seq = th_stream_due(m->s, now);
