@@ -892,6 +892,32 @@ START_TEST(prober_stall_is_marked_not_lost)
 }
 END_TEST
 
+/* The sender was held 5 s between picking a slot and sending it (more than the 4.29 s that fit
+ * in 32 bits of nanoseconds): the send time is kept exactly, so its echo is answered in time,
+ * not dropped as invalid and the probe lost. */
+START_TEST(send_late_by_more_than_4s_keeps_its_exact_send_time)
+{
+	th_stream_conf c;
+	sim m;
+
+	sim_conf(&c);
+	sim_init(&m, &c);
+	uint64_t seq = th_stream_due(m.s, 0);
+	ck_assert_uint_eq(seq, 1);
+	int64_t sent = 5 * TH_NS_PER_SEC;
+	th_stream_sent(m.s, seq, sent);
+	ck_assert_int_eq(th_stream_send_time(m.s, 1), sent);
+	th_echo_info e = {.seq = 1, .send_ns = sent, .rx_count = 1};
+	ck_assert_int_eq(th_stream_echo(m.s, &e, sent + MS), TH_ECHO_OK);
+	th_stream_counters cnt;
+	th_stream_get_counters(m.s, &cnt);
+	ck_assert_uint_eq(cnt.received, 1);
+	ck_assert_uint_eq(cnt.invalid, 0);
+	ck_assert_int_eq(cnt.max_slip_ns, sent);
+	sim_free(&m);
+}
+END_TEST
+
 START_TEST(bad_configuration_is_refused_with_its_name)
 {
 	th_stream_conf c;
@@ -943,6 +969,7 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, clock_step_backward_repeats_seconds_in_order);
 	tcase_add_test(tc, outage_across_clock_step_keeps_its_duration);
 	tcase_add_test(tc, prober_stall_is_marked_not_lost);
+	tcase_add_test(tc, send_late_by_more_than_4s_keeps_its_exact_send_time);
 	suite_add_tcase(s, tc);
 	return s;
 }
