@@ -23,8 +23,10 @@ th_on_exit kill -KILL "$!"
 th_wait_for 5 grep -q listening "$TH_TMP/reflect.log"
 
 echo "+0" >"$TH_TMP/faketime"
+# in a sanitizer build the ASan runtime must come first
 FAKETIME_TIMESTAMP_FILE="$TH_TMP/faketime" FAKETIME_CACHE_DURATION=1 \
-	FAKETIME_DONT_FAKE_MONOTONIC=1 LD_PRELOAD="$FAKETIME_LIB" \
+	FAKETIME_DONT_FAKE_MONOTONIC=1 \
+	LD_PRELOAD="${THEMIS_ASAN_PRELOAD:+$THEMIS_ASAN_PRELOAD }$FAKETIME_LIB" \
 	"$AGENT" probe --target "127.0.0.1:$rport" --vm vm1 --duration 12 \
 	>"$TH_TMP/records" 2>"$TH_TMP/probe.err" &
 probe=$!
