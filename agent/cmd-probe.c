@@ -1,6 +1,6 @@
 /* cmd-probe.c — "themis-agent probe": options and targets, the prober (lib/probe-engine.h)
- * with its records going to the --report outputs, clean stop on SIGINT/SIGTERM, a summary on
- * stderr. */
+ * with its records going to the --report outputs (from the prober's output thread), its log
+ * lines on stderr, clean stop on SIGINT/SIGTERM, a summary on stderr. */
 #include "themis-config.h"
 
 #include <errno.h>
@@ -56,8 +56,8 @@ static void probe_usage(FILE *f)
 	    "                          [--loss-timeout MS] [--min-lost N] [--stall MS]\n"
 	    "                          [--hold-max S] [--stream ID] [--key-file FILE]\n"
 	    "                          [--report -|FILE|URL]... [--token-file FILE]\n"
-	    "                          [--spool-dir DIR] [--cacert FILE] [--cert FILE --key FILE]\n"
-	    "                          [--quiet]\n"
+	    "                          [--spool-dir DIR] [--spool-memory N] [--cacert FILE]\n"
+	    "                          [--cert FILE --key FILE] [--quiet]\n"
 	    "Per-target options given after a --target apply to that target; otherwise they are\n"
 	    "defaults for the targets (and --targets-file lines) that follow them.\n");
 }
@@ -200,6 +200,7 @@ static int probe_parse(probe_opts *o, int argc, char **argv)
 	    {"cacert", required_argument, NULL, 'a'},
 	    {"cert", required_argument, NULL, 'c'},
 	    {"key", required_argument, NULL, 'k'},
+	    {"spool-memory", required_argument, NULL, 'm'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -252,6 +253,12 @@ static int probe_parse(probe_opts *o, int argc, char **argv)
 		case 'k':
 			o->url.key = optarg;
 			break;
+		case 'm': {
+			uint64_t u = 0;
+			e = th_arg_uint("--spool-memory", optarg, 1, 10000000, &u, err);
+			o->url.spool_memory = (unsigned)u;
+			break;
+		}
 		case 'q':
 			o->quiet = true;
 			break;
@@ -301,8 +308,26 @@ static void probe_on_record(const th_record *rec, void *arg)
 	}
 }
 
-static void probe_summary(const th_prober *p)
+/* The prober's own log lines (stalls, clock steps, dropped records), on its output thread. */
+static void probe_log(int level, const char *msg, void *arg)
 {
+	(void)level;
+	(void)arg;
+	fprintf(stderr, PR "%s\n", msg);
+}
+
+static void probe_summary(th_prober *p)
+{
+	th_prober_health h;
+
+	th_prober_get_health(p, &h);
+	fprintf(stderr,
+	        PR "prober: stalls %llu (max %.3f ms, total %.3f ms) clock-steps %llu "
+	           "records-dropped %llu output-stalls %llu (max %.3f ms)\n",
+	        (unsigned long long)h.stalls, (double)h.stall_max_ns / 1e6,
+	        (double)h.stall_total_ns / 1e6, (unsigned long long)h.clock_steps,
+	        (unsigned long long)h.records_dropped, (unsigned long long)h.output_stalls,
+	        (double)h.output_stall_max_ns / 1e6);
 	for (size_t i = 0; i < th_prober_count(p); i++) {
 		th_target_stats st;
 		th_prober_stats(p, i, &st);
@@ -352,6 +377,7 @@ int cmd_probe(int argc, char **argv)
 		goto out_msg;
 	if (th_prober_new(&ctx.prober, probe_on_record, &ctx, err) != TH_OK)
 		goto out_msg;
+	th_prober_set_log(ctx.prober, probe_log, NULL);
 	for (size_t i = 0; i < o.n; i++) {
 		th_err e = th_prober_add(ctx.prober, &o.targets[i], err);
 		if (e != TH_OK) {

@@ -8,13 +8,21 @@
  * as a JSON array with libcurl (bearer token from a file, bounded timeouts) and removes a batch
  * only after a 2xx answer. Transport errors, 5xx, 401, 403, 408 and 429 keep the batch and retry
  * with backoff (a TLS failure too: it is logged as an error naming the URL and the reason, as an
- * unknown CA or a refused client certificate need the operator); 413 splits the batch; any other
- * 4xx moves it to <spool>/rejected/ with the server's answer beside it. The probe schedule never
- * waits on the network: a push costs one write(2) to the spool under a short lock.
+ * unknown CA or a refused client certificate need the operator); 413 splits the batch (the
+ * halves acknowledged are remembered, so a retry sends only the rest and counts every record
+ * once); any other 4xx moves it to <spool>/rejected/ with the server's answer beside it (a batch
+ * that cannot be copied there stays in the spool). Segments and the directory are fsync'd when a
+ * segment is sealed into a batch. The probe schedule never waits on the network (nor on the
+ * spool: records reach it from the prober's output thread). When the spool cannot take a record
+ * (disk full, I/O error) the record is kept in memory (at most mem_max records, further ones are
+ * dropped and counted), a warning is logged, and the memory is written to the spool as soon as it
+ * takes records again; while nothing older waits in the spool, the delivery thread also POSTs
+ * straight from memory.
  */
 #ifndef TH_REPORT_URL_IMPL_H
 #define TH_REPORT_URL_IMPL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "th-error.h"
@@ -35,6 +43,7 @@ typedef struct th_report_url_opts {
 	unsigned flush_ms;      /* longest a record waits before its batch is sealed; 0: 1000 */
 	unsigned timeout_ms;    /* whole-request limit; 0: 5000 (connect limit min(this, 2000)) */
 	unsigned retry_max_ms;  /* backoff ceiling while the endpoint is down; 0: 5000 */
+	unsigned mem_max;       /* records kept in memory while the spool fails; 0: 10000 */
 	th_report_log_fn *log;  /* NULL: lines on stderr prefixed "themis-agent: report: " */
 	void *log_ctx;
 } th_report_url_opts;
@@ -70,6 +79,9 @@ typedef struct th_report_url_stats {
 	unsigned long long posts;     /* HTTP requests made */
 	unsigned long long failures;  /* requests that failed and will be retried */
 	unsigned long long pending;   /* records in the spool not yet acknowledged */
+	unsigned long long in_memory; /* records waiting in memory because the spool failed */
+	unsigned long long dropped;   /* records lost: the spool failed and the memory was full */
+	unsigned long long spool_errors; /* writes to the spool that failed */
 } th_report_url_stats;
 
 void th_report_url_get_stats(th_report_url *r, th_report_url_stats *st);
@@ -85,6 +97,24 @@ typedef enum th_report_verdict {
 } th_report_verdict;
 
 th_report_verdict th_report_classify(long http_status);
+
+/* Delivery of the records [lo, hi) of a batch, in order, through an injected POST (returns the
+ * HTTP status, 0 for no answer) and an injected keeper of rejected records (false: they could
+ * not be stored, so the batch must stay). 413 halves a range (a lone record still too large is
+ * rejected). Stops at the first range not settled. */
+typedef long th_report_post_fn(void *ctx, size_t lo, size_t hi);
+typedef bool th_report_keep_fn(void *ctx, size_t lo, size_t hi, long status);
+typedef struct th_report_progress {
+	size_t done;      /* [lo, done) settled: acknowledged or kept as rejected */
+	size_t delivered; /* records acknowledged with 2xx */
+	size_t rejected;  /* records kept as rejected */
+	long status;      /* the last HTTP status */
+} th_report_progress;
+
+/* DONE when all of [lo, hi) is settled, else RETRY (pr->done says how far it got). pr is
+ * reset first (done = lo). */
+th_report_verdict th_report_deliver_range(th_report_post_fn *post, th_report_keep_fn *keep,
+                                          void *ctx, size_t lo, size_t hi, th_report_progress *pr);
 
 /* Full endpoint URL from the --report argument: "/v1/records" appended when the URL has no path
  * (or only "/"). Refuses anything but http:// and https:// and URLs with spaces or controls. */

@@ -5,7 +5,10 @@
  *   <seq>.batch   sealed segments, sent in increasing <seq> order, removed after a 2xx
  *   rejected/<seq>.batch + <seq>.reason   batches the endpoint refused for good
  * <seq> is a zero-padded decimal so names sort in sending order. At open, leftover .open files
- * (a crashed run) are cut back to their last complete line and sealed.
+ * (a crashed run) are cut back to their last complete line and sealed. A segment is fsync'd
+ * before it is sealed, the directory after every rename, a rejected copy before its batch goes.
+ * While the spool cannot take records they wait in a bounded ring in memory (see
+ * report-url-impl.h).
  * The report_url_* functions at the bottom are the agent's front-end contract (report-url.h).
  * libcurl is loaded with dlopen() on the first --report URL: the same binary runs the reflector
  * inside guests, where libcurl and its TLS stack would triple the resident memory.
@@ -107,7 +110,7 @@ struct th_report_url {
 	char cacert[PATH_MAX], cert[PATH_MAX], key[PATH_MAX]; /* "" when not given */
 	char dir[PATH_MAX];
 	int lock_fd;
-	unsigned batch_max, flush_ms, timeout_ms, retry_max_ms;
+	unsigned batch_max, flush_ms, timeout_ms, retry_max_ms, mem_max;
 	th_report_log_fn *log;
 	void *log_ctx;
 
@@ -120,11 +123,19 @@ struct th_report_url {
 	int64_t cur_first_ns; /* when its first record was pushed */
 	uint64_t send_seq;    /* oldest sealed batch not yet acknowledged; all < cur_seq sealed */
 	bool stop;            /* delivery thread must return */
+	/* records the spool could not take, oldest first; the first mem_inflight are being
+	 * POSTed by the delivery thread */
+	char **mem;
+	size_t *mem_len;
+	size_t mem_head, mem_n, mem_inflight;
+	bool spool_failing, mem_full; /* a warning was logged for this episode */
 	bool thread_started;
 	pthread_t thread;
 	th_report_url_stats st;
 
 	/* delivery thread only */
+	uint64_t part_seq; /* batch whose first part_done records are settled (0: none) */
+	size_t part_done;
 	CURL *curl;
 	char curl_error[CURL_ERROR_SIZE]; /* libcurl's detailed reason for a transport failure */
 	bool tls_failed;                  /* the last transport failure was a TLS one */
@@ -148,6 +159,46 @@ th_report_verdict th_report_classify(long s)
 	if (s >= 400 && s < 500)
 		return TH_REPORT_REJECT;
 	return TH_REPORT_RETRY;
+}
+
+static th_report_verdict deliver_rec(th_report_post_fn *post, th_report_keep_fn *keep, void *ctx,
+                                     size_t lo, size_t hi, th_report_progress *pr)
+{
+	long st = post(ctx, lo, hi);
+	th_report_verdict v = th_report_classify(st);
+
+	pr->status = st;
+	if (v == TH_REPORT_SPLIT && hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		v = deliver_rec(post, keep, ctx, lo, mid, pr);
+		if (v == TH_REPORT_DONE)
+			v = deliver_rec(post, keep, ctx, mid, hi, pr);
+		return v;
+	}
+	if (v == TH_REPORT_SPLIT)
+		v = TH_REPORT_REJECT;
+	if (v == TH_REPORT_REJECT) {
+		if (!keep(ctx, lo, hi, st))
+			return TH_REPORT_RETRY; /* not stored anywhere: the batch must stay */
+		pr->rejected += hi - lo;
+		pr->done = hi;
+		return TH_REPORT_DONE;
+	}
+	if (v == TH_REPORT_DONE) {
+		pr->delivered += hi - lo;
+		pr->done = hi;
+	}
+	return v;
+}
+
+th_report_verdict th_report_deliver_range(th_report_post_fn *post, th_report_keep_fn *keep,
+                                          void *ctx, size_t lo, size_t hi, th_report_progress *pr)
+{
+	memset(pr, 0, sizeof *pr);
+	pr->done = lo;
+	if (hi <= lo)
+		return TH_REPORT_DONE;
+	return deliver_rec(post, keep, ctx, lo, hi, pr);
 }
 
 th_err th_report_url_endpoint(const char *arg, char *out, size_t len, char *errbuf)
@@ -415,6 +466,17 @@ static th_err ru_take_default_dir(th_report_url *r, char *errbuf)
 
 /* ------------------------------------------------------------------ spool */
 
+/* Make the directory's entries (renames, new files) durable. */
+static void ru_sync_dir(th_report_url *r)
+{
+	int fd = open(r->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || fsync(fd) != 0)
+		ru_log(r, 1, "cannot fsync spool directory %s: %s", r->dir, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
 /* Close the open segment and rename it to .batch. Caller holds mu. */
 static th_err ru_seal_locked(th_report_url *r)
 {
@@ -422,6 +484,9 @@ static th_err ru_seal_locked(th_report_url *r)
 
 	if (r->cur_fd < 0)
 		return TH_OK;
+	if (fsync(r->cur_fd) != 0)
+		ru_log(r, 1, "cannot fsync spool segment " RU_SEQ_FMT " in %s: %s", r->cur_seq,
+		       r->dir, strerror(errno));
 	close(r->cur_fd);
 	r->cur_fd = -1;
 	ru_path(r, from, sizeof from, r->cur_seq, "open");
@@ -433,6 +498,7 @@ static th_err ru_seal_locked(th_report_url *r)
 		r->cur_count = 0;
 		return TH_ERR_IO;
 	}
+	ru_sync_dir(r);
 	r->cur_seq++;
 	r->cur_count = 0;
 	r->cur_size = 0;
@@ -506,6 +572,7 @@ static th_err ru_recover(th_report_url *r, char *errbuf)
 			hi = seq;
 	}
 	closedir(d);
+	ru_sync_dir(r);
 	if (any) {
 		r->send_seq = lo;
 		r->cur_seq = hi + 1;
@@ -517,24 +584,20 @@ static th_err ru_recover(th_report_url *r, char *errbuf)
 	return TH_OK;
 }
 
-th_err th_report_url_push_json(th_report_url *r, const char *json, size_t len, char *errbuf)
+/* Append one line to the open segment (opened when needed). Caller holds mu. On failure the
+ * segment is left as it was and *err says why. */
+static th_err ru_append_locked(th_report_url *r, const char *json, size_t len, int *err)
 {
 	struct iovec iov[2];
 	size_t want = len + 1, done = 0;
-	th_err e = TH_OK;
 
-	if (len == 0 || memchr(json, '\n', len) != NULL || memchr(json, '\0', len) != NULL)
-		return th_seterr(errbuf, TH_ERR_INVALID,
-		                 "record \"%.40s\" is empty or contains a newline or NUL", json);
-	pthread_mutex_lock(&r->mu);
 	if (r->cur_fd < 0) {
 		char path[PATH_MAX + 32];
 		ru_path(r, path, sizeof path, r->cur_seq, "open");
 		r->cur_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 		if (r->cur_fd < 0) {
-			e = th_seterr(errbuf, TH_ERR_IO, "cannot create spool segment %s: %s", path,
-			              strerror(errno));
-			goto out;
+			*err = errno;
+			return TH_ERR_IO;
 		}
 		r->cur_count = 0;
 		r->cur_size = lseek(r->cur_fd, 0, SEEK_END); /* > 0 after a failed seal */
@@ -559,24 +622,110 @@ th_err th_report_url_push_json(th_report_url *r, const char *json, size_t len, c
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0) {
-			int err = errno;
+			*err = errno;
 			/* cut a half-written line so the segment stays one record per line */
-			if (ftruncate(r->cur_fd, r->cur_size) != 0)
+			if (done > 0 && ftruncate(r->cur_fd, r->cur_size) != 0)
 				ru_log(r, 0, "cannot repair the spool segment: %s",
 				       strerror(errno));
-			e = th_seterr(errbuf, TH_ERR_IO, "cannot write to spool %s: %s", r->dir,
-			              strerror(err));
-			goto out;
+			return TH_ERR_IO;
 		}
 		done += (size_t)k;
 	}
 	r->cur_size += (off_t)want;
 	if (r->cur_count++ == 0)
 		r->cur_first_ns = th_mono_ns();
-	r->st.pushed++;
 	r->st.pending++;
 	if (r->cur_count >= r->batch_max)
 		ru_seal_locked(r);
+	return TH_OK;
+}
+
+static void ru_mem_pop_locked(th_report_url *r)
+{
+	free(r->mem[r->mem_head]);
+	r->mem[r->mem_head] = NULL;
+	r->mem_head = (r->mem_head + 1) % r->mem_max;
+	r->mem_n--;
+	r->st.in_memory = r->mem_n;
+}
+
+/* Move the records held in memory to the spool, oldest first, while it takes them. Returns
+ * true when memory is empty. Caller holds mu. */
+static bool ru_mem_flush_locked(th_report_url *r)
+{
+	size_t moved = 0;
+	int err = 0;
+
+	if (r->mem_n == 0)
+		return true;
+	if (r->mem_inflight > 0)
+		return false; /* the oldest are being POSTed: they go first */
+	while (r->mem_n > 0) {
+		if (ru_append_locked(r, r->mem[r->mem_head], r->mem_len[r->mem_head], &err) !=
+		    TH_OK)
+			break;
+		ru_mem_pop_locked(r);
+		moved++;
+	}
+	if (r->mem_n == 0 && r->spool_failing) {
+		r->spool_failing = r->mem_full = false;
+		ru_log(r, 2, "spool %s takes records again (%zu moved there from memory)", r->dir,
+		       moved);
+	}
+	return r->mem_n == 0;
+}
+
+th_err th_report_url_push_json(th_report_url *r, const char *json, size_t len, char *errbuf)
+{
+	th_err e = TH_OK;
+	int err = 0;
+
+	if (len == 0 || memchr(json, '\n', len) != NULL || memchr(json, '\0', len) != NULL)
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "record \"%.40s\" is empty or contains a newline or NUL", json);
+	pthread_mutex_lock(&r->mu);
+	if (ru_mem_flush_locked(r) && ru_append_locked(r, json, len, &err) == TH_OK) {
+		r->st.pushed++;
+		goto out;
+	}
+	/* the spool does not take records (disk full, I/O error): memory, bounded; the record
+	 * is accepted all the same, so whatever produces records goes on */
+	if (err != 0) {
+		r->st.spool_errors++;
+		if (!r->spool_failing) {
+			r->spool_failing = true;
+			ru_log(r, 1,
+			       "cannot write to spool %s: %s; keeping up to %u records in memory "
+			       "until it takes records again",
+			       r->dir, strerror(err), r->mem_max);
+		}
+	}
+	if (r->mem == NULL) {
+		r->mem = calloc(r->mem_max, sizeof *r->mem);
+		r->mem_len = calloc(r->mem_max, sizeof *r->mem_len);
+	}
+	char *copy =
+	    r->mem != NULL && r->mem_len != NULL && r->mem_n < r->mem_max ? malloc(len + 1) : NULL;
+	if (copy == NULL) {
+		r->st.dropped++;
+		if (!r->mem_full) {
+			r->mem_full = true;
+			ru_log(r, 0,
+			       "spool %s failing and %zu records held in memory: dropping records "
+			       "(counted) until it recovers",
+			       r->dir, r->mem_n);
+		}
+		goto out;
+	}
+	memcpy(copy, json, len);
+	copy[len] = '\0';
+	size_t at = (r->mem_head + r->mem_n) % r->mem_max;
+	r->mem[at] = copy;
+	r->mem_len[at] = len;
+	r->mem_n++;
+	r->st.in_memory = r->mem_n;
+	r->st.pushed++;
+	pthread_cond_broadcast(&r->cv);
 out:
 	pthread_mutex_unlock(&r->mu);
 	return e;
@@ -689,74 +838,108 @@ static long ru_post(th_report_url *r, const char **lines, const size_t *lens, si
 	return status;
 }
 
-/* Deliver lines[lo, hi): DONE when all were acknowledged or rejected, RETRY otherwise.
- * 413 halves the range; a lone record that is still too large is rejected. */
-static th_report_verdict ru_deliver(th_report_url *r, uint64_t seq, const char **lines,
-                                    const size_t *lens, size_t lo, size_t hi, long *status)
-{
-	th_report_verdict v;
+/* One batch on its way: lines[k] of lens[k] bytes; seq 0 = records straight from memory. */
+typedef struct ru_batch {
+	th_report_url *r;
+	uint64_t seq;
+	const char **lines;
+	const size_t *lens;
+} ru_batch;
 
-	*status = ru_post(r, lines, lens, lo, hi);
-	v = th_report_classify(*status);
-	if (v == TH_REPORT_SPLIT && hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2;
-		ru_log(r, 1,
+static long ru_post_cb(void *ctx, size_t lo, size_t hi)
+{
+	ru_batch *b = ctx;
+	long st = ru_post(b->r, b->lines, b->lens, lo, hi);
+
+	if (st == 413 && hi - lo > 1)
+		ru_log(b->r, 1,
 		       "batch " RU_SEQ_FMT " (%zu records) too large for %s (HTTP 413): "
 		       "sending it in halves",
-		       seq, hi - lo, r->url);
-		v = ru_deliver(r, seq, lines, lens, lo, mid, status);
-		if (v == TH_REPORT_DONE)
-			v = ru_deliver(r, seq, lines, lens, mid, hi, status);
-		return v;
-	}
-	if (v == TH_REPORT_SPLIT)
-		v = TH_REPORT_REJECT;
-	if (v == TH_REPORT_REJECT) {
-		char path[PATH_MAX + 48];
-		int fd;
-		snprintf(path, sizeof path, "%s/rejected", r->dir);
-		mkdir(path, 0700);
-		snprintf(path, sizeof path, "%s/rejected/" RU_SEQ_FMT ".%zu.batch", r->dir, seq,
-		         lo);
-		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (fd >= 0) {
-			for (size_t i = lo; i < hi; i++) {
-				ru_write_all(fd, lines[i], lens[i]);
-				ru_write_all(fd, "\n", 1);
-			}
-			close(fd);
-		}
-		snprintf(path, sizeof path, "%s/rejected/" RU_SEQ_FMT ".%zu.reason", r->dir, seq,
-		         lo);
-		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (fd >= 0) {
-			char head[64];
-			int n = snprintf(head, sizeof head, "HTTP %ld\n", *status);
-			ru_write_all(fd, head, (size_t)n);
-			ru_write_all(fd, r->reason, r->reason_len);
-			close(fd);
-		}
-		ru_log(r, 0,
-		       "%s rejected %zu records with HTTP %ld: %.200s — kept in "
-		       "%s/rejected/" RU_SEQ_FMT ".%zu.batch, not retried",
-		       r->url, hi - lo, *status, r->reason[0] ? r->reason : "(no message)", r->dir,
-		       seq, lo);
-		pthread_mutex_lock(&r->mu);
-		r->st.rejected += hi - lo;
-		r->st.pending -= hi - lo;
-		pthread_mutex_unlock(&r->mu);
-		return TH_REPORT_DONE;
-	}
-	if (v == TH_REPORT_DONE) {
-		pthread_mutex_lock(&r->mu);
-		r->st.delivered += hi - lo;
-		r->st.pending -= hi - lo;
-		pthread_mutex_unlock(&r->mu);
-	}
-	return v;
+		       b->seq, hi - lo, b->r->url);
+	return st;
 }
 
-/* Send batch seq. DONE: it is gone from the spool. RETRY: keep it. */
+/* Write a whole file and make it durable; false (file removed) on any failure. */
+static bool ru_write_durable(const char *path, const char *const *parts, const size_t *lens,
+                             size_t n, bool newline, int *err)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	bool ok = fd >= 0;
+
+	for (size_t i = 0; ok && i < n; i++)
+		ok = ru_write_all(fd, parts[i], lens[i]) == TH_OK &&
+		     (!newline || ru_write_all(fd, "\n", 1) == TH_OK);
+	if (ok)
+		ok = fsync(fd) == 0;
+	*err = ok ? 0 : errno;
+	if (fd >= 0 && close(fd) != 0 && ok) {
+		ok = false;
+		*err = errno;
+	}
+	if (!ok)
+		unlink(path);
+	return ok;
+}
+
+/* Keep lines[lo, hi) and the endpoint's answer in rejected/; false when they could not be
+ * stored (then the batch stays in the spool and is tried again later). */
+static bool ru_keep_cb(void *ctx, size_t lo, size_t hi, long status)
+{
+	ru_batch *b = ctx;
+	th_report_url *r = b->r;
+	char path[PATH_MAX + 48], rpath[PATH_MAX + 48], head[64];
+	int err = 0;
+
+	snprintf(path, sizeof path, "%s/rejected", r->dir);
+	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+		err = errno;
+		goto fail;
+	}
+	snprintf(path, sizeof path, "%s/rejected/" RU_SEQ_FMT ".%zu.batch", r->dir, b->seq, lo);
+	snprintf(rpath, sizeof rpath, "%s/rejected/" RU_SEQ_FMT ".%zu.reason", r->dir, b->seq, lo);
+	int n = snprintf(head, sizeof head, "HTTP %ld\n", status);
+	const char *rparts[] = {head, r->reason};
+	size_t rlens[] = {(size_t)n, r->reason_len};
+	if (!ru_write_durable(path, b->lines + lo, b->lens + lo, hi - lo, true, &err))
+		goto fail;
+	if (!ru_write_durable(rpath, rparts, rlens, 2, false, &err)) {
+		unlink(path);
+		goto fail;
+	}
+	snprintf(path, sizeof path, "%s/rejected", r->dir);
+	int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		if (fsync(dfd) != 0)
+			ru_log(r, 1, "cannot fsync %s: %s", path, strerror(errno));
+		close(dfd);
+	}
+	ru_log(r, 0,
+	       "%s rejected %zu records with HTTP %ld: %.200s — kept in "
+	       "%s/rejected/" RU_SEQ_FMT ".%zu.batch, not retried",
+	       r->url, hi - lo, status, r->reason[0] ? r->reason : "(no message)", r->dir, b->seq,
+	       lo);
+	return true;
+fail:
+	ru_log(r, 0,
+	       "%s rejected %zu records with HTTP %ld, but they cannot be kept in %s/rejected "
+	       "(%s): leaving them in the spool and retrying",
+	       r->url, hi - lo, status, r->dir, strerror(err));
+	return false;
+}
+
+/* Count what a delivery settled, once. Caller holds mu. */
+static void ru_settled_locked(th_report_url *r, const th_report_progress *pr, bool spooled)
+{
+	unsigned long long n = pr->delivered + pr->rejected;
+
+	r->st.delivered += pr->delivered;
+	r->st.rejected += pr->rejected;
+	if (spooled)
+		r->st.pending -= n <= r->st.pending ? n : r->st.pending;
+}
+
+/* Send batch seq. DONE: it is gone from the spool. RETRY: keep it; the records already
+ * settled are remembered (part_seq/part_done) and neither sent nor counted again. */
 static th_report_verdict ru_send_batch(th_report_url *r, uint64_t seq, long *status)
 {
 	char path[PATH_MAX + 32];
@@ -803,12 +986,60 @@ static th_report_verdict ru_send_batch(th_report_url *r, uint64_t seq, long *sta
 		}
 		start = i + 1;
 	}
-	v = k ? ru_deliver(r, seq, lines, lens, 0, k, status) : TH_REPORT_DONE;
-	if (v == TH_REPORT_DONE && unlink(path) != 0)
-		ru_log(r, 0, "cannot remove delivered batch %s: %s", path, strerror(errno));
+	size_t from = r->part_seq == seq && r->part_done < k ? r->part_done : 0;
+	ru_batch b = {r, seq, lines, lens};
+	th_report_progress pr;
+	v = th_report_deliver_range(ru_post_cb, ru_keep_cb, &b, from, k, &pr);
+	*status = pr.status;
+	pthread_mutex_lock(&r->mu);
+	ru_settled_locked(r, &pr, true);
+	pthread_mutex_unlock(&r->mu);
+	if (v == TH_REPORT_DONE) {
+		r->part_seq = 0;
+		if (unlink(path) != 0)
+			ru_log(r, 0, "cannot remove delivered batch %s: %s", path, strerror(errno));
+	} else {
+		r->part_seq = seq;
+		r->part_done = pr.done;
+	}
 	free(lines);
 	free(lens);
 	free(buf);
+	return v;
+}
+
+/* POST the oldest records held in memory (nothing older waits in the spool). Called with mu
+ * held; releases it during the request. */
+static th_report_verdict ru_send_memory_locked(th_report_url *r, long *status)
+{
+	size_t n = r->mem_n < r->batch_max ? r->mem_n : r->batch_max;
+	const char **lines = calloc(n, sizeof *lines);
+	size_t *lens = calloc(n, sizeof *lens);
+	th_report_progress pr;
+	th_report_verdict v;
+
+	*status = 0;
+	if (lines == NULL || lens == NULL) {
+		free(lines);
+		free(lens);
+		return TH_REPORT_RETRY;
+	}
+	for (size_t i = 0; i < n; i++) {
+		lines[i] = r->mem[(r->mem_head + i) % r->mem_max];
+		lens[i] = r->mem_len[(r->mem_head + i) % r->mem_max];
+	}
+	r->mem_inflight = n; /* pushes only add at the tail: these pointers stay valid */
+	pthread_mutex_unlock(&r->mu);
+	ru_batch b = {r, 0, lines, lens};
+	v = th_report_deliver_range(ru_post_cb, ru_keep_cb, &b, 0, n, &pr);
+	pthread_mutex_lock(&r->mu);
+	*status = pr.status;
+	ru_settled_locked(r, &pr, false);
+	for (size_t i = pr.done; i > 0; i--)
+		ru_mem_pop_locked(r);
+	r->mem_inflight = 0;
+	free(lines);
+	free(lens);
 	return v;
 }
 
@@ -831,7 +1062,7 @@ static int64_t ru_after_failure(th_report_url *r, long status)
 
 	r->st.failures++;
 	if (!r->endpoint_down) {
-		unsigned long long pending = r->st.pending;
+		unsigned long long pending = r->st.pending + r->mem_n;
 		char what[64];
 
 		r->endpoint_down = true;
@@ -889,6 +1120,15 @@ static void *ru_thread(void *arg)
 			ru_seal_locked(r);
 		if (retry_at != 0 && now >= retry_at)
 			retry_at = 0;
+		/* records held in memory: to the spool when it takes them again, else straight to
+		 * the endpoint once nothing older waits in the spool */
+		if (r->mem_n > 0 && !ru_mem_flush_locked(r) && retry_at == 0 &&
+		    r->send_seq >= r->cur_seq && r->cur_count == 0) {
+			long status;
+			if (ru_send_memory_locked(r, &status) != TH_REPORT_DONE)
+				retry_at = ru_after_failure(r, status);
+			continue;
+		}
 		if (retry_at == 0 && r->send_seq < r->cur_seq) {
 			uint64_t seq = r->send_seq;
 			th_report_verdict v;
@@ -903,7 +1143,7 @@ static void *ru_thread(void *arg)
 			}
 			r->send_seq = seq + 1;
 			pthread_cond_broadcast(&r->cv);
-			if (r->endpoint_down) {
+			if (r->endpoint_down && status != 0) { /* an answer, not an empty batch */
 				double secs = (double)(th_mono_ns() - r->down_since_ns) / 1e9;
 				r->endpoint_down = false;
 				pthread_mutex_unlock(&r->mu);
@@ -980,6 +1220,7 @@ th_err th_report_url_open(th_report_url **out, const th_report_url_opts *o, char
 	r->flush_ms = o->flush_ms ? o->flush_ms : 1000;
 	r->timeout_ms = o->timeout_ms ? o->timeout_ms : 5000;
 	r->retry_max_ms = o->retry_max_ms ? o->retry_max_ms : 5000;
+	r->mem_max = o->mem_max ? o->mem_max : 10000;
 	e = th_report_url_endpoint(o->url, r->url, sizeof r->url, errbuf);
 	if (e != TH_OK)
 		goto fail;
@@ -1072,8 +1313,9 @@ th_err th_report_url_close(th_report_url *r, unsigned drain_ms, char *errbuf)
 		return TH_OK;
 	deadline = th_mono_ns() + (int64_t)drain_ms * TH_NS_PER_MS;
 	pthread_mutex_lock(&r->mu);
+	ru_mem_flush_locked(r);
 	ru_seal_locked(r);
-	while (r->send_seq < r->cur_seq && th_mono_ns() < deadline) {
+	while ((r->send_seq < r->cur_seq || r->mem_n > 0) && th_mono_ns() < deadline) {
 		struct timespec ts;
 		int64_t left = deadline - th_mono_ns();
 		clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -1087,11 +1329,27 @@ th_err th_report_url_close(th_report_url *r, unsigned drain_ms, char *errbuf)
 		pthread_cond_timedwait(&r->cv, &r->mu, &ts);
 	}
 	r->stop = true;
-	pending = r->st.pending;
 	pthread_cond_broadcast(&r->cv);
 	pthread_mutex_unlock(&r->mu);
 	pthread_join(r->thread, NULL);
-	if (pending > 0)
+	/* the last chance for records held in memory: the spool, sealed for the next run */
+	ru_mem_flush_locked(r);
+	ru_seal_locked(r);
+	unsigned long long lost = r->mem_n;
+	r->st.dropped += lost;
+	while (r->mem_n > 0)
+		ru_mem_pop_locked(r);
+	pending = r->st.pending;
+	if (lost > 0)
+		e = th_seterr(errbuf, TH_ERR_IO,
+		              "%llu records held in memory are lost: spool %s does not take them "
+		              "and %s did not either (%llu dropped in all)",
+		              lost, r->dir, r->url, r->st.dropped);
+	else if (r->st.dropped > 0)
+		e = th_seterr(errbuf, TH_ERR_IO,
+		              "%llu records were dropped while spool %s failed and memory was full",
+		              r->st.dropped, r->dir);
+	else if (pending > 0)
 		e = th_seterr(errbuf, TH_ERR_TIMEOUT,
 		              "%llu records not yet delivered to %s stay in %s for the next run",
 		              pending, r->url, r->dir);
@@ -1099,6 +1357,8 @@ th_err th_report_url_close(th_report_url *r, unsigned drain_ms, char *errbuf)
 	pthread_cond_destroy(&r->cv);
 	pthread_mutex_destroy(&r->mu);
 	close(r->lock_fd);
+	free(r->mem);
+	free(r->mem_len);
 	free(r);
 	return e;
 }
@@ -1139,6 +1399,7 @@ th_err report_url_open(report_url **out, const char *url, const report_url_opts 
 		o.cacert = opts->cacert;
 		o.cert = opts->cert;
 		o.key = opts->key;
+		o.mem_max = opts->spool_memory;
 	}
 	r->close_timeout_ms =
 	    opts && opts->close_timeout_ms > 0 ? (unsigned)opts->close_timeout_ms : 5000;

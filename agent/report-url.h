@@ -5,13 +5,15 @@
  * DELIVERY_CPPFLAGS once it is there). Contract:
  * - report_url_open() is called once per "--report URL" before probing starts; url starts with
  *   "http://" or "https://" (e.g. "http://collector:8090/v1/records").
- * - report_url_write() is called from the measuring thread, once per record, in emission order.
- *   It must not block on the network: it queues (and spools to disk while the endpoint is down)
- *   and a delivery thread of its own POSTs JSON-array batches (lib/record-json.h encodes).
+ * - report_url_write() is called from the thread that writes records (for probe: the prober's
+ *   output thread, never the probing thread), once per record, in emission order. It must not
+ *   block on the network: it spools (in memory while the spool fails) and a delivery thread of
+ *   its own POSTs JSON-array batches (lib/record-json.h encodes). A failing spool is not an
+ *   error of the write: the record is kept in memory, or dropped and counted.
  * - report_url_close() is called once at exit, after the last write: it tries to deliver what is
  *   queued within opts->close_timeout_ms, spools the rest for the next run, frees everything.
  * Nothing is lost or duplicated across an endpoint outage or an agent restart (spool + the
- * endpoint's idempotent keys).
+ * endpoint's idempotent keys); close() reports records lost because the spool failed.
  */
 #ifndef TH_REPORT_URL_H
 #define TH_REPORT_URL_H
@@ -27,6 +29,8 @@ typedef struct report_url_opts {
 	 * certificate against that CA file instead of the system store; "--cert" and "--key"
 	 * (both or neither) present a client certificate. NULL = not given. */
 	const char *cacert, *cert, *key;
+	unsigned spool_memory;  /* "--spool-memory": records kept in memory while the spool
+	                         * fails; 0 = the delivery code's default (10000) */
 } report_url_opts;
 
 typedef struct report_url report_url;

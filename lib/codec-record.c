@@ -52,6 +52,10 @@ static th_err th_decode_second(yajl_val v, const char *w, th_second *s, char *er
 	if ((e = th_json_int_opt(v, w, "slips", 0, U32, &x, errbuf)))
 		return e;
 	s->slips = (uint32_t)x;
+	x = 0;
+	if ((e = th_json_int_opt(v, w, "prober_stall_ms", 0, U32, &x, errbuf)))
+		return e;
+	s->prober_stall_ms = (uint32_t)x;
 	if (s->received > s->sent)
 		return th_seterr(errbuf, TH_ERR_INVALID, "%s.received: %u exceeds sent %u", w,
 		                 s->received, s->sent);

@@ -1,10 +1,14 @@
-/* probe-engine.c — the prober's event loop: one connected UDP socket per target, a timerfd for
- * the schedule, an eventfd to stop; the maths lives in probe-stream.c. */
+/* probe-engine.c — the prober's event loop: one connected UDP socket per target (echoes carry
+ * the kernel's receive time), a timerfd for the schedule, an eventfd to stop; the record queue
+ * and the output thread that hands records to the callback; the watch on the prober's own
+ * stalls and on wall-clock steps. The maths lives in probe-stream.c. */
 #include "themis-config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +18,9 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "probe-engine.h"
@@ -32,22 +38,179 @@ typedef struct tgt {
 	size_t pos;         /* its place in the heap */
 } tgt;
 
+/* One entry of the record queue: a record, or a log line for the output thread. */
+typedef struct qent {
+	int level; /* -1: a record; else a log line of that level */
+	union {
+		th_record rec;
+		char msg[256];
+	} u;
+} qent;
+
 struct th_prober {
 	th_record_cb cb;
 	void *arg;
+	th_prober_log_fn *log;
+	void *log_arg;
 	tgt *t;
 	size_t n, cap;
 	th_clock clock;
 	int epfd, timerfd, stopfd;
 	bool ran;
 	size_t *heap;   /* target indices, earliest key first: one wake-up serves only who is due */
-	bool no_pwait2; /* kernel without epoll_pwait2: wait on the timer file instead */
+	bool no_pwait2; /* epoll_pwait2 unusable: wait on the timer file instead */
+
+	/* the loop's own timing */
+	int64_t read_ns;        /* every socket was drained at this time */
+	int64_t planned_ns;     /* when the loop meant to run again */
+	int64_t clock_check_ns; /* next check of the wall-clock anchor */
+	int64_t krt_off_ns;     /* kernel CLOCK_REALTIME - CLOCK_MONOTONIC, for receive stamps */
+
+	/* records and log lines on their way to the output thread; level -1 = record */
+	pthread_mutex_t qmu;
+	pthread_cond_t qcv;
+	qent *q;
+	size_t qcap, qhead, qn, qmax;
+	bool qclosed, qthread;
+	pthread_t writer;
+
+	th_prober_health h; /* under qmu */
 };
 
 #define EV_STOP  UINT64_MAX
 #define EV_TIMER (UINT64_MAX - 1)
 
 /* The stream's own defaults, so both stay the same. */
+/* ------------------------------------------------------------------ output thread */
+
+/* Hand entry e to the output thread; never waits. Records are dropped (and counted) when the
+ * queue is full; log lines have a few spare places. */
+static void q_push(th_prober *p, const qent *e)
+{
+	pthread_mutex_lock(&p->qmu);
+	size_t room = p->qmax + (e->level >= 0 ? 16 : 0);
+	if (p->q == NULL || p->qn >= room || p->qn >= p->qcap) {
+		if (e->level < 0)
+			p->h.records_dropped++;
+	} else {
+		p->q[(p->qhead + p->qn) % p->qcap] = *e;
+		p->qn++;
+		pthread_cond_signal(&p->qcv);
+	}
+	pthread_mutex_unlock(&p->qmu);
+}
+
+/* The callback streams use: queue the record. */
+static void q_record(const th_record *rec, void *arg)
+{
+	th_prober *p = arg;
+	qent e;
+
+	e.level = -1;
+	e.u.rec = *rec;
+	q_push(p, &e);
+}
+
+static void q_log(th_prober *p, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void q_log(th_prober *p, int level, const char *fmt, ...)
+{
+	qent e;
+	va_list ap;
+
+	if (p->log == NULL)
+		return;
+	e.level = level;
+	va_start(ap, fmt);
+	vsnprintf(e.u.msg, sizeof e.u.msg, fmt, ap);
+	va_end(ap);
+	q_push(p, &e);
+}
+
+static void out_log(th_prober *p, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A log line from the output thread itself. */
+static void out_log(th_prober *p, int level, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	if (p->log == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	p->log(level, msg, p->log_arg);
+}
+
+/* Takes entries off the queue and hands them to the callback (or the log function), so a slow
+ * consumer never holds up probing. Returns once the queue is closed and empty. */
+static void *q_writer(void *arg)
+{
+	th_prober *p = arg;
+	uint64_t told_dropped = 0;
+	qent *e = malloc(sizeof *e);
+
+	pthread_mutex_lock(&p->qmu);
+	for (;;) {
+		if (p->h.records_dropped != told_dropped) {
+			uint64_t d = p->h.records_dropped;
+			told_dropped = d;
+			pthread_mutex_unlock(&p->qmu);
+			out_log(
+			    p, 1,
+			    "record queue full (%zu records): %llu records dropped so far, probing "
+			    "goes on",
+			    p->qmax, (unsigned long long)d);
+			pthread_mutex_lock(&p->qmu);
+		}
+		if (p->qn == 0) {
+			if (p->qclosed)
+				break;
+			pthread_cond_wait(&p->qcv, &p->qmu);
+			continue;
+		}
+		if (e == NULL) { /* no memory for a copy: the entry is lost, counted */
+			p->qhead = (p->qhead + 1) % p->qcap;
+			p->qn--;
+			p->h.records_dropped++;
+			continue;
+		}
+		*e = p->q[p->qhead];
+		p->qhead = (p->qhead + 1) % p->qcap;
+		p->qn--;
+		pthread_mutex_unlock(&p->qmu);
+		int64_t t0 = th_mono_ns();
+		if (e->level < 0) {
+			if (p->cb != NULL)
+				p->cb(&e->u.rec, p->arg);
+		} else if (p->log != NULL) {
+			p->log(e->level, e->u.msg, p->log_arg);
+		}
+		int64_t took = th_mono_ns() - t0;
+		pthread_mutex_lock(&p->qmu);
+		if (took > TH_PROBER_STALL_NS) {
+			bool first = took > p->h.output_stall_max_ns;
+			p->h.output_stalls++;
+			if (first)
+				p->h.output_stall_max_ns = took;
+			size_t waiting = p->qn;
+			pthread_mutex_unlock(&p->qmu);
+			out_log(
+			    p, 1,
+			    "record output was blocked for %.3f s (%zu records waited); probing "
+			    "was not held up",
+			    (double)took / 1e9, waiting);
+			pthread_mutex_lock(&p->qmu);
+		}
+	}
+	pthread_mutex_unlock(&p->qmu);
+	free(e);
+	return NULL;
+}
+
 void th_target_defaults(th_target *t)
 {
 	th_stream_conf c;
@@ -135,6 +298,9 @@ th_err th_prober_new(th_prober **out, th_record_cb cb, void *arg, char *errbuf)
 		return th_seterr(errbuf, TH_ERR_NOMEM, "out of memory creating the prober");
 	p->cb = cb;
 	p->arg = arg;
+	p->qmax = TH_PROBER_QUEUE_DEFAULT;
+	pthread_mutex_init(&p->qmu, NULL);
+	pthread_cond_init(&p->qcv, NULL);
 	p->epfd = p->timerfd = p->stopfd = -1;
 	p->epfd = epoll_create1(EPOLL_CLOEXEC);
 	p->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -172,8 +338,11 @@ static th_err open_socket(tgt *t, char *errbuf)
 		}
 		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
 			int sz = 1 << 20;
+			int on = 1;
 			if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof sz) != 0)
 				setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+			/* the kernel's receive time: an echo read late still counts when it came */
+			setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
 			t->fd = fd;
 			freeaddrinfo(res);
 			return TH_OK;
@@ -285,18 +454,60 @@ static void send_due(tgt *t, int64_t now)
 	}
 }
 
-static void read_echoes(tgt *t)
+/* The kernel's CLOCK_REALTIME straight from the system call: receive stamps are taken on it,
+ * whatever a preloaded library makes clock_gettime() say. */
+static int64_t kernel_realtime_ns(void)
+{
+	struct timespec ts;
+
+	if (syscall(SYS_clock_gettime, CLOCK_REALTIME, &ts) != 0)
+		return th_wall_ns();
+	return (int64_t)ts.tv_sec * TH_NS_PER_SEC + ts.tv_nsec;
+}
+
+static void sample_krt(th_prober *p)
+{
+	int64_t m0 = th_mono_ns(), w = kernel_realtime_ns(), m1 = th_mono_ns();
+
+	p->krt_off_ns = w - (m0 + (m1 - m0) / 2);
+}
+
+/* Monotonic receive time of a datagram: the kernel's stamp when there is one and it is
+ * plausible (a wall-clock step not yet seen by sample_krt() makes it implausible), else now. */
+static int64_t rx_time(const th_prober *p, struct msghdr *mh, int64_t now)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS)
+			continue;
+		struct timespec ts;
+		memcpy(&ts, CMSG_DATA(c), sizeof ts);
+		int64_t rx = (int64_t)ts.tv_sec * TH_NS_PER_SEC + ts.tv_nsec - p->krt_off_ns;
+		return rx <= now && rx > now - 3600 * TH_NS_PER_SEC ? rx : now;
+	}
+	return now;
+}
+
+static void read_echoes(th_prober *p, tgt *t)
 {
 	uint8_t buf[TH_WIRE_MAX + 64];
+	union {
+		char b[CMSG_SPACE(sizeof(struct timespec)) + 64];
+		struct cmsghdr align;
+	} cbuf;
 
 	for (;;) {
-		ssize_t n = recv(t->fd, buf, sizeof buf, MSG_TRUNC);
+		struct iovec iov = {.iov_base = buf, .iov_len = sizeof buf};
+		struct msghdr mh = {.msg_iov = &iov,
+		                    .msg_iovlen = 1,
+		                    .msg_control = cbuf.b,
+		                    .msg_controllen = sizeof cbuf.b};
+		ssize_t n = recvmsg(t->fd, &mh, MSG_TRUNC);
 		if (n < 0) {
 			if (errno == EINTR || errno == ECONNREFUSED)
 				continue;
 			return; /* EAGAIN or a socket error: nothing more now */
 		}
-		int64_t now = th_mono_ns();
+		int64_t now = rx_time(p, &mh, th_mono_ns());
 		th_echo_pkt e;
 		th_wire_status ws = TH_WIRE_MALFORMED;
 		if ((size_t)n <= sizeof buf)
@@ -313,6 +524,8 @@ static void read_echoes(tgt *t)
 			t->st.foreign++;
 			continue;
 		}
+		if (now < (int64_t)e.probe.send_ns) /* a stamp from before the send: distrust */
+			now = th_mono_ns();
 		th_echo_info info = {
 		    .seq = e.probe.seq,
 		    .send_ns = (int64_t)e.probe.send_ns,
@@ -377,30 +590,38 @@ static void arm(th_prober *p, int64_t at)
 	timerfd_settime(p->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
-/* Wait for events until `until`, handling echoes; returns true when stop was requested. */
+/* Wait for events until `until` (0: only look), handling echoes; returns true when stop was
+ * requested. Every socket with something to read is drained, so afterwards read_ns says up to
+ * when all echoes are in. */
 static bool wait_events(th_prober *p, int64_t until)
 {
 	struct epoll_event evs[64];
 	bool stop = false;
 
 	int n = -1;
+	int64_t before = th_mono_ns();
 
-	if (!p->no_pwait2) {
+	if (until <= before) {
+		n = epoll_wait(p->epfd, evs, 64, 0);
+	} else if (!p->no_pwait2) {
 		/* a nanosecond timeout without the timer file's two system calls */
-		int64_t left = until - th_mono_ns();
-		struct timespec ts = {0, 0};
-		if (left > 0) {
-			ts.tv_sec = left / TH_NS_PER_SEC;
-			ts.tv_nsec = left % TH_NS_PER_SEC;
-		}
+		int64_t left = until - before;
+		struct timespec ts = {left / TH_NS_PER_SEC, left % TH_NS_PER_SEC};
 		n = epoll_pwait2(p->epfd, evs, 64, &ts, NULL);
-		if (n < 0 && errno == ENOSYS)
+		/* any failure but a signal (ENOSYS on old kernels, EPERM under a seccomp filter):
+		 * the timer file from now on, instead of spinning on an error */
+		if (n < 0 && errno != EINTR) {
 			p->no_pwait2 = true;
+			q_log(p, 1, "epoll_pwait2: %s; waiting on a timer file instead",
+			      strerror(errno));
+		}
 	}
-	if (p->no_pwait2) {
+	if (p->no_pwait2 && until > before) {
 		arm(p, until);
 		n = epoll_wait(p->epfd, evs, 64, -1);
 	}
+	if (n >= 0 && n < 64)
+		p->read_ns = th_mono_ns(); /* what is not ready now came later */
 	for (int i = 0; i < n; i++) {
 		uint64_t id = evs[i].data.u64, v;
 		if (id == EV_STOP) {
@@ -412,13 +633,91 @@ static bool wait_events(th_prober *p, int64_t until)
 			ssize_t r = read(p->timerfd, &v, sizeof v);
 			(void)r;
 		} else if (id < p->n) {
-			read_echoes(&p->t[id]);
-			th_stream_advance(p->t[id].s, th_mono_ns(), p->cb, p->arg);
+			/* the time before the read: every echo that came by then is in */
+			int64_t now = th_mono_ns();
+			read_echoes(p, &p->t[id]);
+			th_stream_advance(p->t[id].s, now, q_record, p);
 			if (p->heap != NULL)
 				heap_fix(p, (size_t)id);
 		}
 	}
 	return stop;
+}
+
+/* The loop did not run from planned_ns to now: the prober's own stall. Marked in the seconds
+ * it covers, counted, logged; the probes of that time are late or skipped, not lost. */
+static void check_stall(th_prober *p, int64_t now)
+{
+	int64_t late = now - p->planned_ns;
+
+	if (p->planned_ns == 0 || late <= TH_PROBER_STALL_NS)
+		return;
+	pthread_mutex_lock(&p->qmu); /* th_prober_get_health() may read from another thread */
+	p->h.stalls++;
+	p->h.stall_total_ns += late;
+	if (late > p->h.stall_max_ns)
+		p->h.stall_max_ns = late;
+	pthread_mutex_unlock(&p->qmu);
+	for (size_t i = 0; i < p->n; i++)
+		th_stream_prober_stall(p->t[i].s, p->planned_ns, now);
+	q_log(p, 1,
+	      "the prober did not run for %.3f s (from %.3f): its probes of that time were sent "
+	      "late or skipped; marked as prober_stall_ms, not as loss",
+	      (double)late / 1e9, th_clock_to_epoch(&p->clock, p->planned_ns));
+}
+
+/* Once a second: does the wall clock still agree with the anchor? A step of more than
+ * TH_CLOCK_STEP_NS re-anchors every stream (records keep true epoch seconds; durations are
+ * monotonic and do not move). */
+static void check_clock(th_prober *p, int64_t now)
+{
+	if (now < p->clock_check_ns)
+		return;
+	p->clock_check_ns = now + TH_NS_PER_SEC;
+	sample_krt(p);
+	th_clock c;
+	th_clock_init(&c);
+	int64_t step = c.wall0_ns - th_clock_to_wall_ns(&p->clock, c.mono0_ns);
+	if (step <= TH_CLOCK_STEP_NS && step >= -TH_CLOCK_STEP_NS)
+		return;
+	p->clock = c;
+	pthread_mutex_lock(&p->qmu);
+	p->h.clock_steps++;
+	p->h.last_step_ns = step;
+	pthread_mutex_unlock(&p->qmu);
+	for (size_t i = 0; i < p->n; i++)
+		th_stream_set_clock(p->t[i].s, &c, c.mono0_ns);
+	q_log(p, 1, "wall clock stepped by %+.3f s: records re-anchored to it from %.3f on",
+	      (double)step / 1e9, th_clock_to_epoch(&c, c.mono0_ns));
+}
+
+static th_err q_start(th_prober *p, char *errbuf)
+{
+	p->qcap = p->qmax + 16;
+	p->q = malloc(p->qcap * sizeof *p->q);
+	if (p->q == NULL)
+		return th_seterr(errbuf, TH_ERR_NOMEM, "out of memory for a queue of %zu records",
+		                 p->qmax);
+	if (pthread_create(&p->writer, NULL, q_writer, p) != 0) {
+		free(p->q);
+		p->q = NULL;
+		return th_seterr(errbuf, TH_ERR_STATE, "cannot start the record output thread");
+	}
+	p->qthread = true;
+	return TH_OK;
+}
+
+/* Close the queue and wait until the output thread has handed over everything in it. */
+static void q_finish(th_prober *p)
+{
+	if (!p->qthread)
+		return;
+	pthread_mutex_lock(&p->qmu);
+	p->qclosed = true;
+	pthread_cond_signal(&p->qcv);
+	pthread_mutex_unlock(&p->qmu);
+	pthread_join(p->writer, NULL);
+	p->qthread = false;
 }
 
 th_err th_prober_run(th_prober *p, int64_t duration_ns, char *errbuf)
@@ -431,6 +730,8 @@ th_err th_prober_run(th_prober *p, int64_t duration_ns, char *errbuf)
 	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 
 	/* fresh streams, starts staggered across one interval so targets do not send in bursts */
+	th_clock_init(&p->clock);
+	sample_krt(p);
 	int64_t start = th_mono_ns() + TH_NS_PER_MS;
 	for (size_t i = 0; i < p->n; i++) {
 		tgt *t = &p->t[i];
@@ -449,6 +750,12 @@ th_err th_prober_run(th_prober *p, int64_t duration_ns, char *errbuf)
 	p->heap = malloc(p->n * sizeof *p->heap);
 	if (p->heap == NULL)
 		return th_seterr(errbuf, TH_ERR_NOMEM, "out of memory for %zu targets", p->n);
+	th_err qe = q_start(p, errbuf);
+	if (qe != TH_OK) {
+		free(p->heap);
+		p->heap = NULL;
+		return qe;
+	}
 	for (size_t i = 0; i < p->n; i++) {
 		p->heap[i] = i;
 		p->t[i].pos = i;
@@ -456,18 +763,30 @@ th_err th_prober_run(th_prober *p, int64_t duration_ns, char *errbuf)
 	}
 	for (size_t i = 0; i < p->n; i++)
 		heap_fix(p, i);
+	p->clock_check_ns = th_mono_ns() + TH_NS_PER_SEC;
+	p->read_ns = th_mono_ns();
+	p->planned_ns = 0;
 	while (!stop) {
 		int64_t now = th_mono_ns();
+		check_stall(p, now);
+		check_clock(p, now);
 		if (now >= stop_at)
+			break;
+		/* no stream declares a loss before every echo that came by `now` is read: after a
+		 * stall the echoes wait in the sockets, with the kernel's receive time */
+		if (now > p->read_ns + TH_NS_PER_MS && (stop = wait_events(p, 0)))
 			break;
 		/* serve every target that is due, earliest first */
 		for (size_t served = 0; served < p->n && p->t[p->heap[0]].key <= now; served++) {
 			size_t i = p->heap[0];
 			send_due(&p->t[i], now);
-			th_stream_advance(p->t[i].s, now, p->cb, p->arg);
+			th_stream_advance(p->t[i].s, now, q_record, p);
 			heap_fix(p, i);
 		}
 		int64_t wake = p->t[p->heap[0]].key < stop_at ? p->t[p->heap[0]].key : stop_at;
+		p->planned_ns = th_mono_ns();
+		if (wake > p->planned_ns)
+			p->planned_ns = wake;
 		stop = wait_events(p, wake);
 	}
 	free(p->heap);
@@ -483,8 +802,10 @@ th_err th_prober_run(th_prober *p, int64_t duration_ns, char *errbuf)
 	for (;;) {
 		bool idle = true;
 		now = th_mono_ns();
+		if (wait_events(p, 0))
+			break;
 		for (size_t i = 0; i < p->n; i++) {
-			th_stream_advance(p->t[i].s, now, p->cb, p->arg);
+			th_stream_advance(p->t[i].s, now, q_record, p);
 			idle = idle && th_stream_idle(p->t[i].s);
 		}
 		if (idle || now >= drain_end)
@@ -499,9 +820,30 @@ th_err th_prober_run(th_prober *p, int64_t duration_ns, char *errbuf)
 			break; /* asked to stop again while draining: give up waiting */
 	}
 	now = th_mono_ns();
+	wait_events(p, 0);
 	for (size_t i = 0; i < p->n; i++)
-		th_stream_finish(p->t[i].s, now, p->cb, p->arg);
+		th_stream_finish(p->t[i].s, now, q_record, p);
+	q_finish(p);
 	return TH_OK;
+}
+
+void th_prober_set_log(th_prober *p, th_prober_log_fn *fn, void *arg)
+{
+	p->log = fn;
+	p->log_arg = arg;
+}
+
+void th_prober_set_queue(th_prober *p, size_t records)
+{
+	if (!p->ran && records > 0)
+		p->qmax = records;
+}
+
+void th_prober_get_health(th_prober *p, th_prober_health *out)
+{
+	pthread_mutex_lock(&p->qmu);
+	*out = p->h;
+	pthread_mutex_unlock(&p->qmu);
 }
 
 void th_prober_stats(const th_prober *p, size_t i, th_target_stats *out)
@@ -537,5 +879,9 @@ void th_prober_free(th_prober *p)
 		close(p->timerfd);
 	if (p->stopfd >= 0)
 		close(p->stopfd);
+	q_finish(p);
+	free(p->q);
+	pthread_cond_destroy(&p->qcv);
+	pthread_mutex_destroy(&p->qmu);
 	free(p);
 }

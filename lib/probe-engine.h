@@ -17,13 +17,24 @@
  *   ... after run returned (records all delivered):
  *   th_prober_free(p);
  *
- * The callback runs on the thread that called th_prober_run(), one record at a time: "second"
- * records once the loss timeout of their last probe has passed and every loss in them has a
- * direction, "outage" records when the outage ends. On stop the prober stops sending, waits
- * up to one loss timeout for the echoes still on their way (a second th_prober_stop() ends that
- * wait), then emits everything pending.
- * All timing is CLOCK_MONOTONIC; epoch times in records come from one anchor taken in
- * th_prober_new().
+ * The callback runs on an output thread of the prober's own (started and joined by
+ * th_prober_run()), one record at a time, in emission order: "second" records once the loss
+ * timeout of their last probe has passed and every loss in them has a direction, "outage"
+ * records when the outage ends. The probing thread only queues records (at most
+ * th_prober_set_queue() of them, default TH_PROBER_QUEUE_DEFAULT): a callback that blocks holds
+ * up the records, never the probes; when the queue is full further records are dropped and
+ * counted (th_prober_get_health()), probing goes on. On stop the prober stops sending, waits up
+ * to one loss timeout for the echoes still on their way (a second th_prober_stop() ends that
+ * wait), emits everything pending, and returns once the callback has had every queued record.
+ *
+ * The prober never turns its own delays into loss: echoes carry the kernel's receive time
+ * (SO_TIMESTAMPNS), and no probe is declared lost before every socket has been read. When the
+ * loop itself did not run for more than TH_PROBER_STALL_NS (CPU starvation, a stopped thread),
+ * the seconds it covers carry the time as prober_stall_ms, the stall is counted and logged.
+ *
+ * All timing and waiting is CLOCK_MONOTONIC; epoch times in records come from an anchor taken
+ * when th_prober_run() starts and checked every second: a wall-clock step of more than
+ * TH_CLOCK_STEP_NS re-anchors the records (counted, logged); durations never move.
  */
 #ifndef TH_PROBE_ENGINE_H
 #define TH_PROBE_ENGINE_H
@@ -76,6 +87,26 @@ typedef struct th_target_stats {
 
 typedef struct th_prober th_prober;
 
+#define TH_PROBER_STALL_NS      (100 * TH_NS_PER_MS) /* loop or output late by more: a stall */
+#define TH_CLOCK_STEP_NS        (100 * TH_NS_PER_MS) /* wall-clock jump that re-anchors */
+#define TH_PROBER_QUEUE_DEFAULT 4096                 /* records waiting for the callback */
+
+/* The prober's view of itself (not of the targets). */
+typedef struct th_prober_health {
+	uint64_t stalls;          /* times the loop did not run for more than TH_PROBER_STALL_NS */
+	int64_t stall_max_ns;     /* the longest of them */
+	int64_t stall_total_ns;   /* their sum */
+	uint64_t clock_steps;     /* wall-clock re-anchorings */
+	int64_t last_step_ns;     /* size of the last step (new - old) */
+	uint64_t records_dropped; /* records not delivered because the queue was full */
+	uint64_t output_stalls; /* callback (or log) calls that took more than TH_PROBER_STALL_NS */
+	int64_t output_stall_max_ns;
+} th_prober_health;
+
+/* Log lines of the prober (stalls, clock steps, dropped records); level 0 error, 1 warning,
+ * 2 info. Called on the output thread, like the record callback. */
+typedef void th_prober_log_fn(int level, const char *msg, void *arg);
+
 /* New prober with no targets; cb receives every record (arg passed through). */
 th_err th_prober_new(th_prober **out, th_record_cb cb, void *arg, char *errbuf);
 
@@ -96,6 +127,15 @@ void th_prober_stop(th_prober *p);
 void th_prober_stats(const th_prober *p, size_t i, th_target_stats *out);
 const char *th_prober_stream_name(const th_prober *p, size_t i);
 const char *th_prober_vm_name(const th_prober *p, size_t i);
+
+/* Where log lines go (default: nowhere). Only before th_prober_run(). */
+void th_prober_set_log(th_prober *p, th_prober_log_fn *fn, void *arg);
+
+/* Most records waiting for the callback (> 0). Only before th_prober_run(). */
+void th_prober_set_queue(th_prober *p, size_t records);
+
+/* Snapshot of the prober's own counters; exact once run returned. */
+void th_prober_get_health(th_prober *p, th_prober_health *out);
 
 void th_prober_free(th_prober *p);
 

@@ -28,21 +28,28 @@ enum {
 typedef struct sec_acc {
 	int64_t t;
 	uint64_t last_seq; /* highest slot scheduled in this second so far */
+	uint32_t gen;      /* clock anchor generation the second was numbered with */
 	th_second v;
 	double rtt_sum;
+	int64_t stall_ns; /* time of this second during which the prober did not run */
 } sec_acc;
 
 struct th_stream {
 	th_stream_conf conf;
-	th_clock clock;
+	th_clock clock;        /* anchor for slots from clock_seq and times from clock_from_ns */
+	th_clock old_clock;    /* the anchor before the last re-anchoring */
+	int64_t clock_from_ns; /* monotonic time from which clock applies */
+	uint64_t clock_seq;    /* first slot numbered with clock */
+	uint32_t gen;          /* re-anchorings so far: orders seconds across a backward step */
 	int64_t start_ns;      /* schedule of slot 1 */
-	int64_t start_wall_ns; /* the same on the epoch clock */
+	int64_t start_wall_ns; /* the same on the epoch clock, under clock */
+	int64_t old_start_wall_ns;
 	int64_t skip_after_ns; /* slots later than this behind schedule are skipped */
 	uint64_t keep;         /* finished slots kept for late echoes */
 
 	/* slots [base, next_seq) in a ring of cap (power of two) */
 	uint8_t *st;
-	uint32_t *slip; /* send time - schedule, ns */
+	int64_t *slip;  /* send time - schedule, ns (a stalled sender can be seconds late) */
 	uint32_t *hold; /* how long the reflector held an answered probe, us */
 	uint32_t *rx;   /* the reflector's receive count in the probe's echo (low 32 bits) */
 	uint64_t cap, base, next_seq;
@@ -94,10 +101,36 @@ static int64_t sched_ns(const th_stream *s, uint64_t seq)
 	return s->start_ns + (int64_t)(seq - 1) * s->conf.interval_ns;
 }
 
+/* Epoch nanoseconds of slot seq's schedule, under the anchor that numbers it. */
+static int64_t sched_wall_ns(const th_stream *s, uint64_t seq)
+{
+	return (seq >= s->clock_seq ? s->start_wall_ns : s->old_start_wall_ns) +
+	       (int64_t)(seq - 1) * s->conf.interval_ns;
+}
+
 static int64_t sec_of(const th_stream *s, uint64_t seq)
 {
-	return floor_div(s->start_wall_ns + (int64_t)(seq - 1) * s->conf.interval_ns,
-	                 TH_NS_PER_SEC);
+	return floor_div(sched_wall_ns(s, seq), TH_NS_PER_SEC);
+}
+
+static uint32_t gen_of(const th_stream *s, uint64_t seq)
+{
+	return seq >= s->clock_seq ? s->gen : s->gen - 1;
+}
+
+/* Seconds are ordered by anchor generation, then epoch second: after a backward step the
+ * epoch seconds repeat, in a later generation. */
+static int sec_cmp(uint32_t ga, int64_t ta, uint32_t gb, int64_t tb)
+{
+	if (ga != gb)
+		return ga < gb ? -1 : 1;
+	return ta < tb ? -1 : ta > tb;
+}
+
+/* Epoch seconds of monotonic time mono_ns under the anchor valid then. */
+static double epoch_of(const th_stream *s, int64_t mono_ns)
+{
+	return th_clock_to_epoch(mono_ns >= s->clock_from_ns ? &s->clock : &s->old_clock, mono_ns);
 }
 
 static uint8_t *slot(const th_stream *s, uint64_t seq)
@@ -107,7 +140,7 @@ static uint8_t *slot(const th_stream *s, uint64_t seq)
 
 static int64_t send_ns_of(const th_stream *s, uint64_t seq)
 {
-	return sched_ns(s, seq) + (int64_t)s->slip[seq & (s->cap - 1)];
+	return sched_ns(s, seq) + s->slip[seq & (s->cap - 1)];
 }
 
 th_err th_stream_new(th_stream **out, const th_stream_conf *conf, const th_clock *clock,
@@ -140,11 +173,13 @@ th_err th_stream_new(th_stream **out, const th_stream_conf *conf, const th_clock
 		    conf->interval_ns > TH_STALL_MIN_NS ? conf->interval_ns : TH_STALL_MIN_NS;
 	s->clock = *clock;
 	s->start_ns = start_ns;
-	s->start_wall_ns = th_clock_to_wall_ns(clock, start_ns);
+	s->old_clock = *clock;
+	s->clock_from_ns = INT64_MIN;
+	s->start_wall_ns = s->old_start_wall_ns = th_clock_to_wall_ns(clock, start_ns);
 	s->skip_after_ns = 10 * conf->interval_ns;
 	if (s->skip_after_ns < 10 * TH_NS_PER_MS)
 		s->skip_after_ns = 10 * TH_NS_PER_MS;
-	if (s->skip_after_ns > 4 * TH_NS_PER_SEC) /* slip is kept in 32 bits of ns */
+	if (s->skip_after_ns > 4 * TH_NS_PER_SEC)
 		s->skip_after_ns = 4 * TH_NS_PER_SEC;
 	s->keep = (uint64_t)(2 * conf->loss_timeout_ns / conf->interval_ns) + 1024;
 	s->cap = 1024;
@@ -202,7 +237,7 @@ static int ring_reserve(th_stream *s)
 		return 0;
 	uint64_t ncap = s->cap * 2;
 	uint8_t *nst = malloc(ncap);
-	uint32_t *nslip = malloc(ncap * sizeof *nslip);
+	int64_t *nslip = malloc(ncap * sizeof *nslip);
 	uint32_t *nhold = malloc(ncap * sizeof *nhold);
 	uint32_t *nrx = malloc(ncap * sizeof *nrx);
 
@@ -238,9 +273,10 @@ static sec_acc *sec_at(th_stream *s, size_t i)
 	return &s->secs[(s->sec_head + i) % s->sec_cap];
 }
 
-static void sec_init(sec_acc *a, int64_t t, double interval_ms)
+static void sec_init(sec_acc *a, uint32_t gen, int64_t t, double interval_ms)
 {
 	memset(a, 0, sizeof *a);
+	a->gen = gen;
 	a->t = t;
 	a->v.t = t;
 	a->v.interval_ms = interval_ms;
@@ -253,15 +289,18 @@ static void sec_init(sec_acc *a, int64_t t, double interval_ms)
 static sec_acc *sec_for(th_stream *s, uint64_t seq, bool create)
 {
 	int64_t t = sec_of(s, seq);
+	uint32_t g = gen_of(s, seq);
 
 	for (size_t i = s->sec_n; i-- > 0;) {
 		sec_acc *a = sec_at(s, i);
-		if (a->t == t)
+		int c = sec_cmp(a->gen, a->t, g, t);
+		if (c == 0)
 			return a;
-		if (a->t < t)
+		if (c < 0)
 			break;
 	}
-	if (!create || (s->sec_n > 0 && sec_at(s, s->sec_n - 1)->t > t))
+	if (!create || (s->sec_n > 0 && sec_cmp(sec_at(s, s->sec_n - 1)->gen,
+	                                        sec_at(s, s->sec_n - 1)->t, g, t) > 0))
 		return NULL;
 	if (s->sec_n == s->sec_cap) {
 		size_t ncap = s->sec_cap * 2;
@@ -276,7 +315,7 @@ static sec_acc *sec_for(th_stream *s, uint64_t seq, bool create)
 		s->sec_head = 0;
 	}
 	sec_acc *a = sec_at(s, s->sec_n++);
-	sec_init(a, t, (double)s->conf.interval_ns / 1e6);
+	sec_init(a, g, t, (double)s->conf.interval_ns / 1e6);
 	return a;
 }
 
@@ -303,16 +342,19 @@ static void fill_record(const th_stream *s, th_record *r, th_record_kind kind)
 static void sec_emit_ready(th_stream *s, bool force, th_record_cb cb, void *arg)
 {
 	int64_t next_t = sec_of(s, s->next_seq);
+	uint32_t next_g = gen_of(s, s->next_seq);
 
 	while (s->sec_n > 0) {
 		sec_acc *a = sec_at(s, 0);
-		if (!force && (s->cur <= a->last_seq || next_t <= a->t))
+		if (!force && (s->cur <= a->last_seq || sec_cmp(next_g, next_t, a->gen, a->t) <= 0))
 			break;
 		th_record r;
 		fill_record(s, &r, TH_REC_SECOND);
 		r.u.second = a->v;
 		if (a->v.received > 0)
 			r.u.second.rtt_avg_ms = a->rtt_sum / a->v.received;
+		r.u.second.prober_stall_ms =
+		    (uint32_t)((a->stall_ns + TH_NS_PER_MS / 2) / TH_NS_PER_MS);
 		if (cb != NULL)
 			cb(&r, arg);
 		s->sec_head = (s->sec_head + 1) % s->sec_cap;
@@ -363,10 +405,8 @@ void th_stream_sent(th_stream *s, uint64_t seq, int64_t sent_ns)
 	int64_t slip = sent_ns - sched_ns(s, seq);
 	if (slip < 0)
 		slip = 0;
-	if (slip > UINT32_MAX)
-		slip = UINT32_MAX;
 	*slot(s, seq) = SL_PENDING;
-	s->slip[seq & (s->cap - 1)] = (uint32_t)slip;
+	s->slip[seq & (s->cap - 1)] = slip;
 	s->hold[seq & (s->cap - 1)] = 0;
 	s->rx[seq & (s->cap - 1)] = 0;
 	s->next_seq++;
@@ -592,8 +632,8 @@ static void run_emit(th_stream *s, int64_t end_ns, th_record_cb cb, void *arg)
 			o->direction = TH_DIR_DOWN;
 		else
 			o->direction = TH_DIR_UNKNOWN;
-		o->start = th_clock_to_epoch(&s->clock, s->run_first_ns);
-		o->end = th_clock_to_epoch(&s->clock, end_ns);
+		o->start = epoch_of(s, s->run_first_ns);
+		o->end = epoch_of(s, end_ns);
 		o->duration_ms = (double)(end_ns - s->run_first_ns) / 1e6;
 		o->bound_ms = (double)s->conf.interval_ns / 1e6;
 		o->lost = (uint32_t)s->run_len;
@@ -722,4 +762,43 @@ void th_stream_finish(th_stream *s, int64_t now_ns, th_record_cb cb, void *arg)
 		run_emit(s, s->run_last_ns + s->conf.interval_ns, cb, arg);
 	s->finished = true;
 	sec_emit_ready(s, true, cb, arg);
+}
+
+void th_stream_set_clock(th_stream *s, const th_clock *clock, int64_t from_ns)
+{
+	s->old_clock = s->clock;
+	s->old_start_wall_ns = s->start_wall_ns;
+	s->clock = *clock;
+	s->clock_from_ns = from_ns;
+	s->clock_seq = s->next_seq;
+	s->gen++;
+	s->start_wall_ns = th_clock_to_wall_ns(clock, s->start_ns);
+}
+
+/* First slot scheduled at or after mono time t. */
+static uint64_t slot_at_or_after(const th_stream *s, int64_t t)
+{
+	if (t <= s->start_ns)
+		return 1;
+	return (uint64_t)((t - s->start_ns + s->conf.interval_ns - 1) / s->conf.interval_ns) + 1;
+}
+
+void th_stream_prober_stall(th_stream *s, int64_t from_ns, int64_t to_ns)
+{
+	if (s->finished || to_ns <= from_ns)
+		return;
+	for (uint64_t q = slot_at_or_after(s, from_ns); q >= s->base && sched_ns(s, q) < to_ns;) {
+		/* the part of [from, to) that belongs to q's second: up to the next second's
+		 * boundary, which on the monotonic clock lies that far after q's schedule */
+		int64_t wall = sched_wall_ns(s, q);
+		int64_t boundary = (floor_div(wall, TH_NS_PER_SEC) + 1) * TH_NS_PER_SEC;
+		int64_t sec_end = sched_ns(s, q) + (boundary - wall);
+		int64_t a = from_ns > sec_end - TH_NS_PER_SEC ? from_ns : sec_end - TH_NS_PER_SEC;
+		int64_t b = to_ns < sec_end ? to_ns : sec_end;
+		/* a second already emitted is never created again: only future slots create */
+		sec_acc *acc = sec_for(s, q, q >= s->next_seq);
+		if (acc != NULL && b > a)
+			acc->stall_ns += b - a;
+		q = slot_at_or_after(s, sec_end);
+	}
 }

@@ -138,6 +138,16 @@ bool th_stream_idle(const th_stream *s);
  * one interval). The stream can not be used for sending afterwards. */
 void th_stream_finish(th_stream *s, int64_t now_ns, th_record_cb cb, void *arg);
 
+/* The wall clock was re-anchored at monotonic from_ns: slots not yet sent are numbered into
+ * epoch seconds with clock from now on, outage times from from_ns on are converted with it.
+ * Durations do not change (they are monotonic). After a backward step epoch seconds repeat:
+ * their records come out again, in order, after the ones numbered before the step. */
+void th_stream_set_clock(th_stream *s, const th_clock *clock, int64_t from_ns);
+
+/* The prober did not run from from_ns to to_ns: the seconds of the slots scheduled in that time
+ * carry it as prober_stall_ms (their missing or late probes are the prober's, not the VM's). */
+void th_stream_prober_stall(th_stream *s, int64_t from_ns, int64_t to_ns);
+
 void th_stream_get_counters(const th_stream *s, th_stream_counters *out);
 const th_stream_conf *th_stream_get_conf(const th_stream *s);
 

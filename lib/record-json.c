@@ -60,6 +60,8 @@ static int gen_second(yajl_gen g, const th_second *s)
 	e |= gkey_num(g, "max_gap_ms", s->max_gap_ms, 3);
 	e |= gkey_int(g, "stalled", s->stalled);
 	e |= gkey_int(g, "slips", s->slips);
+	if (s->prober_stall_ms > 0) /* optional: absent in the usual case */
+		e |= gkey_int(g, "prober_stall_ms", s->prober_stall_ms);
 	return e;
 }
 

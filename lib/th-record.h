@@ -39,6 +39,10 @@ typedef struct th_second {
 	/* Additions (JSON keys of the same names): */
 	uint32_t stalled; /* answered in time, but held by the reflector (VM not running it) */
 	uint32_t slips;   /* probes sent more than one interval late, or skipped, by the prober */
+	/* ms of this second during which the prober itself did not run (its thread was held up
+	 * longer than 100 ms): late or skipped probes of that time are the prober's, not the VM's.
+	 * JSON key present only when > 0. */
+	uint32_t prober_stall_ms;
 } th_second;
 
 /* "kind":"outage" — a maximal run of consecutive lost probes (DESIGN §4.4). */

@@ -1,6 +1,10 @@
 /* delivery-unit.c — the pure decisions of `--report URL` delivery: which HTTP answers keep,
- * split or reject a batch, how the --report argument becomes the endpoint URL, how a token file
- * is read, and where a spool segment cut short by a crash ends. */
+ * split or reject a batch, how a batch is delivered through splits and rejections (every record
+ * settled exactly once, a rejected batch that cannot be kept stays), how the --report argument
+ * becomes the endpoint URL, how a token file is read, and where a spool segment cut short by a
+ * crash ends. */
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "report-url-impl.h"
@@ -87,6 +91,102 @@ START_TEST(complete_len_drops_a_torn_last_record)
 }
 END_TEST
 
+/* A scripted endpoint: 413 for ranges longer than max_len, else the next status of the script
+ * (200 when it runs out); every POST is logged as "lo-hi:status". */
+typedef struct fake {
+	size_t max_len;
+	const long *script;
+	size_t nscript, next;
+	bool keep_ok;
+	char log[512];
+	size_t kept;
+} fake;
+
+static long fake_post(void *ctx, size_t lo, size_t hi)
+{
+	fake *f = ctx;
+	long st = hi - lo > f->max_len ? 413 : f->next < f->nscript ? f->script[f->next++] : 200;
+	size_t n = strlen(f->log);
+
+	snprintf(f->log + n, sizeof f->log - n, "%s%zu-%zu:%ld", n ? " " : "", lo, hi, st);
+	return st;
+}
+
+static bool fake_keep(void *ctx, size_t lo, size_t hi, long status)
+{
+	fake *f = ctx;
+
+	(void)status;
+	if (f->keep_ok)
+		f->kept += hi - lo;
+	return f->keep_ok;
+}
+
+/* 8 records, 413 above 4: the first half is acknowledged, the second meets a 503. The retry
+ * starts where the first attempt stopped, so each record is counted once (8 in all). */
+START_TEST(split_then_failure_resumes_after_the_acknowledged_half)
+{
+	const long script[] = {200, 503};
+	fake f = {.max_len = 4, .script = script, .nscript = 2, .keep_ok = true};
+	th_report_progress pr;
+
+	ck_assert_int_eq(th_report_deliver_range(fake_post, fake_keep, &f, 0, 8, &pr),
+	                 TH_REPORT_RETRY);
+	ck_assert_str_eq(f.log, "0-8:413 0-4:200 4-8:503");
+	ck_assert_uint_eq(pr.done, 4);
+	ck_assert_uint_eq(pr.delivered, 4);
+	ck_assert_uint_eq(pr.rejected, 0);
+	ck_assert_int_eq(pr.status, 503);
+	f.log[0] = '\0';
+	ck_assert_int_eq(th_report_deliver_range(fake_post, fake_keep, &f, pr.done, 8, &pr),
+	                 TH_REPORT_DONE);
+	ck_assert_str_eq(f.log, "4-8:200");
+	ck_assert_uint_eq(pr.done, 8);
+	ck_assert_uint_eq(pr.delivered, 4); /* 4 + 4 = 8: never twice */
+}
+END_TEST
+
+/* A lone record still too large is rejected; its neighbours are delivered. */
+START_TEST(split_down_to_one_record_rejects_only_that_one)
+{
+	fake f = {.max_len = 1, .keep_ok = true};
+	const long script[] = {200, 413, 200};
+	th_report_progress pr;
+
+	f.script = script;
+	f.nscript = 3;
+	ck_assert_int_eq(th_report_deliver_range(fake_post, fake_keep, &f, 0, 3, &pr),
+	                 TH_REPORT_DONE);
+	ck_assert_str_eq(f.log, "0-3:413 0-1:200 1-3:413 1-2:413 2-3:200");
+	ck_assert_uint_eq(pr.delivered, 2);
+	ck_assert_uint_eq(pr.rejected, 1);
+	ck_assert_uint_eq(f.kept, 1);
+}
+END_TEST
+
+/* 400 with rejected/ unwritable: nothing is settled, the batch stays for a retry. */
+START_TEST(rejected_batch_that_cannot_be_kept_stays)
+{
+	const long script[] = {400};
+	fake f = {.max_len = 100, .script = script, .nscript = 1, .keep_ok = false};
+	th_report_progress pr;
+
+	ck_assert_int_eq(th_report_deliver_range(fake_post, fake_keep, &f, 0, 5, &pr),
+	                 TH_REPORT_RETRY);
+	ck_assert_uint_eq(pr.done, 0);
+	ck_assert_uint_eq(pr.rejected, 0);
+	ck_assert_uint_eq(pr.delivered, 0);
+	/* kept: settled as rejected, once */
+	f.keep_ok = true;
+	f.next = 0;
+	ck_assert_int_eq(th_report_deliver_range(fake_post, fake_keep, &f, 0, 5, &pr),
+	                 TH_REPORT_DONE);
+	ck_assert_uint_eq(pr.done, 5);
+	ck_assert_uint_eq(pr.rejected, 5);
+	ck_assert_uint_eq(f.kept, 5);
+}
+END_TEST
+
 Suite *th_test_suite(void)
 {
 	Suite *s = suite_create("delivery");
@@ -98,6 +198,9 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, endpoint_refuses_bad_urls_naming_them);
 	tcase_add_test(tc, token_is_first_line_without_trailing_blanks);
 	tcase_add_test(tc, complete_len_drops_a_torn_last_record);
+	tcase_add_test(tc, split_then_failure_resumes_after_the_acknowledged_half);
+	tcase_add_test(tc, split_down_to_one_record_rejects_only_that_one);
+	tcase_add_test(tc, rejected_batch_that_cannot_be_kept_stays);
 	suite_add_tcase(s, tc);
 	return s;
 }

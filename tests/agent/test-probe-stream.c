@@ -745,6 +745,179 @@ START_TEST(echo_after_timeout_is_late_whatever_the_cursor)
 }
 END_TEST
 
+/* A run of n slots with the wall clock stepped by step_ns when slot step_at is due. */
+static void sim_run_step(sim *m, uint64_t n, uint64_t step_at, int64_t step_ns)
+{
+	for (uint64_t k = 1; k <= n; k++) {
+		int64_t now = (int64_t)(k - 1) * m->interval;
+		sim_deliver(m, now);
+		m->now = now;
+		if (k == step_at) {
+			th_clock c = {.mono0_ns = now,
+			              .wall0_ns = T0 * TH_NS_PER_SEC + now + step_ns};
+			th_stream_set_clock(m->s, &c, now);
+		}
+		uint64_t seq = th_stream_due(m->s, now);
+		ck_assert_uint_eq(seq, k);
+		th_stream_sent(m->s, seq, now);
+		if (!(seq >= m->up_from && seq <= m->up_to))
+			sim_reflect(m, seq, now, now + m->rtt / 2);
+		th_stream_advance(m->s, now, sim_collect, m);
+	}
+	int64_t end = (int64_t)n * m->interval + 2 * TH_NS_PER_SEC;
+	sim_deliver(m, end);
+	m->now = end;
+	th_stream_advance(m->s, end, sim_collect, m);
+}
+
+static void check_full(const sim *m, int64_t t, uint32_t sent)
+{
+	const th_second *s = sim_second(m, t);
+
+	ck_assert_uint_eq(s->sent, sent);
+	ck_assert_uint_eq(s->received, sent);
+	ck_assert_uint_eq(s->lost_up + s->lost_down + s->lost_unknown, 0);
+	ck_assert_double_eq_tol(s->rtt_max_ms, 1.0, 1e-9);
+}
+
+/* +5 s at 2.5 s: the slots from the step on are numbered in the new epoch seconds (7.5 s on),
+ * nothing is lost, RTTs are untouched. */
+START_TEST(clock_step_forward_renumbers_the_seconds_after_it)
+{
+	th_stream_conf c;
+	sim m;
+
+	sim_conf(&c);
+	sim_init(&m, &c);
+	m.up_from = m.down_from = UINT64_MAX;
+	sim_run_step(&m, 500, 251, 5 * TH_NS_PER_SEC);
+	ck_assert_uint_eq(sim_count(&m, TH_REC_SECOND), 6);
+	check_full(&m, 0, 100);
+	check_full(&m, 1, 100);
+	check_full(&m, 2, 50);
+	check_full(&m, 7, 50);
+	check_full(&m, 8, 100);
+	check_full(&m, 9, 100);
+	sim_free(&m);
+}
+END_TEST
+
+/* -5 s at 2.5 s: the epoch seconds repeat, in order after the ones before the step. */
+START_TEST(clock_step_backward_repeats_seconds_in_order)
+{
+	th_stream_conf c;
+	sim m;
+
+	sim_conf(&c);
+	sim_init(&m, &c);
+	m.up_from = m.down_from = UINT64_MAX;
+	sim_run_step(&m, 500, 251, -5 * TH_NS_PER_SEC);
+	ck_assert_uint_eq(sim_count(&m, TH_REC_SECOND), 6);
+	int64_t want[] = {0, 1, 2, -3, -2, -1};
+	uint32_t sent[] = {100, 100, 50, 50, 100, 100};
+	for (size_t i = 0; i < 6; i++) {
+		ck_assert_int_eq(m.recs[i].kind, TH_REC_SECOND);
+		ck_assert_int_eq(m.recs[i].u.second.t, T0 + want[i]);
+		check_full(&m, want[i], sent[i]);
+	}
+	sim_free(&m);
+}
+END_TEST
+
+/* An outage across a +5 s step: start on the old anchor, end on the new one, duration on the
+ * monotonic clock. */
+START_TEST(outage_across_clock_step_keeps_its_duration)
+{
+	th_stream_conf c;
+	sim m;
+
+	sim_conf(&c);
+	sim_init(&m, &c);
+	m.down_from = UINT64_MAX;
+	m.up_from = 241; /* sent at 2.40 s .. 2.60 s */
+	m.up_to = 261;
+	sim_run_step(&m, 500, 251, 5 * TH_NS_PER_SEC);
+	ck_assert_uint_eq(sim_count(&m, TH_REC_OUTAGE), 1);
+	const th_outage *o = sim_outage(&m, 0);
+	ck_assert_double_eq_tol(o->duration_ms, 210.0, 1e-6);
+	ck_assert_double_eq_tol(o->start, (double)T0 + 2.40, 1e-6);
+	ck_assert_double_eq_tol(o->end, (double)T0 + 2.61 + 5, 1e-6);
+	ck_assert_uint_eq(o->lost, 21);
+	sim_free(&m);
+}
+END_TEST
+
+/* The sender (prober) does not run from 1.5 s to 4.5 s: its missed slots are skipped or sent
+ * late (slips), nothing is lost, and the seconds carry the stall as prober_stall_ms. */
+START_TEST(prober_stall_is_marked_not_lost)
+{
+	th_stream_conf c;
+	sim m;
+	int64_t from = 1500 * MS, to = 4500 * MS;
+
+	sim_conf(&c);
+	sim_init(&m, &c);
+	m.up_from = m.down_from = UINT64_MAX;
+	for (int64_t now = 0; now < 7 * TH_NS_PER_SEC; now += m.interval) {
+		if (now >= from && now < to)
+			continue;
+		if (now == to) {
+			sim_deliver(&m, to);
+			th_stream_prober_stall(m.s, from, to);
+		}
+		sim_deliver(&m, now);
+		m.now = now;
+		for (uint64_t seq; (seq = th_stream_due(m.s, now)) != 0;) {
+			th_stream_sent(m.s, seq, now);
+			sim_reflect(&m, seq, now, now + m.rtt / 2);
+		}
+		th_stream_advance(m.s, now, sim_collect, &m);
+	}
+	sim_deliver(&m, 9 * TH_NS_PER_SEC);
+	m.now = 9 * TH_NS_PER_SEC;
+	th_stream_advance(m.s, m.now, sim_collect, &m);
+	th_stream_counters cnt;
+	th_stream_get_counters(m.s, &cnt);
+	ck_assert_uint_eq(cnt.lost_up + cnt.lost_down + cnt.lost_unknown, 0);
+	ck_assert_uint_eq(cnt.outages, 0);
+	/* 4.40 .. 4.49 sent late (11 slips with 4.40 itself just within 10 intervals), the rest
+	 * of 1.50 .. 4.39 skipped */
+	ck_assert_uint_eq(cnt.skipped, 290);
+	uint32_t want[] = {0, 500, 1000, 1000, 500, 0, 0};
+	for (int t = 0; t < 7; t++)
+		ck_assert_uint_eq(sim_second(&m, t)->prober_stall_ms, want[t]);
+	ck_assert_uint_eq(sim_second(&m, 2)->sent, 0);
+	ck_assert_uint_eq(sim_second(&m, 4)->sent, 60);
+	sim_free(&m);
+}
+END_TEST
+
+/* The sender was held 5 s between picking a slot and sending it (more than the 4.29 s that fit
+ * in 32 bits of nanoseconds): the send time is kept exactly, so its echo is answered in time,
+ * not dropped as invalid and the probe lost. */
+START_TEST(send_late_by_more_than_4s_keeps_its_exact_send_time)
+{
+	th_stream_conf c;
+	sim m;
+
+	sim_conf(&c);
+	sim_init(&m, &c);
+	uint64_t seq = th_stream_due(m.s, 0);
+	ck_assert_uint_eq(seq, 1);
+	int64_t sent = 5 * TH_NS_PER_SEC;
+	th_stream_sent(m.s, seq, sent);
+	ck_assert_int_eq(th_stream_send_time(m.s, 1), sent);
+	th_echo_info e = {.seq = 1, .send_ns = sent, .rx_count = 1};
+	ck_assert_int_eq(th_stream_echo(m.s, &e, sent + MS), TH_ECHO_OK);
+	th_stream_counters cnt;
+	th_stream_get_counters(m.s, &cnt);
+	ck_assert_uint_eq(cnt.received, 1);
+	ck_assert_uint_eq(cnt.invalid, 0);
+	ck_assert_int_eq(cnt.max_slip_ns, sent);
+	sim_free(&m);
+}
+END_TEST
+
 START_TEST(bad_configuration_is_refused_with_its_name)
 {
 	th_stream_conf c;
@@ -792,6 +965,11 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, echo_after_timeout_is_late_whatever_the_cursor);
 	tcase_add_test(tc, relay_pattern_directions_are_exact);
 	tcase_add_test(tc, bad_configuration_is_refused_with_its_name);
+	tcase_add_test(tc, clock_step_forward_renumbers_the_seconds_after_it);
+	tcase_add_test(tc, clock_step_backward_repeats_seconds_in_order);
+	tcase_add_test(tc, outage_across_clock_step_keeps_its_duration);
+	tcase_add_test(tc, prober_stall_is_marked_not_lost);
+	tcase_add_test(tc, send_late_by_more_than_4s_keeps_its_exact_send_time);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,10 +1,12 @@
 /* test-record-json.c — records encode with the DESIGN §5.1 keys, NaN as null, epoch times with
- * microsecond digits, and parse back as JSON. */
+ * microsecond digits, and parse back as JSON; the optional prober_stall_ms key is written only
+ * when the prober stalled, and decodes both ways. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yajl/yajl_tree.h>
 
+#include "codec-record.h"
 #include "record-json.h"
 #include "th-check.h"
 
@@ -132,6 +134,34 @@ START_TEST(bad_records_are_refused)
 }
 END_TEST
 
+START_TEST(prober_stall_ms_only_when_the_prober_stalled)
+{
+	th_record r = {.kind = TH_REC_SECOND, .vm = "v", .stream = "s"}, *back;
+	char *js, err[TH_ERRLEN];
+	size_t len, n;
+
+	r.u.second = (th_second){.t = 7, .interval_ms = 10, .sent = 40, .received = 40};
+	r.u.second.rtt_min_ms = r.u.second.rtt_avg_ms = r.u.second.rtt_max_ms = 1;
+	r.u.second.jitter_ms = r.u.second.max_gap_ms = 1;
+	ck_assert_int_eq(th_record_to_json(&r, &js, &len, NULL), TH_OK);
+	ck_assert_ptr_null(strstr(js, "prober_stall_ms"));
+	ck_assert_int_eq(th_records_decode(js, len, &back, &n, err), TH_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(back[0].u.second.prober_stall_ms, 0);
+	free(back);
+	free(js);
+	r.u.second.prober_stall_ms = 600;
+	ck_assert_int_eq(th_record_to_json(&r, &js, &len, NULL), TH_OK);
+	ck_assert_ptr_nonnull(strstr(js, "\"slips\":0,\"prober_stall_ms\":600}"));
+	ck_assert_int_eq(th_records_decode(js, len, &back, &n, err), TH_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(back[0].u.second.prober_stall_ms, 600);
+	ck_assert_uint_eq(back[0].u.second.sent, 40);
+	free(back);
+	free(js);
+}
+END_TEST
+
 Suite *th_test_suite(void)
 {
 	Suite *s = suite_create("record-json");
@@ -142,6 +172,7 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, outage_times_have_microseconds);
 	tcase_add_test(tc, iperf_record_and_unknowns);
 	tcase_add_test(tc, bad_records_are_refused);
+	tcase_add_test(tc, prober_stall_ms_only_when_the_prober_stalled);
 	suite_add_tcase(s, tc);
 	return s;
 }
