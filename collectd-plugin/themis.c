@@ -11,6 +11,7 @@
 #include "collectd/core/daemon/plugin.h"
 #include "collectd/core/daemon/utils_time.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -21,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "codec-marker.h"
 #include "probe-engine.h"
 #include "th-name.h"
 #include "th-time.h"
@@ -28,6 +30,7 @@
 #include "tp-core.h"
 #include "tp-http.h"
 #include "tp-ingest.h"
+#include "tp-queue.h"
 #include "tp-resume.h"
 
 #define TP_NAME "themis"
@@ -39,6 +42,7 @@ static char tp_token[512];
 static size_t tp_max_body = 4 << 20;
 static size_t tp_max_queue = 1000000;
 static tp_archive tp_arch = {.rows = TP_ARCHIVE_ROWS, .min_free = TP_ARCHIVE_MIN_FREE};
+static int64_t tp_store_stop_ns = 5 * TH_NS_PER_SEC; /* ArchiveStopTimeout */
 static tp_http_limits tp_http_lim = {.threads = 2,
                                      .connections = 128,
                                      .connections_per_client = 32,
@@ -361,6 +365,9 @@ static int tp_configure(oconfig_item_t *ci)
 		} else if (strcasecmp("ArchiveLag", c->key) == 0) {
 			if ((status = tp_cfg_number(c, 0, 3600, &d)) == 0)
 				tp_cfg.archive_lag_s = (int64_t)d;
+		} else if (strcasecmp("ArchiveStopTimeout", c->key) == 0) {
+			if ((status = tp_cfg_number(c, 0, 600, &d)) == 0)
+				tp_store_stop_ns = (int64_t)(d * 1e9);
 		} else if (strcasecmp("RRDCachedAddress", c->key) == 0) {
 			status = tp_cfg_buf(c, tp_arch.daemon, sizeof tp_arch.daemon);
 		} else if (strcasecmp("SessionGrace", c->key) == 0) {
@@ -578,12 +585,23 @@ static void tp_archive_pause(bool paused, const char *why)
 	}
 }
 
+static void tp_store_note(const char *vm, const char *session);
+static size_t tp_store_backlog(void);
+static pthread_mutex_t tp_store_lock; /* defined with the archive thread */
+
+/* The worker's part of a job: local files only (rows into the session's queue, .pending, JSON);
+ * the archive thread copies the queue into the RRD. */
 static tp_wrote tp_job_write(const tp_archive_job *j)
 {
 	char err[TH_ERRLEN];
-	th_err e = tp_archive_write(&tp_arch, j, err);
+	th_err e;
 
+	pthread_mutex_lock(&tp_store_lock); /* appends are ordered against emptying a queue */
+	e = tp_archive_write_local(&tp_arch, j, err);
+	pthread_mutex_unlock(&tp_store_lock);
 	if (e == TH_OK) {
+		if (j->nrows > 0)
+			tp_store_note(j->vm, j->session);
 		if (tp_archive_paused)
 			tp_archive_pause(false, NULL);
 		return TP_WROTE;
@@ -695,12 +713,242 @@ static void tp_drain(tp_out *work, uint64_t seq, bool last)
 	 * the archive waits for space or a write error, in the retry list. */
 	pthread_mutex_lock(&tp_lock);
 	tp_dispatched += work->nvalues;
-	tp_archive_waiting = tp_nretry;
+	tp_archive_waiting = tp_nretry + tp_store_backlog();
 	tp_archive_dropped = tp_retry_dropped;
 	tp_drained_seq = seq;
 	tp_http_release(tp_server, seq, th_mono_ns());
 	pthread_mutex_unlock(&tp_lock);
 	tp_out_reset(work);
+}
+
+/* ------------------------------------------------------------------ archive thread */
+
+/* The RRDs of the archive are written by a thread of their own, from the sessions' queue files
+ * (tp-queue.h): a slow, stuck or unreachable rrdcached delays only the RRDs, never ingest,
+ * dispatch, replies or /v1/health. Sessions with queued rows wait in tp_store (under
+ * tp_store_lock, which also orders the worker's appends against this thread's clearing of a
+ * file); a failing one is retried with a backoff of up to 30 s. At shutdown the thread gets
+ * ArchiveStopTimeout to catch up; what it leaves stays in the queue files for the next start. */
+#define TP_STORE_MAX     4096 /* sessions tracked; beyond, the directory is scanned again */
+#define TP_STORE_CHUNK   4096 /* rows read from a queue at a time */
+#define TP_STORE_BACKOFF (30 * TH_NS_PER_SEC)
+typedef struct tp_store_item {
+	char vm[TH_NAME_MAX];
+	char session[TH_SESSION_MAX];
+	off_t offset;     /* in its queue file: what comes before is stored */
+	int64_t retry_ns; /* not before (monotonic) */
+	int64_t backoff_ns;
+} tp_store_item;
+static pthread_mutex_t tp_store_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t tp_store_cond = PTHREAD_COND_INITIALIZER;
+static tp_store_item tp_store[TP_STORE_MAX];
+static size_t tp_nstore;
+static bool tp_store_rescan;   /* an item did not fit: look at the directory again */
+static bool tp_store_stop;     /* shutting down: catch up until the deadline, then leave */
+static bool tp_store_finished; /* the thread has left its loop */
+static bool tp_store_running;
+static pthread_t tp_store_tid;
+static unsigned long long tp_store_errors;
+
+/* Note that vm/session has queued rows (any thread). */
+static void tp_store_note(const char *vm, const char *session)
+{
+	pthread_mutex_lock(&tp_store_lock);
+	for (size_t i = 0; i < tp_nstore; i++)
+		if (strcmp(tp_store[i].session, session) == 0 && strcmp(tp_store[i].vm, vm) == 0)
+			goto out;
+	if (tp_nstore == TP_STORE_MAX) {
+		tp_store_rescan = true;
+		goto out;
+	}
+	memset(&tp_store[tp_nstore], 0, sizeof tp_store[0]);
+	tp_copy(tp_store[tp_nstore].vm, sizeof tp_store[0].vm, vm);
+	tp_copy(tp_store[tp_nstore].session, sizeof tp_store[0].session, session);
+	tp_store[tp_nstore++].offset = TP_QUEUE_HEADER;
+out:
+	pthread_cond_signal(&tp_store_cond);
+	pthread_mutex_unlock(&tp_store_lock);
+}
+
+/* Sessions whose queued rows are not all in their RRD yet. */
+static size_t tp_store_backlog(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&tp_store_lock);
+	n = tp_nstore;
+	pthread_mutex_unlock(&tp_store_lock);
+	return n;
+}
+
+/* Every <ArchiveDir>/<vm>/<session>.queue holding rows (at start, or after an overflow). */
+static void tp_store_scan(void)
+{
+	DIR *top = opendir(tp_arch.dir), *sub;
+	struct dirent *vd, *sd;
+	char path[1400];
+
+	if (top == NULL)
+		return;
+	while ((vd = readdir(top)) != NULL) {
+		if (vd->d_name[0] == '.' || !th_name_ok(vd->d_name))
+			continue;
+		snprintf(path, sizeof path, "%s/%s", tp_arch.dir, vd->d_name);
+		if ((sub = opendir(path)) == NULL)
+			continue;
+		while ((sd = readdir(sub)) != NULL) {
+			size_t nl = strlen(sd->d_name);
+			char session[TH_SESSION_MAX];
+
+			if (nl < 7 || nl - 6 >= sizeof session ||
+			    strcmp(sd->d_name + nl - 6, ".queue") != 0)
+				continue;
+			snprintf(session, sizeof session, "%.*s", (int)(nl - 6), sd->d_name);
+			snprintf(path, sizeof path, "%s/%s/%s", tp_arch.dir, vd->d_name, sd->d_name);
+			if (th_codec_session_ok(session) && tp_queue_size(path) > TP_QUEUE_HEADER)
+				tp_store_note(vd->d_name, session);
+		}
+		closedir(sub);
+	}
+	closedir(top);
+}
+
+/* Copy one session's queue into its RRD; true when it is all stored (and the file emptied). */
+static bool tp_store_one(tp_store_item *it)
+{
+	char path[1200], err[TH_ERRLEN];
+	bool done = false;
+	th_err e = TH_OK;
+
+	while (!done && e == TH_OK)
+		e = tp_archive_store_queue(&tp_arch, it->vm, it->session, &it->offset,
+		                           TP_STORE_CHUNK, &done, err);
+	if (e != TH_OK) {
+		pthread_mutex_lock(&tp_lock);
+		tp_store_errors++;
+		tp_archive_errors++;
+		pthread_mutex_unlock(&tp_lock);
+		if (e == TH_ERR_STATE && !tp_archive_paused)
+			tp_archive_pause(true, err);
+		if (it->backoff_ns == 0 || time(NULL) - tp_last_complaint >= 60) {
+			tp_last_complaint = time(NULL);
+			ERROR(TP_NAME " plugin: archive: %s (rows wait in the session's queue file; "
+			              "retrying)",
+			      err);
+		}
+		it->backoff_ns = it->backoff_ns ? it->backoff_ns * 2 : TH_NS_PER_SEC;
+		if (it->backoff_ns > TP_STORE_BACKOFF)
+			it->backoff_ns = TP_STORE_BACKOFF;
+		it->retry_ns = th_mono_ns() + it->backoff_ns;
+		return false;
+	}
+	it->backoff_ns = 0;
+	/* Everything read is stored: empty the file unless the worker appended meanwhile. */
+	if (tp_archive_path(&tp_arch, it->vm, it->session, "queue", path, sizeof path, err) !=
+	    TH_OK)
+		return true;
+	pthread_mutex_lock(&tp_store_lock);
+	done = tp_queue_size(path) <= it->offset;
+	if (done && tp_queue_clear(path, err) != TH_OK)
+		ERROR(TP_NAME " plugin: archive: %s", err);
+	pthread_mutex_unlock(&tp_store_lock);
+	if (done)
+		it->offset = TP_QUEUE_HEADER;
+	return done;
+}
+
+static void *tp_store_thread(void *arg)
+{
+	int64_t deadline = 0;
+
+	tp_store_scan();
+	for (;;) {
+		tp_store_item it;
+		bool found = false, stop;
+		int64_t now = th_mono_ns();
+		struct timespec ts;
+
+		pthread_mutex_lock(&tp_store_lock);
+		if (tp_store_stop && deadline == 0)
+			deadline = now + tp_store_stop_ns;
+		stop = tp_store_stop;
+		for (size_t i = 0; i < tp_nstore && !found; i++)
+			if (tp_store[i].retry_ns <= now || stop) {
+				it = tp_store[i];
+				found = true;
+			}
+		if (!found && (stop || deadline)) {
+			pthread_mutex_unlock(&tp_store_lock);
+			break;
+		}
+		if (!found) {
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_sec += 1;
+			pthread_cond_timedwait(&tp_store_cond, &tp_store_lock, &ts);
+			pthread_mutex_unlock(&tp_store_lock);
+			if (tp_store_rescan) {
+				tp_store_rescan = false;
+				tp_store_scan();
+			}
+			continue;
+		}
+		pthread_mutex_unlock(&tp_store_lock);
+		if (deadline && now >= deadline)
+			break;
+		bool all = tp_store_one(&it);
+
+		pthread_mutex_lock(&tp_store_lock);
+		for (size_t i = 0; i < tp_nstore; i++) {
+			if (strcmp(tp_store[i].session, it.session) != 0 ||
+			    strcmp(tp_store[i].vm, it.vm) != 0)
+				continue;
+			if (all)
+				tp_store[i] = tp_store[--tp_nstore];
+			else
+				tp_store[i] = it;
+			break;
+		}
+		pthread_mutex_unlock(&tp_store_lock);
+		if (!all && stop)
+			break; /* failing while stopping: the queue files keep the rest */
+	}
+	pthread_mutex_lock(&tp_store_lock);
+	tp_store_finished = true;
+	pthread_cond_broadcast(&tp_store_cond);
+	pthread_mutex_unlock(&tp_store_lock);
+	return NULL;
+}
+
+/* Ask the archive thread to catch up and stop; wait ArchiveStopTimeout (+1 s) for it. A thread
+ * stuck in a call to an unresponsive rrdcached is left behind (it touches only state that is
+ * never freed); its rows stay queued for the next start. */
+static void tp_store_shutdown(void)
+{
+	struct timespec ts;
+	bool finished;
+
+	if (!tp_store_running)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += (time_t)(tp_store_stop_ns / TH_NS_PER_SEC) + 1;
+	pthread_mutex_lock(&tp_store_lock);
+	tp_store_stop = true;
+	pthread_cond_broadcast(&tp_store_cond);
+	while (!tp_store_finished &&
+	       pthread_cond_timedwait(&tp_store_cond, &tp_store_lock, &ts) == 0)
+		;
+	finished = tp_store_finished;
+	pthread_mutex_unlock(&tp_store_lock);
+	if (finished) {
+		pthread_join(tp_store_tid, NULL);
+	} else {
+		ERROR(TP_NAME " plugin: archive: the archive writer did not finish within %lld s "
+		              "(rrdcached not answering?); its rows stay in the queue files for the "
+		              "next start.",
+		      (long long)(tp_store_stop_ns / TH_NS_PER_SEC));
+		pthread_detach(tp_store_tid);
+	}
+	tp_store_running = false;
 }
 
 static void tp_marks_path(char *out, size_t size)
@@ -1031,6 +1279,7 @@ static int tp_init(void)
 		return 0;
 	tp_cond_monotonic(&tp_cond);
 	tp_cond_monotonic(&tp_probe_cond);
+	tp_cond_monotonic(&tp_store_cond);
 	tp_cfg.archive = tp_arch.dir[0] != '\0';
 	if ((tp_state = tp_core_new(&tp_cfg)) == NULL) {
 		ERROR(TP_NAME " plugin: out of memory.");
@@ -1053,6 +1302,15 @@ static int tp_init(void)
 	if (resumed > 0)
 		INFO(TP_NAME " plugin: resumed %zu open session(s) from %s.", resumed, tp_arch.dir);
 	tp_stop = false;
+	if (tp_cfg.archive) {
+		tp_store_stop = tp_store_finished = false;
+		if (plugin_thread_create(&tp_store_tid, tp_store_thread, NULL, "themis archive") !=
+		    0) {
+			ERROR(TP_NAME " plugin: cannot start the archive thread.");
+			return -1;
+		}
+		tp_store_running = true;
+	}
 	if (plugin_thread_create(&tp_worker_tid, tp_worker, NULL, "themis worker") != 0) {
 		ERROR(TP_NAME " plugin: cannot start the worker thread.");
 		return -1;
@@ -1117,6 +1375,7 @@ static int tp_shutdown(void)
 		pthread_join(tp_worker_tid, NULL);
 		tp_worker_running = false;
 	}
+	tp_store_shutdown(); /* after the worker: its last rows are queued */
 	tp_core_free(tp_state);
 	tp_state = NULL;
 	tp_out_free(&tp_pending);

@@ -17,6 +17,7 @@
 #include <rrd_client.h>
 
 #include "tp-archive.h"
+#include "tp-queue.h"
 
 static const char *const tp_ds_names[TH_ARCHIVE_NDS] = {TH_ARCHIVE_DS_LIST};
 
@@ -524,17 +525,12 @@ static th_err tp_archive_rows_write(tp_archive *a, const tp_archive_job *j, doub
 	return TH_OK;
 }
 
-th_err tp_archive_write(tp_archive *a, const tp_archive_job *j, char *errbuf)
+/* The .pending and JSON files of a job. */
+static th_err tp_archive_files(tp_archive *a, const tp_archive_job *j, char *errbuf)
 {
-	char dir[1200], path[1200];
-	double extra =
-	    (double)(j->pending ? j->pending_len : 0) + (double)(j->json ? strlen(j->json) : 0);
+	char path[1200];
 	th_err e;
 
-	if ((e = tp_archive_path(a, j->vm, NULL, NULL, dir, sizeof dir, errbuf)) ||
-	    (e = tp_archive_room(a, extra, errbuf)) || (e = tp_mkdir(dir, errbuf)) ||
-	    (j->nrows > 0 && (e = tp_archive_rows_write(a, j, extra, errbuf))))
-		return e;
 	if (j->pending != NULL) {
 		if ((e = tp_archive_path(a, j->vm, j->session, "pending", path, sizeof path,
 		                         errbuf)))
@@ -554,6 +550,77 @@ th_err tp_archive_write(tp_archive *a, const tp_archive_job *j, char *errbuf)
 			return e;
 	}
 	return TH_OK;
+}
+
+th_err tp_archive_write(tp_archive *a, const tp_archive_job *j, char *errbuf)
+{
+	char dir[1200];
+	double extra =
+	    (double)(j->pending ? j->pending_len : 0) + (double)(j->json ? strlen(j->json) : 0);
+	th_err e;
+
+	if ((e = tp_archive_path(a, j->vm, NULL, NULL, dir, sizeof dir, errbuf)) ||
+	    (e = tp_archive_room(a, extra, errbuf)) || (e = tp_mkdir(dir, errbuf)) ||
+	    (j->nrows > 0 && (e = tp_archive_rows_write(a, j, extra, errbuf))))
+		return e;
+	return tp_archive_files(a, j, errbuf);
+}
+
+th_err tp_archive_write_local(tp_archive *a, const tp_archive_job *j, char *errbuf)
+{
+	char dir[1200], path[1200];
+	double extra = (double)(j->pending ? j->pending_len : 0) +
+	               (double)(j->json ? strlen(j->json) : 0) + (double)j->nrows * TP_QUEUE_ROW;
+	th_err e;
+
+	if ((e = tp_archive_path(a, j->vm, NULL, NULL, dir, sizeof dir, errbuf)) ||
+	    (e = tp_archive_room(a, extra, errbuf)) || (e = tp_mkdir(dir, errbuf)))
+		return e;
+	if (j->nrows > 0 &&
+	    ((e = tp_archive_path(a, j->vm, j->session, "queue", path, sizeof path, errbuf)) ||
+	     (e = tp_queue_append(path, j->first, j->row0, j->nrows, j->rows, errbuf))))
+		return e;
+	return tp_archive_files(a, j, errbuf);
+}
+
+th_err tp_archive_store_queue(tp_archive *a, const char *vm, const char *session, off_t *offset,
+                              size_t max, bool *done, char *errbuf)
+{
+	char path[1200];
+	tp_queue_rows q;
+	th_err e;
+	size_t i = 0;
+
+	*done = false;
+	if ((e = tp_archive_path(a, vm, session, "queue", path, sizeof path, errbuf)))
+		return e;
+	if ((e = tp_queue_read(path, *offset, max, &q, errbuf)) == TH_ERR_NOTFOUND) {
+		*done = true;
+		return TH_OK;
+	}
+	if (e != TH_OK)
+		return e;
+	/* one job per run of consecutive seconds; rows the RRD already holds are skipped */
+	while (i < q.n && e == TH_OK) {
+		tp_archive_job j = {.first = q.first, .row0 = q.t[i], .retry = true};
+		size_t k = i + 1;
+
+		while (k < q.n && q.t[k] == q.t[k - 1] + 1)
+			k++;
+		tp_copy(j.vm, sizeof j.vm, vm);
+		tp_copy(j.session, sizeof j.session, session);
+		j.nrows = k - i;
+		j.rows = &q.v[i * TH_ARCHIVE_NDS];
+		j.need_rows = q.t[k - 1] - q.first + 1;
+		e = tp_archive_rows_write(a, &j, 0, errbuf);
+		i = k;
+	}
+	if (e == TH_OK) {
+		*offset = q.next;
+		*done = q.n < max;
+	}
+	tp_queue_rows_free(&q);
+	return e;
 }
 
 th_err tp_archive_last(tp_archive *a, const char *path, int64_t *last, char *errbuf)

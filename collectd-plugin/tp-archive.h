@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "th-archive.h"
 #include "th-error.h"
@@ -61,6 +62,17 @@ void tp_archive_update_arg(int64_t t, const double *v, char *out, size_t size);
  * j->need_rows exceeds its rows, append rows, replace the .pending and JSON files. Fails with
  * TH_ERR_STATE, writing nothing, when the job would leave less than MinFreeSpace free. */
 th_err tp_archive_write(tp_archive *a, const tp_archive_job *j, char *errbuf);
+
+/* The worker's part of a job, all local files: its rows appended to <session>.queue (see
+ * tp-queue.h), the .pending and JSON files. Fails with TH_ERR_STATE, writing nothing, when it
+ * would leave less than MinFreeSpace free. */
+th_err tp_archive_write_local(tp_archive *a, const tp_archive_job *j, char *errbuf);
+
+/* The archive thread's part: copy at most max rows of vm/session's queue, from *offset (start
+ * with TP_QUEUE_HEADER), into its RRD (created or grown as needed, seconds it already stores
+ * skipped) and advance *offset; *done when the queue holds nothing more (or does not exist). */
+th_err tp_archive_store_queue(tp_archive *a, const char *vm, const char *session, off_t *offset,
+                              size_t max, bool *done, char *errbuf);
 
 /* TH_ERR_STATE when ArchiveDir has less than MinFreeSpace + extra bytes free (the message
  * gives both figures), TH_OK otherwise; the directory is created if missing. */

@@ -97,7 +97,9 @@ th_assert_eq 1 "$(health .archive_low_space)" "pauses counted at the end"
 tp_stop "${TP_PID_edge:?}"
 
 # Every second exactly once with its exact values: in the session archive and the stock file.
-th_assert_eq 512 "$(rrdtool info "$rrd" | sed -n 's/^rra\[0\]\.rows = //p')" "grown rows"
+# grown from 128 rows to fit the 320 seconds, at most twice what they need
+rows=$(rrdtool info "$rrd" | sed -n 's/^rra\[0\]\.rows = //p')
+if [ "$rows" -lt 320 ] || [ "$rows" -gt 640 ]; then th_fail "grown rows: $rows, expected 320..640"; fi
 for ds in received rtt_avg; do
 	tp_expected "$T0" $((T0 + 319)) "$ds" >"$d/$ds.want"
 	tp_assert_range "$rrd" "$ds" "$d/$ds.want"

@@ -150,7 +150,7 @@ START_TEST(glue_ingests_dispatches_and_archives)
 	ck_assert_int_ne(stub_config_cb(&bad_root), 0);
 	ck_assert_int_eq(stub_config_cb(&root), 0);
 	ck_assert_int_eq(stub_init_cb(), 0);
-	ck_assert_int_eq(stub_threads_started(), 1);
+	ck_assert_int_eq(stub_threads_started(), 2); /* the worker and the archive writer */
 
 	ck_assert_int_eq(post(port, "/v1/health", NULL, NULL, &b), 200);
 	ck_assert_ptr_nonnull(strstr(b.buf, "\"status\":\"ok\""));
