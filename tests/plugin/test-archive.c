@@ -15,6 +15,7 @@
 #include "th-time.h"
 #include "tp-archive.h"
 #include "tp-core.h"
+#include "tp-queue.h"
 
 #define T0 1700000000
 
@@ -355,6 +356,67 @@ START_TEST(min_free_space_refuses_before_writing)
 }
 END_TEST
 
+/* The worker's local part queues rows; the archive thread's part copies them into the RRD
+ * exactly once, empties nothing itself, and skips what the RRD already holds (a queue read again
+ * after a crash between the RRD write and the clearing). */
+START_TEST(queued_rows_reach_the_rrd_once)
+{
+	tp_archive a = arch(TP_ARCHIVE_ROWS);
+	/* a gap of 50 s, then a run led by an unknown row, as tp-core hands them over */
+	tp_archive_job j1 = job("q.1", T0, 100), j2 = job("q.1", T0 + 100, 50),
+	               j3 = job("q.1", T0 + 199, 11);
+	char path[1200], rrd[1200], err[TH_ERRLEN];
+	off_t off = TP_QUEUE_HEADER;
+	bool done = false;
+	tp_queue_rows q;
+	int64_t last;
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/vm1/q.1.queue", dir);
+	snprintf(rrd, sizeof rrd, "%s/vm1/q.1.rrd", dir);
+	ck_assert_int_eq(tp_archive_write_local(&a, &j1, err), TH_OK);
+	ck_assert_int_eq(tp_archive_write_local(&a, &j2, err), TH_OK);
+	ck_assert_int_eq(file_size(rrd), -1); /* nothing in an RRD yet */
+	ck_assert_int_eq(file_size(path), TP_QUEUE_HEADER + 150 * TP_QUEUE_ROW);
+	/* a row cut short by a crash is not read, and the next append drops it */
+	f = fopen(path, "a");
+	fwrite("crash", 1, 5, f);
+	fclose(f);
+	ck_assert_int_eq(tp_queue_read(path, TP_QUEUE_HEADER, 1000, &q, err), TH_OK);
+	ck_assert_uint_eq(q.n, 150);
+	ck_assert_int_eq(q.first, T0);
+	ck_assert_int_eq(q.t[149], T0 + 149);
+	tp_queue_rows_free(&q);
+	for (int d = 0; d < TH_ARCHIVE_NDS; d++)
+		j3.rows[d] = NAN;
+	ck_assert_int_eq(tp_archive_write_local(&a, &j3, err), TH_OK);
+	ck_assert_int_eq(file_size(path), TP_QUEUE_HEADER + 161 * TP_QUEUE_ROW);
+
+	/* in chunks of 64 rows */
+	while (!done)
+		ck_assert_int_eq(tp_archive_store_queue(&a, "vm1", "q.1", &off, 64, &done, err),
+		                 TH_OK);
+	ck_assert_int_eq(off, TP_QUEUE_HEADER + 161 * TP_QUEUE_ROW);
+	assert_exact(rrd, T0, T0 + 149);
+	assert_exact(rrd, T0 + 200, T0 + 209);
+	ck_assert_int_eq(tp_archive_last(&a, rrd, &last, err), TH_OK);
+	ck_assert_int_eq(last, T0 + 209);
+	/* read again from the start (no clearing happened): nothing is stored twice */
+	off = TP_QUEUE_HEADER;
+	ck_assert_int_eq(tp_archive_store_queue(&a, "vm1", "q.1", &off, 1000, &done, err), TH_OK);
+	ck_assert(done);
+	assert_exact(rrd, T0, T0 + 149);
+	ck_assert_int_eq(tp_queue_clear(path, err), TH_OK);
+	ck_assert_int_eq(file_size(path), TP_QUEUE_HEADER);
+	off = TP_QUEUE_HEADER;
+	ck_assert_int_eq(tp_archive_store_queue(&a, "vm1", "q.1", &off, 1000, &done, err), TH_OK);
+	ck_assert(done);
+	free(j1.rows);
+	free(j2.rows);
+	free(j3.rows);
+}
+END_TEST
+
 Suite *th_test_suite(void)
 {
 	Suite *s = suite_create("archive");
@@ -372,6 +434,7 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, a_session_with_markers_only_has_no_rrd);
 	tcase_add_test(tc, the_rrd_starts_at_the_first_second_once_a_record_is_final);
 	tcase_add_test(tc, min_free_space_refuses_before_writing);
+	tcase_add_test(tc, queued_rows_reach_the_rrd_once);
 	suite_add_tcase(s, tc);
 	return s;
 }
