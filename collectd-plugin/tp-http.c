@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
@@ -364,9 +365,12 @@ void tp_http_stop(tp_http *h)
 		return;
 	/* Stop accepting first, then let the suspended requests out: MHD cannot stop with
 	 * connections suspended. */
-	MHD_quiesce_daemon(h->d);
+	MHD_socket listen = MHD_quiesce_daemon(h->d); /* now ours to close */
+
 	tp_release(h, 0, 0, true);
 	MHD_stop_daemon(h->d);
+	if (listen != MHD_INVALID_SOCKET)
+		close(listen);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
 }

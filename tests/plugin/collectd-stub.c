@@ -17,6 +17,8 @@ char *hostname_g = "stubhost";
 int (*stub_config_cb)(void *ci);
 int (*stub_init_cb)(void);
 int (*stub_shutdown_cb)(void);
+plugin_write_cb stub_write_cb;
+int stub_writers_stopped;
 
 static pthread_mutex_t stub_lock = PTHREAD_MUTEX_INITIALIZER;
 static stub_value stub_vals[4096];
@@ -38,6 +40,12 @@ int plugin_register_init(const char *name, plugin_init_cb callback)
 	return 0;
 }
 
+int plugin_register_write(const char *name, plugin_write_cb callback, user_data_t const *ud)
+{
+	stub_write_cb = callback;
+	return 0;
+}
+
 int plugin_register_shutdown(const char *name, plugin_shutdown_cb callback)
 {
 	stub_shutdown_cb = callback;
@@ -51,8 +59,14 @@ int plugin_thread_create(pthread_t *thread, void *(*start_routine)(void *), void
 	return pthread_create(thread, NULL, start_routine, arg);
 }
 
+/* Like collectd: a value reaches the writers (here, only while "write threads" run), and
+ * each registered write callback sees it. */
 int plugin_dispatch_values(value_list_t const *vl)
 {
+	if (stub_writers_stopped)
+		return 0; /* collectd's write queue is dropped */
+	if (stub_write_cb != NULL)
+		stub_write_cb(NULL, vl, NULL);
 	pthread_mutex_lock(&stub_lock);
 	if (stub_nvals < sizeof stub_vals / sizeof stub_vals[0]) {
 		stub_value *v = &stub_vals[stub_nvals++];

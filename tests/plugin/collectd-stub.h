@@ -22,6 +22,8 @@ typedef struct stub_notice {
 extern int (*stub_config_cb)(void *ci);
 extern int (*stub_init_cb)(void);
 extern int (*stub_shutdown_cb)(void);
+/* Non-zero: dispatched values reach no writer (collectd after stopping its write threads). */
+extern int stub_writers_stopped;
 
 /* Copies of what was dispatched so far (the stub locks internally). */
 size_t stub_values(stub_value *out, size_t max);

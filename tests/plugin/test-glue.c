@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -229,6 +230,61 @@ START_TEST(glue_ingests_dispatches_and_archives)
 }
 END_TEST
 
+/* Values dispatched after collectd stopped its write threads reach no writer: the shutdown keeps
+ * them, the next start dispatches them once, and a re-send of their records is a duplicate. */
+START_TEST(values_no_writer_saw_are_dispatched_at_the_next_start)
+{
+	char dir[] = "/tmp/themis-glue.XXXXXX", port_s[16], path[300], body_[2048];
+	int port = free_port();
+	time_t now = time(NULL);
+	body b;
+	stub_value vals[64];
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(port_s, sizeof port_s, "%d", port);
+	oconfig_value_t listen[2] = {sv("127.0.0.1"), sv(port_s)}, arch = sv(dir);
+	oconfig_item_t kids[] = {
+	    {.key = "Listen", .values = listen, .values_num = 2},
+	    {.key = "ArchiveDir", .values = &arch, .values_num = 1},
+	};
+	oconfig_item_t root = {.key = "Plugin", .children = kids, .children_num = 2};
+
+	module_register();
+	ck_assert_int_eq(stub_config_cb(&root), 0);
+	ck_assert_int_eq(stub_init_cb(), 0);
+	snprintf(body_, sizeof body_,
+	         "[{\"kind\":\"second\",\"vm\":\"vm-8\",\"stream\":\"s\",\"t\":%lld,"
+	         "\"interval_ms\":10,\"sent\":100,\"received\":91,\"lost_up\":9,"
+	         "\"lost_down\":0,\"lost_unknown\":0,\"late\":0,\"dup\":0,\"rtt_min_ms\":0.5,"
+	         "\"rtt_avg_ms\":1,\"rtt_max_ms\":2,\"jitter_ms\":0.1,\"max_gap_ms\":10}]",
+	         (long long)now - 5);
+	/* collectd has stopped its write threads (it does so before any shutdown function) */
+	stub_writers_stopped = 1;
+	ck_assert_int_eq(post(port, "/v1/records", NULL, body_, &b), 200);
+	ck_assert_int_eq(stub_shutdown_cb(), 0);
+	ck_assert_uint_eq(stub_values(vals, 64), 0);
+	snprintf(path, sizeof path, "%s/undispatched.values", dir);
+	ck_assert_int_eq(access(path, F_OK), 0);
+
+	/* the next start: dispatched once, the file gone, the record's re-send a duplicate */
+	stub_writers_stopped = 0;
+	ck_assert_int_eq(stub_config_cb(&root), 0);
+	ck_assert_int_eq(stub_init_cb(), 0);
+	ck_assert_uint_eq(wait_values(2, vals, 64), 2);
+	ck_assert_str_eq(vals[0].type, "themis_probe");
+	ck_assert_double_eq(vals[0].v[1], 91);
+	ck_assert_double_eq(vals[0].time, (double)(now - 5));
+	ck_assert_int_ne(access(path, F_OK), 0);
+	ck_assert_int_eq(post(port, "/v1/records", NULL, body_, &b), 200);
+	ck_assert_str_eq(b.buf, "{\"accepted\":0,\"duplicates\":1}\n");
+	ck_assert_int_eq(stub_shutdown_cb(), 0);
+	ck_assert_uint_eq(stub_values(vals, 64), 2); /* never twice */
+	ck_assert_int_ne(access(path, F_OK), 0);
+	snprintf(path, sizeof path, "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(path), 0);
+}
+END_TEST
+
 Suite *th_test_suite(void)
 {
 	Suite *s = suite_create("glue");
@@ -236,6 +292,7 @@ Suite *th_test_suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, glue_ingests_dispatches_and_archives);
+	tcase_add_test(tc, values_no_writer_saw_are_dispatched_at_the_next_start);
 	suite_add_tcase(s, tc);
 	return s;
 }
