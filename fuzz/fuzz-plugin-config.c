@@ -13,6 +13,9 @@
  * (token, empty, key32, short, big, dir/), so no input reads anything else on the machine.
  */
 #include "themis.c"
+#include "themis-archive.c"
+#include "themis-deliver.c"
+#include "themis-probe.c"
 
 #include <ctype.h>
 #include <sys/stat.h>
