@@ -11,8 +11,11 @@
  * Addresses as librrd and rrdcached spell them: "unix:/path" or "/path" (a unix socket), "host",
  * "host:port", "[v6]" or "[v6]:port" (TCP, port TP_RRDC_PORT by default). With a unix socket,
  * file names are sent as their real path (the directory's, for a file not yet there), as librrd
- * does; over TCP they are sent as given. Host names are resolved by getaddrinfo(), which the
- * deadline does not bound: give numeric addresses where a resolver may hang.
+ * does; over TCP they are sent as given: the daemon takes a relative name under its -b
+ * directory and an absolute one as it is (with -B, only inside that directory), where librrd
+ * refuses absolute names over TCP unless RRDCACHED_STRIPPATH strips them. Host names are
+ * resolved by getaddrinfo(), which the deadline does not bound: give numeric addresses where a
+ * resolver may hang.
  *
  * The pure part (address, command lines, reply framing, INFO and LAST replies) is apart from the
  * I/O and tested on its own. */
@@ -25,7 +28,10 @@
 
 #include "th-error.h"
 
-#define TP_RRDC_PORT      "42217"
+#define TP_RRDC_PORT "42217"
+/* rrdcached 1.7 reads command lines of up to 8,192 bytes (newline included) and closes the
+ * connection, without a reply, on a longer one; it journals only the first 4,095 bytes of an
+ * UPDATE; librrd's client sends at most RRD_CMD_MAX (4,096) bytes: so does this one. */
 #define TP_RRDC_LINE_MAX  4096       /* bytes of one command line, newline included */
 #define TP_RRDC_REPLY_MAX (1L << 20) /* bytes of one reply read at most */
 #define TP_RRDC_ARGC_MAX  120        /* DS and RRA definitions of one CREATE (the daemon: 128) */

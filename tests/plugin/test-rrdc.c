@@ -45,6 +45,7 @@ typedef struct daemon {
 	char dir[256];
 	char unix_addr[320];
 	char tcp_addr[64];
+	int port;
 } daemon_t;
 
 static int free_port(void)
@@ -71,53 +72,62 @@ static bool can_connect(int family, const void *sa, socklen_t len)
 	return ok;
 }
 
-/* Start rrdcached in the foreground, confined to its own directory under base, and wait until
- * both its sockets answer. It dies with the process that started it (a failed test included). */
+/* Run rrdcached in the foreground, confined to d->dir, listening on its socket there and on
+ * d->port, and wait until both answer; false when it exits first (the port was taken). It dies
+ * with the process that started it (a failed test included). */
+static bool daemon_spawn(daemon_t *d)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	char pidf[300], log[300];
+	const char *sock = d->unix_addr + 5;
+	pid_t parent = getpid();
+	int status;
+
+	snprintf(pidf, sizeof pidf, "%s/rrdcached.pid", d->dir);
+	snprintf(log, sizeof log, "%s/rrdcached.log", d->dir);
+	unlink(sock);
+	unlink(pidf);
+	d->pid = fork();
+	ck_assert_int_ge(d->pid, 0);
+	if (d->pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execlp("rrdcached", "rrdcached", "-g", "-B", "-b", d->dir, "-l", d->unix_addr, "-l",
+		       d->tcp_addr, "-p", pidf, "-w", "3600", "-f", "7200", (char *)NULL);
+		_exit(127);
+	}
+	memcpy(sun.sun_path, sock, strlen(sock) + 1);
+	sin.sin_port = htons((uint16_t)d->port);
+	for (int i = 0; i < 500; i++) {
+		if (can_connect(AF_UNIX, &sun, sizeof sun) &&
+		    can_connect(AF_INET, &sin, sizeof sin))
+			return true;
+		if (waitpid(d->pid, &status, WNOHANG) == d->pid)
+			return false;
+		usleep(10000);
+	}
+	kill(d->pid, SIGKILL);
+	waitpid(d->pid, &status, 0);
+	return false;
+}
+
+/* A daemon of its own directory under base and a free port. */
 static void daemon_start(daemon_t *d, const char *name)
 {
 	for (int attempt = 0; attempt < 3; attempt++) {
-		struct sockaddr_un sun = {.sun_family = AF_UNIX};
-		struct sockaddr_in sin = {.sin_family = AF_INET,
-		                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-		char sock[300], pidf[300], log[300], tcp[64];
-		int port = free_port(), status;
-		pid_t parent = getpid();
-
 		snprintf(d->dir, sizeof d->dir, "%s/%s%d-%d", base, name, (int)getpid(), attempt);
 		ck_assert_int_eq(mkdir(d->dir, 0755), 0);
-		snprintf(sock, sizeof sock, "%s/sock", d->dir);
-		snprintf(pidf, sizeof pidf, "%s/rrdcached.pid", d->dir);
-		snprintf(log, sizeof log, "%s/rrdcached.log", d->dir);
-		snprintf(tcp, sizeof tcp, "127.0.0.1:%d", port);
-		snprintf(d->unix_addr, sizeof d->unix_addr, "unix:%s", sock);
-		snprintf(d->tcp_addr, sizeof d->tcp_addr, "%s", tcp);
-		d->pid = fork();
-		ck_assert_int_ge(d->pid, 0);
-		if (d->pid == 0) {
-			int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-			prctl(PR_SET_PDEATHSIG, SIGKILL);
-			if (getppid() != parent)
-				_exit(1);
-			dup2(fd, 1);
-			dup2(fd, 2);
-			execlp("rrdcached", "rrdcached", "-g", "-B", "-b", d->dir, "-l",
-			       d->unix_addr, "-l", tcp, "-p", pidf, "-w", "3600", "-f", "7200",
-			       (char *)NULL);
-			_exit(127);
-		}
-		memcpy(sun.sun_path, sock, strlen(sock) + 1);
-		sin.sin_port = htons((uint16_t)port);
-		for (int i = 0; i < 500; i++) {
-			if (can_connect(AF_UNIX, &sun, sizeof sun) &&
-			    can_connect(AF_INET, &sin, sizeof sin))
-				return;
-			if (waitpid(d->pid, &status, WNOHANG) == d->pid)
-				break; /* the port was taken meanwhile: another one */
-			usleep(10000);
-		}
-		kill(d->pid, SIGKILL);
-		waitpid(d->pid, &status, 0);
+		d->port = free_port();
+		snprintf(d->unix_addr, sizeof d->unix_addr, "unix:%s/sock", d->dir);
+		snprintf(d->tcp_addr, sizeof d->tcp_addr, "127.0.0.1:%d", d->port);
+		if (daemon_spawn(d))
+			return;
 	}
 	ck_abort_msg("rrdcached did not start (see %s/rrdcached.log)", d->dir);
 }
@@ -532,6 +542,34 @@ START_TEST(a_bad_address_is_named)
 }
 END_TEST
 
+/* A daemon that went away closed the connection: the next call connects anew, no error. */
+START_TEST(a_restarted_daemon_is_reconnected_to_without_an_error)
+{
+	char file[400], err[TH_ERRLEN];
+	tp_rrdc *u = tp_rrdc_new(dm.unix_addr, TIMEOUT), *t = tp_rrdc_new(dm.tcp_addr, TIMEOUT);
+	rows_t r = rows_make(1, 10), more = rows_make(11, 20);
+	time_t last;
+	int status;
+
+	snprintf(file, sizeof file, "%s/restart.rrd", dm.dir);
+	ck_assert_msg(create(u, file, 100, NULL, T0, err) == TH_OK, "%s", err);
+	ck_assert_msg(tp_rrdc_update(u, file, r.n, r.argv, err) == TH_OK, "%s", err);
+	ck_assert_msg(tp_rrdc_flush(t, file, err) == TH_OK, "%s", err);
+	kill(dm.pid, SIGTERM);
+	waitpid(dm.pid, &status, 0);
+	ck_assert(daemon_spawn(&dm));
+	ck_assert_msg(tp_rrdc_last(u, file, &last, err) == TH_OK, "%s", err);
+	ck_assert_int_eq(last, T0 + 10);
+	ck_assert_msg(tp_rrdc_update(t, file, more.n, more.argv, err) == TH_OK, "%s", err);
+	ck_assert_msg(tp_rrdc_flush(u, file, err) == TH_OK, "%s", err);
+	assert_rows(file, 1, 20);
+	rows_free(&r);
+	rows_free(&more);
+	tp_rrdc_free(u);
+	tp_rrdc_free(t);
+}
+END_TEST
+
 /* Each call against a stopped daemon returns TH_ERR_TIMEOUT within timeout + 200 ms. */
 static void assert_timeout(th_err e, const struct timespec *t0, int timeout, const char *err,
                            const char *what)
@@ -765,6 +803,7 @@ Suite *th_test_suite(void)
 	tcase_add_test(one, a_refused_update_names_the_rows_and_keeps_those_before);
 	tcase_add_test(one, an_unknown_file_is_named);
 	tcase_add_test(one, a_bad_address_is_named);
+	tcase_add_test(one, a_restarted_daemon_is_reconnected_to_without_an_error);
 	tcase_add_test(one, a_stopped_daemon_costs_the_timeout_over_a_unix_socket);
 	tcase_add_test(one, a_stopped_daemon_costs_the_timeout_over_tcp);
 	tcase_add_test(one, a_connect_that_never_completes_costs_the_timeout);
