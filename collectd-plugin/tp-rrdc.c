@@ -290,8 +290,8 @@ static int tp_rrdc_wait(tp_rrdc *c, short events, int64_t deadline)
 static th_err tp_rrdc_connect_one(tp_rrdc *c, int family, const struct sockaddr *sa,
                                   socklen_t salen, const tp_rrdc_op *op, char *errbuf)
 {
-	int err = 0, one = 1;
-	socklen_t elen = sizeof err;
+	int err = 0, soerr = 0, one = 1;
+	socklen_t elen = sizeof soerr;
 	char what[160];
 
 	c->fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -311,11 +311,13 @@ static th_err tp_rrdc_connect_one(tp_rrdc *c, int family, const struct sockaddr 
 	case 0:
 		return tp_rrdc_fail(c, op, TH_ERR_TIMEOUT, "no connection", errbuf);
 	case -1:
-		err = errno;
-		break;
+		err = errno; /* unless the socket tells why */
+		             /* fall through */
 	default:
-		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0)
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &elen) != 0)
 			err = errno;
+		else if (soerr != 0)
+			err = soerr;
 	}
 	if (err != 0) {
 		snprintf(what, sizeof what, "connect: %s", strerror(err));

@@ -6,7 +6,11 @@
  * Each operation connects when needed (non-blocking connect, then poll), sends its commands and
  * reads the replies under one deadline of timeout_ms counted from its start; on a timeout or any
  * transport error it closes the connection, so the next operation connects anew. An error
- * reply of the daemon ("-1 No such file: ...") leaves the connection open.
+ * reply of the daemon ("-1 No such file: ...") leaves the connection open. Errors:
+ * TH_ERR_TIMEOUT (the deadline passed), TH_ERR_NET (connect, send or receive failed, or the
+ * daemon closed the connection), TH_ERR_PARSE (an answer that is no reply), TH_ERR_REMOTE (the
+ * daemon refused: its status and message), TH_ERR_NOTFOUND (the daemon has no such file),
+ * TH_ERR_INVALID (a bad address or file name), TH_ERR_TOOBIG (a command longer than a line).
  *
  * Addresses as librrd and rrdcached spell them: "unix:/path" or "/path" (a unix socket), "host",
  * "host:port", "[v6]" or "[v6]:port" (TCP, port TP_RRDC_PORT by default). With a unix socket,

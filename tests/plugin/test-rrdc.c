@@ -141,6 +141,43 @@ static void daemon_stop(daemon_t *d)
 	waitpid(d->pid, &status, 0);
 }
 
+/* SIGSTOP, and wait until every thread of the daemon has stopped (a thread busy on another CPU
+ * finishes what it does first). */
+static void daemon_pause(daemon_t *d)
+{
+	char path[64], stat[512];
+
+	ck_assert_int_eq(kill(d->pid, SIGSTOP), 0);
+	snprintf(path, sizeof path, "/proc/%d/task", (int)d->pid);
+	for (int i = 0; i < 200; i++) {
+		DIR *dir = opendir(path);
+		struct dirent *e;
+		bool all = dir != NULL;
+
+		while (all && (e = readdir(dir)) != NULL) {
+			char f[384];
+			FILE *fp;
+			char *p;
+
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(f, sizeof f, "%s/%s/stat", path, e->d_name);
+			if ((fp = fopen(f, "r")) == NULL)
+				continue;
+			if (fgets(stat, sizeof stat, fp) != NULL &&
+			    (p = strrchr(stat, ')')) != NULL)
+				all = p[1] == ' ' && p[2] == 'T';
+			fclose(fp);
+		}
+		if (dir != NULL)
+			closedir(dir);
+		if (all)
+			return;
+		usleep(5000);
+	}
+	ck_abort_msg("rrdcached %d did not stop", (int)d->pid);
+}
+
 static void rm_tree(const char *path)
 {
 	DIR *dir = opendir(path);
@@ -363,6 +400,7 @@ static daemon_t dm;
 
 static void one_daemon(void)
 {
+	setvbuf(stdout, NULL, _IOLBF, 0); /* the figures printed survive a failed test */
 	daemon_start(&dm, "d");
 }
 
@@ -593,7 +631,7 @@ static void stopped_daemon(const char *addr, const char *name, long taken)
 	snprintf(file, sizeof file, "%s/%s.rrd", dm.dir, name);
 	ck_assert_msg(create(c, file, 200, NULL, T0, err) == TH_OK, "%s", err);
 	ck_assert_msg(tp_rrdc_update(c, file, r.n, r.argv, err) == TH_OK, "%s", err);
-	ck_assert_int_eq(kill(dm.pid, SIGSTOP), 0);
+	daemon_pause(&dm);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_timeout(tp_rrdc_last(c, file, &last, err), &t0, 500, err, "LAST");
 	snprintf(want, sizeof want, "rrdcached %s: no reply within 500 ms to LAST %s", addr, file);
@@ -685,6 +723,7 @@ static daemon_t dm2;
 
 static void two_daemons(void)
 {
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	daemon_start(&dm, "a");
 	daemon_start(&dm2, "b");
 }
@@ -754,7 +793,7 @@ START_TEST(two_clients_of_two_daemons_do_not_disturb_each_other)
 	wa.upto = 20; /* 2 calls of 1 s */
 	wb.upto = 200;
 	wb.worst_ms = 0;
-	ck_assert_int_eq(kill(dm.pid, SIGSTOP), 0);
+	daemon_pause(&dm);
 	ck_assert_int_eq(pthread_create(&ta, NULL, writer_run, &wa), 0);
 	usleep(100000);
 	/* b writes seconds 2001.. */
