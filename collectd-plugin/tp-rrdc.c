@@ -590,7 +590,9 @@ th_err tp_rrdc_create(tp_rrdc *c, const char *file, unsigned long step, time_t l
 	if ((e = tp_rrdc_begin(c, &op, "CREATE", file, path, errbuf)))
 		return e;
 	snprintf(num, sizeof num, "%lld", (long long)last_up);
-	fits = tp_rrdc_line_add(c->line, &c->len, "-b") && tp_rrdc_line_add(c->line, &c->len, num);
+	if (last_up >= 0)
+		fits = tp_rrdc_line_add(c->line, &c->len, "-b") &&
+		       tp_rrdc_line_add(c->line, &c->len, num);
 	snprintf(num, sizeof num, "%lu", step);
 	fits = fits && tp_rrdc_line_add(c->line, &c->len, "-s") &&
 	       tp_rrdc_line_add(c->line, &c->len, num);

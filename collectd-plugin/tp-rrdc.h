@@ -65,8 +65,9 @@ const char *tp_rrdc_address(const tp_rrdc *c);
 th_err tp_rrdc_update(tp_rrdc *c, const char *file, int n, const char *const *values, char *errbuf);
 
 /* CREATE file -b last_up -s step [-r source] <argv...> (DS and RRA definitions), replacing any
- * file of that name unless the daemon runs with -O. With source, FLUSH source first: the daemon
- * prefills the new file from the source on disk. */
+ * file of that name unless the daemon runs with -O; last_up < 0 leaves -b out (the daemon's
+ * default, now - 10 s), and the daemon refuses one before 1980. With source, FLUSH source
+ * first: the daemon prefills the new file from the source on disk. */
 th_err tp_rrdc_create(tp_rrdc *c, const char *file, unsigned long step, time_t last_up,
                       const char *source, int argc, const char *const *argv, char *errbuf);
 

@@ -545,6 +545,12 @@ START_TEST(an_unknown_file_is_named)
 	ck_assert_msg(strstr(err, "FLUSH") && strstr(err, "missing.rrd"), "%s", err);
 	ck_assert_int_eq(tp_rrdc_rows(c, file, &rows, err), TH_ERR_NOTFOUND);
 	ck_assert_msg(strstr(err, "INFO") && strstr(err, "missing.rrd"), "%s", err);
+	/* a CREATE the daemon refuses */
+	snprintf(file, sizeof file, "%s/early.rrd", dm.dir);
+	ck_assert_int_eq(create(c, file, 200, NULL, 1000, err), TH_ERR_REMOTE);
+	ck_assert_msg(strstr(err, "CREATE") && strstr(err, "early.rrd: -1 The first entry must be "
+	                                                   "after 1980"),
+	              "%s", err);
 	/* a file outside the daemon's base directory (-B) */
 	ck_assert_int_eq(tp_rrdc_last(c, "/etc/passwd", &last, err), TH_ERR_REMOTE);
 	ck_assert_msg(strstr(err, "/etc/passwd") != NULL, "%s", err);
