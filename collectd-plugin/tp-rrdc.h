@@ -60,8 +60,9 @@ const char *tp_rrdc_address(const tp_rrdc *c);
  * that command may have been taken whole, in part or not at all: ask tp_rrdc_last and skip
  * the seconds already stored. The message names the rows of the failing command. A row
  * longer than a command line is refused (TH_ERR_TOOBIG) before anything is sent. The daemon
- * checks neither the number nor the form of the values: a malformed row is accepted here and
- * dropped when the daemon writes the file (it only logs that). */
+ * checks neither the number nor the form of the values: a malformed row is accepted, and when
+ * the daemon writes the file it drops that row and every later one it holds for the file then,
+ * logging it only (FLUSH succeeds; LAST gives the last row queued, not the last written). */
 th_err tp_rrdc_update(tp_rrdc *c, const char *file, int n, const char *const *values, char *errbuf);
 
 /* CREATE file -b last_up -s step [-r source] <argv...> (DS and RRA definitions), replacing any

@@ -526,6 +526,30 @@ START_TEST(a_refused_update_names_the_rows_and_keeps_those_before)
 }
 END_TEST
 
+/* What the daemon does with a row of the wrong number of values: takes it, and loses it with
+ * the rows after it when it writes the file, without telling. */
+START_TEST(a_malformed_row_is_taken_and_lost_with_the_rows_after_it)
+{
+	char file[400], err[TH_ERRLEN];
+	tp_rrdc *c = tp_rrdc_new(dm.unix_addr, TIMEOUT);
+	rows_t r = rows_make(1, 5);
+	time_t last;
+
+	snprintf(file, sizeof file, "%s/bad.rrd", dm.dir);
+	ck_assert_msg(create(c, file, 100, NULL, T0, err) == TH_OK, "%s", err);
+	snprintf(r.buf[2], sizeof r.buf[2], "%ld:1:2", T0 + 3);
+	ck_assert_msg(tp_rrdc_update(c, file, r.n, r.argv, err) == TH_OK, "%s", err);
+	ck_assert_msg(tp_rrdc_flush(c, file, err) == TH_OK, "%s", err);
+	ck_assert_msg(tp_rrdc_last(c, file, &last, err) == TH_OK, "%s", err);
+	ck_assert_int_eq(last, T0 + 5);
+	assert_rows(file, 1, 2);
+	rrd_clear_error();
+	ck_assert_int_eq(rrd_last_r(file), T0 + 2);
+	rows_free(&r);
+	tp_rrdc_free(c);
+}
+END_TEST
+
 START_TEST(an_unknown_file_is_named)
 {
 	char file[400], err[TH_ERRLEN];
@@ -846,6 +870,7 @@ Suite *th_test_suite(void)
 	tcase_add_test(one, many_rows_round_trip_over_tcp);
 	tcase_add_test(one, a_file_created_from_a_source_holds_its_rows_queued_ones_included);
 	tcase_add_test(one, a_refused_update_names_the_rows_and_keeps_those_before);
+	tcase_add_test(one, a_malformed_row_is_taken_and_lost_with_the_rows_after_it);
 	tcase_add_test(one, an_unknown_file_is_named);
 	tcase_add_test(one, a_bad_address_is_named);
 	tcase_add_test(one, a_restarted_daemon_is_reconnected_to_without_an_error);
