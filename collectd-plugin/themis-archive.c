@@ -433,7 +433,9 @@ void tp_store_shutdown(void)
 	if (!tp_store_running)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += (time_t)(tp_store_stop_ns / TH_NS_PER_SEC) + 1;
+	/* the deadline, plus one rrdcached operation under way, plus a second */
+	ts.tv_sec += (time_t)(tp_store_stop_ns / TH_NS_PER_SEC) +
+	             (tp_arch.timeout_ms > 0 ? tp_arch.timeout_ms : TP_ARCHIVE_TIMEOUT_MS) / 1000 + 1;
 	pthread_mutex_lock(&tp_store_lock);
 	tp_store_stop = true;
 	pthread_cond_broadcast(&tp_store_cond);
@@ -444,6 +446,7 @@ void tp_store_shutdown(void)
 	pthread_mutex_unlock(&tp_store_lock);
 	if (finished) {
 		pthread_join(tp_store_tid, NULL);
+		tp_archive_close(&tp_arch);
 	} else {
 		ERROR(TP_NAME " plugin: archive: the archive writer did not finish within %lld s "
 		              "(rrdcached not answering?); its rows stay in the queue files for the "

@@ -346,6 +346,9 @@ static int tp_configure(oconfig_item_t *ci)
 		} else if (strcasecmp("ArchiveStopTimeout", c->key) == 0) {
 			if ((status = tp_cfg_number(c, 0, 600, &d)) == 0)
 				tp_store_stop_ns = (int64_t)(d * 1e9);
+		} else if (strcasecmp("RRDCachedTimeout", c->key) == 0) {
+			if ((status = tp_cfg_number(c, 0.1, 600, &d)) == 0)
+				tp_arch.timeout_ms = (int)(d * 1000 + 0.5);
 		} else if (strcasecmp("RRDCachedAddress", c->key) == 0) {
 			status = tp_cfg_buf(c, tp_arch.daemon, sizeof tp_arch.daemon);
 		} else if (strcasecmp("SessionGrace", c->key) == 0) {

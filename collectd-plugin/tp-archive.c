@@ -14,10 +14,10 @@
  * file's version, sizes and length against it and leaves anything else to librrd). */
 #define RRD_EXPORT_DEPRECATED
 #include <rrd.h>
-#include <rrd_client.h>
 
 #include "tp-archive.h"
 #include "tp-queue.h"
+#include "tp-rrdc.h"
 
 static const char *const tp_ds_names[TH_ARCHIVE_NDS] = {TH_ARCHIVE_DS_LIST};
 
@@ -117,14 +117,21 @@ th_err tp_write_file(const char *path, const char *data, size_t len, bool sync, 
 	return TH_OK;
 }
 
-/* The rrdcached client cannot tell a dead connection: reconnect once and retry. */
-static int tp_rrdc_connect(tp_archive *a, bool force)
+/* The archive's own rrdcached client (created on first use; librrd's rrdc_* share one global
+ * connection with collectd's rrdcached plugin and have no timeouts). */
+static tp_rrdc *tp_client(tp_archive *a, char *errbuf)
 {
-	if (force)
-		rrdc_disconnect();
-	else if (rrdc_is_connected(a->daemon))
-		return 0;
-	return rrdc_connect(a->daemon);
+	if (a->client == NULL &&
+	    (a->client = tp_rrdc_new(a->daemon, a->timeout_ms > 0 ? a->timeout_ms
+	                                                           : TP_ARCHIVE_TIMEOUT_MS)) == NULL)
+		th_seterr(errbuf, TH_ERR_NOMEM, "rrdcached %s: out of memory", a->daemon);
+	return a->client;
+}
+
+void tp_archive_close(tp_archive *a)
+{
+	tp_rrdc_free(a->client);
+	a->client = NULL;
 }
 
 /* Create path with `rows` rows; with source, prefilled from that RRD (same DS and RRAs). */
@@ -138,21 +145,17 @@ static th_err tp_rrd_create(tp_archive *a, const char *path, int64_t last_up, lo
 	tp_archive_create_args(rows, args);
 	for (int i = 0; i < TP_ARCHIVE_ARGC; i++)
 		argv[i] = args[i];
-	rrd_clear_error();
-	if (a->daemon[0] == '\0') {
-		rc = rrd_create_r2(path, TH_ARCHIVE_STEP, (time_t)last_up, 0,
-		                   source ? sources : NULL, NULL, TP_ARCHIVE_ARGC, argv);
-	} else {
-		for (int attempt = 0; attempt < 2 && rc != 0; attempt++) {
-			if (tp_rrdc_connect(a, attempt > 0) != 0)
-				continue;
-			/* The daemon reads the source from disk: its queued rows first. */
-			if (source != NULL && rrdc_flush(source) != 0)
-				continue;
-			rc = rrdc_create_r2(path, TH_ARCHIVE_STEP, (time_t)last_up, 0,
-			                    source ? sources : NULL, NULL, TP_ARCHIVE_ARGC, argv);
-		}
+	if (a->daemon[0] != '\0') {
+		tp_rrdc *c = tp_client(a, errbuf);
+
+		/* the client flushes the source's queued rows first: the daemon reads it from disk */
+		return c ? tp_rrdc_create(c, path, TH_ARCHIVE_STEP, (time_t)last_up, source,
+		                          TP_ARCHIVE_ARGC, argv, errbuf)
+		         : TH_ERR_NOMEM;
 	}
+	rrd_clear_error();
+	rc = rrd_create_r2(path, TH_ARCHIVE_STEP, (time_t)last_up, 0, source ? sources : NULL, NULL,
+	                   TP_ARCHIVE_ARGC, argv);
 	if (rc != 0)
 		return th_seterr(errbuf, TH_ERR_IO, "create %s: %s", path, rrd_get_error());
 	return TH_OK;
@@ -160,18 +163,15 @@ static th_err tp_rrd_create(tp_archive *a, const char *path, int64_t last_up, lo
 
 static th_err tp_rrd_update(tp_archive *a, const char *path, int n, const char **argv, char *errbuf)
 {
-	int rc = -1;
+	int rc;
 
-	rrd_clear_error();
-	if (a->daemon[0] == '\0') {
-		rc = rrd_update_r(path, NULL, n, argv);
-	} else {
-		for (int attempt = 0; attempt < 2 && rc != 0; attempt++) {
-			if (tp_rrdc_connect(a, attempt > 0) != 0)
-				continue;
-			rc = rrdc_update(path, n, argv);
-		}
+	if (a->daemon[0] != '\0') {
+		tp_rrdc *c = tp_client(a, errbuf);
+
+		return c ? tp_rrdc_update(c, path, n, argv, errbuf) : TH_ERR_NOMEM;
 	}
+	rrd_clear_error();
+	rc = rrd_update_r(path, NULL, n, argv);
 	if (rc != 0)
 		return th_seterr(errbuf, TH_ERR_IO, "update %s: %s", path, rrd_get_error());
 	return TH_OK;
@@ -334,11 +334,13 @@ th_err tp_archive_rows(tp_archive *a, const char *path, long *rows, char *errbuf
 {
 	rrd_info_t *info, *p;
 
+	if (a->daemon[0] != '\0') {
+		tp_rrdc *c = tp_client(a, errbuf);
+
+		return c ? tp_rrdc_rows(c, path, rows, errbuf) : TH_ERR_NOMEM;
+	}
 	rrd_clear_error();
-	if (a->daemon[0] != '\0' && tp_rrdc_connect(a, false) == 0)
-		info = rrdc_info(path);
-	else
-		info = rrd_info_r(path);
+	info = rrd_info_r(path);
 	for (p = info; p != NULL; p = p->next)
 		if (strcmp(p->key, "rra[0].rows") == 0 && p->type == RD_I_CNT)
 			break;
@@ -504,16 +506,11 @@ static th_err tp_archive_rows_write(tp_archive *a, const tp_archive_job *j, doub
 	}
 	tp_seen_set(a, j, rows);
 	while (r < j->nrows) {
-		/* rrdcached takes one command of at most RRD_CMD_MAX (4,096) bytes. */
-		size_t room = a->daemon[0] ? 4096 - 64 - strlen(path) : SIZE_MAX;
-		int n = 0;
+		int n = 0; /* the rrdcached client splits into commands of at most 4,096 bytes */
 
 		for (; n < TP_BATCH && r < j->nrows; n++, r++) {
 			tp_archive_update_arg(j->row0 + (int64_t)r, &j->rows[r * TH_ARCHIVE_NDS],
 			                      bufs[n], sizeof bufs[n]);
-			if (n > 0 && strlen(bufs[n]) + 1 > room)
-				break;
-			room -= strlen(bufs[n]) + 1;
 			argv[n] = bufs[n];
 		}
 		if ((e = tp_rrd_update(a, path, n, argv, errbuf))) {
@@ -626,12 +623,20 @@ th_err tp_archive_store_queue(tp_archive *a, const char *vm, const char *session
 th_err tp_archive_last(tp_archive *a, const char *path, int64_t *last, char *errbuf)
 {
 	time_t t;
+	th_err e;
 
+	if (a->daemon[0] != '\0') {
+		tp_rrdc *c = tp_client(a, errbuf);
+
+		if (c == NULL)
+			return TH_ERR_NOMEM;
+		if ((e = tp_rrdc_last(c, path, &t, errbuf)) != TH_OK)
+			return e;
+		*last = (int64_t)t;
+		return TH_OK;
+	}
 	rrd_clear_error();
-	if (a->daemon[0] != '\0' && tp_rrdc_connect(a, false) == 0)
-		t = rrdc_last(path);
-	else
-		t = rrd_last_r(path);
+	t = rrd_last_r(path);
 	if (t == (time_t)-1)
 		return th_seterr(errbuf, TH_ERR_IO, "last update of %s: %s", path, rrd_get_error());
 	*last = (int64_t)t;

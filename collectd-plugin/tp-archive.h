@@ -1,7 +1,7 @@
 /* tp-archive.h — the per-session archive on disk (layout: lib/th-archive.h): RRD creation and
  * row arguments, file names, the free-space guard, and the writer that applies tp_archive_job
- * items through librrd or rrdcached. Only the plugin's worker thread writes; the functions are
- * not reentrant with respect to one tp_archive.
+ * items through librrd or rrdcached (its own client with a deadline on every operation,
+ * tp-rrdc.h). One thread at a time uses a tp_archive; the functions are not reentrant.
  *
  * Sizes: a session's RRD is created with TP_ARCHIVE_ROWS0 rows (more when the first job
  * already needs more, never more than rows) and grown when a job's last second would not fit:
@@ -26,6 +26,7 @@
 #define TP_ARCHIVE_ROWS     (31L * 86400L) /* default bound of rows per RRA: 31 days */
 #define TP_ARCHIVE_SEEN     32             /* sessions whose RRD row count the writer remembers */
 #define TP_ARCHIVE_MIN_FREE (256.0 * 1024 * 1024) /* default MinFreeSpace, bytes */
+#define TP_ARCHIVE_TIMEOUT_MS 5000 /* default RRDCachedTimeout */
 
 /* Row count of one session's RRD, as last created, grown or read. */
 typedef struct tp_archive_seen {
@@ -34,9 +35,13 @@ typedef struct tp_archive_seen {
 	long rows;
 } tp_archive_seen;
 
+struct tp_rrdc;
+
 typedef struct tp_archive {
 	char dir[1024];
-	char daemon[512];  /* rrdcached address, "" = write files directly */
+	char daemon[512];       /* rrdcached address, "" = write files directly */
+	int timeout_ms;         /* of every rrdcached operation (0: TP_ARCHIVE_TIMEOUT_MS) */
+	struct tp_rrdc *client; /* the archive's own rrdcached connection (tp-rrdc.h) */
 	long rows;         /* bound of rows per RRA (the longest session kept whole) */
 	double min_free;   /* MinFreeSpace: bytes, or percent of the file system when ... */
 	bool min_free_pct; /* ... this is true */
@@ -83,6 +88,9 @@ th_err tp_archive_parse_min_free(tp_archive *a, const char *text, char *errbuf);
 
 /* Bytes of a session RRD of `rows` rows (what creating or growing to it takes on disk). */
 double tp_archive_rrd_bytes(long rows);
+
+/* Close the rrdcached connection (the writer's thread, once it is done). */
+void tp_archive_close(tp_archive *a);
 
 /* Rows of each RRA of an existing RRD. */
 th_err tp_archive_rows(tp_archive *a, const char *path, long *rows, char *errbuf);
