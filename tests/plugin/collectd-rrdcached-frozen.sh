@@ -117,11 +117,13 @@ SA=stall.20261201T000000Z.0000000a.c1 # frozen mid-session
 SB=stall.20261201T000000Z.0000000b.c1 # collectd stopped while frozen
 recv_at() { printf '%s\n' "$((50 + ($1 * 7) % 50))"; }
 marker() { # marker SESSION VM EVENT T [EXTRA]
-	printf '{"kind":"marker","session":"%s","vm":"%s","event":"%s","t":%s%s}' "$1" "$2" "$3" "$4" "${5:-}"
+	printf '{"kind":"marker","session":"%s","vm":"%s","event":"%s","t":%s%s}' \
+		"$1" "$2" "$3" "$4" "${5:-}"
 }
 end_session() { # end_session SESSION VM LAST
-	tp_expect_post 200 "$port" /v1/markers \
-		"[$(marker "$1" "$2" session-end "$3.5" ',"summary":{"outcome":"success","downtime_ms":0}')]" >/dev/null
+	local summary=',"summary":{"outcome":"success","downtime_ms":0}'
+	tp_expect_post 200 "$port" /v1/markers "[$(marker "$1" "$2" session-end "$3.5" "$summary")]" \
+		>/dev/null
 }
 # agent VM FROM TO: post the seconds T0+FROM..T0+TO one per request, one request per 0.2 s,
 # each re-sent until answered 200 (an agent keeps what was not acknowledged) or until
@@ -155,7 +157,9 @@ agent_finish() {
 }
 acked() { grep -c "^$1 [0-9]* 200 " "$d/requests" || true; }
 acked_at_least() { [ "$(acked "$1")" -ge "$2" ]; }
-newest_acked() { awk -v vm="$1" '$1 == vm && $3 == 200 && $2 > n { n = $2 } END { print n + 0 }' "$d/requests"; }
+newest_acked() {
+	awk -v vm="$1" '$1 == vm && $3 == 200 && $2 > n { n = $2 } END { print n + 0 }' "$d/requests"
+}
 # health_during_stall N: GET /v1/health (with the token) once a second, N times; each must be
 # answered within 1 s; the last must show archive_waiting > 0.
 health_during_stall() {
@@ -163,11 +167,13 @@ health_during_stall() {
 	for ((k = 1; k <= $1; k++)); do
 		sleep 1
 		out=$(curl -sS -o "$d/health.json" -m 10 -w '%{http_code} %{time_total}' \
-			-H "Authorization: Bearer $TP_TOKEN" "http://127.0.0.1:$port/v1/health" 2>/dev/null) || true
+			-H "Authorization: Bearer $TP_TOKEN" "http://127.0.0.1:$port/v1/health" \
+			2>/dev/null) || true
 		waiting=$(jq -r .archive_waiting "$d/health.json" 2>/dev/null || true)
 		th_log "stalled ${k}s: GET /v1/health ${out:-no answer}, archive_waiting ${waiting:-?}"
 		if [ "${out%% *}" != 200 ] || ! awk -v s="${out#* }" 'BEGIN { exit !(s < 1) }'; then
-			th_fail_later "GET /v1/health ${k}s into the stall: '${out:-no answer}' (want 200 within 1 s)"
+			th_fail_later "GET /v1/health ${k}s into the stall: '${out:-no answer}'" \
+				"(want 200 within 1 s)"
 		fi
 	done
 	[[ "${waiting:-}" =~ ^[1-9][0-9]*$ ]] ||
@@ -196,7 +202,8 @@ th_log "during the stall: acknowledged seconds $n0 -> $n1, stock file at T0+$(($
 [ "$n1" -ge $((n0 + 10)) ] ||
 	th_fail_later "only $((n1 - n0)) seconds acknowledged in 9 s of stall (want >= 10)"
 [ "${l1:-0}" -ge $((T0 + n1)) ] ||
-	th_fail_later "stock rrdtool file at '${l1:-none}' during the stall, behind the acknowledged T0+$n1 = $((T0 + n1))"
+	th_fail_later "stock rrdtool file at '${l1:-none}' during the stall, behind the" \
+		"acknowledged T0+$n1 = $((T0 + n1))"
 unstall
 agent_finish "$agent_pid" 60 "session A"
 end_session "$SA" vma $((T0 + 99))
@@ -214,7 +221,8 @@ touch "$d/agent.stop"
 agent_finish "$agent_pid" 15 "session B before the stop"
 t_stop=$EPOCHREALTIME
 if tp_stop_within 15 "${TP_PID_run1:?}"; then
-	th_log "collectd stopped in $(awk -v a="$t_stop" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s with rrdcached stalled"
+	took=$(awk -v a="$t_stop" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+	th_log "collectd stopped in $took s with rrdcached stalled"
 else
 	th_fail_later "collectd did not stop within 15 s of SIGTERM with rrdcached stalled (killed)"
 	kill -KILL "$TP_PID_run1"
@@ -230,8 +238,11 @@ th_on_exit kill "$agent_pid"
 agent_finish "$agent_pid" 60 "session B after the restart"
 end_session "$SB" vmb $((T0 + 59))
 closed() { [ "$(jq -r .closed_by "$d/archive/$1/$2.json" 2>/dev/null)" = session-end ]; }
-th_poll_for 30 closed vma "$SA" || th_fail_later "session A: closed_by '$(jq -r .closed_by "$d/archive/vma/$SA.json" 2>&1)' (want session-end)"
-th_poll_for 30 closed vmb "$SB" || th_fail_later "session B: closed_by '$(jq -r .closed_by "$d/archive/vmb/$SB.json" 2>&1)' (want session-end)"
+for s in "vma $SA" "vmb $SB"; do
+	read -r vm sess <<<"$s"
+	th_poll_for 30 closed "$vm" "$sess" || th_fail_later "session of $vm: closed_by" \
+		"'$(jq -r .closed_by "$d/archive/$vm/$sess.json" 2>&1)' (want session-end)"
+done
 tp_stop "${TP_PID_run2:?}"
 # rrdcached writes everything it holds when it stops (-F).
 tp_stop_within 30 "$cached_pid" || th_error "rrdcached did not stop within 30 s"
@@ -239,7 +250,8 @@ tp_stop_within 30 "$cached_pid" || th_error "rrdcached did not stop within 30 s"
 # --- Every request answered 200 within 2 s.
 awk '$3 != 200 || $4 >= 2' "$d/requests" >"$d/slow"
 [ ! -s "$d/slow" ] ||
-	th_fail_later "$(wc -l <"$d/slow") of $(wc -l <"$d/requests") POSTs not answered 200 within 2 s (vm i status seconds): $(head -n 5 "$d/slow" | paste -sd ',')"
+	th_fail_later "$(wc -l <"$d/slow") of $(wc -l <"$d/requests") POSTs not answered 200 within" \
+		"2 s (vm i status seconds): $(head -n 5 "$d/slow" | paste -sd ',')"
 th_log "POSTs: $(wc -l <"$d/requests"), slowest $(sort -k4 -g "$d/requests" | tail -n 1)"
 
 # --- Every second once, exact: "<sent> <received>" per second of FILE, T0..T0+LAST.

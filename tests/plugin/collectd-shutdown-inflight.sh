@@ -96,7 +96,8 @@ for ((c = 1; c <= CYCLES; c++)); do
 	th_wait_for 20 tp_health "$port"
 done
 th_wait_for 60 all_acked $(($(min_acked) + 25))
-th_log "$CYCLES stops; collectd said: $(grep -hoE '[0-9]+ value lists? (was|were) left' "$d/collectd-file.log" | paste -sd ',' || true)"
+left=$(grep -hoE '[0-9]+ value lists? (was|were) left' "$d/collectd-file.log" | paste -sd ',' || true)
+th_log "$CYCLES stops; collectd said: ${left:-nothing left in its write queue}"
 touch "$d/clients.stop"
 for p in "${pids[@]}"; do wait "$p" || true; done
 sleep 1
@@ -113,7 +114,8 @@ for vm in $VMS; do
 		{ stored[$1] = 1
 		  if ($2 != 1) twice = twice " T0+" $1 - t0 "(" $2 "x," code[$1] ")"
 		  if (!($1 in code)) alien = alien " T0+" $1 - t0
-		  else if ($3 != 100 || $4 != ($1 - t0) * 7 % 101) wrong = wrong " T0+" $1 - t0 "(" $3 "," $4 ")" }
+		  else if ($3 != 100 || $4 != ($1 - t0) * 7 % 101)
+			wrong = wrong " T0+" $1 - t0 "(" $3 "," $4 ")" }
 		END {
 			for (t in code) {
 				if (code[t] == 200) acked++
