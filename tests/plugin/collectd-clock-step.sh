@@ -60,7 +60,7 @@ set_clock +0
 export FAKETIME_TIMESTAMP_FILE="$d/faketime" FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1
 THEMIS_ASAN_PRELOAD="${THEMIS_ASAN_PRELOAD:+$THEMIS_ASAN_PRELOAD }$FAKETIME_LIB" \
 	tp_start edge "$d/collectd.conf"
-th_wait_for 20 tp_health "$port"
+tp_wait_health "$port" edge
 rrd="$d/rrd/edge/themis-vmt/themis_probe.rrd"
 reached() { [ "$(tp_lastupdate "$rrd")" -ge "$1" ] 2>/dev/null; }
 start=$(date +%s)

@@ -109,7 +109,7 @@ collectd_start() {
 	else
 		tp_start "$1" "$d/collectd.conf"
 	fi
-	th_wait_for 20 tp_health "$port"
+	tp_wait_health "$port" "$1"
 }
 
 T0=$(($(date +%s) - 600))

@@ -78,7 +78,7 @@ min_acked() {
 }
 
 tp_start run0 "$d/collectd.conf"
-th_wait_for 20 tp_health "$port"
+tp_wait_health "$port" run0
 pids=()
 for vm in $VMS; do
 	: >"$d/client.$vm"
@@ -93,8 +93,10 @@ for ((c = 1; c <= CYCLES; c++)); do
 	tp_stop_within 20 "${!pid_var:?}" || th_fail "collectd did not stop within 20 s of SIGTERM"
 	run=$c
 	tp_start "run$run" "$d/collectd.conf"
-	th_wait_for 20 tp_health "$port"
+	tp_wait_health "$port" "run$run"
+	sleep 1 # each run takes requests for a while
 done
+sleep 2
 th_wait_for 60 all_acked $(($(min_acked) + 25))
 left=$(grep -hoE '[0-9]+ value lists? (was|were) left' "$d/collectd-file.log" | paste -sd ',' || true)
 th_log "$CYCLES stops; collectd said: ${left:-nothing left in its write queue}"

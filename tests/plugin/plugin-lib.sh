@@ -201,3 +201,11 @@ tp_stop_within() {
 tp_lastupdate() {
 	rrdtool lastupdate "$1" 2>/dev/null | awk 'NR == 3 { sub(":", "", $1); print $1 }'
 }
+
+# tp_wait_health PORT NAME: th_wait_for 20 tp_health PORT, failing with the end of the logs of
+# the collectd started as NAME (tp_start) when it does not answer.
+tp_wait_health() {
+	th_poll_for 20 tp_health "$1" ||
+		th_fail "collectd $2 does not answer on port $1 after 20 s: $(tail -n 5 "$TH_TMP/$2.log" \
+			"$TH_TMP"/*-file.log 2>/dev/null | tr '\n' ' ' | cut -c1-1500)"
+}
