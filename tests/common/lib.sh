@@ -116,3 +116,25 @@ th_free_port() {
 		ss -Htuln "sport = :$p" | grep -q . || { printf '%s\n' "$p"; return; }
 	done
 }
+
+# th_poll_for SECONDS CMD...: like th_wait_for, but returns 1 after SECONDS instead of failing.
+th_poll_for() {
+	local limit=$1 deadline
+	shift
+	deadline=$(($(date +%s%N) + limit * 1000000000))
+	until "$@" >/dev/null 2>&1; do
+		[ "$(date +%s%N)" -lt "$deadline" ] || return 1
+		sleep 0.1
+	done
+}
+
+# th_fail_later MESSAGE: note a failed check and go on, so that one run shows every behaviour
+# that is broken; th_check_failures (at the end) fails with all the notes. Works in subshells.
+th_fail_later() {
+	th_log "FAIL (noted, going on): $*"
+	printf '%s\n' "$*" >>"$TH_TMP/failures"
+}
+th_check_failures() {
+	[ ! -s "$TH_TMP/failures" ] ||
+		th_fail "$(wc -l <"$TH_TMP/failures") check(s) failed: $(paste -sd '|' "$TH_TMP/failures" | sed 's/|/ | /g')"
+}

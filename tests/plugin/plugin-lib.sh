@@ -172,3 +172,40 @@ tp_expected() {
 		for (t = from; t <= to; t++)
 			printf "%d %.10g\n", t, ds == "received" ? (t * 7) % 101 : (t % 50) / 4 }'
 }
+
+# tp_start_in NS NAME CONF: tp_start inside network namespace NS.
+tp_start_in() {
+	local ns=$1 name=$2 conf=$3 pid
+	"${THEMIS_COLLECTD:-collectd}" -t -C "$conf" >"$TH_TMP/$name.check" 2>&1 ||
+		th_fail "collectd -t refused $conf: $(cat "$TH_TMP/$name.check")"
+	ip netns exec "$ns" env LD_PRELOAD="${THEMIS_ASAN_PRELOAD:-}" \
+		"${THEMIS_COLLECTD:-collectd}" -f -C "$conf" >>"$TH_TMP/$name.log" 2>&1 &
+	pid=$!
+	th_on_exit kill -KILL "$pid"
+	printf -v "TP_PID_$name" '%s' "$pid"
+}
+
+# tp_stop_within SECONDS PID: SIGTERM; returns 0 once PID exited within SECONDS (reaped), 1 if
+# it still runs then (left running: the caller decides).
+tp_stop_within() {
+	local deadline=$(($(date +%s%N) + $1 * 1000000000))
+	kill -TERM "$2" 2>/dev/null || return 0
+	while kill -0 "$2" 2>/dev/null; do
+		[ "$(date +%s%N)" -lt "$deadline" ] || return 1
+		sleep 0.05
+	done
+	wait "$2" 2>/dev/null || true
+}
+
+# tp_lastupdate FILE: the epoch second of FILE's last update (empty when unreadable).
+tp_lastupdate() {
+	rrdtool lastupdate "$1" 2>/dev/null | awk 'NR == 3 { sub(":", "", $1); print $1 }'
+}
+
+# tp_wait_health PORT NAME: th_wait_for 20 tp_health PORT, failing with the end of the logs of
+# the collectd started as NAME (tp_start) when it does not answer.
+tp_wait_health() {
+	th_poll_for 20 tp_health "$1" ||
+		th_fail "collectd $2 does not answer on port $1 after 20 s: $(tail -n 5 "$TH_TMP/$2.log" \
+			"$TH_TMP"/*-file.log 2>/dev/null | tr '\n' ' ' | cut -c1-1500)"
+}
