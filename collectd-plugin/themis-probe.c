@@ -45,6 +45,17 @@ static void tp_on_record(const th_record *r, void *arg)
 		WARNING(TP_NAME " plugin: probe record of %s dropped: %s", r->vm, err);
 }
 
+/* The prober's own lines (its stalls, wall-clock steps, dropped records) into collectd's log. */
+static void tp_prober_log(int level, const char *msg, void *arg)
+{
+	if (level == 0)
+		ERROR(TP_NAME " plugin: prober: %s", msg);
+	else if (level == 1)
+		WARNING(TP_NAME " plugin: prober: %s", msg);
+	else
+		INFO(TP_NAME " plugin: prober: %s", msg);
+}
+
 /* Sleep up to `seconds`, waking early on shutdown. Returns true when stopping. */
 static bool tp_probe_pause(int seconds)
 {
@@ -73,6 +84,7 @@ static th_prober *tp_prober_with(size_t *idx, size_t n, size_t *added, bool comp
 		ERROR(TP_NAME " plugin: prober: %s", err);
 		return NULL;
 	}
+	th_prober_set_log(p, tp_prober_log, NULL);
 	for (size_t i = 0; i < n; i++) {
 		size_t k = idx[i];
 

@@ -631,6 +631,10 @@ static int tp_init(void)
 		char path[1100], *text = NULL;
 		size_t len = 0;
 
+		/* created now: background records keep their marks even before any session */
+		if (tp_archive_room(&tp_arch, 0, err) == TH_ERR_IO)
+			WARNING(TP_NAME " plugin: %s", err);
+
 		tp_marks_path(path, sizeof path);
 		if (access(path, F_OK) == 0 &&
 		    (tp_read_file(path, &text, &len, err) != TH_OK ||
