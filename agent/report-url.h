@@ -29,8 +29,8 @@ typedef struct report_url_opts {
 	 * certificate against that CA file instead of the system store; "--cert" and "--key"
 	 * (both or neither) present a client certificate. NULL = not given. */
 	const char *cacert, *cert, *key;
-	unsigned spool_memory;  /* "--spool-memory": records kept in memory while the spool
-	                         * fails; 0 = the delivery code's default (10000) */
+	unsigned spool_memory; /* "--spool-memory": records kept in memory while the spool
+	                        * fails; 0 = the delivery code's default (10000) */
 } report_url_opts;
 
 typedef struct report_url report_url;

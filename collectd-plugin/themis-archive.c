@@ -295,7 +295,8 @@ static void tp_store_scan(void)
 			    strcmp(sd->d_name + nl - 6, ".queue") != 0)
 				continue;
 			snprintf(session, sizeof session, "%.*s", (int)(nl - 6), sd->d_name);
-			snprintf(path, sizeof path, "%s/%s/%s", tp_arch.dir, vd->d_name, sd->d_name);
+			snprintf(path, sizeof path, "%s/%s/%s", tp_arch.dir, vd->d_name,
+			         sd->d_name);
 			if (th_codec_session_ok(session) && tp_queue_size(path) > TP_QUEUE_HEADER)
 				tp_store_note(vd->d_name, session);
 		}
@@ -323,8 +324,9 @@ static bool tp_store_one(tp_store_item *it)
 			tp_archive_pause(true, err);
 		if (it->backoff_ns == 0 || time(NULL) - tp_last_complaint >= 60) {
 			tp_last_complaint = time(NULL);
-			ERROR(TP_NAME " plugin: archive: %s (rows wait in the session's queue file; "
-			              "retrying)",
+			ERROR(TP_NAME
+			      " plugin: archive: %s (rows wait in the session's queue file; "
+			      "retrying)",
 			      err);
 		}
 		it->backoff_ns = it->backoff_ns ? it->backoff_ns * 2 : TH_NS_PER_SEC;
@@ -435,7 +437,8 @@ void tp_store_shutdown(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	/* the deadline, plus one rrdcached operation under way, plus a second */
 	ts.tv_sec += (time_t)(tp_store_stop_ns / TH_NS_PER_SEC) +
-	             (tp_arch.timeout_ms > 0 ? tp_arch.timeout_ms : TP_ARCHIVE_TIMEOUT_MS) / 1000 + 1;
+	             (tp_arch.timeout_ms > 0 ? tp_arch.timeout_ms : TP_ARCHIVE_TIMEOUT_MS) / 1000 +
+	             1;
 	pthread_mutex_lock(&tp_store_lock);
 	tp_store_stop = true;
 	pthread_cond_broadcast(&tp_store_cond);
@@ -448,9 +451,10 @@ void tp_store_shutdown(void)
 		pthread_join(tp_store_tid, NULL);
 		tp_archive_close(&tp_arch);
 	} else {
-		ERROR(TP_NAME " plugin: archive: the archive writer did not finish within %lld s "
-		              "(rrdcached not answering?); its rows stay in the queue files for the "
-		              "next start.",
+		ERROR(TP_NAME
+		      " plugin: archive: the archive writer did not finish within %lld s "
+		      "(rrdcached not answering?); its rows stay in the queue files for the "
+		      "next start.",
 		      (long long)(tp_store_stop_ns / TH_NS_PER_SEC));
 		pthread_detach(tp_store_tid);
 	}

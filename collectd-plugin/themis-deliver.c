@@ -19,9 +19,9 @@
  * dispatched again at the next start: once, never twice. Values no writer sees within 30 s
  * (a filter chain that routes them elsewhere) are let go; when none is ever seen the tracking
  * turns itself off. */
-#define TP_UNSEEN_MAX  65536
-#define TP_UNSEEN_KEEP (30 * TH_NS_PER_SEC)
-#define TP_UNSEEN_LOOK 256 /* how far from the oldest a seen value is looked for */
+#define TP_UNSEEN_MAX         65536
+#define TP_UNSEEN_KEEP        (30 * TH_NS_PER_SEC)
+#define TP_UNSEEN_LOOK        256 /* how far from the oldest a seen value is looked for */
 #define TP_UNDISPATCHED_MAGIC "THUND1\n"
 typedef struct tp_sent {
 	uint64_t key; /* 0: seen */
@@ -95,9 +95,10 @@ static void tp_unseen_trim(int64_t now_ns)
 			break;
 		if (e->key != 0 && tp_seen_total == 0 && tp_track) {
 			tp_track = false; /* nothing ever came back: the writers are elsewhere */
-			INFO(TP_NAME " plugin: no write thread hands this plugin's values to its own "
-			             "write callback (a filter chain?): values in flight at a shutdown "
-			             "are not kept for the next start.");
+			INFO(TP_NAME
+			     " plugin: no write thread hands this plugin's values to its own "
+			     "write callback (a filter chain?): values in flight at a shutdown "
+			     "are not kept for the next start.");
 		}
 		tp_unseen_head = (tp_unseen_head + 1) % tp_unseen_cap;
 		tp_unseen_n--;

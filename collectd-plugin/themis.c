@@ -27,23 +27,21 @@ static size_t tp_max_body = 4 << 20;
 static size_t tp_max_queue = 1000000;
 tp_archive tp_arch = {.rows = TP_ARCHIVE_ROWS, .min_free = TP_ARCHIVE_MIN_FREE};
 int64_t tp_store_stop_ns = 5 * TH_NS_PER_SEC; /* ArchiveStopTimeout */
-static tp_http_limits tp_http_lim = {.threads = 2,
-                                     .connections = 128,
-                                     .connections_per_client = 32,
-                                     .max_buffered = 64u << 20};
+static tp_http_limits tp_http_lim = {
+    .threads = 2, .connections = 128, .connections_per_client = 32, .max_buffered = 64u << 20};
 static tp_tls tp_tls_conf; /* TLS* options; files read and checked at the end of the block */
 tp_config tp_cfg = {.archive_lag_s = 5,
-                           .session_grace_ns = 5 * TH_NS_PER_SEC,
-                           .session_timeout_ns = 3600 * TH_NS_PER_SEC,
-                           .downtime_warning_ms = NAN,
-                           .downtime_failure_ms = NAN,
-                           .limits = {.sessions = 256,
-                                      .sessions_per_vm = 8,
-                                      .streams = 10000,
-                                      .markers = 1000,
-                                      .outages = 10000,
-                                      .accept_past_s = 7 * 86400,
-                                      .accept_future_s = 300}};
+                    .session_grace_ns = 5 * TH_NS_PER_SEC,
+                    .session_timeout_ns = 3600 * TH_NS_PER_SEC,
+                    .downtime_warning_ms = NAN,
+                    .downtime_failure_ms = NAN,
+                    .limits = {.sessions = 256,
+                               .sessions_per_vm = 8,
+                               .streams = 10000,
+                               .markers = 1000,
+                               .outages = 10000,
+                               .accept_past_s = 7 * 86400,
+                               .accept_future_s = 300}};
 static unsigned long long tp_hits_logged[TP_HIT__COUNT]; /* worker only: limits logged once */
 
 /* Run-time state. */
@@ -398,8 +396,8 @@ static uint64_t tp_ticket(void)
 }
 
 /* ctx is NULL for the prober threads (no ticket), non-NULL for HTTP requests. */
-th_err tp_take_records(void *ctx, const th_record *r, size_t n, size_t *dups,
-                              uint64_t *ticket, char *errbuf)
+th_err tp_take_records(void *ctx, const th_record *r, size_t n, size_t *dups, uint64_t *ticket,
+                       char *errbuf)
 {
 	th_err e;
 
@@ -470,8 +468,9 @@ static void tp_log_limits(const unsigned long long *hits)
 			             "finished session never reopens).",
 			     hits[h]);
 		else
-			WARNING(TP_NAME " plugin: limit %s reached %llu time(s); see /v1/health and "
-			                "collectd-themis(5).",
+			WARNING(TP_NAME
+			        " plugin: limit %s reached %llu time(s); see /v1/health and "
+			        "collectd-themis(5).",
 			        tp_limit_name((tp_limit_hit)h), hits[h]);
 		tp_hits_logged[h] = hits[h];
 	}
@@ -577,7 +576,8 @@ static void *tp_worker(void *arg)
 		pthread_mutex_unlock(&tp_lock);
 		tp_drain(&work, seq, last);
 		/* After the dispatch: a restart re-dispatches nothing recorded here. While the
-		 * archive waits for space nothing is written; the whole state is, once it resumes. */
+		 * archive waits for space nothing is written; the whole state is, once it resumes.
+		 */
 		if (marks != NULL && tp_archive_paused) {
 			tp_marks_need_full = true;
 		} else if (marks != NULL) {

@@ -123,7 +123,7 @@ static tp_rrdc *tp_client(tp_archive *a, char *errbuf)
 {
 	if (a->client == NULL &&
 	    (a->client = tp_rrdc_new(a->daemon, a->timeout_ms > 0 ? a->timeout_ms
-	                                                           : TP_ARCHIVE_TIMEOUT_MS)) == NULL)
+	                                                          : TP_ARCHIVE_TIMEOUT_MS)) == NULL)
 		th_seterr(errbuf, TH_ERR_NOMEM, "rrdcached %s: out of memory", a->daemon);
 	return a->client;
 }
@@ -148,7 +148,8 @@ static th_err tp_rrd_create(tp_archive *a, const char *path, int64_t last_up, lo
 	if (a->daemon[0] != '\0') {
 		tp_rrdc *c = tp_client(a, errbuf);
 
-		/* the client flushes the source's queued rows first: the daemon reads it from disk */
+		/* the client flushes the source's queued rows first: the daemon reads it from disk
+		 */
 		return c ? tp_rrdc_create(c, path, TH_ARCHIVE_STEP, (time_t)last_up, source,
 		                          TP_ARCHIVE_ARGC, argv, errbuf)
 		         : TH_ERR_NOMEM;

@@ -20,13 +20,13 @@
 #include "th-error.h"
 #include "tp-core.h"
 
-#define TP_ARCHIVE_ARGC     (TH_ARCHIVE_NDS + 2)
-#define TP_ARCHIVE_ARGLEN   64
-#define TP_ARCHIVE_ROWS0    128L           /* rows of a new session RRD */
-#define TP_ARCHIVE_ROWS     (31L * 86400L) /* default bound of rows per RRA: 31 days */
-#define TP_ARCHIVE_SEEN     32             /* sessions whose RRD row count the writer remembers */
-#define TP_ARCHIVE_MIN_FREE (256.0 * 1024 * 1024) /* default MinFreeSpace, bytes */
-#define TP_ARCHIVE_TIMEOUT_MS 5000 /* default RRDCachedTimeout */
+#define TP_ARCHIVE_ARGC       (TH_ARCHIVE_NDS + 2)
+#define TP_ARCHIVE_ARGLEN     64
+#define TP_ARCHIVE_ROWS0      128L           /* rows of a new session RRD */
+#define TP_ARCHIVE_ROWS       (31L * 86400L) /* default bound of rows per RRA: 31 days */
+#define TP_ARCHIVE_SEEN       32             /* sessions whose RRD row count the writer remembers */
+#define TP_ARCHIVE_MIN_FREE   (256.0 * 1024 * 1024) /* default MinFreeSpace, bytes */
+#define TP_ARCHIVE_TIMEOUT_MS 5000                  /* default RRDCachedTimeout */
 
 /* Row count of one session's RRD, as last created, grown or read. */
 typedef struct tp_archive_seen {
@@ -42,9 +42,9 @@ typedef struct tp_archive {
 	char daemon[512];       /* rrdcached address, "" = write files directly */
 	int timeout_ms;         /* of every rrdcached operation (0: TP_ARCHIVE_TIMEOUT_MS) */
 	struct tp_rrdc *client; /* the archive's own rrdcached connection (tp-rrdc.h) */
-	long rows;         /* bound of rows per RRA (the longest session kept whole) */
-	double min_free;   /* MinFreeSpace: bytes, or percent of the file system when ... */
-	bool min_free_pct; /* ... this is true */
+	long rows;              /* bound of rows per RRA (the longest session kept whole) */
+	double min_free;        /* MinFreeSpace: bytes, or percent of the file system when ... */
+	bool min_free_pct;      /* ... this is true */
 	tp_archive_seen seen[TP_ARCHIVE_SEEN]; /* writer's cache, a ring */
 	unsigned next_seen;
 	unsigned long long grown; /* RRD files grown */

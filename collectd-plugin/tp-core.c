@@ -13,7 +13,7 @@
 #include "tp-core.h"
 #include "tp-session.h"
 
-#define TP_OUTAGE_KEYS 64 /* outage starts remembered per stream */
+#define TP_OUTAGE_KEYS 64                   /* outage starts remembered per stream */
 #define TP_SWEEP_NS    (60 * TH_NS_PER_SEC) /* how often silent streams are looked for */
 
 /* Idempotency state of one (vm, stream, kind), in a chained hash table. */
@@ -49,12 +49,9 @@ struct tp_core {
 };
 
 static const char *const tp_limit_names[TP_HIT__COUNT] = {
-    [TP_HIT_SESSIONS] = "MaxSessions",
-    [TP_HIT_SESSIONS_PER_VM] = "MaxSessionsPerVM",
-    [TP_HIT_STREAMS] = "MaxStreams",
-    [TP_HIT_MARKERS] = "MaxMarkersPerSession",
-    [TP_HIT_OUTAGES] = "MaxOutagesPerSession",
-    [TP_HIT_WINDOW] = "AcceptPast/AcceptFuture",
+    [TP_HIT_SESSIONS] = "MaxSessions",         [TP_HIT_SESSIONS_PER_VM] = "MaxSessionsPerVM",
+    [TP_HIT_STREAMS] = "MaxStreams",           [TP_HIT_MARKERS] = "MaxMarkersPerSession",
+    [TP_HIT_OUTAGES] = "MaxOutagesPerSession", [TP_HIT_WINDOW] = "AcceptPast/AcceptFuture",
     [TP_HIT_CLOSED] = "finished session",
 };
 
@@ -397,10 +394,11 @@ static th_err tp_window_check(tp_core *c, const char *what, size_t i, const char
 
 	if (l->accept_future_s > 0 && t > now + (double)l->accept_future_s) {
 		c->hits[TP_HIT_WINDOW]++;
-		return th_seterr(errbuf, TH_ERR_INVALID,
-		                 "%s[%zu].%s: %.3f is %.0f s ahead of this host's clock (AcceptFuture "
-		                 "%lld s)",
-		                 what, i, field, t, t - now, (long long)l->accept_future_s);
+		return th_seterr(
+		    errbuf, TH_ERR_INVALID,
+		    "%s[%zu].%s: %.3f is %.0f s ahead of this host's clock (AcceptFuture "
+		    "%lld s)",
+		    what, i, field, t, t - now, (long long)l->accept_future_s);
 	}
 	if (l->accept_past_s > 0 && t < now - (double)l->accept_past_s) {
 		c->hits[TP_HIT_WINDOW]++;
@@ -516,18 +514,20 @@ static tp_sess *tp_sess_new(tp_core *c, const char *id, const char *vm, double t
 		same += c->sess[i]->vm_hash == vh && strcmp(c->sess[i]->vm, vm) == 0;
 	if (l->sessions && c->nsess >= l->sessions) {
 		c->hits[TP_HIT_SESSIONS]++;
-		*e = th_seterr(errbuf, TH_ERR_LIMIT,
-		               "session %s refused: %zu sessions are open (MaxSessions); send again "
-		               "once some have ended",
-		               id, c->nsess);
+		*e =
+		    th_seterr(errbuf, TH_ERR_LIMIT,
+		              "session %s refused: %zu sessions are open (MaxSessions); send again "
+		              "once some have ended",
+		              id, c->nsess);
 		return NULL;
 	}
 	if (l->sessions_per_vm && same >= l->sessions_per_vm) {
 		c->hits[TP_HIT_SESSIONS_PER_VM]++;
-		*e = th_seterr(errbuf, TH_ERR_LIMIT,
-		               "session %s refused: VM %s has %zu open sessions (MaxSessionsPerVM); "
-		               "send again once some have ended",
-		               id, vm, same);
+		*e =
+		    th_seterr(errbuf, TH_ERR_LIMIT,
+		              "session %s refused: VM %s has %zu open sessions (MaxSessionsPerVM); "
+		              "send again once some have ended",
+		              id, vm, same);
 		return NULL;
 	}
 	*e = TH_ERR_NOMEM;
@@ -771,8 +771,7 @@ th_err tp_core_records(tp_core *c, const th_record *r, size_t n, int64_t now_ns,
 		if (r[i].kind == TH_REC_OUTAGE &&
 		    (e = tp_window_check(c, "records", i, "start", r[i].u.outage.start, errbuf)))
 			return e;
-		if ((e = tp_window_check(c, "records", i,
-		                         r[i].kind == TH_REC_OUTAGE ? "end" : "t",
+		if ((e = tp_window_check(c, "records", i, r[i].kind == TH_REC_OUTAGE ? "end" : "t",
 		                         tp_record_latest(&r[i]), errbuf)))
 			return e;
 	}
@@ -783,10 +782,11 @@ th_err tp_core_records(tp_core *c, const th_record *r, size_t n, int64_t now_ns,
 
 		if (st == NULL && e == TH_ERR_LIMIT) {
 			c->hits[TP_HIT_STREAMS]++;
-			return th_seterr(errbuf, TH_ERR_LIMIT,
-			                 "records[%zu]: stream %s of VM %s refused: %zu streams are "
-			                 "tracked (MaxStreams); records before it were accepted",
-			                 i, r[i].stream, r[i].vm, c->nstreams);
+			return th_seterr(
+			    errbuf, TH_ERR_LIMIT,
+			    "records[%zu]: stream %s of VM %s refused: %zu streams are "
+			    "tracked (MaxStreams); records before it were accepted",
+			    i, r[i].stream, r[i].vm, c->nstreams);
 		}
 		if (st == NULL)
 			return th_seterr(errbuf, TH_ERR_NOMEM, "records[%zu]: out of memory", i);
@@ -809,7 +809,8 @@ th_err tp_core_records(tp_core *c, const th_record *r, size_t n, int64_t now_ns,
 		if (s == NULL || !c->cfg.archive)
 			continue;
 		s->last_data_ns = now_ns;
-		if (r[i].kind == TH_REC_OUTAGE ? tp_sess_outage(c, s, &r[i]) : tp_row_merge(s, &r[i]))
+		if (r[i].kind == TH_REC_OUTAGE ? tp_sess_outage(c, s, &r[i])
+		                               : tp_row_merge(s, &r[i]))
 			return th_seterr(errbuf, TH_ERR_NOMEM, "records[%zu]: out of memory", i);
 	}
 	return TH_OK;
@@ -912,8 +913,9 @@ static th_err tp_markers_take(tp_core *c, const th_marker *m, size_t n, int64_t 
 		}
 		if (s == NULL &&
 		    (s = tp_sess_new(c, m[i].session, m[i].vm, m[i].t, now_ns, &e, errbuf)) == NULL)
-			return e == TH_ERR_NOMEM ? th_seterr(errbuf, e, "markers[%zu]: out of memory", i)
-			                         : e;
+			return e == TH_ERR_NOMEM
+			           ? th_seterr(errbuf, e, "markers[%zu]: out of memory", i)
+			           : e;
 		if (tp_marker_dup(s, &m[i])) {
 			(*dups)++;
 			continue;

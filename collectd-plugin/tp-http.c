@@ -180,9 +180,9 @@ static enum MHD_Result tp_first(tp_http *h, struct MHD_Connection *conn, const c
 		if (errno != 0 || end == cl || *end != '\0' || length < 0)
 			length = LLONG_MAX; /* unparsable: refuse as too large */
 	}
-	if (!tp_ingest_precheck(
-	        h->in, method, url,
-	        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization"), length, &rep))
+	if (!tp_ingest_precheck(h->in, method, url,
+	                        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization"),
+	                        length, &rep))
 		return tp_send(conn, &rep);
 	if ((rq = calloc(1, sizeof *rq)) == NULL)
 		return MHD_NO;
@@ -307,8 +307,8 @@ th_err tp_http_start(tp_http **out, const char *node, const char *service,
                      char *errbuf)
 {
 	struct addrinfo hints = {.ai_flags = AI_PASSIVE, .ai_socktype = SOCK_STREAM}, *ai = NULL;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-	                 MHD_USE_ITC;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+	                 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC;
 	struct MHD_OptionItem tls_opts[5];
 	tp_http *h;
 	int rc;

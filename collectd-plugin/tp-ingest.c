@@ -99,8 +99,8 @@ static bool tp_is_ingest(const char *path)
 	       strcmp(path, "/v1/iperf") == 0;
 }
 
-bool tp_ingest_precheck(const tp_ingest *in, const char *method, const char *path,
-                        const char *auth, long long content_length, tp_reply *rep)
+bool tp_ingest_precheck(const tp_ingest *in, const char *method, const char *path, const char *auth,
+                        long long content_length, tp_reply *rep)
 {
 	char msg[TH_ERRLEN];
 

@@ -45,8 +45,8 @@ typedef struct tp_reply {
 
 /* What the request line and headers alone decide, before any body is read: false with the
  * reply in rep (404, 405, 401, or 413 when content_length (-1: not given) exceeds max_body). */
-bool tp_ingest_precheck(const tp_ingest *in, const char *method, const char *path,
-                        const char *auth, long long content_length, tp_reply *rep);
+bool tp_ingest_precheck(const tp_ingest *in, const char *method, const char *path, const char *auth,
+                        long long content_length, tp_reply *rep);
 
 /* Handle one request. `vm` and `stream` are the query's values, already decoded once by the
  * transport (NULL when absent), `auth` the Authorization header (may be NULL), `too_big` true

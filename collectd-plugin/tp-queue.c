@@ -103,8 +103,9 @@ th_err tp_queue_read(const char *path, off_t from, size_t max, tp_queue_rows *r,
 
 	memset(r, 0, sizeof *r);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return errno == ENOENT ? TH_ERR_NOTFOUND
-		                       : th_seterr(errbuf, TH_ERR_IO, "%s: %s", path, strerror(errno));
+		return errno == ENOENT
+		           ? TH_ERR_NOTFOUND
+		           : th_seterr(errbuf, TH_ERR_IO, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &st) != 0 || pread(fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr ||
 	    memcmp(hdr, TP_QUEUE_MAGIC, 8) != 0) {
 		close(fd);

@@ -168,4 +168,3 @@ void tp_tls_free(tp_tls *t)
 		*all[i] = NULL;
 	}
 }
-

@@ -521,7 +521,8 @@ START_TEST(times_outside_the_window_refuse_the_whole_batch)
 	ck_assert_uint_eq(tp_core_sessions_open(core), 0);
 	r[1] = outage("v", "s", 1000000 - 4000, 1000000 - 10);
 	ck_assert_int_eq(tp_core_records(core, r, 2, 0, &out, &dups, err), TH_ERR_INVALID);
-	ck_assert_str_eq(err, "records[1].start: 996000.000 is 4000 s in the past (AcceptPast 3600 s)");
+	ck_assert_str_eq(err,
+	                 "records[1].start: 996000.000 is 4000 s in the past (AcceptPast 3600 s)");
 	ck_assert_uint_eq(tp_core_hits(core, TP_HIT_WINDOW), 3);
 	/* inside the window: taken */
 	r[1] = second("v", "s", 1000000 + 300, 100, 100, 1);
@@ -585,7 +586,8 @@ START_TEST(markers_and_outages_per_session_are_bounded)
 	tp_core *core = tp_core_new(&c);
 	tp_out out = {0};
 	th_marker m[9];
-	th_record o[3] = {outage("v", "s", 1000001, 1000001.5), outage("v", "s", 1000002, 1000002.5),
+	th_record o[3] = {outage("v", "s", 1000001, 1000001.5),
+	                  outage("v", "s", 1000002, 1000002.5),
 	                  outage("v", "s", 1000003, 1000003.5)};
 	char err[TH_ERRLEN], *json;
 	size_t dups;
@@ -696,7 +698,8 @@ START_TEST(marks_are_written_by_change_and_silent_streams_expire)
 	free(tp_core_marks(core, false));
 	ck_assert_int_eq(tp_core_records(core, &later, 1, 0, &out, &dups, NULL), TH_OK);
 	marks = tp_core_marks(core, false); /* only b changed */
-	ck_assert_str_eq(marks, "{\"vm\":\"v\",\"stream\":\"b\",\"kind\":\"second\",\"t\":1000001}\n");
+	ck_assert_str_eq(marks,
+	                 "{\"vm\":\"v\",\"stream\":\"b\",\"kind\":\"second\",\"t\":1000001}\n");
 	free(marks);
 	marks = tp_core_marks(core, true); /* the whole state */
 	ck_assert_ptr_nonnull(strstr(marks, "\"stream\":\"a\""));
@@ -749,7 +752,8 @@ START_TEST(outages_dispatched_before_a_restart_are_not_dispatched_again)
 
 	ck_assert_int_eq(tp_core_records(a, o, 1, 0, &out, &dups, NULL), TH_OK);
 	marks = tp_core_marks(a, false);
-	ck_assert_str_eq(marks, "{\"vm\":\"v\",\"stream\":\"s\",\"kind\":\"outage\",\"t\":100.250000}\n");
+	ck_assert_str_eq(marks,
+	                 "{\"vm\":\"v\",\"stream\":\"s\",\"kind\":\"outage\",\"t\":100.250000}\n");
 	ck_assert_int_eq(tp_core_load_marks(b, marks, strlen(marks), NULL), TH_OK);
 	tp_out_reset(&out);
 	/* the restarted plugin gets both again: only the new one is dispatched */

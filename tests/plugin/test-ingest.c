@@ -127,8 +127,11 @@ END_TEST
 static const struct {
 	th_err e;
 	int status;
-} refusals[] = {{TH_ERR_TOOBIG, 503}, {TH_ERR_NOMEM, 503}, {TH_ERR_LIMIT, 429},
-                {TH_ERR_STATE, 409},  {TH_ERR_INVALID, 400}};
+} refusals[] = {{TH_ERR_TOOBIG, 503},
+                {TH_ERR_NOMEM, 503},
+                {TH_ERR_LIMIT, 429},
+                {TH_ERR_STATE, 409},
+                {TH_ERR_INVALID, 400}};
 
 START_TEST(refusals_get_their_status)
 {
