@@ -7,9 +7,9 @@
  *   POST /v1/iperf?vm=V&stream=S  iperf3 --json document or --json-stream lines   200 ...
  *   GET  /v1/health                             200 {"status":"ok",...} (counters only with
  *                                               the token, when one is configured)
- * Errors: 400 (message names the field), 401 (token), 404, 405, 409 (a session's own bound),
- * 413 (body or element bound), 429 (a count limit: send again later), 503 (queue full or
- * shutting down; nothing accepted, send again later).
+ * Errors: 400 (message names the field or a decoder bound), 401 (token), 404, 405, 409 (a
+ * session's own bound), 413 (body bound, MaxBodySize), 429 (a count limit: send again later),
+ * 503 (queue full or shutting down; nothing accepted, send again later).
  */
 #ifndef TP_INGEST_H
 #define TP_INGEST_H

@@ -59,7 +59,7 @@ typedef struct th_target {
 	char stream[TH_NAME_MAX]; /* stream id; "" = "<this host's name>/<vm>/<port>" */
 	int64_t interval_ns;      /* default 10 ms */
 	int64_t loss_timeout_ns;  /* default 1 s */
-	int64_t stall_ns;         /* default -1 = max(interval, 1 ms); 0 = off */
+	int64_t stall_ns;         /* default -1 = max(interval, 50 ms); 0 = off */
 	uint32_t min_lost;        /* default 2 */
 	int64_t hold_max_ns;      /* default 600 s, see probe-stream.h */
 	uint8_t key[TH_KEY_MAX];  /* HMAC-SHA256 key, key_len = 0: no authentication */
