@@ -24,7 +24,7 @@
  *     "closed_by": "session-end" | "timeout" | "open",
  *     "markers": [ <every marker of the session, as received (DESIGN §5.2)> ],
  *     "outages": [ <every outage record of the session (DESIGN §5.1)> ],
-     "outages_dropped": N,  <only when MaxOutagesPerSession outages were kept and N more came>
+ *     "outages_dropped": N,  <only when MaxOutagesPerSession were kept and N more came>
  *     "summary": { <the session-end summary; keys as in th_summary, th-marker.h> } }
  */
 #ifndef TH_ARCHIVE_H
