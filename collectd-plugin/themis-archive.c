@@ -310,10 +310,19 @@ static bool tp_store_one(tp_store_item *it)
 {
 	char path[1200], err[TH_ERRLEN];
 	bool done = false;
-	th_err e = TH_OK;
+	th_err e;
+	off_t end;
 
+	/* What the worker appended so far is complete (appends hold tp_store_lock): read up to
+	 * there, never a row being written. */
+	if ((e = tp_archive_path(&tp_arch, it->vm, it->session, "queue", path, sizeof path, err)) !=
+	    TH_OK)
+		return true;
+	pthread_mutex_lock(&tp_store_lock);
+	end = tp_queue_size(path);
+	pthread_mutex_unlock(&tp_store_lock);
 	while (!done && e == TH_OK)
-		e = tp_archive_store_queue(&tp_arch, it->vm, it->session, &it->offset,
+		e = tp_archive_store_queue(&tp_arch, it->vm, it->session, &it->offset, end,
 		                           TP_STORE_CHUNK, &done, err);
 	if (e != TH_OK) {
 		pthread_mutex_lock(&tp_lock);
@@ -337,9 +346,6 @@ static bool tp_store_one(tp_store_item *it)
 	}
 	it->backoff_ns = 0;
 	/* Everything read is stored: empty the file unless the worker appended meanwhile. */
-	if (tp_archive_path(&tp_arch, it->vm, it->session, "queue", path, sizeof path, err) !=
-	    TH_OK)
-		return true;
 	pthread_mutex_lock(&tp_store_lock);
 	done = tp_queue_size(path) <= it->offset;
 	if (done && tp_queue_clear(path, err) != TH_OK)

@@ -582,7 +582,7 @@ th_err tp_archive_write_local(tp_archive *a, const tp_archive_job *j, char *errb
 }
 
 th_err tp_archive_store_queue(tp_archive *a, const char *vm, const char *session, off_t *offset,
-                              size_t max, bool *done, char *errbuf)
+                              off_t end, size_t max, bool *done, char *errbuf)
 {
 	char path[1200];
 	tp_queue_rows q;
@@ -592,7 +592,7 @@ th_err tp_archive_store_queue(tp_archive *a, const char *vm, const char *session
 	*done = false;
 	if ((e = tp_archive_path(a, vm, session, "queue", path, sizeof path, errbuf)))
 		return e;
-	if ((e = tp_queue_read(path, *offset, max, &q, errbuf)) == TH_ERR_NOTFOUND) {
+	if ((e = tp_queue_read(path, *offset, end, max, &q, errbuf)) == TH_ERR_NOTFOUND) {
 		*done = true;
 		return TH_OK;
 	}

@@ -74,10 +74,11 @@ th_err tp_archive_write(tp_archive *a, const tp_archive_job *j, char *errbuf);
 th_err tp_archive_write_local(tp_archive *a, const tp_archive_job *j, char *errbuf);
 
 /* The archive thread's part: copy at most max rows of vm/session's queue, from *offset (start
- * with TP_QUEUE_HEADER), into its RRD (created or grown as needed, seconds it already stores
- * skipped) and advance *offset; *done when the queue holds nothing more (or does not exist). */
+ * with TP_QUEUE_HEADER) up to end (see tp_queue_read), into its RRD (created or grown as needed,
+ * seconds it already stores skipped) and advance *offset; *done when the queue holds nothing more
+ * (or does not exist). */
 th_err tp_archive_store_queue(tp_archive *a, const char *vm, const char *session, off_t *offset,
-                              size_t max, bool *done, char *errbuf);
+                              off_t end, size_t max, bool *done, char *errbuf);
 
 /* TH_ERR_STATE when ArchiveDir has less than MinFreeSpace + extra bytes free (the message
  * gives both figures), TH_OK otherwise; the directory is created if missing. */

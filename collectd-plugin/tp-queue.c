@@ -93,7 +93,8 @@ void tp_queue_rows_free(tp_queue_rows *r)
 	r->n = 0;
 }
 
-th_err tp_queue_read(const char *path, off_t from, size_t max, tp_queue_rows *r, char *errbuf)
+th_err tp_queue_read(const char *path, off_t from, off_t end, size_t max, tp_queue_rows *r,
+                     char *errbuf)
 {
 	unsigned char hdr[TP_QUEUE_HEADER], rec[TP_QUEUE_ROW];
 	struct stat st;
@@ -114,7 +115,9 @@ th_err tp_queue_read(const char *path, off_t from, size_t max, tp_queue_rows *r,
 	memcpy(&r->first, hdr + 8, 8);
 	if (from < TP_QUEUE_HEADER)
 		from = TP_QUEUE_HEADER;
-	n = st.st_size > from ? (size_t)(st.st_size - from) / TP_QUEUE_ROW : 0;
+	if (end <= 0 || end > st.st_size)
+		end = st.st_size;
+	n = end > from ? (size_t)(end - from) / TP_QUEUE_ROW : 0;
 	if (n > max)
 		n = max;
 	if (n > 0 && ((r->t = malloc(n * sizeof *r->t)) == NULL ||

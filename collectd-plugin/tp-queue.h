@@ -37,10 +37,12 @@ typedef struct tp_queue_rows {
 	off_t next; /* offset after the last row read */
 } tp_queue_rows;
 
-/* Read at most max rows of path from offset `from` (TP_QUEUE_HEADER or a previous .next) into
- * r (buffers malloc'd; free with tp_queue_rows_free). A partial last row (a crash in the middle
- * of an append) is not read. TH_ERR_NOTFOUND when the file does not exist. */
-th_err tp_queue_read(const char *path, off_t from, size_t max, tp_queue_rows *r, char *errbuf);
+/* Read at most max rows of path from offset `from` (TP_QUEUE_HEADER or a previous .next) up to
+ * offset `end` (bytes known complete: appends in progress lie beyond; 0: the whole file) into r
+ * (buffers malloc'd; free with tp_queue_rows_free). A partial last row (a crash in the middle of
+ * an append) is not read. TH_ERR_NOTFOUND when the file does not exist. */
+th_err tp_queue_read(const char *path, off_t from, off_t end, size_t max, tp_queue_rows *r,
+                     char *errbuf);
 void tp_queue_rows_free(tp_queue_rows *r);
 
 /* Size of path in bytes (0 when missing). */

@@ -382,7 +382,7 @@ START_TEST(queued_rows_reach_the_rrd_once)
 	f = fopen(path, "a");
 	fwrite("crash", 1, 5, f);
 	fclose(f);
-	ck_assert_int_eq(tp_queue_read(path, TP_QUEUE_HEADER, 1000, &q, err), TH_OK);
+	ck_assert_int_eq(tp_queue_read(path, TP_QUEUE_HEADER, 0, 1000, &q, err), TH_OK);
 	ck_assert_uint_eq(q.n, 150);
 	ck_assert_int_eq(q.first, T0);
 	ck_assert_int_eq(q.t[149], T0 + 149);
@@ -394,7 +394,7 @@ START_TEST(queued_rows_reach_the_rrd_once)
 
 	/* in chunks of 64 rows */
 	while (!done)
-		ck_assert_int_eq(tp_archive_store_queue(&a, "vm1", "q.1", &off, 64, &done, err),
+		ck_assert_int_eq(tp_archive_store_queue(&a, "vm1", "q.1", &off, 0, 64, &done, err),
 		                 TH_OK);
 	ck_assert_int_eq(off, TP_QUEUE_HEADER + 161 * TP_QUEUE_ROW);
 	assert_exact(rrd, T0, T0 + 149);
@@ -403,13 +403,15 @@ START_TEST(queued_rows_reach_the_rrd_once)
 	ck_assert_int_eq(last, T0 + 209);
 	/* read again from the start (no clearing happened): nothing is stored twice */
 	off = TP_QUEUE_HEADER;
-	ck_assert_int_eq(tp_archive_store_queue(&a, "vm1", "q.1", &off, 1000, &done, err), TH_OK);
+	ck_assert_int_eq(tp_archive_store_queue(&a, "vm1", "q.1", &off, 0, 1000, &done, err),
+	                 TH_OK);
 	ck_assert(done);
 	assert_exact(rrd, T0, T0 + 149);
 	ck_assert_int_eq(tp_queue_clear(path, err), TH_OK);
 	ck_assert_int_eq(file_size(path), TP_QUEUE_HEADER);
 	off = TP_QUEUE_HEADER;
-	ck_assert_int_eq(tp_archive_store_queue(&a, "vm1", "q.1", &off, 1000, &done, err), TH_OK);
+	ck_assert_int_eq(tp_archive_store_queue(&a, "vm1", "q.1", &off, 0, 1000, &done, err),
+	                 TH_OK);
 	ck_assert(done);
 	free(j1.rows);
 	free(j2.rows);
