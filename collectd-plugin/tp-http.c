@@ -29,6 +29,7 @@ struct tp_http {
 	pthread_mutex_t lock;
 	size_t buffered; /* body bytes held by all requests, under lock */
 	tp_req *waiting; /* suspended requests waiting for their ticket, under lock */
+	bool stopping;   /* under lock: no request is suspended any more */
 };
 
 struct tp_req {
@@ -235,8 +236,16 @@ static enum MHD_Result tp_handler(void *cls, struct MHD_Connection *conn, const 
 	rq->reply = rep;
 	rq->conn = conn;
 	rq->deadline_ns = th_mono_ns() + h->ack_wait_ns;
-	/* Under the lock, so that tp_http_release() cannot resume it before it is suspended. */
+	/* Under the lock, so that tp_http_release() cannot resume it before it is suspended, and
+	 * none is suspended once the server stops (libmicrohttpd cannot stop with one). */
 	pthread_mutex_lock(&h->lock);
+	if (h->stopping) {
+		pthread_mutex_unlock(&h->lock);
+		rq->reply.status = 503;
+		snprintf(rq->reply.body, sizeof rq->reply.body,
+		         "{\"error\":\"shutting down: send again later (re-sending is safe)\"}\n");
+		return tp_send(conn, &rq->reply);
+	}
 	rq->next = h->waiting;
 	h->waiting = rq;
 	MHD_suspend_connection(conn);
@@ -249,6 +258,8 @@ static enum MHD_Result tp_handler(void *cls, struct MHD_Connection *conn, const 
 static void tp_release(tp_http *h, uint64_t done, int64_t now_ns, bool stopping)
 {
 	pthread_mutex_lock(&h->lock);
+	if (stopping)
+		h->stopping = true;
 	for (tp_req **pp = &h->waiting, *rq; (rq = *pp) != NULL;) {
 		if (rq->reply.ticket > done && now_ns < rq->deadline_ns && !stopping) {
 			pp = &rq->next;
