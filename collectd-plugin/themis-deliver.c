@@ -19,7 +19,7 @@
  * dispatched again at the next start: once, never twice. Values no writer sees within 30 s
  * (a filter chain that routes them elsewhere) are let go; when none is ever seen the tracking
  * turns itself off. */
-#define TP_UNSEEN_MAX         65536
+#define TP_UNSEEN_MAX         16384
 #define TP_UNSEEN_KEEP        (30 * TH_NS_PER_SEC)
 #define TP_UNSEEN_LOOK        256 /* how far from the oldest a seen value is looked for */
 #define TP_UNDISPATCHED_MAGIC "THUND1\n"
@@ -50,16 +50,11 @@ static uint64_t tp_value_key(const char *vm, const char *type, const char *ti, c
 	return h ? h : 1;
 }
 
-/* Remember v until it is seen (false when tracking is off). */
-static bool tp_unseen_push(const tp_value *v)
+/* Remember v until it is seen (lock held; tracking on). */
+static void tp_unseen_add(const tp_value *v, int64_t now_ns)
 {
 	tp_sent *e;
 
-	pthread_mutex_lock(&tp_unseen_lock);
-	if (!tp_track) {
-		pthread_mutex_unlock(&tp_unseen_lock);
-		return false;
-	}
 	if (tp_unseen_n == tp_unseen_cap) {
 		size_t cap = tp_unseen_cap ? tp_unseen_cap * 2 : 1024;
 		tp_sent *n = cap <= TP_UNSEEN_MAX ? malloc(cap * sizeof *n) : NULL;
@@ -79,10 +74,8 @@ static bool tp_unseen_push(const tp_value *v)
 	}
 	e = &tp_unseen[(tp_unseen_head + tp_unseen_n++) % tp_unseen_cap];
 	e->v = *v;
-	e->at_ns = th_mono_ns();
+	e->at_ns = now_ns;
 	e->key = tp_value_key(v->vm, v->type, v->type_instance, DOUBLE_TO_CDTIME_T(v->time));
-	pthread_mutex_unlock(&tp_unseen_lock);
-	return true;
 }
 
 /* Drop seen entries at the front, and those older than TP_UNSEEN_KEEP. Lock held. */
@@ -132,8 +125,7 @@ int tp_write_seen(const data_set_t *ds, const value_list_t *vl, user_data_t *ud)
 			break;
 		}
 	}
-	tp_unseen_trim(th_mono_ns());
-	pthread_mutex_unlock(&tp_unseen_lock);
+	pthread_mutex_unlock(&tp_unseen_lock); /* the worker trims, once a round */
 	return 0;
 }
 
@@ -155,13 +147,18 @@ static void tp_dispatch_now(const tp_value *v)
 	plugin_dispatch_values(&vl);
 }
 
-/* Dispatch v; after collectd stopped its write threads (stopped), only remember it. */
-void tp_dispatch(const tp_value *v, bool stopped)
+/* Dispatch v[0..n) (one lock for all: the write threads take it for every value); after
+ * collectd stopped its write threads (stopped), only remember them. */
+void tp_dispatch(const tp_value *v, size_t n, bool stopped)
 {
-	if (!tp_unseen_push(v) && stopped)
-		return;
-	if (!stopped)
-		tp_dispatch_now(v);
+	int64_t now = th_mono_ns();
+
+	pthread_mutex_lock(&tp_unseen_lock);
+	for (size_t i = 0; i < n && tp_track; i++)
+		tp_unseen_add(&v[i], now);
+	pthread_mutex_unlock(&tp_unseen_lock);
+	for (size_t i = 0; i < n && !stopped; i++)
+		tp_dispatch_now(&v[i]);
 }
 
 static void tp_undispatched_path(char *out, size_t size)
@@ -238,7 +235,7 @@ void tp_undispatched_load(void)
 		v.type_instance[sizeof v.type_instance - 1] = '\0';
 		if (v.n > TP_MAX_VALUES)
 			continue;
-		tp_dispatch(&v, false);
+		tp_dispatch(&v, 1, false);
 	}
 	free(text);
 	if (unlink(path) != 0)

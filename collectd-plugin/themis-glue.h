@@ -51,8 +51,8 @@ th_err tp_take_records(void *ctx, const th_record *r, size_t n, size_t *dups, ui
 void tp_cond_monotonic(pthread_cond_t *c);
 
 /* themis-deliver.c */
-/* Dispatch v (after collectd stopped its write threads, stopped: only keep it). */
-void tp_dispatch(const tp_value *v, bool stopped);
+/* Dispatch v[0..n) (after collectd stopped its write threads, stopped: only keep them). */
+void tp_dispatch(const tp_value *v, size_t n, bool stopped);
 void tp_notify(const tp_notice *n);
 /* Let go of the values seen (or unseen for too long); the worker calls it each round. */
 void tp_deliver_trim(void);

@@ -481,8 +481,7 @@ static void tp_log_limits(const unsigned long long *hits)
 static void tp_drain(tp_out *work, uint64_t seq, bool last)
 {
 	/* The last drain runs in the shutdown function: collectd's write threads are gone. */
-	for (size_t i = 0; i < work->nvalues; i++)
-		tp_dispatch(&work->values[i], last);
+	tp_dispatch(work->values, work->nvalues, last);
 	tp_deliver_trim();
 	for (size_t i = 0; i < work->nnotices; i++)
 		tp_notify(&work->notices[i]);
