@@ -125,7 +125,13 @@ int tp_write_seen(const data_set_t *ds, const value_list_t *vl, user_data_t *ud)
 			break;
 		}
 	}
-	pthread_mutex_unlock(&tp_unseen_lock); /* the worker trims, once a round */
+	/* the seen ones at the front go now (the search starts there); the worker lets go of
+	 * the old unseen ones, once a round */
+	while (tp_unseen_n > 0 && tp_unseen[tp_unseen_head].key == 0) {
+		tp_unseen_head = (tp_unseen_head + 1) % tp_unseen_cap;
+		tp_unseen_n--;
+	}
+	pthread_mutex_unlock(&tp_unseen_lock);
 	return 0;
 }
 
