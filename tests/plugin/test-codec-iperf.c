@@ -8,6 +8,7 @@
 
 #include "codec-iperf.h"
 #include "json-stream.h"
+#include "codec-test.h"
 #include "th-check.h"
 
 /* Shape of `iperf3 -c ... -u -R --json` (3.12), trimmed to what the decoder reads. */
@@ -126,38 +127,16 @@ START_TEST(bad_iperf_input_is_refused_naming_the_field)
 }
 END_TEST
 
-static char *nested(const char *prefix, size_t n, const char *suffix, size_t *len)
-{
-	size_t p = strlen(prefix), s = strlen(suffix);
-	char *b = malloc(p + 2 * n + s + 1);
-
-	ck_assert_ptr_nonnull(b);
-	memcpy(b, prefix, p);
-	memset(b + p, '[', n);
-	memset(b + p + n, ']', n);
-	memcpy(b + p + 2 * n, suffix, s + 1);
-	*len = p + 2 * n + s;
-	return b;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 START_TEST(a_million_brackets_are_refused_at_depth_17)
 {
 	size_t len;
-	char *doc = nested("", 1000000, "", &len), err[TH_ERRLEN];
+	char *doc = th_nested("", 1000000, "", &len), err[TH_ERRLEN];
 	th_record *r = (th_record *)1;
 	size_t n = 1;
-	double t0 = now_s();
+	double t0 = th_now_s();
 
 	ck_assert_int_eq(th_iperf_decode(doc, len, "v", "s", &r, &n, err), TH_ERR_PARSE);
-	ck_assert_double_lt(now_s() - t0, 0.5);
+	ck_assert_double_lt(th_now_s() - t0, 0.5);
 	ck_assert_str_eq(err, "iperf: nesting deeper than 16 levels");
 	ck_assert_ptr_null(r);
 	ck_assert_uint_eq(n, 0);
@@ -203,7 +182,7 @@ static const struct {
 START_TEST(deep_nesting_in_skipped_parts_is_refused)
 {
 	size_t len, n = 9;
-	char *doc = nested(deep[_i].prefix, deep[_i].n, deep[_i].suffix, &len), err[TH_ERRLEN];
+	char *doc = th_nested(deep[_i].prefix, deep[_i].n, deep[_i].suffix, &len), err[TH_ERRLEN];
 	th_record *r = (th_record *)1;
 	th_err e = th_iperf_decode(doc, len, "v", "s", &r, &n, err);
 

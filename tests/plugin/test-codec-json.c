@@ -7,6 +7,7 @@
 
 #include "codec-json.h"
 #include "json-stream.h"
+#include "codec-test.h"
 #include "th-check.h"
 
 /* What the walk saw: the position names of the elements, and a check of each element. */
@@ -56,21 +57,6 @@ static th_err walk(const char *doc, size_t len, seen *s, char *err)
 	e = th_js_decode(js, doc, len, "doc", &h, err);
 	th_js_free(js);
 	return e;
-}
-
-/* n opening brackets then n closing ones, between prefix and suffix. */
-static char *nested(const char *prefix, size_t n, const char *suffix, size_t *len)
-{
-	size_t p = strlen(prefix), s = strlen(suffix);
-	char *b = malloc(p + 2 * n + s + 1);
-
-	ck_assert_ptr_nonnull(b);
-	memcpy(b, prefix, p);
-	memset(b + p, '[', n);
-	memset(b + p + n, ']', n);
-	memcpy(b + p + 2 * n, suffix, s + 1);
-	*len = p + 2 * n + s;
-	return b;
 }
 
 START_TEST(elements_come_with_their_position_and_skipped_parts_are_not_built)
@@ -124,7 +110,7 @@ START_TEST(nesting_is_bounded_at_16_everywhere)
 	seen s;
 
 	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
-		char *doc = nested(c[i].prefix, c[i].n, c[i].suffix, &len);
+		char *doc = th_nested(c[i].prefix, c[i].n, c[i].suffix, &len);
 
 		ck_assert_msg(walk(doc, len, &s, err) == c[i].e, "case %zu: %s", i, err);
 		ck_assert_msg(strcmp(err, c[i].msg) == 0, "case %zu: \"%s\"", i, err);
@@ -215,7 +201,7 @@ START_TEST(malformed_text_is_told_apart_from_bounds)
 	th_js *js = th_js_new();
 	char err[TH_ERRLEN];
 	size_t len;
-	char *deep = nested("", 20, "", &len);
+	char *deep = th_nested("", 20, "", &len);
 	seen s;
 
 	memset(&s, 0, sizeof s);
@@ -239,13 +225,13 @@ START_TEST(tree_parse_refuses_deep_text_before_building)
 	yajl_val v = (yajl_val)1;
 	char err[TH_ERRLEN];
 	size_t len;
-	char *ok = nested("", 16, "", &len), *deep;
+	char *ok = th_nested("", 16, "", &len), *deep;
 
 	ck_assert_int_eq(th_json_parse(ok, len, &v, err), TH_OK);
 	ck_assert(YAJL_IS_ARRAY(v));
 	yajl_tree_free(v);
 	free(ok);
-	deep = nested("{\"x\":", 1000000, "}", &len);
+	deep = th_nested("{\"x\":", 1000000, "}", &len);
 	ck_assert_int_eq(th_json_parse(deep, len, &v, err), TH_ERR_PARSE);
 	ck_assert_ptr_null(v);
 	ck_assert_str_eq(err, "body: nesting deeper than 16 levels");

@@ -8,6 +8,7 @@
 
 #include "codec-record.h"
 #include "json-stream.h"
+#include "codec-test.h"
 #include "th-check.h"
 #include "th-name.h"
 
@@ -189,37 +190,16 @@ START_TEST(long_names_are_refused)
 }
 END_TEST
 
-/* n opening brackets then n closing ones. */
-static char *nested(size_t n, size_t *len)
-{
-	char *b = malloc(2 * n + 1);
-
-	ck_assert_ptr_nonnull(b);
-	memset(b, '[', n);
-	memset(b + n, ']', n);
-	b[2 * n] = '\0';
-	*len = 2 * n;
-	return b;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 START_TEST(a_million_brackets_are_refused_at_depth_17)
 {
 	size_t len;
-	char *doc = nested(1000000, &len), err[TH_ERRLEN];
+	char *doc = th_nested("", 1000000, "", &len), err[TH_ERRLEN];
 	th_record *r = (th_record *)1;
 	size_t n = 1;
-	double t0 = now_s();
+	double t0 = th_now_s();
 
 	ck_assert_int_eq(th_records_decode(doc, len, &r, &n, err), TH_ERR_PARSE);
-	ck_assert_double_lt(now_s() - t0, 0.5);
+	ck_assert_double_lt(th_now_s() - t0, 0.5);
 	ck_assert_str_eq(err, "records[0]: nesting deeper than 16 levels");
 	ck_assert_ptr_null(r);
 	ck_assert_uint_eq(n, 0);
