@@ -239,7 +239,6 @@ static bool tp_store_stop;     /* shutting down: catch up until the deadline, th
 static bool tp_store_finished; /* the thread has left its loop */
 static bool tp_store_running;
 static pthread_t tp_store_tid;
-static unsigned long long tp_store_errors;
 
 /* Note that vm/session has queued rows (any thread). */
 static void tp_store_note(const char *vm, const char *session)
@@ -326,7 +325,6 @@ static bool tp_store_one(tp_store_item *it)
 		                           TP_STORE_CHUNK, &done, err);
 	if (e != TH_OK) {
 		pthread_mutex_lock(&tp_lock);
-		tp_store_errors++;
 		tp_archive_errors++;
 		pthread_mutex_unlock(&tp_lock);
 		if (e == TH_ERR_STATE && !tp_archive_paused)

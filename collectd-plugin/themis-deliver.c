@@ -100,6 +100,16 @@ static void tp_unseen_trim(int64_t now_ns)
 		tp_unseen_n = 0;
 }
 
+unsigned long long tp_deliver_untracked(void)
+{
+	unsigned long long n;
+
+	pthread_mutex_lock(&tp_unseen_lock);
+	n = tp_untracked;
+	pthread_mutex_unlock(&tp_unseen_lock);
+	return n;
+}
+
 void tp_deliver_trim(void)
 {
 	pthread_mutex_lock(&tp_unseen_lock);

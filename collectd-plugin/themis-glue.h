@@ -54,6 +54,8 @@ void tp_cond_monotonic(pthread_cond_t *c);
 /* Dispatch v[0..n) (after collectd stopped its write threads, stopped: only keep them). */
 void tp_dispatch(const tp_value *v, size_t n, bool stopped);
 void tp_notify(const tp_notice *n);
+/* Values not followed for want of room (TP_UNSEEN_MAX followed at once), for /v1/health. */
+unsigned long long tp_deliver_untracked(void);
 /* Let go of the values seen (or unseen for too long); the worker calls it each round. */
 void tp_deliver_trim(void);
 /* The write callback that sees the plugin's own values pass collectd's write threads. */

@@ -442,11 +442,12 @@ static void tp_health(void *ctx, char *buf, size_t size)
 	                       "\"sessions\":%zu,\"streams\":%zu,\"finished_sessions\":%zu,"
 	                       "\"queued\":%zu,\"dispatched\":%llu,\"archive_errors\":%llu,"
 	                       "\"archive_paused\":%d,\"archive_low_space\":%llu,"
-	                       "\"archive_waiting\":%zu,\"archive_dropped\":%llu,\"limits\":{",
+	                       "\"archive_waiting\":%zu,\"archive_dropped\":%llu,"
+	                       "\"values_untracked\":%llu,\"limits\":{",
 	                       tp_core_sessions_open(tp_state), tp_core_streams(tp_state),
 	                       tp_core_finished(tp_state), tp_pending.nvalues, tp_dispatched,
 	                       tp_archive_errors, tp_archive_paused ? 1 : 0, tp_archive_low_space,
-	                       tp_archive_waiting, tp_archive_dropped);
+	                       tp_archive_waiting, tp_archive_dropped, tp_deliver_untracked());
 	for (int h = 0; h < TP_HIT__COUNT && pos < size; h++)
 		pos += (size_t)snprintf(buf + pos, size - pos, "%s\"%s\":%llu", h ? "," : "",
 		                        tp_limit_name((tp_limit_hit)h),
