@@ -92,6 +92,8 @@ static void tp_marker(yajl_gen g, const th_marker *m)
 	tp_kv_num(g, "t", m->t);
 	if (m->outcome != TH_OUT_NONE)
 		tp_kv_str(g, "outcome", th_outcome_name(m->outcome));
+	if (m->origin != TH_ORIGIN_NONE)
+		tp_kv_str(g, "origin", th_origin_name(m->origin));
 	if (m->message[0] != '\0')
 		tp_kv_str(g, "message", m->message);
 	if (m->event == TH_EV_SESSION_END) {

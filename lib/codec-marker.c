@@ -23,6 +23,18 @@ static const char *const th_outcome_names[] = {
     [TH_OUT_LOST] = "lost",       [TH_OUT_ABORTED] = "aborted",
 };
 
+static const char *const th_origin_names[] = {
+    [TH_ORIGIN_RUN] = "run",
+    [TH_ORIGIN_OBSERVED] = "observed",
+};
+
+const char *th_origin_name(th_origin o)
+{
+	if (o < TH_ORIGIN_RUN || o > TH_ORIGIN_OBSERVED)
+		return NULL;
+	return th_origin_names[o];
+}
+
 const char *th_event_name(th_event e)
 {
 	if (e < TH_EV_SESSION_START || e > TH_EV_SESSION_END)
@@ -169,6 +181,18 @@ th_err th_marker_decode_value(yajl_val v, const char *w, th_marker *m, char *err
 		                 w);
 	if ((e = th_decode_outcome(v, w, &m->outcome, &has_outcome, errbuf)))
 		return e;
+	if (th_json_member(v, "origin") != NULL) {
+		char origin[16];
+
+		if (th_json_string(v, w, "origin", origin, sizeof origin, NULL) != TH_OK)
+			origin[0] = '\0';
+		for (int o = TH_ORIGIN_RUN; o <= TH_ORIGIN_OBSERVED; o++)
+			if (strcmp(origin, th_origin_names[o]) == 0)
+				m->origin = (th_origin)o;
+		if (m->origin == TH_ORIGIN_NONE)
+			return th_seterr(errbuf, TH_ERR_INVALID,
+			                 "%s.origin: expected \"run\" or \"observed\"", w);
+	}
 	if (m->event == TH_EV_MIGRATION_END && !has_outcome)
 		return th_seterr(errbuf, TH_ERR_INVALID, "%s.outcome: missing (migration-end)", w);
 	sv = th_json_member(v, "summary");

@@ -39,5 +39,7 @@ const char *th_event_name(th_event e);
 const char *th_outcome_name(th_outcome o);
 /* Parse an outcome name; TH_OUT_NONE when unknown. */
 th_outcome th_outcome_parse(const char *s);
+/* "run", "observed"; NULL for TH_ORIGIN_NONE and invalid values. */
+const char *th_origin_name(th_origin o);
 
 #endif

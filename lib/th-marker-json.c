@@ -8,6 +8,7 @@
 #include <string.h>
 #include <yajl/yajl_gen.h>
 
+#include "codec-marker.h"
 #include "th-marker-json.h"
 #include "th-session.h"
 
@@ -164,6 +165,8 @@ th_err th_marker_to_json(const th_marker *m, char **out, size_t *len, char *errb
 		oc = th_marker_outcome_name(m->outcome);
 		th_gen_str(g, "outcome", oc != NULL ? oc : "none");
 	}
+	if (m->origin != TH_ORIGIN_NONE)
+		th_gen_str(g, "origin", th_origin_name(m->origin));
 	if (m->message[0] != '\0')
 		th_gen_str(g, "message", m->message);
 	if (m->event == TH_EV_SESSION_END) {

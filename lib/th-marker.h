@@ -30,6 +30,13 @@ typedef enum th_outcome {
 	TH_OUT_ABORTED, /* "aborted" (operator interrupted the session) */
 } th_outcome;
 
+/* Who started the migration a session measures (key "origin", optional). */
+typedef enum th_origin {
+	TH_ORIGIN_NONE = 0, /* not said (older producers) */
+	TH_ORIGIN_RUN,      /* "run": themis-trigger run requested it */
+	TH_ORIGIN_OBSERVED, /* "observed": themis-trigger watch saw OpenNebula do it */
+} th_origin;
+
 /* The summary carried by "session-end". NaN / -1 mean "not known". */
 typedef struct th_summary {
 	th_outcome outcome;
@@ -55,6 +62,7 @@ typedef struct th_marker {
 	char dst_host[TH_NAME_MAX];
 	double t;           /* epoch seconds, sub-ms digits (supervisor clock) */
 	th_outcome outcome; /* migration-end and session-end */
+	th_origin origin;   /* any event; TH_ORIGIN_NONE: the key is left out */
 	th_summary summary; /* session-end only */
 	char message[512];  /* optional: e.g. OpenNebula's USER_TEMPLATE/ERROR on failure */
 } th_marker;

@@ -36,6 +36,30 @@ START_TEST(session_start_decodes_every_field)
 }
 END_TEST
 
+START_TEST(origin_is_run_observed_or_absent)
+{
+	const char *run = M("session-start", ",\"origin\":\"run\"");
+	const char *obs = M("migration-start", ",\"origin\":\"observed\"");
+	const char *bad = M("session-start", ",\"origin\":\"scheduler\"");
+	const char *num = M("session-start", ",\"origin\":1");
+	th_marker *m;
+	size_t n;
+	char err[TH_ERRLEN];
+
+	ck_assert_int_eq(th_markers_decode(run, strlen(run), &m, &n, err), TH_OK);
+	ck_assert_int_eq(m[0].origin, TH_ORIGIN_RUN);
+	free(m);
+	ck_assert_int_eq(th_markers_decode(obs, strlen(obs), &m, &n, err), TH_OK);
+	ck_assert_int_eq(m[0].origin, TH_ORIGIN_OBSERVED);
+	ck_assert_str_eq(th_origin_name(m[0].origin), "observed");
+	free(m);
+	ck_assert_int_eq(th_markers_decode(bad, strlen(bad), &m, &n, err), TH_ERR_INVALID);
+	ck_assert_ptr_nonnull(strstr(err, "markers[0].origin"));
+	ck_assert_int_eq(th_markers_decode(num, strlen(num), &m, &n, err), TH_ERR_INVALID);
+	ck_assert_ptr_null(th_origin_name(TH_ORIGIN_NONE));
+}
+END_TEST
+
 START_TEST(session_end_carries_summary)
 {
 	const char *doc = "[" M("migration-end", ",\"outcome\":\"success\"") "," M(
@@ -264,6 +288,7 @@ Suite *th_test_suite(void)
 
 	tcase_add_test(tc, session_start_decodes_every_field);
 	tcase_add_test(tc, session_end_carries_summary);
+	tcase_add_test(tc, origin_is_run_observed_or_absent);
 	tcase_add_loop_test(tc, bad_markers_are_refused_naming_the_field, 0,
 	                    (int)(sizeof bad / sizeof bad[0]));
 	tcase_add_test(tc, unknown_outcome_and_ids_are_accepted);
