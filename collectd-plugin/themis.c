@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "th-name.h"
+#include "th-ports.h"
 #include "th-time.h"
 #include "tp-http.h"
 #include "tp-ingest.h"
@@ -119,7 +120,7 @@ static int tp_cfg_listen(const oconfig_item_t *ci)
 	else if (ci->values_num == 2 && ci->values[1].type == OCONFIG_TYPE_STRING)
 		snprintf(port, sizeof port, "%s", ci->values[1].value.string);
 	else
-		snprintf(port, sizeof port, "8741");
+		snprintf(port, sizeof port, "%s", TH_PLUGIN_PORT_STR);
 	free(tp_listen_node);
 	free(tp_listen_service);
 	tp_listen_node = strdup(ci->values[0].value.string);
@@ -203,7 +204,7 @@ static int tp_cfg_target(const oconfig_item_t *ci)
 			else if (c->values_num == 2 && c->values[1].type == OCONFIG_TYPE_STRING)
 				snprintf(t.port, sizeof t.port, "%.15s", c->values[1].value.string);
 			else
-				snprintf(t.port, sizeof t.port, "7931");
+				snprintf(t.port, sizeof t.port, "%s", TH_REFLECT_PORT_STR);
 			have_addr = true;
 		} else if (strcasecmp("Interval", c->key) == 0) {
 			if ((status = tp_cfg_number(c, 0.0001, 60, &d)) == 0)

@@ -7,7 +7,7 @@
  *   th_prober_new(&p, on_record, ctx, err);
  *   th_target t;
  *   th_target_defaults(&t);
- *   th_target_set_addr(&t, "192.0.2.7:9911", err);
+ *   th_target_set_addr(&t, "192.0.2.7:7300", err);
  *   snprintf(t.vm, sizeof t.vm, "%s", "web-1");
  *   th_prober_add(p, &t, err);            // resolves the address, opens the socket
  *   ... in the measuring thread:

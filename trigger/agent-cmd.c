@@ -60,11 +60,21 @@ static th_err agent_check_paths(const agent_paths *p, char *errbuf)
 		return th_seterr(
 		    errbuf, TH_ERR_INVALID,
 		    "remote directory \"%s\" must be absolute and made of [A-Za-z0-9._/-]", p->dir);
+	if (p->tag[0] != '\0' && !agent_name_ok(p->tag))
+		return th_seterr(errbuf, TH_ERR_INVALID, "bad agent tag \"%s\"", p->tag);
 	return TH_OK;
+}
+
+/* The pid file of role, into buf (sizes fit: dir 256 + role + tag 128 < 512). */
+static const char *agent_pid(char *buf, size_t size, const agent_paths *p, const char *role)
+{
+	snprintf(buf, size, "%s/themis-%s%s%s.pid", p->dir, role, p->tag[0] ? "." : "", p->tag);
+	return buf;
 }
 
 th_err agent_cmd_clean(char *out, size_t size, const agent_paths *p, const char *role, char *errbuf)
 {
+	char pid[512];
 	th_err e = agent_check_paths(p, errbuf);
 
 	if (e != TH_OK)
@@ -73,15 +83,16 @@ th_err agent_cmd_clean(char *out, size_t size, const agent_paths *p, const char 
 		return th_seterr(errbuf, TH_ERR_INVALID, "bad agent role \"%s\"", role);
 	return agent_fmt(out, size,
 	                 snprintf(out, size,
-	                          "f=%s/themis-%s.pid; if [ -f $f ]; then kill $(cat $f) "
+	                          "f=%s; if [ -f $f ]; then kill $(cat $f) "
 	                          ">/dev/null 2>&1; rm -f $f; fi; exit 0",
-	                          p->dir, role),
+	                          agent_pid(pid, sizeof pid, p, role)),
 	                 errbuf);
 }
 
 th_err agent_cmd_reflect(char *out, size_t size, const agent_paths *p, const char *listen_addr,
                          int port, char *errbuf)
 {
+	char pid[512];
 	th_err e = agent_check_paths(p, errbuf);
 
 	if (e != TH_OK)
@@ -94,8 +105,9 @@ th_err agent_cmd_reflect(char *out, size_t size, const agent_paths *p, const cha
 	return agent_fmt(out, size,
 	                 snprintf(out, size,
 	                          "setsid %s reflect --listen %s:%d >/dev/null 2>&1 </dev/null & "
-	                          "echo $! >%s/themis-reflect.pid",
-	                          p->agent, listen_addr, port, p->dir),
+	                          "echo $! >%s",
+	                          p->agent, listen_addr, port,
+	                          agent_pid(pid, sizeof pid, p, "reflect")),
 	                 errbuf);
 }
 
@@ -138,7 +150,7 @@ th_err agent_cmd_probe(char *out, size_t size, const agent_paths *p, const char 
                        int port, const char *vm, double interval_ms, const char *session,
                        const char *url, const char *token_file, const agent_tls *tls, char *errbuf)
 {
-	char extra[1536] = "";
+	char extra[1536] = "", pid[512];
 	th_err e = agent_check_paths(p, errbuf);
 
 	if (e != TH_OK)
@@ -175,15 +187,16 @@ th_err agent_cmd_probe(char *out, size_t size, const agent_paths *p, const char 
 	                 snprintf(out, size,
 	                          "setsid %s probe --target %s:%d --vm %s --interval %g --report "
 	                          "%s/themis-%s.jsonl%s >/dev/null 2>&1 </dev/null & echo $! "
-	                          ">%s/themis-probe.pid",
+	                          ">%s",
 	                          p->agent, target_addr, port, vm, interval_ms, p->dir, session,
-	                          extra, p->dir),
+	                          extra, agent_pid(pid, sizeof pid, p, "probe")),
 	                 errbuf);
 }
 
 th_err agent_cmd_collect(char *out, size_t size, const agent_paths *p, const char *session,
                          int wait_s, char *errbuf)
 {
+	char pid[512];
 	th_err e = agent_check_paths(p, errbuf);
 
 	if (e != TH_OK)
@@ -193,11 +206,11 @@ th_err agent_cmd_collect(char *out, size_t size, const agent_paths *p, const cha
 	return agent_fmt(
 	    out, size,
 	    snprintf(out, size,
-	             "f=%s/themis-probe.pid; if [ -f $f ]; then p=$(cat $f); kill -INT $p "
+	             "f=%s; if [ -f $f ]; then p=$(cat $f); kill -INT $p "
 	             ">/dev/null 2>&1; i=0; while kill -0 $p >/dev/null 2>&1 && [ $i -lt %d ]; do "
 	             "sleep 0.1; i=$((i+1)); done; kill -KILL $p >/dev/null 2>&1; rm -f $f; fi; "
 	             "r=%s/themis-%s.jsonl; if [ -f $r ]; then cat $r; rm -f $r; fi; exit 0",
-	             p->dir, wait_s * 10, p->dir, session),
+	             agent_pid(pid, sizeof pid, p, "probe"), wait_s * 10, p->dir, session),
 	    errbuf);
 }
 
@@ -216,6 +229,7 @@ bool agent_rate_ok(const char *s)
 
 th_err agent_cmd_iperf_server(char *out, size_t size, const agent_paths *p, int port, char *errbuf)
 {
+	char pid[512];
 	th_err e = agent_check_paths(p, errbuf);
 
 	if (e != TH_OK)
@@ -227,8 +241,8 @@ th_err agent_cmd_iperf_server(char *out, size_t size, const agent_paths *p, int 
 	    snprintf(out, size,
 	             "command -v iperf3 >/dev/null 2>&1 || exit 3; setsid iperf3 -s -1 "
 	             "-p %d >/dev/null 2>&1 </dev/null & echo $! "
-	             ">%s/themis-iperfd.pid",
-	             port, p->dir),
+	             ">%s",
+	             port, agent_pid(pid, sizeof pid, p, "iperfd")),
 	    errbuf);
 }
 
@@ -237,7 +251,7 @@ th_err agent_cmd_iperf_client(char *out, size_t size, const agent_paths *p, cons
                               const char *session, const char *url, const char *token_file,
                               const agent_tls *tls, char *errbuf)
 {
-	char extra[1536] = "";
+	char extra[1536] = "", pid[512];
 	th_err e = agent_check_paths(p, errbuf);
 
 	if (e != TH_OK)
@@ -273,7 +287,8 @@ th_err agent_cmd_iperf_client(char *out, size_t size, const agent_paths *p, cons
 	    snprintf(out, size,
 	             "setsid %s iperf --vm %s --direction down --report "
 	             "%s/themis-%s.iperf.jsonl%s --quiet -- -c %s -p %d -u -b %s -R -t %d "
-	             "-i 1 >/dev/null 2>&1 </dev/null & echo $! >%s/themis-iperf.pid",
-	             p->agent, vm, p->dir, session, extra, vm_addr, port, rate, seconds, p->dir),
+	             "-i 1 >/dev/null 2>&1 </dev/null & echo $! >%s",
+	             p->agent, vm, p->dir, session, extra, vm_addr, port, rate, seconds,
+	             agent_pid(pid, sizeof pid, p, "iperf")),
 	    errbuf);
 }

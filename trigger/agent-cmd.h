@@ -21,9 +21,13 @@ bool agent_url_ok(const char *s);
 typedef struct agent_paths {
 	char agent[256]; /* themis-agent on the remote hosts */
 	char dir[256];   /* remote directory for pid and report files */
+	char tag[128];   /* the VM the agents serve ("" = none): in pid file names, so runs for
+	                  * different VMs sharing a host and directory never touch each other's */
 } agent_paths;
 
-/* Kill the agent whose pid file is <dir>/themis-<role>.pid (role "reflect" or "probe") if it is
+/* Pid files are <dir>/themis-<role>.<tag>.pid (<dir>/themis-<role>.pid without a tag). */
+
+/* Kill the agent whose pid file is that of role ("reflect", "probe", "iperf", "iperfd") if it is
  * still running, and remove the pid file. Exit status 0 either way. */
 th_err agent_cmd_clean(char *out, size_t size, const agent_paths *p, const char *role,
                        char *errbuf);

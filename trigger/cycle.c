@@ -131,6 +131,7 @@ static void cycle_marker(trig_ctx *c, th_marker *m, th_event ev, int cycle, cons
 	snprintf(m->src_host, sizeof m->src_host, "%s", src);
 	snprintf(m->dst_host, sizeof m->dst_host, "%s", dst);
 	m->t = cycle_now(c);
+	m->origin = TH_ORIGIN_RUN;
 	th_summary_init(&m->summary);
 }
 
@@ -165,6 +166,7 @@ static agent_paths cycle_paths(const trig_ctx *c)
 
 	snprintf(p.agent, sizeof p.agent, "%s", c->o->agent_path);
 	snprintf(p.dir, sizeof p.dir, "%s", c->o->remote_dir);
+	snprintf(p.tag, sizeof p.tag, "%s", c->vm_name);
 	return p;
 }
 

@@ -21,6 +21,7 @@ typedef struct trig_ctx {
 	th_journal journal; /* fd -1 when no --markers */
 	marker_post *mp;    /* NULL when no --plugin-url */
 	bool measure;       /* agents are used (--supervisor given) */
+	bool background;    /* --probe background: the plugin measures, no agents */
 	bool sup_local;     /* supervisor is this machine */
 	bool load;          /* --bandwidth: iperf3 stream during each cycle */
 	ssh_target vm_ssh, sup_ssh;

@@ -217,6 +217,7 @@ static int cmd_run(const trig_opts *o)
 	c.stop = &trig_stop;
 	c.tty = isatty(2);
 	c.measure = o->supervisor[0] != '\0';
+	c.background = strcmp(o->probe, "background") == 0;
 	c.sup_local = strcmp(o->supervisor, "local") == 0;
 	th_clock_init(&c.clk);
 	c.run_wall_ns = th_wall_ns();
@@ -336,6 +337,9 @@ static int cmd_run(const trig_opts *o)
 		report_csv(stdout, res, done);
 	else
 		report_table(stdout, res, done, &agg);
+	if (c.background && !o->json && !o->csv)
+		printf("network figures: measured by the plugin's background prober; they are in each "
+		       "session's archive (themis-graph report)\n");
 	fflush(stdout);
 	if (agg.succeeded != done || done < o->cycles)
 		rc = EXIT_SOME_FAILED;

@@ -12,6 +12,7 @@
 
 #include "agent-cmd.h"
 #include "options.h"
+#include "th-ports.h"
 
 typedef enum { OT_STR, OT_INT, OT_DBL, OT_TRUE, OT_FALSE } opt_type;
 
@@ -61,6 +62,7 @@ static const opt_def opt_table[] = {
     D("grace", grace_s, 0, 600),
     D("poll-period", poll_ms, 10, 60000),
     S("supervisor", supervisor),
+    S("probe", probe),
     S("vm-addr", vm_addr),
     I("reflect-port", reflect_port, 1, 65535),
     S("bandwidth", bandwidth),
@@ -117,7 +119,8 @@ void trig_opts_defaults(trig_opts *o)
 	o->cooldown_s = 3;
 	o->grace_s = 1;
 	o->poll_ms = 200;
-	o->reflect_port = 7777;
+	o->reflect_port = TH_REFLECT_PORT;
+	snprintf(o->probe, sizeof o->probe, "own");
 	o->iperf_port = 5201;
 	o->interval_ms = 10;
 	o->one_timeout_ms = 10000;
@@ -343,6 +346,19 @@ th_err trig_opts_check_run(const trig_opts *o, char *errbuf)
 		                 "--hv-where must be local, src or dst, not "
 		                 "\"%s\"",
 		                 o->hv_where);
+	if (strcmp(o->probe, "own") != 0 && strcmp(o->probe, "background") != 0)
+		return th_seterr(errbuf, TH_ERR_INVALID, "--probe must be own or background, not \"%s\"",
+		                 o->probe);
+	if (strcmp(o->probe, "background") == 0) {
+		if (o->plugin_url[0] == '\0')
+			return th_seterr(errbuf, TH_ERR_INVALID,
+			                 "--probe background needs --plugin-url: the plugin's own "
+			                 "prober (a <Target> for the VM) measures the migration");
+		if (o->supervisor[0] != '\0' || o->bandwidth[0] != '\0')
+			return th_seterr(errbuf, TH_ERR_INVALID,
+			                 "--probe background starts no agents: drop --supervisor and "
+			                 "--bandwidth");
+	}
 	if (o->bandwidth[0] != '\0' && o->supervisor[0] == '\0')
 		return th_seterr(errbuf, TH_ERR_INVALID,
 		                 "--bandwidth needs --supervisor and --vm-addr");

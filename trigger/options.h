@@ -21,6 +21,8 @@ typedef struct trig_opts {
 	double timeout_s, warmup_s, cooldown_s, grace_s, poll_ms;
 	/* network measurement (none when supervisor is empty) */
 	char supervisor[256]; /* address, or "local" */
+	char probe[16];       /* "own": start agents (with --supervisor); "background": the
+	                       * plugin's <Target> prober measures, no agents are started */
 	char vm_addr[256];
 	int reflect_port;
 	char bandwidth[16]; /* iperf3 UDP load from the VM, "" = none */
@@ -49,7 +51,7 @@ typedef struct trig_opts {
 
 /* Defaults: THEMIS_SSH_KEY, THEMIS_SSH_KNOWN_HOSTS, THEMIS_SSH_USER and THEMIS_AGENT from the
  * environment when set (the lab exports them), else: 1 cycle, live, timeout 120 s, warm-up 2 s,
- * cool-down 3 s, grace 1 s, poll 200 ms, probe interval 10 ms, reflector port 7777, agent
+ * cool-down 3 s, grace 1 s, poll 200 ms, probe interval 10 ms, reflector port 7300 (TH_REFLECT_PORT), agent
  * /usr/bin/themis-agent, remote dir /tmp, users root, ssh port 22, ssh timeout 15 s, known_hosts
  * ~/.ssh/known_hosts, hv-where dst. */
 void trig_opts_defaults(trig_opts *o);

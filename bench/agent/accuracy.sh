@@ -30,11 +30,11 @@ for c in iperf3 irtt fping nft jq; do
 done
 
 b_netns_routed
-b_bg "$NS_VM" "$AGENT" reflect --listen "$VM_IP:9911"
+b_bg "$NS_VM" "$AGENT" reflect --listen "$VM_IP:7300"
 b_bg "$NS_VM" iperf3 -s -p 5201
 b_bg "$NS_VM" iperf3 -s -p 5202
 b_bg "$NS_VM" irtt server -b "$VM_IP:2112" -i 0
-b_wait_udp "$NS_VM" 9911
+b_wait_udp "$NS_VM" 7300
 b_wait_tcp "$NS_VM" 5201
 b_wait_tcp "$NS_VM" 5202
 b_wait_udp "$NS_VM" 2112
@@ -67,7 +67,7 @@ for L in $LENGTHS; do
 		d="$B_TMP/$L-$D"
 		mkdir -p "$d"
 		W=$(awk -v l="$L" 'BEGIN { printf "%d", l + 7 }')
-		b_bg "$NS_SUP" "$AGENT" probe --target "$VM_IP:9911" --vm vm --interval 10 \
+		b_bg "$NS_SUP" "$AGENT" probe --target "$VM_IP:7300" --vm vm --interval 10 \
 			--duration "$W" --report "$d/themis.jsonl" --quiet
 		p1=$B_LAST
 		b_bg "$NS_SUP" "$AGENT" receive --listen "$SUP_IP:9920" --vm vm --duration "$((W + 1))" \

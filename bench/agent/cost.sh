@@ -30,10 +30,10 @@ totals() {
 }
 
 echo "# 1. CPU per probe at one probe every $RATE_MS ms for $DUR s"
-b_bg "$NS_VM" "$AGENT" reflect --listen "$VM_IP:9911"
+b_bg "$NS_VM" "$AGENT" reflect --listen "$VM_IP:7300"
 rpid=$B_LAST
-b_wait_udp "$NS_VM" 9911
-b_bg "$NS_SUP" "$AGENT" probe --target "$VM_IP:9911" --vm vm --interval "$RATE_MS" \
+b_wait_udp "$NS_VM" 7300
+b_bg "$NS_SUP" "$AGENT" probe --target "$VM_IP:7300" --vm vm --interval "$RATE_MS" \
 	--duration "$((DUR + 5))" --report "$B_TMP/p1.jsonl" --quiet
 ppid=$B_LAST
 sleep 1

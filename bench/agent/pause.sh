@@ -66,13 +66,13 @@ for f in ip1 ip01; do
 done
 
 # --- reflector paused: themis reflect vs irtt server
-b_bg "$NS_VM" "$AGENT" reflect --listen "$VM_IP:9911"
+b_bg "$NS_VM" "$AGENT" reflect --listen "$VM_IP:7300"
 refl=$B_LAST
 b_bg "$NS_VM" irtt server -b "$VM_IP:2112" -i 0
 irs=$B_LAST
-b_wait_udp "$NS_VM" 9911
+b_wait_udp "$NS_VM" 7300
 b_wait_udp "$NS_VM" 2112
-b_bg "$NS_SUP" "$AGENT" probe --target "$VM_IP:9911" --vm vm --interval 10 --duration "$W" \
+b_bg "$NS_SUP" "$AGENT" probe --target "$VM_IP:7300" --vm vm --interval 10 --duration "$W" \
 	--report "$B_TMP/probe.jsonl" --quiet
 pp=$B_LAST
 b_bg "$NS_SUP" irtt client -i 10ms -d "${W}s" -Q -o "$B_TMP/irtt.json" "$VM_IP:2112"

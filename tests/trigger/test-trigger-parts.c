@@ -156,6 +156,17 @@ START_TEST(remote_commands_only_from_safe_arguments)
 	ck_assert_int_eq(agent_cmd_clean(cmd, sizeof cmd, &p, "probe", err), TH_OK);
 	ck_assert_str_eq(cmd, "f=/tmp/themis-probe.pid; if [ -f $f ]; then kill $(cat $f) "
 	                      ">/dev/null 2>&1; rm -f $f; fi; exit 0");
+	/* runs for two VMs on one supervisor keep apart: the VM is in every pid file name */
+	agent_paths web = {"/usr/bin/themis-agent", "/tmp", "web1"};
+	ck_assert_int_eq(agent_cmd_clean(cmd, sizeof cmd, &web, "probe", err), TH_OK);
+	ck_assert_str_eq(cmd, "f=/tmp/themis-probe.web1.pid; if [ -f $f ]; then kill $(cat $f) "
+	                      ">/dev/null 2>&1; rm -f $f; fi; exit 0");
+	ck_assert_int_eq(agent_cmd_reflect(cmd, sizeof cmd, &web, "0.0.0.0", 7300, err), TH_OK);
+	ck_assert_ptr_nonnull(strstr(cmd, "echo $! >/tmp/themis-reflect.web1.pid"));
+	ck_assert_int_eq(agent_cmd_collect(cmd, sizeof cmd, &web, "s1", 5, err), TH_OK);
+	ck_assert_ptr_nonnull(strstr(cmd, "f=/tmp/themis-probe.web1.pid;"));
+	agent_paths badtag = {"/usr/bin/themis-agent", "/tmp", "a;b"};
+	ck_assert_int_eq(agent_cmd_clean(cmd, sizeof cmd, &badtag, "probe", err), TH_ERR_INVALID);
 }
 END_TEST
 
@@ -229,6 +240,24 @@ START_TEST(options_from_flags_and_config_file)
 	snprintf(o.vm_addr, sizeof o.vm_addr, "10.0.0.1 ; rm");
 	ck_assert_int_eq(trig_opts_check_run(&o, err), TH_ERR_INVALID);
 	ck_assert_str_eq(err, "--vm-addr \"10.0.0.1 ; rm\" is not an address");
+
+	/* --probe background: the plugin measures, so its URL is needed and no agent is started */
+	trig_opts_defaults(&o);
+	ck_assert_str_eq(o.probe, "own");
+	ck_assert_int_eq(o.reflect_port, 7300);
+	snprintf(o.vm, sizeof o.vm, "v");
+	snprintf(o.to, sizeof o.to, "h");
+	ck_assert_int_eq(trig_opts_set(&o, "probe", "background", err), TH_OK);
+	ck_assert_int_eq(trig_opts_check_run(&o, err), TH_ERR_INVALID);
+	ck_assert_ptr_nonnull(strstr(err, "--probe background needs --plugin-url"));
+	snprintf(o.plugin_url, sizeof o.plugin_url, "http://127.0.0.1:8741");
+	ck_assert_int_eq(trig_opts_check_run(&o, err), TH_OK);
+	snprintf(o.supervisor, sizeof o.supervisor, "local");
+	ck_assert_int_eq(trig_opts_check_run(&o, err), TH_ERR_INVALID);
+	ck_assert_ptr_nonnull(strstr(err, "drop --supervisor"));
+	ck_assert_int_eq(trig_opts_set(&o, "probe", "both", err), TH_OK);
+	ck_assert_int_eq(trig_opts_check_run(&o, err), TH_ERR_INVALID);
+	ck_assert_str_eq(err, "--probe must be own or background, not \"both\"");
 }
 END_TEST
 
