@@ -108,7 +108,7 @@ wait "$sink1_pid" 2>/dev/null || true
 th_wait_for 30 grep -q migration-start "$j"
 in_vm nft add table inet thdrop
 in_vm nft add chain inet thdrop in '{ type filter hook input priority 0; }'
-in_vm nft add rule inet thdrop in udp dport 7777 drop
+in_vm nft add rule inet thdrop in udp dport 7300 drop
 sleep 0.6
 in_vm nft delete table inet thdrop
 # migration-end is written while the plugin is down; the plugin comes back afterwards
@@ -120,8 +120,8 @@ wait "$tpid" || rc=$?
 [ "$rc" -eq 0 ] || th_fail "run exited $rc: $(cat "$TH_TMP/run.err")"
 
 # the agents are gone: no pid files, no processes of this run
-[ ! -e "$TH_TMP/themis-probe.pid" ] || th_fail "prober pid file left"
-[ ! -e "$TH_TMP/themis-reflect.pid" ] || th_fail "reflector pid file left"
+[ ! -e "$TH_TMP/themis-probe.vm0.pid" ] || th_fail "prober pid file left"
+[ ! -e "$TH_TMP/themis-reflect.vm0.pid" ] || th_fail "reflector pid file left"
 for p in $(ip netns pids "$vm") $(ip netns pids "$sup"); do
 	case "$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" in
 	"$agent"* | "$TH_TMP/vm-bin/themis-agent"*) th_fail "agent still running: $(tr '\0' ' ' <"/proc/$p/cmdline")" ;;
@@ -179,9 +179,9 @@ ip netns exec "$sup" env ONE_XMLRPC=http://127.0.0.1:2633/RPC2 ONE_AUTH="$TH_TMP
 	>"$TH_TMP/term.out" 2>"$TH_TMP/term.err" &
 tpid=$!
 th_wait_for 30 grep -q migration-start "$TH_TMP/term.jsonl"
-[ -e "$TH_TMP/themis-probe.pid" ] || th_fail "no prober running during the migration"
+[ -e "$TH_TMP/themis-probe.vm0.pid" ] || th_fail "no prober running during the migration"
 tt_sigterm_aborts "$tpid" 8000 "$TH_TMP/term.jsonl"
-if [ -e "$TH_TMP/themis-probe.pid" ] || [ -e "$TH_TMP/themis-reflect.pid" ]; then
+if [ -e "$TH_TMP/themis-probe.vm0.pid" ] || [ -e "$TH_TMP/themis-reflect.vm0.pid" ]; then
 	th_fail "agent pid files left after SIGTERM"
 fi
 for p in $(ip netns pids "$vm") $(ip netns pids "$sup"); do
