@@ -162,7 +162,7 @@ n_iperf=$(jq -c 'if type == "array" then .[] else . end | select(.kind == "iperf
 [ "$n_iperf" -ge 3 ] || th_fail "expected iperf records from the --bandwidth load, got $n_iperf"
 bps=$(jq -s -r '[.[] | if type == "array" then .[] else . end | select(.kind == "iperf" and .bytes > 0)] | (map(.bits_per_second) | add / length)' "$TH_TMP/sink.out.records")
 th_assert_near 1000000 "$bps" 250000 "iperf load rate (bit/s)"
-if [ -e "$TH_TMP/themis-iperf.pid" ] || [ -e "$TH_TMP/themis-iperfd.pid" ]; then
+if [ -e "$TH_TMP/themis-iperf.vm0.pid" ] || [ -e "$TH_TMP/themis-iperfd.vm0.pid" ]; then
 	th_fail "iperf pid files left"
 fi
 for p in $(ip netns pids "$vm") $(ip netns pids "$sup"); do
