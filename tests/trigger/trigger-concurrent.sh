@@ -81,10 +81,10 @@ ip netns exec "$vm0" nft add rule inet thdrop in udp dport 7300 drop
 sleep 0.6
 ip netns exec "$vm0" nft delete table inet thdrop
 
+pids=("$pid0" "$pid1")
 for v in 0 1; do
-	pid_var="pid$v"
 	rc=0
-	wait "${!pid_var}" || rc=$?
+	wait "${pids[$v]}" || rc=$?
 	[ "$rc" -eq 0 ] || th_fail "run of vm$v exited $rc: $(cat "$TH_TMP/vm$v.err")"
 	th_log "vm$v: $(jq -c '[.cycles[].summary | {outcome, downtime_ms, lost_up, lost_down}]' "$TH_TMP/vm$v.json")"
 	th_assert_eq "success success" "$(jq -r '[.cycles[].summary.outcome] | join(" ")' "$TH_TMP/vm$v.json")" "vm$v outcomes"
