@@ -48,18 +48,22 @@ def outcomes: ["success", "failed", "timeout", "lost", "aborted"];
           summary_source: (.summary_source // null), message: (.message // null)}
          + (.first | period_of))
    | sort_by(.vm, .first, .session)) as $s
-| {rows: ([$h[], $s[] | {vm, period, period_start}] | unique_by([.vm, .period_start, .period])
+# Rows keyed by vm and period; each group read once (no scan of every line per row).
+| def groups: group_by([.vm, .period]) | map({key: ([.[0].vm, .[0].period] | tojson), value: .})
+    | from_entries;
+($h | groups) as $hg | ($s | groups) as $sg
+| {rows: ([$h[], $s[] | {vm, period, period_start}] | unique_by([.vm, .period])
           | sort_by(.vm, .period_start, .period)
-          | map(. as $k
-                | [$h[] | select(.vm == $k.vm and .period == $k.period)] as $hh
-                | [$s[] | select(.vm == $k.vm and .period == $k.period)] as $ss
+          | map(([.vm, .period] | tojson) as $key
+                | ($hg[$key] // []) as $hh
+                | ($sg[$key] // []) as $ss
                 | ($hh | map(.covered_s) | add // 0) as $cov
                 | ($hh | map(.outage_ms) | add // 0) as $out
                 | ($hh | map(.outage_ms_sessions) | add // 0) as $outs
                 | ($ss | map(select(.downtime_ms != null))) as $dt
                 | ($dt | map(.downtime_ms) | max) as $max
                 | ([$dt[] | select(.downtime_ms == $max)] | first) as $worst
-                | $k + {hours: ($hh | length), covered_s: $cov, outage_ms: ($out | ms),
+                | . + {hours: ($hh | length), covered_s: $cov, outage_ms: ($out | ms),
                    availability_pct: (if $cov > 0
                                       then (100 * (1 - $out / ($cov * 1000)) * 1000000 | round) / 1000000
                                       else null end),

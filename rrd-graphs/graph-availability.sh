@@ -13,12 +13,15 @@ TH_AVAIL_COLUMNS="vm period period_start hours covered_s outage_ms availability_
 TH_SESSIONS_COLUMNS="vm session start first last origin definition cycle outcome closed_by t_request t_migration_start t_migration_end downtime_ms downtime_bound_ms src_host dst_host summary_source"
 
 # A well-formed line of each file (collectd-themis(5)); anything else is left out and counted.
+# Times are bounded to [0, 1e10) (jq's date functions abort on far larger ones).
 # shellcheck disable=SC2016 # jq programs
 TH_SUMMARY_CHECK='type == "object" and (.vm | type) == "string" and .vm != ""
-	and (.session | type) == "string" and .session != "" and (.first | type) == "number"'
+	and (.session | type) == "string" and .session != "" and (.first | type) == "number"
+	and .first >= 0 and .first < 1e10'
 # shellcheck disable=SC2016 # jq programs
 TH_HOUR_CHECK='type == "object" and (.vm | type) == "string" and .vm != ""
-	and (.hour | type) == "number" and (.covered_s | type) == "number" and .covered_s >= 0
+	and (.hour | type) == "number" and .hour >= 0 and .hour < 1e10
+	and (.covered_s | type) == "number" and .covered_s >= 0
 	and (.outage_ms | type) == "number" and .outage_ms >= 0
 	and all(.outage_ms_sessions, .outages, .outages_sessions; . == null or type == "number")'
 
