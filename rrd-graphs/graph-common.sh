@@ -32,6 +32,9 @@ th_warn() { printf 'themis-graph: warning: %s\n' "$*" >&2; }
 th_need_tools() {
 	[ -x "$TH_RRDTOOL" ] || command -v "$TH_RRDTOOL" >/dev/null 2>&1 ||
 		th_die "$TH_EXIT_USAGE" "rrdtool not found at $TH_RRDTOOL: install the Debian package rrdtool"
+	th_need_jq
+}
+th_need_jq() {
 	command -v jq >/dev/null 2>&1 || th_die "$TH_EXIT_USAGE" "jq not found: install the Debian package jq"
 }
 

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # graph-report.sh — `themis-graph csv` and `report`: CSV exports of a session's per-second data
 # (rrdtool xport) and of the summaries, and the self-contained HTML report (summary table,
-# aggregates, one overlay per VM, every session timeline, links to the CSV files).
+# aggregates, availability per VM from the plugin's summaries (graph-availability.sh), one
+# overlay per VM, every session timeline, links to the CSV files).
 
 # th_session_csv ARCHIVE SESSION: print "time,<every DS>" for each second of the session.
 th_session_csv() {
@@ -69,15 +70,33 @@ th_safe_name() { printf '%s' "$1" | tr -c 'A-Za-z0-9_.-' '_'; }
 
 # th_report ARCHIVE DEFINITION OUTDIR
 th_report() {
-	local archive=$1 def=$2 outdir=$3 json session vm tmp
+	local archive=$1 def=$2 outdir=$3 json session vm tmp avail=no
 	local -a files vms
+	th_check_archive "$archive"
 	mapfile -t files < <(th_list_sessions "$archive" "" "$def")
-	[ "${#files[@]}" -gt 0 ] || th_die "$TH_EXIT_DATA" "no session${def:+ of definition $def} in $archive"
+	# The plugin's summaries outlive the session files (prune, ArchiveRetention): without any
+	# session file (and no --definition to match) the report has its Availability section only.
+	if [ -e "$archive/$TH_SUMMARIES" ] || [ -e "$archive/$TH_AVAILABILITY" ]; then
+		avail=yes
+	fi
+	[ "${#files[@]}" -gt 0 ] || { [ "$avail" = yes ] && [ -z "$def" ]; } ||
+		th_die "$TH_EXIT_DATA" "no session${def:+ of definition $def} in $archive"
 	mkdir -p "$outdir/sessions" "$outdir/csv" || th_die "$TH_EXIT_USAGE" "cannot create $outdir"
 	tmp=$(th_tmpdir)
 
-	th_rows_json "${files[@]}" >"$tmp/rows.json"
+	if [ "${#files[@]}" -gt 0 ]; then
+		th_rows_json "${files[@]}" >"$tmp/rows.json"
+	else
+		printf '[]\n' >"$tmp/rows.json"
+	fi
 	th_summary_csv "$tmp/rows.json" >"$outdir/summary.csv"
+	if [ "$avail" = yes ]; then
+		th_availability_model "$archive" "" "" "" all "$tmp/avail.json"
+		th_availability_csv "$tmp/avail.json" rows >"$outdir/csv/availability.csv"
+		th_availability_csv "$tmp/avail.json" sessions >"$outdir/csv/sessions.csv"
+	else
+		printf 'null\n' >"$tmp/avail.json"
+	fi
 
 	# Session timelines and per-second CSV; a session without data stays in the table, one
 	# with markers only (no RRD) quietly, with its markers listed.
@@ -118,14 +137,15 @@ th_report() {
 
 # th_report_html ARCHIVE DEFINITION TMP: print index.html from TMP/rows.json, TMP/graphs
 # ("session<TAB>WxH", empty size when the session has no data, "markers-only" when it has no
-# RRD) and TMP/overlays
-# ("vm<TAB>file<TAB>WxH"). Styles are inlined; images are referenced by relative path.
+# RRD), TMP/overlays ("vm<TAB>file<TAB>WxH") and TMP/avail.json (availability.jq's figures or
+# null). Styles are inlined; images are referenced by relative path.
 th_report_html() {
 	local archive=$1 def=$2 tmp=$3
 	local agg
 	agg=$(th_aggregates "$tmp/rows.json")
 	jq -r -n --slurpfile rowsf "$tmp/rows.json" --rawfile graphs "$tmp/graphs" \
-		--rawfile overlays "$tmp/overlays" --rawfile css "$TH_LIBDIR/report.css" \
+		--rawfile overlays "$tmp/overlays" --slurpfile availf "$tmp/avail.json" \
+		--rawfile css "$TH_LIBDIR/report.css" \
 		--arg agg "$agg" --arg archive "$archive" --arg defn "$def" \
 		--arg generated "$(date -u '+%Y-%m-%d %H:%M UTC')" --arg version "$TH_VERSION" \
 		-f "$TH_LIBDIR/report-html.jq"

@@ -79,3 +79,34 @@ fx_summary() {
 		hv_downtime_ms: $hv, hv_total_ms: -1,
 		delta_ms: (if $hv >= 0 and $d >= 0 then $d - $hv else null end)}'
 }
+
+# fx_hour ARCHIVE VM HOUR COVERED_S OUTAGE_MS OUTAGE_MS_SESSIONS OUTAGES OUTAGES_SESSIONS: append
+# one hourly tally line to ARCHIVE/availability.jsonl, as the plugin writes it
+# (collectd-themis(5)).
+fx_hour() {
+	jq -cn --arg vm "$2" --argjson hour "$3" --argjson c "$4" --argjson o "$5" --argjson os "$6" \
+		--argjson n "$7" --argjson ns "$8" '{vm: $vm, hour: $hour, covered_s: $c, outage_ms: $o,
+		outage_ms_sessions: $os, outages: $n, outages_sessions: $ns}' >>"$1/availability.jsonl"
+}
+
+# fx_summary_line ARCHIVE VM SESSION ORIGIN FIRST OUTCOME DOWNTIME_MS BOUND_MS SRC DST: append
+# one finished-session line to ARCHIVE/summaries.jsonl, as the plugin writes it
+# (collectd-themis(5)). ORIGIN and OUTCOME "-" are null; a negative DOWNTIME_MS or BOUND_MS is
+# null (not known). The session lasts 100 s from FIRST, its migration starts at FIRST + 60.
+fx_summary_line() {
+	jq -cn --arg vm "$2" --arg session "$3" --arg origin "$4" --argjson first "$5" \
+		--arg outcome "$6" --argjson d "$7" --argjson b "$8" --arg src "$9" --arg dst "${10}" '
+		def opt: if . == "-" then null else . end;
+		def known: if . < 0 then null else . end;
+		{session: $session, vm: $vm, vm_id: 7, origin: ($origin | opt),
+		 definition: (if $origin == "observed" then "watch" else "d1" end),
+		 cycle: (if $origin == "observed" then -1 else 1 end), src_host: $src, dst_host: $dst,
+		 first: $first, last: ($first + 99), closed_by: "session-end",
+		 t_request: null, t_migration_start: ($first + 60.25), t_migration_end: ($first + 70.5),
+		 outcome: ($outcome | opt),
+		 message: (if $outcome == "failed" then "migration failed" else null end),
+		 summary: {outcome: ($outcome | opt), downtime_ms: ($d | known),
+			downtime_bound_ms: ($b | known), outage_total_ms: ($d | known), lost_up: 0,
+			lost_down: 0, lost_unknown: 0, delta_ms: null},
+		 summary_source: "plugin"}' >>"$1/summaries.jsonl"
+}
