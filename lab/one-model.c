@@ -36,6 +36,34 @@ void one_model_init(one_model *m)
 	memset(m, 0, sizeof *m);
 }
 
+void one_model_on_state(one_model *m, one_state_fn fn, void *ctx)
+{
+	m->on_state = fn;
+	m->on_state_ctx = ctx;
+}
+
+/* The one place a VM changes STATE/LCM_STATE: a real change is reported, as oned's state hook
+ * fires only when the pair differs from the previous one. */
+static void one_set_state(one_model *m, one_vm *vm, int state, int lcm)
+{
+	if (vm->state == state && vm->lcm_state == lcm)
+		return;
+	vm->state = state;
+	vm->lcm_state = lcm;
+	if (m->on_state != NULL)
+		m->on_state(m->on_state_ctx, vm);
+}
+
+int one_vm_set_state(one_model *m, int vm_id, int state, int lcm)
+{
+	one_vm *vm = one_model_vm(m, vm_id);
+
+	if (vm == NULL)
+		return -1;
+	one_set_state(m, vm, state, lcm);
+	return 0;
+}
+
 void one_model_free(one_model *m)
 {
 	for (size_t i = 0; i < m->nvms; i++)
@@ -209,16 +237,16 @@ int one_migrate_begin(one_model *m, int vm_id, int uid, int gid, int request_id,
 	cur = &vm->hist[vm->nhist - 1];
 	cur->stime = now;
 	if (vm->migrating_live) {
-		vm->lcm_state = ONE_LCM_MIGRATE;
 		prev->action = ONE_ACT_LIVE_MIGRATE;
 	} else {
-		vm->lcm_state = ONE_LCM_SAVE_MIGRATE;
 		prev->action = ONE_ACT_MIGRATE;
 		cur->action = ONE_ACT_MIGRATE;
 	}
 	prev->uid = uid;
 	prev->gid = gid;
 	prev->request_id = request_id;
+	one_set_state(m, vm, ONE_VM_ACTIVE,
+	              vm->migrating_live ? ONE_LCM_MIGRATE : ONE_LCM_SAVE_MIGRATE);
 	return 0;
 }
 
@@ -230,7 +258,7 @@ int one_migrate_saved(one_model *m, int vm_id, long now)
 		return -1;
 	vm->hist[vm->nhist - 2].etime = vm->hist[vm->nhist - 2].retime = now;
 	vm->hist[vm->nhist - 1].pstime = now;
-	vm->lcm_state = ONE_LCM_PROLOG_MIGRATE;
+	one_set_state(m, vm, ONE_VM_ACTIVE, ONE_LCM_PROLOG_MIGRATE);
 	return 0;
 }
 
@@ -241,7 +269,7 @@ int one_migrate_prologued(one_model *m, int vm_id, long now)
 	if (vm == NULL || vm->state != ONE_VM_ACTIVE || vm->lcm_state != ONE_LCM_PROLOG_MIGRATE)
 		return -1;
 	vm->hist[vm->nhist - 1].petime = vm->hist[vm->nhist - 1].rstime = now;
-	vm->lcm_state = ONE_LCM_BOOT_MIGRATE;
+	one_set_state(m, vm, ONE_VM_ACTIVE, ONE_LCM_BOOT_MIGRATE);
 	return 0;
 }
 
@@ -265,7 +293,7 @@ int one_migrate_success(one_model *m, int vm_id, long now)
 			one_migrate_prologued(m, vm_id, now);
 		cur->action = ONE_ACT_NONE;
 	}
-	vm->lcm_state = ONE_LCM_RUNNING;
+	one_set_state(m, vm, ONE_VM_ACTIVE, ONE_LCM_RUNNING);
 	return 0;
 }
 
@@ -286,7 +314,7 @@ void one_format_error(char *out, size_t outlen, const char *prefix, const char *
 
 /* Rollback of a failed migration (§3.5 3b): record n+1 closed without running, record n
  * closed, new record n+2 = copy of n running from now. */
-static int one_rollback(one_vm *vm, const char *driver_msg, long now)
+static int one_rollback(one_model *m, one_vm *vm, const char *driver_msg, long now)
 {
 	one_history *prev = &vm->hist[vm->nhist - 2], *cur = &vm->hist[vm->nhist - 1], *back;
 	one_host src;
@@ -303,7 +331,7 @@ static int one_rollback(one_vm *vm, const char *driver_msg, long now)
 	back->stime = back->rstime = now;
 	if (driver_msg != NULL)
 		one_format_error(vm->error, sizeof vm->error, "MIGRATE", driver_msg, now);
-	vm->lcm_state = ONE_LCM_RUNNING;
+	one_set_state(m, vm, ONE_VM_ACTIVE, ONE_LCM_RUNNING);
 	return 0;
 }
 
@@ -313,7 +341,7 @@ int one_migrate_failure(one_model *m, int vm_id, const char *driver_msg, long no
 
 	if (vm == NULL || !one_in_migration(vm))
 		return -1;
-	return one_rollback(vm, driver_msg, now);
+	return one_rollback(m, vm, driver_msg, now);
 }
 
 int one_migrate_lost(one_model *m, int vm_id, const char *driver_msg, long now)
@@ -322,10 +350,10 @@ int one_migrate_lost(one_model *m, int vm_id, const char *driver_msg, long now)
 
 	if (vm == NULL || !one_in_migration(vm))
 		return -1;
-	if (one_rollback(vm, driver_msg, now) != 0)
+	/* RUNNING on the source first (oned's rollback), then monitoring finds it gone */
+	if (one_rollback(m, vm, driver_msg, now) != 0)
 		return -1;
-	vm->state = ONE_VM_POWEROFF;
-	vm->lcm_state = ONE_LCM_INIT;
+	one_set_state(m, vm, ONE_VM_POWEROFF, ONE_LCM_INIT);
 	return 0;
 }
 
@@ -358,8 +386,7 @@ int one_vm_action(one_model *m, const char *action, int vm_id, long now, one_fai
 		return -1;
 	}
 	(void)now;
-	vm->state = ONE_VM_ACTIVE;
-	vm->lcm_state = ONE_LCM_BOOT_POWEROFF;
+	one_set_state(m, vm, ONE_VM_ACTIVE, ONE_LCM_BOOT_POWEROFF);
 	return 0;
 }
 
@@ -370,7 +397,7 @@ int one_vm_booted(one_model *m, int vm_id, long now)
 	if (vm == NULL || vm->state != ONE_VM_ACTIVE || vm->lcm_state != ONE_LCM_BOOT_POWEROFF)
 		return -1;
 	(void)now;
-	vm->lcm_state = ONE_LCM_RUNNING;
+	one_set_state(m, vm, ONE_VM_ACTIVE, ONE_LCM_RUNNING);
 	return 0;
 }
 
@@ -389,7 +416,7 @@ int one_vm_recover(one_model *m, int vm_id, int op, long now, one_fail *f)
 	case ONE_RECOVER_SUCCESS:
 		return one_migrate_success(m, vm_id, now);
 	case ONE_RECOVER_FAILURE:
-		return one_rollback(vm, NULL, now);
+		return one_rollback(m, vm, NULL, now);
 	default:
 		return one_failf(f, ONE_E_ACTION, -1,
 		                 "Recover operation %d is not carried out by the lab endpoint", op);

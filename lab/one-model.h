@@ -5,6 +5,9 @@
  * migrate request (validation order and error texts), the LCM entering MIGRATE, success, the
  * 3-record rollback on failure, a VM lost by the hypervisor, `resume` and `recover`.
  * Times are epoch seconds passed in by the caller, so tests drive it with exact values.
+ * Every change of a VM's STATE or LCM_STATE goes through one place and is reported to an
+ * optional callback (the state hook oned fires on the same changes), after the history records
+ * of that step are written.
  */
 #ifndef ONE_MODEL_H
 #define ONE_MODEL_H
@@ -64,17 +67,25 @@ typedef struct one_vm {
 	size_t nhist, caphist;
 } one_vm;
 
+/* Told of a VM whose STATE or LCM_STATE just changed; vm is in its new state. */
+typedef void (*one_state_fn)(void *ctx, const one_vm *vm);
+
 typedef struct one_model {
 	one_host hosts[ONE_MAX_HOSTS];
 	size_t nhosts;
 	one_vm vms[ONE_MAX_VMS];
 	size_t nvms;
+	one_state_fn on_state; /* NULL = nobody listens */
+	void *on_state_ctx;
 } one_model;
 
 /* Empty model. */
 void one_model_init(one_model *m);
 /* Frees history arrays. */
 void one_model_free(one_model *m);
+
+/* Calls fn(ctx, vm) after every STATE/LCM_STATE change from now on (NULL: none). */
+void one_model_on_state(one_model *m, one_state_fn fn, void *ctx);
 
 /* Adds a MONITORED host with the next ID (0, 1, ...). Returns 0, or -1 when full. */
 int one_model_add_host(one_model *m, const char *name, long total_mem_kb, int total_cpu);
@@ -131,6 +142,10 @@ int one_vm_action(one_model *m, const char *action, int vm_id, long now, one_fai
 
 /* The boot after a resume finished: RUNNING. */
 int one_vm_booted(one_model *m, int vm_id, long now);
+
+/* Puts the VM in STATE/LCM_STATE (an outcome decided outside the model, e.g. a boot that
+ * failed) and reports the change. Returns 0, or -1 for an unknown VM. */
+int one_vm_set_state(one_model *m, int vm_id, int state, int lcm);
 
 /* one.vm.recover(id, op) for a VM in a migration: op 0 -> failure path (rollback), op 1 ->
  * success path. Returns 0, -1 with *f on refusal. */

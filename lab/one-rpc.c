@@ -37,8 +37,6 @@ typedef struct one_job {
 	int boot; /* 1: boot after resume; 0: migration */
 } one_job;
 
-static const one_owner one_lab_owner = {"oneadmin", "oneadmin"};
-
 static long one_now(void)
 {
 	return (long)time(NULL);
@@ -390,8 +388,7 @@ static void one_run_boot(one_rpc *r, int vm_id, unsigned gen)
 	} else {
 		/* boot failed: back to POWEROFF with the error, as oned does for BOOT_POWEROFF */
 		one_format_error(vm->error, sizeof vm->error, "DEPLOY", msg, one_now());
-		vm->state = ONE_VM_POWEROFF;
-		vm->lcm_state = ONE_LCM_INIT;
+		one_vm_set_state(r->m, vm_id, ONE_VM_POWEROFF, ONE_LCM_INIT);
 	}
 	(void)gen;
 	pthread_mutex_unlock(&r->lock);
@@ -498,10 +495,7 @@ static xmlrpc_value *one_m_vm_action(xmlrpc_env *env, xmlrpc_value *params, void
 	pthread_mutex_lock(&r->lock);
 	rc = one_vm_action(r->m, action, id, one_now(), &f);
 	if (rc == 0 && one_spawn(r, id, 1) != 0) {
-		one_vm *vm = one_model_vm(r->m, id);
-
-		vm->state = ONE_VM_POWEROFF;
-		vm->lcm_state = ONE_LCM_INIT;
+		one_vm_set_state(r->m, id, ONE_VM_POWEROFF, ONE_LCM_INIT);
 		rc = -1;
 		f.code = ONE_E_INTERNAL;
 		f.resp_id = -1;

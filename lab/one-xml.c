@@ -8,6 +8,8 @@
 
 #include "one-xml.h"
 
+const one_owner one_lab_owner = {"oneadmin", "oneadmin"};
+
 void one_buf_free(one_buf *b)
 {
 	free(b->s);

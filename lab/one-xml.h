@@ -29,6 +29,9 @@ typedef struct one_owner {
 	const char *gname;
 } one_owner;
 
+/* The lab's owner: oneadmin / oneadmin. */
+extern const one_owner one_lab_owner;
+
 /* one.vm.info */
 void one_xml_vm(one_buf *b, const one_vm *vm, const one_owner *o);
 /* one.vmpool.info: filter_flag, start_id, end_id, state as the call receives them. Returns 0,

@@ -1,5 +1,6 @@
 /* themis-one.c — the lab's OpenNebula-compatible XML-RPC endpoint: options, the lab's hosts and
- * VMs, the backend, and xmlrpc-c's Abyss server on ADDR:PORT path /RPC2. */
+ * VMs, the backend, the hook-manager event publisher (--events) and xmlrpc-c's Abyss server on
+ * ADDR:PORT path /RPC2. */
 #include "themis-config.h"
 
 #include <arpa/inet.h>
@@ -17,10 +18,36 @@
 #include <xmlrpc-c/server_abyss.h>
 
 #include "one-backend.h"
+#include "one-events.h"
 #include "one-model.h"
+#include "one-pub.h"
 #include "one-rpc.h"
+#include "one-xml.h"
 
 static xmlrpc_server_abyss_t *one_server;
+
+/* The event publisher the model reports to (one_state_fn). */
+typedef struct one_events_ctx {
+	one_pub *pub;
+	int verbose;
+} one_events_ctx;
+
+/* Every STATE/LCM_STATE change of a VM becomes oned's two hook-manager messages. Runs under the
+ * endpoint's lock and never waits on the socket. */
+static void one_publish_change(void *ctx, const one_vm *vm)
+{
+	one_events_ctx *ec = ctx;
+	char err[TH_ERRLEN];
+	one_event ev;
+
+	if (one_event_build(&ev, vm, &one_lab_owner, err) != TH_OK ||
+	    one_pub_send(ec->pub, &ev, err) != TH_OK)
+		fprintf(stderr, "themis-one: VM %d: %s\n", vm->id, err);
+	else if (ec->verbose)
+		fprintf(stderr, "themis-one: published \"%s\" and \"%s\"\n", ev.key_vm,
+		        ev.key_state);
+	one_event_free(&ev);
+}
 
 static void one_on_signal(int sig)
 {
@@ -41,6 +68,7 @@ static void usage(FILE *out)
 	        "                  [--backend sim|qemu] [--hosts N] [--vms M] [--memory MB]\n"
 	        "                  [--guest-ip-base A.B.C.D] [--sim-time MS] [--lcm-delay MS]\n"
 	        "                  [--qemu-hook PATH] [--qmp-dir DIR] [--info-dir DIR]\n"
+	        "                  [--events tcp://ADDR:PORT] [--events-hwm N]\n"
 	        "                  [--one-version V] [--verbose]\n");
 }
 
@@ -94,15 +122,19 @@ int main(int argc, char **argv)
 	    {"qmp-dir", required_argument, NULL, 'Q'},
 	    {"info-dir", required_argument, NULL, 'I'},
 	    {"one-version", required_argument, NULL, 'o'},
+	    {"events", required_argument, NULL, 'e'},
+	    {"events-hwm", required_argument, NULL, 'w'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *listen_at = "127.0.0.1:2633", *state = NULL, *backend_name = "sim";
 	const char *qmp_dir = NULL, *info_dir = NULL;
-	const char *hook = NULL, *version = "6.10.0", *ip_base = "10.77.0.100";
+	const char *hook = NULL, *version = "6.10.0", *ip_base = "10.77.0.100", *events = NULL;
 	char auth[256] = "oneadmin:opennebula", addr[64], path[4096], err[TH_ERRLEN];
 	long hosts = 2, vms = 1, memory = 128, sim_time = 1000, lcm_delay = 50, port = 0;
+	long events_hwm = 1000;
+	one_events_ctx ectx = {NULL, 0};
 	struct sockaddr_in sin;
 	xmlrpc_server_abyss_parms parms;
 	xmlrpc_registry *reg;
@@ -168,6 +200,13 @@ int main(int argc, char **argv)
 			break;
 		case 'o':
 			version = optarg;
+			break;
+		case 'e':
+			events = optarg;
+			break;
+		case 'w':
+			if (parse_num("--events-hwm", optarg, 1, 1000000, &events_hwm) != 0)
+				return 2;
 			break;
 		case 'v':
 			verbose = 1;
@@ -266,6 +305,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	if (events != NULL) {
+		if (one_pub_open(&ectx.pub, events, (int)events_hwm, err) != TH_OK) {
+			fprintf(stderr, "themis-one: --%s\n", err);
+			return 1;
+		}
+		ectx.verbose = verbose;
+		one_model_on_state(model, one_publish_change, &ectx);
+	}
+
 	memset(&cfg, 0, sizeof cfg);
 	cfg.user = auth;
 	cfg.password = auth + strlen(auth) + 1;
@@ -311,6 +359,8 @@ int main(int argc, char **argv)
 	signal(SIGINT, one_on_signal);
 	fprintf(stderr, "themis-one: serving http://%s/RPC2 (backend %s, %ld hosts, %ld VMs)\n",
 	        listen_at, backend.name, hosts, vms);
+	if (events != NULL)
+		fprintf(stderr, "themis-one: publishing hook-manager events on %s\n", events);
 	xmlrpc_server_abyss_run_server(&env, one_server);
 	if (env.fault_occurred)
 		fprintf(stderr, "themis-one: server stopped: %s\n", env.fault_string);
