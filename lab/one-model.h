@@ -62,6 +62,7 @@ typedef struct one_vm {
 	char ip[48];              /* TEMPLATE/NIC/IP and CONTEXT/ETH0_IP; empty if none */
 	char mac[24];             /* TEMPLATE/NIC/MAC */
 	char error[ONE_ERRORLEN]; /* USER_TEMPLATE/ERROR, empty if none */
+	int unprepared;           /* no USER_TEMPLATE/THEMIS_TYPE=VM (the default has it) */
 	int migrating_live;       /* the migration in progress is live (1) or cold (0) */
 	one_history *hist;
 	size_t nhist, caphist;

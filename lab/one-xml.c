@@ -169,12 +169,16 @@ static void one_xml_template_common(one_buf *b, const one_vm *vm)
 	one_xml_nic(b, vm);
 }
 
-/* USER_TEMPLATE: the ERROR a failed operation left, else empty. */
+/* USER_TEMPLATE: the ERROR a failed operation left, and THEMIS_TYPE=VM (a VM prepared for
+ * measurement, as the original tool marked them) unless the VM is unprepared. */
 static void one_xml_user_template(one_buf *b, const one_vm *vm)
 {
-	if (vm->error[0]) {
+	if (vm->error[0] || !vm->unprepared) {
 		one_buf_printf(b, "<USER_TEMPLATE>");
-		one_cdata_el(b, "ERROR", vm->error);
+		if (vm->error[0])
+			one_cdata_el(b, "ERROR", vm->error);
+		if (!vm->unprepared)
+			one_cdata_el(b, "THEMIS_TYPE", "VM");
 		one_buf_printf(b, "</USER_TEMPLATE>");
 	} else {
 		one_buf_printf(b, "<USER_TEMPLATE/>");

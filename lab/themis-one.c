@@ -69,6 +69,7 @@ static void usage(FILE *out)
 	        "                  [--guest-ip-base A.B.C.D] [--sim-time MS] [--lcm-delay MS]\n"
 	        "                  [--qemu-hook PATH] [--qmp-dir DIR] [--info-dir DIR]\n"
 	        "                  [--events tcp://ADDR:PORT] [--events-hwm N]\n"
+	        "                  [--unprepared ID[,ID...]]\n"
 	        "                  [--one-version V] [--verbose]\n");
 }
 
@@ -124,11 +125,12 @@ int main(int argc, char **argv)
 	    {"one-version", required_argument, NULL, 'o'},
 	    {"events", required_argument, NULL, 'e'},
 	    {"events-hwm", required_argument, NULL, 'w'},
+	    {"unprepared", required_argument, NULL, 'u'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *listen_at = "127.0.0.1:2633", *state = NULL, *backend_name = "sim";
+	const char *listen_at = "127.0.0.1:2633", *state = NULL, *backend_name = "sim", *unprepared = NULL;
 	const char *qmp_dir = NULL, *info_dir = NULL;
 	const char *hook = NULL, *version = "6.10.0", *ip_base = "10.77.0.100", *events = NULL;
 	char auth[256] = "oneadmin:opennebula", addr[64], path[4096], err[TH_ERRLEN];
@@ -208,6 +210,9 @@ int main(int argc, char **argv)
 			if (parse_num("--events-hwm", optarg, 1, 1000000, &events_hwm) != 0)
 				return 2;
 			break;
+		case 'u':
+			unprepared = optarg;
+			break;
 		case 'v':
 			verbose = 1;
 			break;
@@ -282,6 +287,20 @@ int main(int argc, char **argv)
 		snprintf(name, sizeof name, "vm%ld", i);
 		snprintf(mac, sizeof mac, "52:54:00:77:%02lx:%02lx", (i >> 8) & 0xff, i & 0xff);
 		one_model_add_vm(model, name, (int)(i % hosts), 1, (int)memory, ip, mac, now);
+	}
+	/* VMs without THEMIS_TYPE=VM: `run` refuses them unless --force, `watch` ignores them */
+	for (const char *p = unprepared; p != NULL && *p != '\0';) {
+		char *end;
+		long id = strtol(p, &end, 10);
+
+		if (end == p || id < 0 || id >= vms || (*end != ',' && *end != '\0')) {
+			fprintf(stderr, "themis-one: --unprepared \"%s\": expected VM ids from 0 to %ld, "
+			                "separated by commas\n",
+			        unprepared, vms - 1);
+			return 2;
+		}
+		model->vms[id].unprepared = 1;
+		p = *end == ',' ? end + 1 : end;
 	}
 
 	if (strcmp(backend_name, "sim") == 0) {
