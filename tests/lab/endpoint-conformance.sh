@@ -146,7 +146,7 @@ th_assert_eq 1 "$(one_hist "$d" 3 HID)" "rollback record on the source"
 th_assert_eq "$t1" "$(one_hist "$d" 3 STIME)" "rollback record STIME"
 th_assert_eq "$t1" "$(one_hist "$d" 3 RSTIME)" "rollback record RSTIME"
 th_assert_eq 0 "$(one_hist "$d" 3 ETIME)" "rollback record open"
-th_assert_match '<USER_TEMPLATE><ERROR><!\[CDATA\[[A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} [0-9]{4}: MIGRATE: sim: injected failure migrating vm0 from host1 to host0\]\]></ERROR></USER_TEMPLATE>' "$d" "USER_TEMPLATE/ERROR"
+th_assert_match '<USER_TEMPLATE><ERROR><!\[CDATA\[[A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} [0-9]{4}: MIGRATE: sim: injected failure migrating vm0 from host1 to host0\]\]></ERROR><THEMIS_TYPE><!\[CDATA\[VM\]\]></THEMIS_TYPE></USER_TEMPLATE>' "$d" "USER_TEMPLATE/ERROR"
 [ ! -e "$st/fault" ] || th_fail "fault file not consumed"
 
 # --- hang: MIGRATE outlasts a client timeout; recover(failure) rolls back
