@@ -612,8 +612,9 @@ out:
 			    left, o->markers[0] ? " " : "", o->markers);
 	}
 	if (rc == 0)
-		wt_log("stopped: %zu polls, %zu events, %zu sessions opened, %zu closed", w.polls,
-		       w.events, w.opened, w.closed);
+		wt_log("stopped: %zu polls, %zu events (%zu skipped), %zu sessions opened, %zu "
+		       "closed",
+		       w.polls, w.events, w.ev_bad, w.opened, w.closed);
 	th_journal_close(&w.journal);
 	free(w.vms);
 	return rc;
