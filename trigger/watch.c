@@ -570,12 +570,16 @@ int watch_run(const trig_opts *o, one_client *one, const char *token, volatile s
 	}
 	if (!o->once && wt_subscribe(&w, &ctx, &sub) != 0)
 		goto setup;
-	wt_log("%s; events %s, poll %s%.0f s, lead %.0f s, cool-down %.0f s, timeout %.0f s",
+	snprintf(err, sizeof err,
+	         o->once         ? "once"
+	         : o->poll_s > 0 ? "every %.0f s"
+	                         : "at start only",
+	         o->poll_s);
+	wt_log("%s; events %s, poll %s, lead %.0f s, cool-down %.0f s, timeout %.0f s",
 	       o->all          ? "every VM"
 	       : w.listed_only ? "the VMs named by --vm"
 	                       : "VMs with THEMIS_TYPE=VM",
-	       o->once ? "off (--once)" : o->events, o->poll_s > 0 ? "every " : "off, ", o->poll_s,
-	       o->lead_s, o->cooldown_s, o->timeout_s);
+	       o->once ? "off (--once)" : o->events, err, o->lead_s, o->cooldown_s, o->timeout_s);
 	next_poll = th_mono_ns();
 	while (!*stop) {
 		if (th_mono_ns() >= next_poll) {
