@@ -1,6 +1,7 @@
-/* main.c — themis-trigger: `run` (measured migrations), `list-vms`, `list-hosts`. Parses the
- * options, connects to OpenNebula, resolves names, runs the cycles, prints the results and maps
- * outcomes to the exit status (0 all succeeded, 1 some did not, 2 usage or setup error). */
+/* main.c — themis-trigger: `run` (measured migrations), `watch` (every migration becomes a
+ * session, watch.c), `list-vms`, `list-hosts`. Parses the options, connects to OpenNebula,
+ * resolves names, runs the cycles, prints the results and maps outcomes to the exit status
+ * (0 all succeeded, 1 some did not, 2 usage or setup error). */
 #include "themis-config.h"
 
 #include <signal.h>
@@ -20,6 +21,7 @@
 #include "th-name.h"
 #include "th-session.h"
 #include "vm-state.h"
+#include "watch.h"
 
 #define EXIT_SOME_FAILED 1
 #define EXIT_SETUP       2
@@ -40,7 +42,10 @@ static void usage(FILE *f)
 	      "                          [--cacert FILE] [--cert FILE --key FILE]\n"
 	      "                          [--live|--cold] [--ping-pong] [--timeout S] [--warmup S]\n"
 	      "                          [--cooldown S] [--hv-command CMD] [--json|--csv]\n"
-	      "                          [--config FILE] [more options: themis-trigger(1)]\n"
+	      "                          [--config FILE] [--force] [more: themis-trigger(1)]\n"
+	      "       themis-trigger watch [--vm ID|NAME ...|--all] [--events URL|none]\n"
+	      "                          [--poll S] [--lead S] [--cooldown S] [--timeout S]\n"
+	      "                          [--markers FILE] [--plugin-url URL] [--once]\n"
 	      "       themis-trigger list-vms [--one-xmlrpc URL] [--one-auth FILE]\n"
 	      "       themis-trigger list-hosts [--one-xmlrpc URL] [--one-auth FILE]\n",
 	      f);
@@ -197,6 +202,60 @@ static th_err trig_preflight(trig_ctx *c, char *err)
 	return TH_OK;
 }
 
+/* Before any request: the VM is prepared for measurement (THEMIS_TYPE=VM, or --force) and the
+ * destination host is ON (MONITORED). */
+static th_err trig_preconditions(trig_ctx *c, const trig_opts *o, const one_vm *vm, char *err)
+{
+	one_host *h;
+	size_t n;
+	int state = -1;
+	th_err e;
+
+	if (strcmp(vm->themis_type, "VM") != 0 && !o->force)
+		return th_seterr(err, TH_ERR_STATE,
+		                 "VM %s (%d) is not prepared for measurement (no THEMIS_TYPE=VM in "
+		                 "its user template or context): give --force to measure it anyway",
+		                 c->vm_name, c->vm_id);
+	if ((e = one_host_pool(c->one, &h, &n, err)) != TH_OK)
+		return e;
+	for (size_t i = 0; i < n; i++)
+		if (h[i].id == c->hid_b)
+			state = h[i].state;
+	free(h);
+	if (state != ONE_HOST_MONITORED)
+		return th_seterr(err, TH_ERR_STATE,
+		                 "destination host %s (%d) is %s, not ON (MONITORED): no migration "
+		                 "requested",
+		                 c->host_b, c->hid_b, one_host_state_name(state));
+	return TH_OK;
+}
+
+static int cmd_watch(const trig_opts *o)
+{
+	one_client *one;
+	char err[TH_ERRLEN], token[512] = "";
+	struct sigaction sa;
+	int rc;
+
+	if (trig_opts_check_watch(o, err) != TH_OK) {
+		fprintf(stderr, "themis-trigger: %s\n", err);
+		return EXIT_SETUP;
+	}
+	if (o->plugin_url[0] != '\0' && o->token_file[0] != '\0' &&
+	    trig_read_token(o->token_file, token, sizeof token) != 0)
+		return EXIT_SETUP;
+	if ((rc = trig_connect(o, &one, false)) != 0)
+		return rc;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = trig_on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	rc = watch_run(o, one, token, &trig_stop);
+	memset(token, 0, sizeof token);
+	one_client_close(one);
+	return rc;
+}
+
 static int cmd_run(const trig_opts *o)
 {
 	trig_ctx c;
@@ -243,6 +302,10 @@ static int cmd_run(const trig_opts *o)
 	}
 	if (one_vm_info(c.one, c.vm_id, &vm, err) != TH_OK)
 		goto setup_error;
+	if (trig_preconditions(&c, o, &vm, err) != TH_OK) {
+		one_vm_free(&vm);
+		goto setup_error;
+	}
 	{
 		mig_baseline b;
 		if (mig_baseline_take(&b, &vm, c.hid_b, err) != TH_OK) {
@@ -390,6 +453,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	trig_opts_defaults(&o);
+	if (strcmp(cmd, "watch") == 0)
+		trig_opts_watch_defaults(&o);
 	if (trig_opts_parse(&o, argc, argv, 2, err) != TH_OK) {
 		fprintf(stderr, "themis-trigger: %s\n", err);
 		usage(stderr);
@@ -397,6 +462,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "run") == 0)
 		return cmd_run(&o);
+	if (strcmp(cmd, "watch") == 0)
+		return cmd_watch(&o);
 	if (strcmp(cmd, "list-vms") == 0)
 		return cmd_list_vms(&o);
 	if (strcmp(cmd, "list-hosts") == 0)

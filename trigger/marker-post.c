@@ -263,19 +263,41 @@ th_err marker_post_start(marker_post **mpp, const char *url, const char *token,
 
 th_err marker_post_enqueue(marker_post *mp, const char *json, char *errbuf)
 {
-	mp_item *it = calloc(1, sizeof *it);
+	return marker_post_enqueue_batch(mp, &json, 1, errbuf);
+}
 
-	if (it == NULL || (it->json = strdup(json)) == NULL) {
-		free(it);
-		return th_seterr(errbuf, TH_ERR_NOMEM, "out of memory queueing a marker");
+th_err marker_post_enqueue_batch(marker_post *mp, const char *const *json, size_t n, char *errbuf)
+{
+	mp_item *first = NULL, *last = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		mp_item *it = calloc(1, sizeof *it);
+
+		if (it == NULL || (it->json = strdup(json[i])) == NULL) {
+			free(it);
+			while (first != NULL) {
+				it = first->next;
+				free(first->json);
+				free(first);
+				first = it;
+			}
+			return th_seterr(errbuf, TH_ERR_NOMEM, "out of memory queueing a marker");
+		}
+		if (last != NULL)
+			last->next = it;
+		else
+			first = it;
+		last = it;
 	}
+	if (first == NULL)
+		return TH_OK;
 	pthread_mutex_lock(&mp->lock);
 	if (mp->tail != NULL)
-		mp->tail->next = it;
+		mp->tail->next = first;
 	else
-		mp->head = it;
-	mp->tail = it;
-	mp->pending++;
+		mp->head = first;
+	mp->tail = last;
+	mp->pending += n;
 	pthread_cond_signal(&mp->cond);
 	pthread_mutex_unlock(&mp->lock);
 	return TH_OK;

@@ -28,6 +28,10 @@ th_err marker_post_start(marker_post **mp, const char *url, const char *token,
 /* Queue one marker (a JSON object); copies it. */
 th_err marker_post_enqueue(marker_post *mp, const char *json, char *errbuf);
 
+/* Queue n markers so that they leave in one POST (unless the queue already holds others, which
+ * go first in the same body); copies them. All or none are queued. */
+th_err marker_post_enqueue_batch(marker_post *mp, const char *const *json, size_t n, char *errbuf);
+
 /* Markers queued and not yet accepted; *failing tells whether the last attempt failed, with its
  * reason copied into why (TH_ERRLEN bytes, may be NULL). */
 size_t marker_post_pending(marker_post *mp, bool *failing, char *why);

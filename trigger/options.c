@@ -96,6 +96,12 @@ static const opt_def opt_table[] = {
     S("hv-where", hv_where),
     T("json", json),
     T("csv", csv),
+    T("force", force),
+    T("all", all),
+    T("once", once),
+    S("events", events),
+    D("poll", poll_s, 0, 86400),
+    D("lead", lead_s, 0, 3600),
 };
 
 static void opt_env(char *dst, size_t size, const char *name)
@@ -163,6 +169,16 @@ th_err trig_opts_set(trig_opts *o, const char *name, const char *value, char *er
 				                 "--%s: value longer than %zu bytes", name,
 				                 d->size - 1);
 			memcpy(p, value, strlen(value) + 1);
+			/* watch takes --vm more than once: each value is also kept in vm_list */
+			if (strcmp(name, "vm") == 0) {
+				size_t l = strlen(o->vm_list);
+				if (l + strlen(value) + 2 > sizeof o->vm_list ||
+				    strchr(value, '\n') != NULL)
+					return th_seterr(errbuf, TH_ERR_TOOBIG,
+					                 "--vm: too many VMs (%zu bytes in all)",
+					                 sizeof o->vm_list - 1);
+				snprintf(o->vm_list + l, sizeof o->vm_list - l, "%s\n", value);
+			}
 			return TH_OK;
 		case OT_INT:
 		case OT_DBL: {
@@ -325,6 +341,38 @@ int trig_opts_mtype(const trig_opts *o)
 	if (strcmp(o->cold_type, "poweroff-hard") == 0)
 		return 2;
 	return 0;
+}
+
+void trig_opts_watch_defaults(trig_opts *o)
+{
+	o->timeout_s = 600;
+	o->cooldown_s = 30;
+	o->poll_s = 30;
+	o->lead_s = 60;
+	snprintf(o->events, sizeof o->events, "tcp://127.0.0.1:2101");
+}
+
+th_err trig_opts_check_watch(const trig_opts *o, char *errbuf)
+{
+	if (o->all && o->vm_list[0] != '\0')
+		return th_seterr(errbuf, TH_ERR_INVALID, "--all and --vm exclude each other");
+	if (strcmp(o->events, "none") != 0 && strncmp(o->events, "tcp://", 6) != 0 &&
+	    strncmp(o->events, "ipc://", 6) != 0)
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "--events \"%s\" must be tcp://ADDR:PORT, ipc://PATH or none",
+		                 o->events);
+	if (strcmp(o->events, "none") == 0 && o->poll_s <= 0 && !o->once)
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "--events none and --poll 0: nothing would be watched");
+	if (o->plugin_url[0] != '\0' && !agent_url_ok(o->plugin_url))
+		return th_seterr(
+		    errbuf, TH_ERR_INVALID,
+		    "--plugin-url \"%s\" must be an http(s) URL without spaces or quotes",
+		    o->plugin_url);
+	if ((o->cert[0] == '\0') != (o->key[0] == '\0'))
+		return th_seterr(errbuf, TH_ERR_INVALID, "%s needs %s as well",
+		                 o->cert[0] ? "--cert" : "--key", o->cert[0] ? "--key" : "--cert");
+	return TH_OK;
 }
 
 th_err trig_opts_check_run(const trig_opts *o, char *errbuf)

@@ -47,6 +47,13 @@ typedef struct trig_opts {
 	char hv_where[8]; /* local, src, dst */
 	/* output */
 	bool json, csv;
+	/* run: measure a VM without THEMIS_TYPE=VM */
+	bool force;
+	/* watch: every --vm given (one per line), --all, event source, poll period, lead */
+	char vm_list[2048];
+	bool all, once;
+	char events[256];
+	double poll_s, lead_s;
 } trig_opts;
 
 /* Defaults: THEMIS_SSH_KEY, THEMIS_SSH_KNOWN_HOSTS, THEMIS_SSH_USER and THEMIS_AGENT from the
@@ -55,6 +62,13 @@ typedef struct trig_opts {
  * /usr/bin/themis-agent, remote dir /tmp, users root, ssh port 22, ssh timeout 15 s, known_hosts
  * ~/.ssh/known_hosts, hv-where dst. */
 void trig_opts_defaults(trig_opts *o);
+
+/* The defaults `watch` changes (before parsing): timeout 600 s, cool-down 30 s, events
+ * tcp://127.0.0.1:2101, poll 30 s, lead 60 s. */
+void trig_opts_watch_defaults(trig_opts *o);
+
+/* Checks for `watch`. */
+th_err trig_opts_check_watch(const trig_opts *o, char *errbuf);
 
 /* Set one option by long name ("cycles", "live", …); value NULL for flags. */
 th_err trig_opts_set(trig_opts *o, const char *name, const char *value, char *errbuf);
