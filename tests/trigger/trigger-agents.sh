@@ -58,7 +58,7 @@ chmod 600 "$TH_TMP/one_auth"
 # SSH refusals stop the run before any cycle (exit 2), naming host and file
 run_setup() {
 	in_sup env ONE_XMLRPC=http://127.0.0.1:2633/RPC2 ONE_AUTH="$TH_TMP/one_auth" \
-		"$trig" run --vm vm0 --to host1 --force --supervisor local --vm-addr 10.91.0.2 \
+		"$trig" run --vm vm0 --to host1 --supervisor local --vm-addr 10.91.0.2 \
 		--vm-ssh-port 2222 --agent-path "$agent" --remote-dir "$TH_TMP" "$@"
 }
 : >"$TH_TMP/empty_known_hosts"
@@ -88,7 +88,7 @@ mkdir "$TH_TMP/vm-bin"
 cp "$agent" "$TH_TMP/vm-bin/themis-agent"
 j="$TH_TMP/markers.jsonl"
 in_sup env ONE_XMLRPC=http://127.0.0.1:2633/RPC2 ONE_AUTH="$TH_TMP/one_auth" \
-	"$trig" run --vm vm0 --to host1 --force --definition agents --markers "$j" \
+	"$trig" run --vm vm0 --to host1 --definition agents --markers "$j" \
 	--supervisor local --vm-ssh-port 2222 --vm-user root \
 	--ssh-key "$TH_TMP/user_key" --known-hosts "$TH_TMP/known_hosts" \
 	--agent-path "$agent" --vm-agent-path "$TH_TMP/vm-bin/themis-agent" \
@@ -172,7 +172,7 @@ done
 echo "slow 20000" >"$TH_TMP/one/fault"
 # (ip netns exec and env exec the trigger: $! is its pid)
 ip netns exec "$sup" env ONE_XMLRPC=http://127.0.0.1:2633/RPC2 ONE_AUTH="$TH_TMP/one_auth" \
-	"$trig" run --vm vm0 --to host0 --force --definition agents --markers "$TH_TMP/term.jsonl" \
+	"$trig" run --vm vm0 --to host0 --definition agents --markers "$TH_TMP/term.jsonl" \
 	--supervisor local --vm-addr 10.91.0.2 --vm-ssh-port 2222 \
 	--ssh-key "$TH_TMP/user_key" --known-hosts "$TH_TMP/known_hosts" \
 	--agent-path "$agent" --remote-dir "$TH_TMP" --warmup 0 --poll-period 100 \

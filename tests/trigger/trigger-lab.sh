@@ -25,8 +25,8 @@ th_wait_for 20 listening "$port"
 printf 'oneadmin:s3cret\n' >"$TH_TMP/one_auth"
 chmod 600 "$TH_TMP/one_auth"
 export ONE_XMLRPC="http://127.0.0.1:$port/RPC2" ONE_AUTH="$TH_TMP/one_auth"
-# the lab's VMs carry no THEMIS_TYPE=VM: --force
-common=(--warmup 0 --cooldown 0 --grace 0 --poll-period 100 --force)
+
+common=(--warmup 0 --cooldown 0 --grace 0 --poll-period 100)
 
 one_pid=${one_pid:?}
 
@@ -37,7 +37,7 @@ th_assert_eq "ID     NAME                     STATE
 1      host1                    MONITORED" "$out" "list-hosts"
 out=$("$trig" list-vms)
 th_assert_eq "ID     NAME                     STATE            HOST             PREPARED
-0      vm0                      RUNNING          host0            no" "$out" "list-vms"
+0      vm0                      RUNNING          host0            yes" "$out" "list-vms"
 
 # --- two measured cycles, ping-pong, by name
 j="$TH_TMP/markers.jsonl"
@@ -144,7 +144,7 @@ expect_setup_error 'cannot reach OpenNebula at http://127.0.0.1:1/RPC2' \
 	"$trig" list-vms --one-xmlrpc http://127.0.0.1:1/RPC2
 expect_setup_error 'no VM "nosuchvm"' "$trig" run --vm nosuchvm --to host1
 expect_setup_error 'no host "host9"' "$trig" run --vm vm0 --to host9
-expect_setup_error 'are the same host \(host0\)' "$trig" run --vm vm0 --to host0 --force
+expect_setup_error 'are the same host \(host0\)' "$trig" run --vm vm0 --to host0
 expect_setup_error 'run needs --to HOST' "$trig" run --vm vm0
 expect_setup_error '--cycles: "0" is not an integer number in \[1, 100000\]' "$trig" run --vm vm0 --to host1 --cycles 0
 expect_setup_error 'unknown option --bogus' "$trig" run --bogus
@@ -162,7 +162,6 @@ warmup = 0
 cooldown = 0
 poll-period = 100
 markers = $TH_TMP/conf.jsonl
-force = yes
 CONF
 "$trig" run --config "$TH_TMP/def.conf" --json >"$TH_TMP/conf.json" 2>/dev/null || th_fail "config-file run failed"
 th_assert_eq success "$(jq -r '.cycles[0].outcome' "$TH_TMP/conf.json")" "config-file run outcome"

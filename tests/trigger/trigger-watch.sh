@@ -6,7 +6,8 @@
 # later poll (frozen meanwhile: all four markers at once). Then the event path alone (--poll 0):
 # oned-shaped hook events published on ZeroMQ by a stand-in publisher, every state sent twice
 # under both keys, with malformed and oversized messages among them: one session, the junk
-# skipped and counted. Last, `run` refuses a VM without THEMIS_TYPE=VM unless --force.
+# skipped and counted. Last, by default only VMs with THEMIS_TYPE=VM are watched, and `run`
+# refuses a VM without it unless --force (vm1 is left unprepared).
 # timeout: 200
 # shellcheck source=tests/common/lib.sh
 . "${top_srcdir:?}/tests/common/lib.sh"
@@ -25,7 +26,7 @@ listening() { ss -Htln "sport = :$1" | grep -q .; }
 port=$(th_free_port)
 state="$TH_TMP/one"
 th_spawn one_pid "$one" --state "$state" --listen "127.0.0.1:$port" --auth oneadmin:s3cret \
-	--hosts 2 --vms 2 --sim-time 1500 --lcm-delay 200
+	--hosts 2 --vms 2 --sim-time 1500 --lcm-delay 200 --unprepared 1
 th_wait_for 20 listening "$port"
 printf 'oneadmin:s3cret\n' >"$TH_TMP/one_auth"
 chmod 600 "$TH_TMP/one_auth"
@@ -146,9 +147,10 @@ th_assert_eq "2 1" "$(grep -c 'closed: success' "$TH_TMP/watch.err") $(grep -c '
 th_assert_match 'stopped: [0-9]+ polls, 0 events \(0 skipped\), 3 sessions opened, 3 closed' "$err" "last line"
 
 # --- events only: a stand-in for oned's publisher, the watcher with --poll 0
+# (--lead 1: the migration of section 3 started more than a second ago, so it stays history)
 zport=$(th_free_port)
 je="$TH_TMP/events.jsonl"
-"$trig" watch --vm vm0 --events "tcp://127.0.0.1:$zport" --poll 0 --lead 5 --cooldown 1 \
+"$trig" watch --vm vm0 --events "tcp://127.0.0.1:$zport" --poll 0 --lead 1 --cooldown 1 \
 	--markers "$je" >/dev/null 2>"$TH_TMP/events.err" &
 epid=$!
 th_on_exit kill -KILL "$epid"
@@ -219,12 +221,19 @@ th_assert_match 'event skipped \(1 so far; polls catch up\): VM 0: event message
 th_assert_match 'stopped: 1 polls, [0-9]+ events \(4 skipped\), 1 sessions opened, 1 closed' "$err" \
 	"event watcher's last line"
 
+# --- without --all or --vm, the prepared VMs (THEMIS_TYPE=VM) only
+"$trig" watch --once --events none >/dev/null 2>"$TH_TMP/once.err" || th_fail "watch --once: $(cat "$TH_TMP/once.err")"
+th_assert_match 'watching VM vm0 \(0\)' "$(cat "$TH_TMP/once.err")" "the prepared VM is watched"
+grep -q 'watching VM vm1' "$TH_TMP/once.err" && th_fail "the unprepared VM is watched: $(cat "$TH_TMP/once.err")"
+
 # --- run's precondition: a VM without THEMIS_TYPE=VM needs --force
 rc=0
-out=$("$trig" run --vm vm0 --to host0 --warmup 0 --cooldown 0 2>&1) || rc=$?
+out=$("$trig" run --vm vm1 --to host0 --warmup 0 --cooldown 0 2>&1) || rc=$?
 th_assert_eq 2 "$rc" "run on an unprepared VM"
-th_assert_match 'VM vm0 \(0\) is not prepared for measurement \(no THEMIS_TYPE=VM in its user template or context\): give --force' \
+th_assert_match 'VM vm1 \(1\) is not prepared for measurement \(no THEMIS_TYPE=VM in its user template or context\): give --force' \
 	"$out" "unprepared VM message"
-"$trig" run --vm vm0 --to host0 --warmup 0 --cooldown 0 --force >/dev/null 2>&1 ||
-	th_fail "run --force on the lab VM"
+"$trig" run --vm vm1 --to host0 --warmup 0 --cooldown 0 --force >/dev/null 2>&1 ||
+	th_fail "run --force on the unprepared VM"
+"$trig" run --vm vm0 --to host0 --warmup 0 --cooldown 0 >/dev/null 2>&1 ||
+	th_fail "run on the prepared VM"
 tp_stop "${TP_PID_edge:?}"
