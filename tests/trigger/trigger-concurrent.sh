@@ -4,7 +4,8 @@
 # (simulated migrations of 2 s) and `themis-trigger run` twice in parallel, two cycles each.
 # A 600 ms drop of the probes towards vm0 in its first cycle must show in vm0's figures only;
 # every cycle of both runs must have its prober's records (a prober killed by the other run
-# would leave a cycle without them) and no agent may be left behind.
+# would leave a cycle without them) and no agent may be left behind. A `themis-trigger watch`
+# runs meanwhile and turns each of the four migrations into one observed session.
 # timeout: 240
 # shellcheck source=tests/common/lib.sh
 . "${top_srcdir:?}/tests/common/lib.sh"
@@ -51,6 +52,14 @@ th_spawn one_pid ip netns exec "$sup" "$one" --state "$TH_TMP/one" --listen 127.
 th_wait_for 20 listening "$sup" 2633
 printf 'oneadmin:pw\n' >"$TH_TMP/one_auth"
 chmod 600 "$TH_TMP/one_auth"
+
+# the watcher, polling every second (its journal only)
+ip netns exec "$sup" env ONE_XMLRPC=http://127.0.0.1:2633/RPC2 ONE_AUTH="$TH_TMP/one_auth" \
+	"$trig" watch --all --events none --poll 1 --lead 5 --cooldown 1 \
+	--markers "$TH_TMP/watch.jsonl" >/dev/null 2>"$TH_TMP/watch.err" &
+wpid=$!
+th_on_exit kill -KILL "$wpid"
+th_wait_for 20 grep -q 'watching VM vm1' "$TH_TMP/watch.err"
 
 # run VM ADDR FROM TO: one measured run of two cycles in the background, its pid in run_pid
 run() {
@@ -99,6 +108,19 @@ d0=$(jq -r '.cycles[0].summary.downtime_ms' "$TH_TMP/vm0.json")
 awk -v v="$d0" 'BEGIN { exit !(v >= 590 && v <= 900) }' || th_fail "vm0 cycle 1 downtime $d0 ms, want 590..900"
 th_assert_eq "0 0" "$(jq -r '[.cycles[].summary.lost_up] | join(" ")' "$TH_TMP/vm1.json")" "vm1 probes lost towards the VM"
 th_assert_eq "0 0" "$(jq -r '[.cycles[].summary.downtime_ms] | join(" ")' "$TH_TMP/vm1.json")" "vm1 downtime"
+
+# the watcher saw the four migrations, once each, and did not disturb the runs
+sleep 2 # the last session's cool-down
+kill -TERM "$wpid"
+wait "$wpid" || th_fail "watch exited with an error: $(cat "$TH_TMP/watch.err")"
+th_assert_eq 4 "$(jq -r 'select(.event == "session-end") | .session' "$TH_TMP/watch.jsonl" | sort -u | wc -l)" "observed sessions"
+th_assert_eq "vm0 host0>host1 success
+vm0 host1>host0 success
+vm1 host0>host1 success
+vm1 host1>host0 success" \
+	"$(jq -r 'select(.event == "migration-end") | "\(.vm) \(.src_host)>\(.dst_host) \(.outcome)"' "$TH_TMP/watch.jsonl" | sort)" \
+	"observed migrations"
+th_assert_eq observed "$(jq -r .origin "$TH_TMP/watch.jsonl" | sort -u)" "origin of the watcher's markers"
 
 # nothing left behind by either run
 for f in "$TH_TMP"/themis-*.pid; do
