@@ -1013,6 +1013,20 @@ th_err tp_core_records(tp_core *c, const th_record *r, size_t n, int64_t now_ns,
 
 /* ------------------------------------------------------------------ markers */
 
+/* The session ended: rows after its last second (taken from the history, or sent before the
+ * session-end marker) are not its own. */
+static void tp_sess_trim(tp_sess *s)
+{
+	int64_t last = (int64_t)floor(s->t_end);
+
+	while (s->nrows > 0 && s->rows[s->nrows - 1].t > last) {
+		s->nrows--;
+		s->pending_dirty = true;
+	}
+	if (s->max_t > last)
+		s->max_t = last > s->written ? last : s->written;
+}
+
 static void tp_summary_values(const tp_sess *s, const th_summary *x, double t, tp_out *out)
 {
 	tp_value *v = tp_out_value(out, s->vm, "themis_session", s->id, t, 9);
@@ -1172,6 +1186,7 @@ static th_err tp_markers_take(tp_core *c, const th_marker *m, size_t n, int64_t 
 			s->ended = true;
 			s->t_end = m[i].t;
 			s->end_ns = now_ns;
+			tp_sess_trim(s);
 		}
 	}
 	return TH_OK;
@@ -1524,6 +1539,8 @@ void tp_core_tick(tp_core *c, int64_t now_ns, bool final, tp_out *out)
 		upto = s->max_t - c->cfg.archive_lag_s;
 		if (final || now_ns - s->last_data_ns >= lag_ns)
 			upto = s->max_t;
+		if (s->ended && upto > (int64_t)floor(s->t_end))
+			upto = (int64_t)floor(s->t_end);
 		tp_emit(c, s, upto, s->json_dirty || final, out);
 	}
 	if (c->cfg.archive && (final || now_ns >= c->next_tally_ns)) {
