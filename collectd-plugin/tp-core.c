@@ -1217,9 +1217,11 @@ static char *tp_pending_image(const tp_sess *s, size_t *len)
 	p += sizeof nf;
 	memcpy(p, &nr, sizeof nr);
 	p += sizeof nr;
-	memcpy(p, s->floors, nf * sizeof(tp_floor));
+	if (nf > 0) /* rows taken from the history come without floors */
+		memcpy(p, s->floors, nf * sizeof(tp_floor));
 	p += nf * sizeof(tp_floor);
-	memcpy(p, s->rows, nr * sizeof(tp_row));
+	if (nr > 0)
+		memcpy(p, s->rows, nr * sizeof(tp_row));
 	*len = n;
 	return out;
 }
