@@ -1,16 +1,20 @@
 /* themis-archive.c — the archive's writers: the worker's part of each job (local files only:
- * rows into the session's queue file, .pending, JSON; in order per session, kept and retried
- * when they fail or while ArchiveDir lacks MinFreeSpace), and the archive thread that copies the
- * queue files into the RRDs. */
+ * the session's summaries.jsonl line, rows into the session's queue file, .pending, JSON; in
+ * order per session, kept and retried when they fail or while ArchiveDir lacks MinFreeSpace),
+ * the availability.jsonl lines, and the archive thread that copies the queue files into the
+ * RRDs and removes sessions older than ArchiveRetention. */
 #include "themis-glue.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "codec-json.h"
 #include "codec-marker.h"
 #include "th-name.h"
 #include "th-time.h"
@@ -76,16 +80,57 @@ static void tp_store_note(const char *vm, const char *session);
 static size_t tp_store_backlog(void);
 static pthread_mutex_t tp_store_lock;
 
-/* The worker's part of a job: local files only (rows into the session's queue, .pending, JSON);
- * the archive thread copies the queue into the RRD. */
-static tp_wrote tp_job_write(const tp_archive_job *j)
+/* Append text to <ArchiveDir>/name and fsync it (a crash keeps every line written before). */
+static th_err tp_append(const char *name, const char *text, size_t len, char *errbuf)
+{
+	char path[1100];
+	size_t done = 0;
+	int fd;
+
+	snprintf(path, sizeof path, "%s/%s", tp_arch.dir, name);
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644)) < 0)
+		return th_seterr(errbuf, TH_ERR_IO, "%s: %s", path, strerror(errno));
+	while (done < len) {
+		ssize_t n = write(fd, text + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			th_seterr(errbuf, TH_ERR_IO, "%s: %s", path, strerror(errno));
+			close(fd);
+			return TH_ERR_IO;
+		}
+		done += (size_t)n;
+	}
+	if (fsync(fd) != 0) {
+		th_seterr(errbuf, TH_ERR_IO, "%s: fsync: %s", path, strerror(errno));
+		close(fd);
+		return TH_ERR_IO;
+	}
+	close(fd);
+	return TH_OK;
+}
+
+/* The worker's part of a job: local files only (the summaries.jsonl line, rows into the
+ * session's queue, .pending, JSON); the archive thread copies the queue into the RRD. The line
+ * goes first and only once: a crash before the JSON that closes the session leaves the session
+ * open, and the next start finds its line (tp_summaries_known). */
+static tp_wrote tp_job_write(tp_archive_job *j)
 {
 	char err[TH_ERRLEN];
-	th_err e;
+	th_err e = TH_OK;
 
-	pthread_mutex_lock(&tp_store_lock); /* appends are ordered against emptying a queue */
-	e = tp_archive_write_local(&tp_arch, j, err);
-	pthread_mutex_unlock(&tp_store_lock);
+	if (j->summary_line != NULL && (e = tp_append("summaries.jsonl", j->summary_line,
+	                                              strlen(j->summary_line), err)) == TH_OK) {
+		free(j->summary_line);
+		j->summary_line = NULL;
+	}
+	if (e == TH_OK) {
+		pthread_mutex_lock(
+		    &tp_store_lock); /* appends are ordered against emptying a queue */
+		e = tp_archive_write_local(&tp_arch, j, err);
+		pthread_mutex_unlock(&tp_store_lock);
+	}
 	if (e == TH_OK) {
 		if (j->nrows > 0)
 			tp_store_note(j->vm, j->session);
@@ -114,6 +159,7 @@ static void tp_job_free(tp_archive_job *j)
 	free(j->rows);
 	free(j->json);
 	free(j->pending);
+	free(j->summary_line);
 }
 
 /* Keep a failed job (its buffers move into the retry list). */
@@ -145,6 +191,7 @@ static void tp_job_keep(tp_archive_job *j)
 	j->rows = NULL;
 	j->json = NULL;
 	j->pending = NULL;
+	j->summary_line = NULL;
 }
 
 static bool tp_job_blocked(const tp_archive_job *j)
@@ -192,6 +239,61 @@ void tp_archive_jobs(tp_out *work, bool last)
 		if (tp_archive_paused || tp_job_blocked(j) || tp_job_write(j) != TP_WROTE)
 			tp_job_keep(j);
 	}
+}
+
+void tp_archive_availability(const tp_out *work)
+{
+	char err[TH_ERRLEN];
+
+	if (work->availability.len == 0)
+		return;
+	if (tp_append("availability.jsonl", work->availability.buf, work->availability.len, err) !=
+	    TH_OK) {
+		pthread_mutex_lock(&tp_lock);
+		tp_archive_errors++;
+		pthread_mutex_unlock(&tp_lock);
+		ERROR(TP_NAME " plugin: archive: %s (availability lines lost)", err);
+	}
+}
+
+#define TP_SUMMARIES_TAIL 65536
+void tp_summaries_known(tp_core *c)
+{
+	char path[1100], *buf, *p;
+	ssize_t n;
+	off_t size;
+	int fd;
+
+	snprintf(path, sizeof path, "%s/summaries.jsonl", tp_arch.dir);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	size = lseek(fd, 0, SEEK_END);
+	if (size < 0 || (buf = malloc(TP_SUMMARIES_TAIL + 1)) == NULL) {
+		close(fd);
+		return;
+	}
+	n = pread(fd, buf, TP_SUMMARIES_TAIL,
+	          size > TP_SUMMARIES_TAIL ? size - TP_SUMMARIES_TAIL : 0);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	/* Each line starts with {"session":"<id>" (ids are [A-Za-z0-9_.]+, never escaped). */
+	for (p = buf; (p = strstr(p, "{\"session\":\"")) != NULL;) {
+		char id[TH_SESSION_MAX];
+		size_t k = 0;
+
+		p += 12;
+		while (p[k] != '\0' && p[k] != '"' && k + 1 < sizeof id) {
+			id[k] = p[k];
+			k++;
+		}
+		id[k] = '\0';
+		if (p[k] == '"' && tp_core_summary_logged(c, id) == TH_OK)
+			INFO(TP_NAME
+			     " plugin: session %s: its summaries.jsonl line exists already.",
+			     id);
+		p += k;
+	}
+	free(buf);
 }
 
 void tp_archive_counts(size_t *waiting, unsigned long long *dropped)
@@ -354,6 +456,123 @@ static bool tp_store_one(tp_store_item *it)
 	return done;
 }
 
+/* ------------------------------------------------------------------ retention */
+
+/* ArchiveRetention: at most once a minute the archive thread looks at up to TP_PRUNE_FILES
+ * session files (going on where the last pass stopped) and removes the closed sessions whose
+ * last second is older, at most TP_PRUNE_MAX of them per pass: bounded work between two
+ * batches of RRD writes. summaries.jsonl and availability.jsonl are never touched. */
+int64_t tp_archive_retention_s;
+#define TP_PRUNE_EVERY_S 60
+#define TP_PRUNE_FILES   1000
+#define TP_PRUNE_MAX     200
+static time_t tp_prune_next;
+static size_t tp_prune_skip; /* session files passed over at the last pass */
+
+/* True when vm/session's queue still has rows for the RRD. */
+static bool tp_store_has(const char *vm, const char *session)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&tp_store_lock);
+	for (size_t i = 0; i < tp_nstore && !found; i++)
+		found =
+		    strcmp(tp_store[i].session, session) == 0 && strcmp(tp_store[i].vm, vm) == 0;
+	pthread_mutex_unlock(&tp_store_lock);
+	return found;
+}
+
+/* True when the session file at path is closed with its last second before horizon. */
+static bool tp_prune_due(const char *path, int64_t horizon)
+{
+	char *text = NULL, err[TH_ERRLEN];
+	size_t len = 0;
+	yajl_val root = NULL, cb, last;
+	bool due = false;
+
+	if (tp_read_file(path, &text, &len, err) != TH_OK ||
+	    th_json_parse(text, len, &root, err) != TH_OK) {
+		free(text);
+		return false;
+	}
+	cb = th_json_member(root, "closed_by");
+	last = th_json_member(root, "last");
+	due = YAJL_IS_STRING(cb) && strcmp(cb->u.string, "open") != 0 && YAJL_IS_INTEGER(last) &&
+	      YAJL_GET_INTEGER(last) < horizon;
+	yajl_tree_free(root);
+	free(text);
+	return due;
+}
+
+/* Remove one session's files, its JSON last (a pass cut short finds it again). */
+static bool tp_prune_session(const char *dir, const char *session)
+{
+	static const char *const ext[] = {"rrd", "rrd.grow", "pending", "queue", "json"};
+	char path[1500];
+
+	for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s.%s", dir, session, ext[i]);
+		if (unlink(path) != 0 && errno != ENOENT) {
+			ERROR(TP_NAME " plugin: ArchiveRetention: %s: %s", path, strerror(errno));
+			return false;
+		}
+	}
+	return true;
+}
+
+static void tp_prune(void)
+{
+	DIR *top, *sub;
+	struct dirent *vd, *sd;
+	char dir[1300], path[1600];
+	size_t seen = 0, looked = 0, removed = 0;
+	int64_t horizon;
+	bool whole = true;
+
+	if (tp_archive_retention_s <= 0 || time(NULL) < tp_prune_next)
+		return;
+	tp_prune_next = time(NULL) + TP_PRUNE_EVERY_S;
+	horizon = th_wall_ns() / TH_NS_PER_SEC - tp_archive_retention_s;
+	if ((top = opendir(tp_arch.dir)) == NULL)
+		return;
+	while (whole && (vd = readdir(top)) != NULL) {
+		if (vd->d_name[0] == '.' || !th_name_ok(vd->d_name))
+			continue;
+		snprintf(dir, sizeof dir, "%s/%s", tp_arch.dir, vd->d_name);
+		if ((sub = opendir(dir)) == NULL)
+			continue;
+		while ((sd = readdir(sub)) != NULL) {
+			size_t nl = strlen(sd->d_name);
+			char session[TH_SESSION_MAX];
+
+			if (nl < 6 || nl - 5 >= sizeof session ||
+			    strcmp(sd->d_name + nl - 5, ".json") != 0)
+				continue;
+			if (seen++ < tp_prune_skip)
+				continue;
+			if (looked == TP_PRUNE_FILES || removed == TP_PRUNE_MAX) {
+				whole = false;
+				break;
+			}
+			looked++;
+			snprintf(session, sizeof session, "%.*s", (int)(nl - 5), sd->d_name);
+			snprintf(path, sizeof path, "%s/%s", dir, sd->d_name);
+			if (th_codec_session_ok(session) && tp_prune_due(path, horizon) &&
+			    !tp_store_has(vd->d_name, session) && tp_prune_session(dir, session))
+				removed++;
+		}
+		closedir(sub);
+		if (whole)
+			(void)rmdir(dir); /* only when it became empty */
+	}
+	closedir(top);
+	/* the next pass goes on after the files kept (a whole pass starts again from the top) */
+	tp_prune_skip = whole ? 0 : tp_prune_skip + looked - removed;
+	if (removed > 0)
+		INFO(TP_NAME " plugin: ArchiveRetention: removed %zu session(s) older than %lld s.",
+		     removed, (long long)tp_archive_retention_s);
+}
+
 static void *tp_store_thread(void *arg)
 {
 	int64_t deadline = 0;
@@ -387,6 +606,7 @@ static void *tp_store_thread(void *arg)
 				tp_store_rescan = false;
 				tp_store_scan();
 			}
+			tp_prune();
 			continue;
 		}
 		pthread_mutex_unlock(&tp_store_lock);

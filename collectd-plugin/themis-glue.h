@@ -32,7 +32,8 @@
 extern pthread_mutex_t tp_lock;
 extern tp_config tp_cfg;
 extern tp_archive tp_arch;
-extern int64_t tp_store_stop_ns; /* ArchiveStopTimeout */
+extern int64_t tp_store_stop_ns;       /* ArchiveStopTimeout */
+extern int64_t tp_archive_retention_s; /* ArchiveRetention (0: keep sessions forever) */
 extern th_target *tp_targets;
 extern size_t tp_ntargets;
 extern unsigned long long tp_dispatched;     /* value lists handed to collectd */
@@ -68,6 +69,11 @@ void tp_undispatched_load(void);
 /* The worker's archive part of a round: the local files of each job, in order per session,
  * failed or postponed ones kept and retried (every 5 s, or now with last). */
 void tp_archive_jobs(tp_out *work, bool last);
+/* Append the round's availability.jsonl lines (fsync'd; a failure is logged, the lines lost). */
+void tp_archive_availability(const tp_out *work);
+/* At start, after resuming: the resumed sessions whose summaries.jsonl line was written just
+ * before a crash (found in the file's last 64 KiB) do not write it again. */
+void tp_summaries_known(tp_core *c);
 /* Archive writes waiting (local ones and sessions whose rows wait for the RRD) and dropped. */
 void tp_archive_counts(size_t *waiting, unsigned long long *dropped);
 /* At the worker's end: report and free what still waits (its rows are lost). */

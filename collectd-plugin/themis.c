@@ -36,6 +36,9 @@ tp_config tp_cfg = {.archive_lag_s = 5,
                     .session_timeout_ns = 3600 * TH_NS_PER_SEC,
                     .downtime_warning_ms = NAN,
                     .downtime_failure_ms = NAN,
+                    .history_s = 600,
+                    .history_max_bytes = 64u << 20,
+                    .summary_grace_s = 1,
                     .limits = {.sessions = 256,
                                .sessions_per_vm = 8,
                                .streams = 10000,
@@ -267,6 +270,7 @@ static bool tp_cfg_limit(const oconfig_item_t *c, int *status)
 	    {"MaxConnections", 4, 1e5, NULL, NULL, &tp_http_lim.connections},
 	    {"MaxConnectionsPerClient", 1, 1e5, NULL, NULL, &tp_http_lim.connections_per_client},
 	    {"MaxBufferedBytes", 1 << 20, 1 << 30, &tp_http_lim.max_buffered, NULL, NULL},
+	    {"HistoryMaxBytes", 0, 1e12, &tp_cfg.history_max_bytes, NULL, NULL},
 	};
 	double d;
 
@@ -350,6 +354,14 @@ static int tp_configure(oconfig_item_t *ci)
 				tp_arch.timeout_ms = (int)(d * 1000 + 0.5);
 		} else if (strcasecmp("RRDCachedAddress", c->key) == 0) {
 			status = tp_cfg_buf(c, tp_arch.daemon, sizeof tp_arch.daemon);
+		} else if (strcasecmp("HistorySeconds", c->key) == 0) {
+			if ((status = tp_cfg_number(c, 0, 86400, &d)) == 0)
+				tp_cfg.history_s = (int64_t)d;
+		} else if (strcasecmp("SummaryGrace", c->key) == 0) {
+			status = tp_cfg_number(c, 0, 3600, &tp_cfg.summary_grace_s);
+		} else if (strcasecmp("ArchiveRetention", c->key) == 0) {
+			if ((status = tp_cfg_number(c, 0, 3650.0 * 86400, &d)) == 0)
+				tp_archive_retention_s = (int64_t)d;
 		} else if (strcasecmp("SessionGrace", c->key) == 0) {
 			if ((status = tp_cfg_number(c, 0, 86400, &d)) == 0)
 				tp_cfg.session_grace_ns = (int64_t)(d * 1e9);
@@ -444,11 +456,12 @@ static void tp_health(void *ctx, char *buf, size_t size)
 	                       "\"queued\":%zu,\"dispatched\":%llu,\"archive_errors\":%llu,"
 	                       "\"archive_paused\":%d,\"archive_low_space\":%llu,"
 	                       "\"archive_waiting\":%zu,\"archive_dropped\":%llu,"
-	                       "\"values_untracked\":%llu,\"limits\":{",
+	                       "\"values_untracked\":%llu,\"history_bytes\":%zu,\"limits\":{",
 	                       tp_core_sessions_open(tp_state), tp_core_streams(tp_state),
 	                       tp_core_finished(tp_state), tp_pending.nvalues, tp_dispatched,
 	                       tp_archive_errors, tp_archive_paused ? 1 : 0, tp_archive_low_space,
-	                       tp_archive_waiting, tp_archive_dropped, tp_deliver_untracked());
+	                       tp_archive_waiting, tp_archive_dropped, tp_deliver_untracked(),
+	                       tp_core_history_bytes(tp_state));
 	for (int h = 0; h < TP_HIT__COUNT && pos < size; h++)
 		pos += (size_t)snprintf(buf + pos, size - pos, "%s\"%s\":%llu", h ? "," : "",
 		                        tp_limit_name((tp_limit_hit)h),
@@ -488,6 +501,7 @@ static void tp_drain(tp_out *work, uint64_t seq, bool last)
 	for (size_t i = 0; i < work->nnotices; i++)
 		tp_notify(&work->notices[i]);
 	tp_archive_jobs(work, last);
+	tp_archive_availability(work);
 	/* Answer the requests only now: their values are dispatched and their archive rows
 	 * are in local files (.queue, .pending) or, while the archive waits for space or a
 	 * write error, in the retry list. */
@@ -646,8 +660,10 @@ static int tp_init(void)
 		    TH_OK)
 			WARNING(TP_NAME " plugin: %s", err);
 	}
-	if (resumed > 0)
+	if (resumed > 0) {
 		INFO(TP_NAME " plugin: resumed %zu open session(s) from %s.", resumed, tp_arch.dir);
+		tp_summaries_known(tp_state);
+	}
 	if (tp_cfg.archive)
 		tp_undispatched_load();
 	tp_stop = false;

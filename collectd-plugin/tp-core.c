@@ -9,12 +9,16 @@
 #include "codec-json.h"
 #include "codec-marker.h"
 #include "codec-record.h"
+#include "th-summary.h"
 #include "th-time.h"
 #include "tp-core.h"
 #include "tp-session.h"
+#include "tp-vm.h"
 
 #define TP_OUTAGE_KEYS 64                   /* outage starts remembered per stream */
 #define TP_SWEEP_NS    (60 * TH_NS_PER_SEC) /* how often silent streams are looked for */
+#define TP_TALLY_NS    (10 * TH_NS_PER_SEC) /* how often hours that are over are looked for */
+#define TP_TALLY_LAG_S 60 /* an hour's tally is written this long after the hour is over */
 
 /* Idempotency state of one (vm, stream, kind), in a chained hash table. */
 typedef struct tp_stream {
@@ -23,6 +27,7 @@ typedef struct tp_stream {
 	char vm[TH_NAME_MAX];
 	char stream[TH_NAME_MAX];
 	th_record_kind kind;
+	tp_vm *vmstate;                /* its VM's history and tally */
 	bool dirty;                    /* its mark changed since the last tp_core_marks() */
 	int64_t last_t;                /* newest second accepted in this run (second, iperf) */
 	int64_t floor_t;               /* newest second dispatched before a restart (marks) */
@@ -45,6 +50,10 @@ struct tp_core {
 	uint64_t *finished; /* open-addressing set of finished session id hashes, 0 = free */
 	size_t nfinished, capfinished;
 	int64_t next_sweep_ns;
+	tp_vm **vbuckets; /* VMs of the tracked streams; nvbuckets is a power of two */
+	size_t nvbuckets, nvms;
+	size_t history_bytes; /* all VMs' history */
+	int64_t next_tally_ns;
 	unsigned long long hits[TP_HIT__COUNT];
 };
 
@@ -52,7 +61,7 @@ static const char *const tp_limit_names[TP_HIT__COUNT] = {
     [TP_HIT_SESSIONS] = "MaxSessions",         [TP_HIT_SESSIONS_PER_VM] = "MaxSessionsPerVM",
     [TP_HIT_STREAMS] = "MaxStreams",           [TP_HIT_MARKERS] = "MaxMarkersPerSession",
     [TP_HIT_OUTAGES] = "MaxOutagesPerSession", [TP_HIT_WINDOW] = "AcceptPast/AcceptFuture",
-    [TP_HIT_CLOSED] = "finished session",
+    [TP_HIT_CLOSED] = "finished session",      [TP_HIT_HISTORY] = "HistoryMaxBytes",
 };
 
 const char *tp_limit_name(tp_limit_hit h)
@@ -112,8 +121,10 @@ void tp_out_reset(tp_out *o)
 		free(o->jobs[i].rows);
 		free(o->jobs[i].json);
 		free(o->jobs[i].pending);
+		free(o->jobs[i].summary_line);
 	}
 	o->nvalues = o->nnotices = o->njobs = 0;
+	o->availability.len = 0;
 }
 
 void tp_out_free(tp_out *o)
@@ -122,6 +133,7 @@ void tp_out_free(tp_out *o)
 	free(o->values);
 	free(o->notices);
 	free(o->jobs);
+	free(o->availability.buf);
 	memset(o, 0, sizeof *o);
 }
 
@@ -134,8 +146,12 @@ tp_core *tp_core_new(const tp_config *cfg)
 	c->cfg = *cfg;
 	if (c->cfg.wall_ns == NULL)
 		c->cfg.wall_ns = th_wall_ns;
-	c->nbuckets = 256;
-	if ((c->buckets = calloc(c->nbuckets, sizeof *c->buckets)) == NULL) {
+	c->nbuckets = c->nvbuckets = 256;
+	c->buckets = calloc(c->nbuckets, sizeof *c->buckets);
+	c->vbuckets = calloc(c->nvbuckets, sizeof *c->vbuckets);
+	if (c->buckets == NULL || c->vbuckets == NULL) {
+		free(c->buckets);
+		free(c->vbuckets);
 		free(c);
 		return NULL;
 	}
@@ -151,6 +167,7 @@ static void tp_sess_free(tp_sess *s)
 	free(s->outages);
 	free(s->outage_streams);
 	free(s->floors);
+	free(s->loss);
 	free(s);
 }
 
@@ -167,6 +184,12 @@ void tp_core_free(tp_core *c)
 			free(st);
 		}
 	free(c->buckets);
+	for (size_t b = 0; b < c->nvbuckets; b++)
+		for (tp_vm *v = c->vbuckets[b], *next; v != NULL; v = next) {
+			next = v->next;
+			tp_vm_free(v);
+		}
+	free(c->vbuckets);
 	free(c->dirty);
 	free(c->finished);
 	free(c);
@@ -190,6 +213,11 @@ size_t tp_core_finished(const tp_core *c)
 unsigned long long tp_core_hits(const tp_core *c, tp_limit_hit h)
 {
 	return (unsigned)h < TP_HIT__COUNT ? c->hits[h] : 0;
+}
+
+size_t tp_core_history_bytes(const tp_core *c)
+{
+	return c->history_bytes;
 }
 
 /* FNV-1a, 64 bits, over a string and its terminating NUL (so "ab"+"c" != "a"+"bc"). */
@@ -225,6 +253,129 @@ tp_severity tp_core_severity(const tp_config *cfg, th_outcome outcome, double do
 	    downtime_ms > cfg->downtime_warning_ms)
 		return TP_SEV_WARNING;
 	return TP_SEV_OKAY;
+}
+
+/* ------------------------------------------------------------------ per-VM state */
+
+static tp_vm *tp_vm_find(const tp_core *c, const char *vm)
+{
+	uint64_t h = tp_hash(TP_HASH_INIT, vm);
+
+	for (tp_vm *v = c->vbuckets[h & (c->nvbuckets - 1)]; v != NULL; v = v->next)
+		if (v->hash == h && strcmp(v->name, vm) == 0)
+			return v;
+	return NULL;
+}
+
+/* Double the VM table when it holds as many VMs as buckets (failure keeps the old one). */
+static void tp_vms_rehash(tp_core *c)
+{
+	size_t n = c->nvbuckets * 2;
+	tp_vm **b;
+
+	if (c->nvms < c->nvbuckets || (b = calloc(n, sizeof *b)) == NULL)
+		return;
+	for (size_t i = 0; i < c->nvbuckets; i++)
+		for (tp_vm *v = c->vbuckets[i], *next; v != NULL; v = next) {
+			next = v->next;
+			v->next = b[v->hash & (n - 1)];
+			b[v->hash & (n - 1)] = v;
+		}
+	free(c->vbuckets);
+	c->vbuckets = b;
+	c->nvbuckets = n;
+}
+
+/* The state of vm, created when new (NULL: out of memory); one more stream of it is tracked. */
+static tp_vm *tp_vm_hold(tp_core *c, const char *vm)
+{
+	tp_vm *v = tp_vm_find(c, vm);
+
+	if (v == NULL) {
+		if ((v = calloc(1, sizeof *v)) == NULL)
+			return NULL;
+		v->hash = tp_hash(TP_HASH_INIT, vm);
+		tp_copy(v->name, sizeof v->name, vm);
+		v->tally.hour = TP_TALLY_NONE;
+		v->next = c->vbuckets[v->hash & (c->nvbuckets - 1)];
+		c->vbuckets[v->hash & (c->nvbuckets - 1)] = v;
+		c->nvms++;
+		tp_vms_rehash(c);
+	}
+	v->nstreams++;
+	return v;
+}
+
+/* One stream of v fewer: with the last one, its tally is written out and its state freed. */
+static void tp_vm_release(tp_core *c, tp_vm *v, tp_out *out)
+{
+	if (v == NULL || --v->nstreams > 0)
+		return;
+	tp_tally_flush(v, &out->availability);
+	for (tp_vm **pp = &c->vbuckets[v->hash & (c->nvbuckets - 1)]; *pp != NULL;
+	     pp = &(*pp)->next)
+		if (*pp == v) {
+			*pp = v->next;
+			break;
+		}
+	if (v->ring != NULL)
+		c->history_bytes -= tp_vm_history_bytes(v->ring_n);
+	c->nvms--;
+	tp_vm_free(v);
+}
+
+/* v's history, allocated at its first use when it fits in HistoryMaxBytes (a VM that does not
+ * fit is counted once, and tried again at its next record). False: no history. */
+static bool tp_vm_history(tp_core *c, tp_vm *v)
+{
+	size_t need;
+
+	if (v->ring != NULL)
+		return true;
+	if (c->cfg.history_s <= 0)
+		return false;
+	need = tp_vm_history_bytes(c->cfg.history_s);
+	if ((c->cfg.history_max_bytes && c->history_bytes + need > c->cfg.history_max_bytes) ||
+	    !tp_vm_history_alloc(v, c->cfg.history_s)) {
+		if (!v->refused)
+			c->hits[TP_HIT_HISTORY]++;
+		v->refused = true;
+		return false;
+	}
+	c->history_bytes += need;
+	return true;
+}
+
+/* A record taken (not a duplicate) into its VM's history and tally. in_session: it belongs to a
+ * session; again: a "second" dispatched (and counted) before a restart. */
+static void tp_vm_take(tp_core *c, tp_vm *v, const th_record *r, int64_t t, bool in_session,
+                       bool again, tp_out *out)
+{
+	tp_hist_outage *h = NULL;
+	tp_row *row;
+
+	if (v == NULL || !c->cfg.archive)
+		return;
+	if (r->kind == TH_REC_OUTAGE) {
+		if (tp_vm_history(c, v))
+			h = tp_vm_outage(v, r);
+		tp_tally_outage(v, &r->u.outage, in_session, h, &out->availability);
+		return;
+	}
+	if (tp_vm_history(c, v) && (row = tp_vm_row(v, t)) != NULL)
+		tp_row_add(row, r);
+	if (r->kind == TH_REC_SECOND && !again)
+		tp_tally_second(v, t, &out->availability);
+}
+
+/* Write out the tallies of hours over for TP_TALLY_LAG_S (all of them with final). */
+static void tp_vms_tally(tp_core *c, int64_t wall_s, bool final, tp_out *out)
+{
+	for (size_t b = 0; b < c->nvbuckets; b++)
+		for (tp_vm *v = c->vbuckets[b]; v != NULL; v = v->next)
+			if (v->tally.hour != TP_TALLY_NONE &&
+			    (final || wall_s >= v->tally.hour + TP_HOUR + TP_TALLY_LAG_S))
+				tp_tally_flush(v, &out->availability);
 }
 
 /* ------------------------------------------------------------------ idempotency */
@@ -299,7 +450,8 @@ static tp_stream *tp_stream_get(tp_core *c, const char *vm, const char *stream, 
 		*e = TH_ERR_LIMIT;
 		return NULL;
 	}
-	if ((s = calloc(1, sizeof *s)) == NULL) {
+	if ((s = calloc(1, sizeof *s)) == NULL || (s->vmstate = tp_vm_hold(c, vm)) == NULL) {
+		free(s);
 		*e = TH_ERR_NOMEM;
 		return NULL;
 	}
@@ -329,7 +481,7 @@ static void tp_stream_touch(tp_core *c, tp_stream *s)
 
 /* Forget streams whose newest record is older than AcceptPast: any record of theirs that could
  * be re-sent is refused by the window anyway. */
-static void tp_streams_sweep(tp_core *c, int64_t wall_s)
+static void tp_streams_sweep(tp_core *c, int64_t wall_s, tp_out *out)
 {
 	int64_t horizon = wall_s - c->cfg.limits.accept_past_s;
 
@@ -346,6 +498,7 @@ static void tp_streams_sweep(tp_core *c, int64_t wall_s)
 			*pp = st->next;
 			if (c->last_stream == st)
 				c->last_stream = NULL;
+			tp_vm_release(c, st->vmstate, out);
 			free(st);
 			c->nstreams--;
 		}
@@ -541,6 +694,7 @@ static tp_sess *tp_sess_new(tp_core *c, const char *id, const char *vm, double t
 	s->first = (int64_t)floor(t);
 	s->written = s->first - 1;
 	s->max_t = s->first - 1;
+	s->loss_from = s->first;
 	s->last_data_ns = s->last_marker_ns = now;
 	c->sess[c->nsess++] = s;
 	return s;
@@ -566,45 +720,6 @@ static tp_row *tp_row_get(tp_sess *s, int64_t t)
 	return &s->rows[i];
 }
 
-static void tp_add(double *dst, double x)
-{
-	if (isnan(x))
-		return;
-	*dst = isnan(*dst) ? x : *dst + x;
-}
-
-static void tp_max(double *dst, double x)
-{
-	if (!isnan(x) && (isnan(*dst) || x > *dst))
-		*dst = x;
-}
-
-static void tp_min(double *dst, double x)
-{
-	if (!isnan(x) && (isnan(*dst) || x < *dst))
-		*dst = x;
-}
-
-/* Archive columns, th-archive.h order. */
-enum {
-	A_SENT,
-	A_RECV,
-	A_LUP,
-	A_LDOWN,
-	A_LUNK,
-	A_LATE,
-	A_DUP,
-	A_RMIN,
-	A_RAVG,
-	A_RMAX,
-	A_JIT,
-	A_GAP,
-	A_IBPS,
-	A_ILOST,
-	A_IPKT,
-	A_IJIT
-};
-
 static tp_floor *tp_floor_get(tp_sess *s, const char *stream, th_record_kind kind)
 {
 	tp_floor *f;
@@ -619,6 +734,53 @@ static tp_floor *tp_floor_get(tp_sess *s, const char *stream, th_record_kind kin
 	f->kind = kind;
 	f->t = INT64_MIN;
 	return f;
+}
+
+/* Add the probes lost in second t to the session's loss counts (the summary's). */
+static int tp_loss_add(tp_sess *s, int64_t t, double up, double down, double unk)
+{
+	size_t i;
+
+	if (t < s->first || t < s->loss_from || isnan(up))
+		return 0;
+	if (t - s->first >= TP_LOSS_MAX) {
+		s->loss_dropped++;
+		return 0;
+	}
+	i = (size_t)(t - s->first);
+	if (i >= s->nloss) {
+		if (tp_grow((void **)&s->loss, &s->caploss, i + 1, sizeof *s->loss))
+			return -1;
+		for (size_t k = s->nloss; k <= i; k++)
+			s->loss[k].up = TP_LOSS_NONE;
+		s->nloss = i + 1;
+	}
+	if (s->loss[i].up == TP_LOSS_NONE)
+		s->loss[i].up = s->loss[i].down = s->loss[i].unk = 0;
+	s->loss[i].up += (uint32_t)up;
+	s->loss[i].down += (uint32_t)(isnan(down) ? 0 : down);
+	s->loss[i].unk += (uint32_t)(isnan(unk) ? 0 : unk);
+	return 0;
+}
+
+/* The session's first second moves from old to s->first (earlier): shift the loss counts. */
+static void tp_loss_rebase(tp_sess *s, int64_t old)
+{
+	size_t by = (size_t)(old - s->first), keep;
+
+	if (s->nloss == 0 || by == 0)
+		return;
+	keep = s->nloss + by > TP_LOSS_MAX ? (by < TP_LOSS_MAX ? TP_LOSS_MAX - by : 0) : s->nloss;
+	s->loss_dropped += s->nloss - keep;
+	if (tp_grow((void **)&s->loss, &s->caploss, keep + by, sizeof *s->loss)) {
+		s->nloss = 0; /* out of memory: the counts are lost, the summary's loss unknown */
+		s->loss_from = old;
+		return;
+	}
+	memmove(s->loss + by, s->loss, keep * sizeof *s->loss);
+	for (size_t k = 0; k < by; k++)
+		s->loss[k].up = TP_LOSS_NONE;
+	s->nloss = keep + by;
 }
 
 static int tp_row_merge(tp_sess *s, const th_record *r)
@@ -636,39 +798,10 @@ static int tp_row_merge(tp_sess *s, const th_record *r)
 	f->t = t;
 	if ((row = tp_row_get(s, t)) == NULL)
 		return -1;
-	if (r->kind == TH_REC_SECOND) {
-		const th_second *x = &r->u.second;
-		double w = x->received;
-
-		tp_add(&row->v[A_SENT], x->sent);
-		tp_add(&row->v[A_RECV], x->received);
-		tp_add(&row->v[A_LUP], x->lost_up);
-		tp_add(&row->v[A_LDOWN], x->lost_down);
-		tp_add(&row->v[A_LUNK], x->lost_unknown);
-		tp_add(&row->v[A_LATE], x->late);
-		tp_add(&row->v[A_DUP], x->dup);
-		tp_min(&row->v[A_RMIN], x->rtt_min_ms);
-		tp_max(&row->v[A_RMAX], x->rtt_max_ms);
-		if (!isnan(x->rtt_avg_ms)) {
-			if (w <= 0)
-				w = 1;
-			row->v[A_RAVG] =
-			    isnan(row->v[A_RAVG])
-			        ? x->rtt_avg_ms
-			        : (row->v[A_RAVG] * row->rtt_weight + x->rtt_avg_ms * w) /
-			              (row->rtt_weight + w);
-			row->rtt_weight += w;
-		}
-		tp_max(&row->v[A_JIT], x->jitter_ms);
-		tp_max(&row->v[A_GAP], x->max_gap_ms);
-	} else {
-		const th_iperf *x = &r->u.iperf;
-
-		tp_add(&row->v[A_IBPS], x->bits_per_second);
-		tp_add(&row->v[A_ILOST], x->lost_packets < 0 ? NAN : (double)x->lost_packets);
-		tp_add(&row->v[A_IPKT], x->packets < 0 ? NAN : (double)x->packets);
-		tp_max(&row->v[A_IJIT], x->jitter_ms);
-	}
+	tp_row_add(row, r);
+	if (r->kind == TH_REC_SECOND &&
+	    tp_loss_add(s, t, r->u.second.lost_up, r->u.second.lost_down, r->u.second.lost_unknown))
+		return -1;
 	if (t > s->max_t)
 		s->max_t = t;
 	s->pending_dirty = true;
@@ -702,6 +835,66 @@ static int tp_sess_outage(tp_core *c, tp_sess *s, const th_record *r)
 	snprintf(s->outage_streams[n], TH_NAME_MAX, "%s", r->stream);
 	s->noutages++;
 	s->json_dirty = true;
+	return 0;
+}
+
+static bool tp_sess_has_outage(const tp_sess *s, const char *stream, double start)
+{
+	for (size_t i = 0; i < s->noutages; i++)
+		if (fabs(s->outages[i].start - start) < 1e-7 &&
+		    strcmp(s->outage_streams[i], stream) == 0)
+			return true;
+	return false;
+}
+
+/* Give s what its VM's history keeps of the seconds from .. to - 1 (rows not in the session
+ * yet) and the kept outages that end at or after `from` and start before `to`, moving those to
+ * the "_sessions" figures of the tally. */
+static int tp_sess_history(tp_core *c, tp_sess *s, int64_t from, int64_t to, tp_out *out)
+{
+	tp_vm *v;
+	int64_t lo, hi;
+	size_t nouts;
+
+	if (!c->cfg.archive || (v = tp_vm_find(c, s->vm)) == NULL || v->ring == NULL ||
+	    v->newest == INT64_MIN)
+		return 0;
+	lo = from > v->newest - v->ring_n + 1 ? from : v->newest - v->ring_n + 1;
+	hi = to - 1 < v->newest ? to - 1 : v->newest;
+	if (lo <= s->written)
+		lo = s->written + 1;
+	for (int64_t t = lo; t <= hi; t++) {
+		const tp_row *h = &v->ring[((t % v->ring_n) + v->ring_n) % v->ring_n];
+		tp_row *row;
+
+		if (h->t != t)
+			continue;
+		if ((row = tp_row_get(s, t)) == NULL ||
+		    tp_loss_add(s, t, h->v[A_LUP], h->v[A_LDOWN], h->v[A_LUNK]))
+			return -1;
+		*row = *h;
+		if (t > s->max_t)
+			s->max_t = t;
+		s->pending_dirty = true;
+	}
+	nouts = v->nouts < TP_HIST_OUTAGES ? v->nouts : TP_HIST_OUTAGES;
+	for (size_t k = 0; k < nouts; k++) {
+		tp_hist_outage *h = &v->outs[k];
+		th_record r;
+
+		if (h->o.end < (double)from || h->o.start >= (double)to ||
+		    h->o.end <= (double)(v->newest - v->ring_n) ||
+		    tp_sess_has_outage(s, h->stream, h->o.start))
+			continue;
+		memset(&r, 0, sizeof r);
+		r.kind = TH_REC_OUTAGE;
+		tp_copy(r.vm, sizeof r.vm, s->vm);
+		tp_copy(r.stream, sizeof r.stream, h->stream);
+		r.u.outage = h->o;
+		if (tp_sess_outage(c, s, &r))
+			return -1;
+		tp_tally_to_session(v, h, &out->availability);
+	}
 	return 0;
 }
 
@@ -798,6 +991,8 @@ th_err tp_core_records(tp_core *c, const th_record *r, size_t n, int64_t now_ns,
 		if ((int64_t)tp_record_latest(&r[i]) > st->newest)
 			st->newest = (int64_t)tp_record_latest(&r[i]);
 		s = tp_sess_for(c, r[i].vm, t);
+		tp_vm_take(c, st->vmstate, &r[i], t, s != NULL,
+		           r[i].kind != TH_REC_OUTAGE && t <= st->floor_t, out);
 		if (r[i].kind != TH_REC_OUTAGE && t <= st->floor_t) {
 			/* Dispatched before a restart: only the archive (which knows what it
 			 * holds, see tp_row_merge) may still need it. */
@@ -818,10 +1013,23 @@ th_err tp_core_records(tp_core *c, const th_record *r, size_t n, int64_t now_ns,
 
 /* ------------------------------------------------------------------ markers */
 
-static void tp_summary_values(const tp_sess *s, const th_marker *m, tp_out *out)
+/* The session ended: rows after its last second (taken from the history, or sent before the
+ * session-end marker) are not its own. */
+static void tp_sess_trim(tp_sess *s)
 {
-	const th_summary *x = &m->summary;
-	tp_value *v = tp_out_value(out, s->vm, "themis_session", s->id, m->t, 9);
+	int64_t last = (int64_t)floor(s->t_end);
+
+	while (s->nrows > 0 && s->rows[s->nrows - 1].t > last) {
+		s->nrows--;
+		s->pending_dirty = true;
+	}
+	if (s->max_t > last)
+		s->max_t = last > s->written ? last : s->written;
+}
+
+static void tp_summary_values(const tp_sess *s, const th_summary *x, double t, tp_out *out)
+{
+	tp_value *v = tp_out_value(out, s->vm, "themis_session", s->id, t, 9);
 
 	if (v == NULL)
 		return;
@@ -836,28 +1044,38 @@ static void tp_summary_values(const tp_sess *s, const th_marker *m, tp_out *out)
 	v->v[8] = x->one_duration_s;
 }
 
-static void tp_notice_add(tp_core *c, const tp_sess *s, const th_marker *end, double t, tp_out *out)
+/* The notification of a session's close, from its final summary. */
+static void tp_notice_add(tp_core *c, const tp_sess *s, bool timed_out, double t, tp_out *out)
 {
+	const th_summary *x = &s->summary;
 	tp_notice *n;
-	bool timed_out = end == NULL;
-	th_outcome oc = end ? end->summary.outcome : TH_OUT_NONE;
-	double dt = end ? end->summary.downtime_ms : NAN;
+	double dt = x->downtime_ms;
 	const char *ocn;
+	char differ[96] = "";
 
 	if (tp_grow((void **)&out->notices, &out->capnotices, out->nnotices + 1,
 	            sizeof *out->notices))
 		return;
-	ocn = th_outcome_name(oc) ? th_outcome_name(oc) : "outcome unknown";
+	ocn = th_outcome_name(x->outcome) ? th_outcome_name(x->outcome) : "outcome unknown";
 	n = &out->notices[out->nnotices++];
 	memset(n, 0, sizeof *n);
-	n->severity = tp_core_severity(&c->cfg, oc, dt, timed_out);
+	n->severity = tp_core_severity(&c->cfg, x->outcome, dt, timed_out);
 	n->time = t;
 	snprintf(n->vm, sizeof n->vm, "%s", s->vm);
 	snprintf(n->session, sizeof n->session, "%s", s->id);
-	if (timed_out)
+	if (s->source == TP_SRC_BOTH)
+		snprintf(differ, sizeof differ,
+		         "; trigger and plugin differ, plugin: downtime %.3f ms",
+		         s->summary_net.downtime_ms);
+	if (timed_out && isnan(dt))
 		snprintf(n->message, sizeof n->message,
 		         "themis: session %.80s of VM %.60s closed by timeout (no session-end)",
 		         s->id, s->vm);
+	else if (timed_out)
+		snprintf(n->message, sizeof n->message,
+		         "themis: session %.80s of VM %.60s closed by timeout (no session-end), "
+		         "downtime %.3f ms (+/- %.3f ms)",
+		         s->id, s->vm, dt, x->downtime_bound_ms);
 	else if (isnan(dt))
 		snprintf(n->message, sizeof n->message,
 		         "themis: session %.80s of VM %.60s ended: %s, downtime unknown", s->id,
@@ -866,9 +1084,8 @@ static void tp_notice_add(tp_core *c, const tp_sess *s, const th_marker *end, do
 		snprintf(
 		    n->message, sizeof n->message,
 		    "themis: session %.80s of VM %.60s ended: %s, downtime %.3f ms (+/- %.3f ms), "
-		    "hypervisor %.3f ms",
-		    s->id, s->vm, ocn, dt, end->summary.downtime_bound_ms,
-		    end->summary.hv_downtime_ms);
+		    "hypervisor %.3f ms%s",
+		    s->id, s->vm, ocn, dt, x->downtime_bound_ms, x->hv_downtime_ms, differ);
 }
 
 static bool tp_marker_dup(const tp_sess *s, const th_marker *m)
@@ -911,11 +1128,17 @@ static th_err tp_markers_take(tp_core *c, const th_marker *m, size_t n, int64_t 
 			(*dups)++;
 			continue;
 		}
-		if (s == NULL &&
-		    (s = tp_sess_new(c, m[i].session, m[i].vm, m[i].t, now_ns, &e, errbuf)) == NULL)
-			return e == TH_ERR_NOMEM
-			           ? th_seterr(errbuf, e, "markers[%zu]: out of memory", i)
-			           : e;
+		if (s == NULL) {
+			if ((s = tp_sess_new(c, m[i].session, m[i].vm, m[i].t, now_ns, &e,
+			                     errbuf)) == NULL)
+				return e == TH_ERR_NOMEM
+				           ? th_seterr(errbuf, e, "markers[%zu]: out of memory", i)
+				           : e;
+			/* Opened with a start in the past: what the VM's history keeps of it. */
+			if (tp_sess_history(c, s, s->first, INT64_MAX, out))
+				return th_seterr(errbuf, TH_ERR_NOMEM,
+				                 "markers[%zu]: out of memory", i);
+		}
 		if (tp_marker_dup(s, &m[i])) {
 			(*dups)++;
 			continue;
@@ -943,19 +1166,27 @@ static th_err tp_markers_take(tp_core *c, const th_marker *m, size_t n, int64_t 
 		/* A session-start that arrives after other markers of its session (re-sent
 		 * after a restart) still opens the window, as long as nothing was archived. */
 		if (m[i].event == TH_EV_SESSION_START && m[i].t < s->t_start && !s->created) {
+			int64_t old = s->first;
+
 			s->t_start = m[i].t;
 			s->first = (int64_t)floor(m[i].t);
 			s->written = s->first - 1;
 			if (s->max_t < s->written)
 				s->max_t = s->written;
+			if (s->loss_from == old)
+				s->loss_from = s->first;
+			tp_loss_rebase(s, old);
+			if (tp_sess_history(c, s, s->first, old, out))
+				return th_seterr(errbuf, TH_ERR_NOMEM,
+				                 "markers[%zu]: out of memory", i);
 		}
 		s->last_marker_ns = s->last_data_ns = now_ns;
 		if (m[i].event == TH_EV_SESSION_END && !s->ended) {
+			/* its summary and notification go out when the session closes */
 			s->ended = true;
 			s->t_end = m[i].t;
 			s->end_ns = now_ns;
-			tp_summary_values(s, &m[i], out);
-			tp_notice_add(c, s, &m[i], m[i].t, out);
+			tp_sess_trim(s);
 		}
 	}
 	return TH_OK;
@@ -986,9 +1217,11 @@ static char *tp_pending_image(const tp_sess *s, size_t *len)
 	p += sizeof nf;
 	memcpy(p, &nr, sizeof nr);
 	p += sizeof nr;
-	memcpy(p, s->floors, nf * sizeof(tp_floor));
+	if (nf > 0) /* rows taken from the history come without floors */
+		memcpy(p, s->floors, nf * sizeof(tp_floor));
 	p += nf * sizeof(tp_floor);
-	memcpy(p, s->rows, nr * sizeof(tp_row));
+	if (nr > 0)
+		memcpy(p, s->rows, nr * sizeof(tp_row));
 	*len = n;
 	return out;
 }
@@ -1101,18 +1334,182 @@ static void tp_emit(tp_core *c, tp_sess *s, int64_t upto, bool json, tp_out *out
 	}
 }
 
+/* ------------------------------------------------------------------ summary */
+
+const char *tp_source_name(tp_source src)
+{
+	return src == TP_SRC_PLUGIN    ? "plugin"
+	       : src == TP_SRC_TRIGGER ? "trigger"
+	       : src == TP_SRC_BOTH    ? "both"
+	                               : NULL;
+}
+
+static bool tp_net_known(const th_summary *x)
+{
+	return !isnan(x->downtime_ms) || !isnan(x->downtime_bound_ms) ||
+	       !isnan(x->outage_total_ms) || x->lost_up >= 0 || x->lost_down >= 0 ||
+	       x->lost_unknown >= 0;
+}
+
+static bool tp_lost_differ(int64_t a, int64_t b)
+{
+	return a >= 0 && b >= 0 && a != b;
+}
+
+tp_source tp_core_merge_summary(const th_summary *marker, const th_summary *plugin, th_summary *out)
+{
+	bool had, differ = false;
+	double bound = 0;
+
+	if (marker != NULL)
+		*out = *marker;
+	else
+		th_summary_init(out);
+	had = tp_net_known(out);
+	if (had) {
+		if (isfinite(out->downtime_bound_ms))
+			bound = out->downtime_bound_ms;
+		if (isfinite(plugin->downtime_bound_ms) && plugin->downtime_bound_ms > bound)
+			bound = plugin->downtime_bound_ms;
+		differ = (!isnan(out->downtime_ms) && !isnan(plugin->downtime_ms) &&
+		          fabs(out->downtime_ms - plugin->downtime_ms) > bound + 1e-6) ||
+		         tp_lost_differ(out->lost_up, plugin->lost_up) ||
+		         tp_lost_differ(out->lost_down, plugin->lost_down) ||
+		         tp_lost_differ(out->lost_unknown, plugin->lost_unknown);
+	}
+	if (isnan(out->downtime_ms))
+		out->downtime_ms = plugin->downtime_ms;
+	if (isnan(out->downtime_bound_ms))
+		out->downtime_bound_ms = plugin->downtime_bound_ms;
+	if (isnan(out->outage_total_ms))
+		out->outage_total_ms = plugin->outage_total_ms;
+	if (out->lost_up < 0)
+		out->lost_up = plugin->lost_up;
+	if (out->lost_down < 0)
+		out->lost_down = plugin->lost_down;
+	if (out->lost_unknown < 0)
+		out->lost_unknown = plugin->lost_unknown;
+	if (isnan(out->delta_ms) && isfinite(out->downtime_ms) && isfinite(out->hv_downtime_ms))
+		out->delta_ms = out->downtime_ms - out->hv_downtime_ms;
+	return !had ? TP_SRC_PLUGIN : differ ? TP_SRC_BOTH : TP_SRC_TRIGGER;
+}
+
+static const th_marker *tp_sess_marker(const tp_sess *s, th_event ev)
+{
+	for (size_t i = 0; i < s->nmarkers; i++)
+		if (s->markers[i].event == ev)
+			return &s->markers[i];
+	return NULL;
+}
+
+/* The plugin's network figures of s (th_summary_network, the trigger's function) over its loss
+ * counts and outages, window [migration-request t (else migration-start t, else the session's
+ * start), migration-end t + SummaryGrace (else session-end t, else the session's last second)].
+ * The loss counts go in as one "second" record holding the window's sums: the function only
+ * adds them up and notes that the window has a second. */
+static void tp_sess_network(const tp_core *c, const tp_sess *s, th_summary *p)
+{
+	const th_marker *req = tp_sess_marker(s, TH_EV_MIGRATION_REQUEST);
+	const th_marker *mst = tp_sess_marker(s, TH_EV_MIGRATION_START);
+	const th_marker *mend = tp_sess_marker(s, TH_EV_MIGRATION_END);
+	double a = req ? req->t : mst ? mst->t : s->t_start, b;
+	int64_t sec0, sec1, up = 0, down = 0, unk = 0;
+	bool covered = false;
+	th_record *recs;
+	size_t n = 0;
+
+	th_summary_init(p);
+	if (mend != NULL)
+		b = mend->t + c->cfg.summary_grace_s;
+	else if (s->ended)
+		b = s->t_end;
+	else
+		b = (double)(s->max_t > s->written ? s->max_t : s->written);
+	if (s->nmarkers > 0 && mend == NULL && !s->ended && s->markers[s->nmarkers - 1].t > b)
+		b = s->markers[s->nmarkers - 1].t;
+	if (b < a)
+		b = a;
+	if ((recs = calloc(s->noutages + 1, sizeof *recs)) == NULL)
+		return; /* out of memory: the figures stay unknown */
+	sec0 = (int64_t)floor(a);
+	sec1 = (int64_t)floor(b);
+	for (int64_t t = sec0 > s->first ? sec0 : s->first;
+	     t <= sec1 && t - s->first < (int64_t)s->nloss; t++) {
+		const tp_loss *l = &s->loss[t - s->first];
+
+		if (l->up == TP_LOSS_NONE)
+			continue;
+		covered = true;
+		up += l->up;
+		down += l->down;
+		unk += l->unk;
+	}
+	if (covered) {
+		recs[n].kind = TH_REC_SECOND;
+		recs[n].u.second.t = sec0;
+		recs[n].u.second.lost_up = (uint32_t)(up > UINT32_MAX ? UINT32_MAX : up);
+		recs[n].u.second.lost_down = (uint32_t)(down > UINT32_MAX ? UINT32_MAX : down);
+		recs[n].u.second.lost_unknown = (uint32_t)(unk > UINT32_MAX ? UINT32_MAX : unk);
+		n++;
+	}
+	for (size_t i = 0; i < s->noutages; i++) {
+		recs[n].kind = TH_REC_OUTAGE;
+		recs[n++].u.outage = s->outages[i];
+	}
+	(void)th_summary_network(p, recs, n, NULL, a, b, NULL); /* a <= b, both finite */
+	free(recs);
+	/* Seconds of the window whose counts it does not hold (archived before a restart, or past
+	 * its first TP_LOSS_MAX seconds): its loss counts are unknown. */
+	if (sec0 < s->loss_from || (s->loss_dropped > 0 && sec1 - s->first >= TP_LOSS_MAX))
+		p->lost_up = p->lost_down = p->lost_unknown = -1;
+}
+
+/* The final summary of s: the session-end marker's, its unknown network figures filled from the
+ * plugin's own (with ArchiveDir; without, the plugin keeps no records and sends the marker's). */
+static void tp_sess_summarise(const tp_core *c, tp_sess *s)
+{
+	const th_marker *end = tp_sess_marker(s, TH_EV_SESSION_END);
+	th_summary p;
+
+	if (!c->cfg.archive) {
+		if (end != NULL)
+			s->summary = end->summary;
+		else
+			th_summary_init(&s->summary);
+		return;
+	}
+	tp_sess_network(c, s, &p);
+	s->source = tp_core_merge_summary(end ? &end->summary : NULL, &p, &s->summary);
+	/* the plugin's figures beside the other (non-network) figures of the final summary */
+	s->summary_net = s->summary;
+	s->summary_net.downtime_ms = p.downtime_ms;
+	s->summary_net.downtime_bound_ms = p.downtime_bound_ms;
+	s->summary_net.outage_total_ms = p.outage_total_ms;
+	s->summary_net.lost_up = p.lost_up;
+	s->summary_net.lost_down = p.lost_down;
+	s->summary_net.lost_unknown = p.lost_unknown;
+	th_summary_set_hv(&s->summary_net, s->summary.hv_downtime_ms, s->summary.hv_total_ms);
+}
+
 static void tp_finalise(tp_core *c, size_t idx, tp_closed how, int64_t now_ns, tp_out *out)
 {
 	tp_sess *s = c->sess[idx];
 	int64_t last = s->ended ? (int64_t)floor(s->t_end) : s->max_t;
+	double t = how == TP_CLOSED_TIMEOUT ? (double)c->cfg.wall_ns() / 1e9 : s->t_end;
 
 	if (last < s->written)
 		last = s->written;
 	s->closed = how;
 	s->pending_dirty = true; /* removes the .pending file */
+	tp_sess_summarise(c, s);
 	tp_emit(c, s, last, true, out);
-	if (how == TP_CLOSED_TIMEOUT)
-		tp_notice_add(c, s, NULL, (double)c->cfg.wall_ns() / 1e9, out);
+	/* The JSON job (the last one of s) carries its summaries.jsonl line. */
+	if (c->cfg.archive && !s->summary_logged && out->njobs > 0 &&
+	    strcmp(out->jobs[out->njobs - 1].session, s->id) == 0 &&
+	    out->jobs[out->njobs - 1].json != NULL)
+		out->jobs[out->njobs - 1].summary_line = tp_session_summary_line(s);
+	tp_summary_values(s, &s->summary, t, out);
+	tp_notice_add(c, s, how == TP_CLOSED_TIMEOUT, t, out);
 	(void)tp_core_mark_finished(c, s->id); /* out of memory: only idempotency suffers */
 	tp_sess_free(s);
 	c->sess[idx] = c->sess[--c->nsess];
@@ -1124,7 +1521,7 @@ void tp_core_tick(tp_core *c, int64_t now_ns, bool final, tp_out *out)
 	int64_t lag_ns = c->cfg.archive_lag_s * TH_NS_PER_SEC;
 
 	if (c->cfg.limits.accept_past_s > 0 && (final || now_ns >= c->next_sweep_ns)) {
-		tp_streams_sweep(c, c->cfg.wall_ns() / TH_NS_PER_SEC);
+		tp_streams_sweep(c, c->cfg.wall_ns() / TH_NS_PER_SEC, out);
 		c->next_sweep_ns = now_ns + TP_SWEEP_NS;
 	}
 	for (size_t i = c->nsess; i-- > 0;) {
@@ -1144,8 +1541,24 @@ void tp_core_tick(tp_core *c, int64_t now_ns, bool final, tp_out *out)
 		upto = s->max_t - c->cfg.archive_lag_s;
 		if (final || now_ns - s->last_data_ns >= lag_ns)
 			upto = s->max_t;
+		if (s->ended && upto > (int64_t)floor(s->t_end))
+			upto = (int64_t)floor(s->t_end);
 		tp_emit(c, s, upto, s->json_dirty || final, out);
 	}
+	if (c->cfg.archive && (final || now_ns >= c->next_tally_ns)) {
+		tp_vms_tally(c, c->cfg.wall_ns() / TH_NS_PER_SEC, final, out);
+		c->next_tally_ns = now_ns + TP_TALLY_NS;
+	}
+}
+
+th_err tp_core_summary_logged(tp_core *c, const char *session)
+{
+	tp_sess *s = tp_sess_find(c, session);
+
+	if (s == NULL)
+		return TH_ERR_NOTFOUND;
+	s->summary_logged = true;
+	return TH_OK;
 }
 
 th_err tp_core_resume(tp_core *c, const th_marker *m, size_t nm, const th_record *outages,
@@ -1169,6 +1582,8 @@ th_err tp_core_resume(tp_core *c, const th_marker *m, size_t nm, const th_record
 	s = tp_sess_find(c, m[0].session);
 	s->first = first;
 	s->written = last_written;
+	s->nloss = 0; /* the loss counts of the seconds stored before are not known */
+	s->loss_from = last_written + 1 > first ? last_written + 1 : first;
 	if (s->max_t < last_written)
 		s->max_t = last_written;
 	s->created = last_written >= first;
@@ -1351,6 +1766,8 @@ th_err tp_core_resume_rows(tp_core *c, const char *session, const char *data, si
 		*row = rw;
 		if (rw.t > s->max_t)
 			s->max_t = rw.t;
+		if (tp_loss_add(s, rw.t, rw.v[A_LUP], rw.v[A_LDOWN], rw.v[A_LUNK]))
+			return th_seterr(errbuf, TH_ERR_NOMEM, "pending rows: out of memory");
 	}
 	return TH_OK;
 }

@@ -5,9 +5,11 @@
  * (records keyed by vm + stream + kind + second, outages by stream + start, markers by session
  * + event + t), the per-second rows of each session's archive (written once a second can no
  * longer change: ArchiveLag seconds behind the newest data, after the same time of silence, or
- * when the session is finalised), session close by session-end (+ grace) or timeout, and the
- * values and notifications to dispatch. Output is collected in a tp_out that the caller drains
- * outside its lock.
+ * when the session is finalised), session close by session-end (+ grace) or timeout, the
+ * session's summary computed by the plugin at close (th_summary_network over its per-second loss
+ * counts and outages), and the values and notifications to dispatch. Per VM (tp-vm.h) it keeps
+ * the recent history that a session opened with a start in the past takes over, and the hourly
+ * availability tally. Output is collected in a tp_out that the caller drains outside its lock.
  */
 #ifndef TP_CORE_H
 #define TP_CORE_H
@@ -46,6 +48,7 @@ typedef enum tp_limit_hit {
 	TP_HIT_OUTAGES,         /* an outage dispatched but not kept in its session: MaxOutages.. */
 	TP_HIT_WINDOW,          /* a batch refused: a time outside AcceptPast/AcceptFuture */
 	TP_HIT_CLOSED,          /* a marker for a finished session ignored */
+	TP_HIT_HISTORY,         /* a VM left without history: HistoryMaxBytes */
 	TP_HIT__COUNT
 } tp_limit_hit;
 
@@ -58,10 +61,21 @@ typedef struct tp_config {
 	int64_t session_timeout_ns; /* no marker for this long: close the session as "timeout" */
 	double downtime_warning_ms; /* NaN: no threshold */
 	double downtime_failure_ms;
-	bool archive; /* keep the per-session archive */
+	bool archive;             /* keep the per-session archive (and the availability tally) */
+	int64_t history_s;        /* seconds of rows and outages kept per VM (0: none) */
+	size_t history_max_bytes; /* bound of all VMs' history (0: none) */
+	double summary_grace_s;   /* the summary window ends this long after migration-end */
 	tp_limits limits;
 	int64_t (*wall_ns)(void); /* the wall clock (epoch ns); NULL: th_wall_ns() */
 } tp_config;
+
+/* Where a finalised session's summary comes from ("summary_source"). */
+typedef enum tp_source {
+	TP_SRC_NONE = 0, /* not computed yet (the session is open) */
+	TP_SRC_PLUGIN,   /* the session-end marker had no network figure */
+	TP_SRC_TRIGGER,  /* it had them and they agree with the plugin's */
+	TP_SRC_BOTH,     /* they differ: both are kept */
+} tp_source;
 
 /* One value list to dispatch (plugin "themis", plugin_instance = vm). */
 typedef struct tp_value {
@@ -100,7 +114,14 @@ typedef struct tp_archive_job {
 	bool retry;         /* written before in part: skip the rows the file already stores */
 	char *pending;      /* rows not final yet, for <session>.pending, or NULL: no change */
 	size_t pending_len; /* 0 with pending != NULL: remove the file */
+	char *summary_line; /* the session's summaries.jsonl line (it was finalised), or NULL */
 } tp_archive_job;
+
+/* A growing text (lines to append to a file). */
+typedef struct tp_text {
+	char *buf;
+	size_t len, cap;
+} tp_text;
 
 typedef struct tp_out {
 	tp_value *values;
@@ -109,6 +130,7 @@ typedef struct tp_out {
 	size_t nnotices, capnotices;
 	tp_archive_job *jobs;
 	size_t njobs, capjobs;
+	tp_text availability; /* availability.jsonl lines */
 } tp_out;
 
 void tp_out_reset(tp_out *o); /* frees what the items own, keeps the arrays */
@@ -134,8 +156,10 @@ th_err tp_core_markers(tp_core *c, const th_marker *m, size_t n, int64_t now_ns,
                        size_t *dups, char *errbuf);
 
 /* Periodic step: emit archive rows that became final, finalise sessions past their grace or
- * timeout, forget streams silent for longer than AcceptPast. With final (clean shutdown), write
- * every pending row and close every session whose session-end arrived; the others stay
+ * timeout (with their summary and summaries.jsonl line), write out the availability tallies of
+ * hours that are over, forget streams silent for longer than AcceptPast (and a VM's history and
+ * tally with its last stream). With final (clean shutdown), write every pending row, every
+ * tally (partial hours) and close every session whose session-end arrived; the others stay
  * "open" and are resumed at the next start. */
 void tp_core_tick(tp_core *c, int64_t now_ns, bool final, tp_out *out);
 
@@ -164,15 +188,31 @@ th_err tp_core_resume_rows(tp_core *c, const char *session, const char *data, si
  * are ignored from now on. */
 th_err tp_core_mark_finished(tp_core *c, const char *session);
 
+/* The summaries.jsonl line of an open (resumed) session exists already: do not write it again
+ * when the session is finalised. TH_ERR_NOTFOUND when no such session is open. */
+th_err tp_core_summary_logged(tp_core *c, const char *session);
+
 /* Counts for /v1/health. */
 size_t tp_core_sessions_open(const tp_core *c);
 size_t tp_core_streams(const tp_core *c);
 size_t tp_core_finished(const tp_core *c);
 unsigned long long tp_core_hits(const tp_core *c, tp_limit_hit h);
+size_t tp_core_history_bytes(const tp_core *c); /* memory of all VMs' history */
 
 /* Copies src into dst[size], cut to fit and always terminated (cheaper than snprintf on the
  * hot path); also fills collectd's fixed-size identifier fields. */
 void tp_copy(char *dst, size_t size, const char *src);
+
+/* The final summary of a session from the session-end marker's (NULL: none) and the plugin's
+ * own network figures: every unknown network figure of the marker's filled from the plugin's;
+ * TP_SRC_PLUGIN when the marker had none, TP_SRC_TRIGGER when its known figures agree with the
+ * plugin's known ones (downtime within the larger downtime bound, lost counts equal), else
+ * TP_SRC_BOTH (exposed for tests). */
+tp_source tp_core_merge_summary(const th_summary *marker, const th_summary *plugin,
+                                th_summary *out);
+
+/* "summary_source" names: "plugin", "trigger", "both"; NULL for TP_SRC_NONE. */
+const char *tp_source_name(tp_source src);
 
 /* Severity of a session end given its summary (exposed for tests). */
 tp_severity tp_core_severity(const tp_config *cfg, th_outcome outcome, double downtime_ms,

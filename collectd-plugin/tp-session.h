@@ -9,6 +9,7 @@
 #include "th-archive.h"
 #include "th-marker.h"
 #include "th-record.h"
+#include "tp-core.h"
 
 typedef enum tp_closed { TP_OPEN = 0, TP_CLOSED_END, TP_CLOSED_TIMEOUT } tp_closed;
 
@@ -18,6 +19,26 @@ typedef struct tp_row {
 	double rtt_weight;        /* echoes behind rtt_avg, to merge several streams */
 } tp_row;
 
+/* Archive columns of a tp_row, th-archive.h order. */
+enum {
+	A_SENT,
+	A_RECV,
+	A_LUP,
+	A_LDOWN,
+	A_LUNK,
+	A_LATE,
+	A_DUP,
+	A_RMIN,
+	A_RAVG,
+	A_RMAX,
+	A_JIT,
+	A_GAP,
+	A_IBPS,
+	A_ILOST,
+	A_IPKT,
+	A_IJIT
+};
+
 /* Newest second of one (stream, kind) merged into the session's rows: a record at or before it
  * is already in the archive (kept across restarts in <session>.pending). */
 typedef struct tp_floor {
@@ -25,6 +46,14 @@ typedef struct tp_floor {
 	th_record_kind kind;
 	int64_t t;
 } tp_floor;
+
+/* Probes lost in one second of a session, all streams added (the summary's loss counts);
+ * up == TP_LOSS_NONE: no "second" record for that second. */
+#define TP_LOSS_NONE UINT32_MAX
+#define TP_LOSS_MAX  86400 /* seconds from the session's first one kept (one day) */
+typedef struct tp_loss {
+	uint32_t up, down, unk;
+} tp_loss;
 
 typedef struct tp_sess {
 	char id[TH_SESSION_MAX];
@@ -53,9 +82,20 @@ typedef struct tp_sess {
 	bool pending_dirty; /* rows changed since the .pending file was last written */
 	tp_floor *floors;
 	size_t nfloors, capfloors;
+	tp_loss *loss; /* loss[t - first], for t < first + TP_LOSS_MAX */
+	size_t nloss, caploss;
+	size_t loss_dropped; /* seconds past TP_LOSS_MAX not kept */
+	int64_t loss_from;   /* seconds before it are not in loss[] (archived before a restart) */
+	bool summary_logged; /* its summaries.jsonl line exists already (found at start) */
+	tp_source source;    /* set when the session is finalised: */
+	th_summary summary;  /* the final summary (session-end's, filled by the plugin's) */
+	th_summary summary_net; /* the plugin's own (written when source is TP_SRC_BOTH) */
 } tp_sess;
 
 /* The whole <session>.json (th-archive.h) as a malloc'd NUL-terminated string, or NULL. */
 char *tp_session_json(const tp_sess *s);
+
+/* The session's summaries.jsonl line (th-archive.h), newline-terminated, malloc'd, or NULL. */
+char *tp_session_summary_line(const tp_sess *s);
 
 #endif

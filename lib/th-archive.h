@@ -25,7 +25,35 @@
  *     "markers": [ <every marker of the session, as received (DESIGN §5.2)> ],
  *     "outages": [ <every outage record of the session (DESIGN §5.1)> ],
  *     "outages_dropped": N,  <only when MaxOutagesPerSession were kept and N more came>
- *     "summary": { <the session-end summary; keys as in th_summary, th-marker.h> } }
+ *     "summary": { <the session-end summary; keys as in th_summary, th-marker.h> },
+ *     once closed (the plugin computed its own network figures, th_summary_network):
+ *     "summary_source": "plugin" | "trigger" | "both",
+ *     "summary_plugin": { <same keys: the plugin's own figures> }  <only with "both"> }
+ *   "summary" is null while the session is open and has no session-end; once closed it is the
+ *   session-end summary (or, closed by timeout, an empty one) with every unknown network figure
+ *   (downtime_ms, downtime_bound_ms, outage_total_ms, lost_up, lost_down, lost_unknown,
+ *   delta_ms) filled from the plugin's: "plugin" when the marker had none of them, "trigger"
+ *   when its known ones agree with the plugin's (downtime within the larger downtime bound, lost
+ *   counts equal), else "both".
+ *
+ * <ArchiveDir>/summaries.jsonl — one line per finalised session, appended (never rewritten or
+ *   pruned):
+ *   {"session":..,"vm":..,"vm_id":..,"origin":"run"|"observed"|null,"definition":..,"cycle":..,
+ *    "src_host":..,"dst_host":..,"first":..,"last":..,"closed_by":"session-end"|"timeout",
+ *    "t_request":..|null,"t_migration_start":..|null,"t_migration_end":..|null,
+ *    "outcome":..|null,"message":..|null,"summary":{..as in <session>.json},
+ *    "summary_source":..,"summary_plugin":{..} <only with "both">}
+ *
+ * <ArchiveDir>/availability.jsonl — per VM and UTC hour, appended when the hour is over (and a
+ *   partial line at shutdown); readers SUM the lines of one vm + hour:
+ *   {"vm":"web1","hour":1764590400,"covered_s":3599,"outage_ms":1234.5,
+ *    "outage_ms_sessions":1000.0,"outages":3,"outages_sessions":1}
+ *   covered_s: seconds with a "second" record of the VM, each counted once; outage_ms/outages:
+ *   the VM's outages (a union per VM: overlapping records count once) that started in the hour;
+ *   _sessions: the part of them that fell in a session of the VM.
+ *
+ * ArchiveRetention prunes closed sessions whose "last" is older (.rrd, .json, .pending, .queue);
+ * summaries.jsonl and availability.jsonl are kept forever.
  */
 #ifndef TH_ARCHIVE_H
 #define TH_ARCHIVE_H

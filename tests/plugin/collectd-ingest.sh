@@ -98,7 +98,9 @@ th_wait_for 30 timed_out
 tp_stop "${TP_PID_edge:?}"
 
 th_assert_eq "$((T0 + 1))" "$(jq .last "$json2")" "timed-out session last second"
-th_assert_eq null "$(jq .summary "$json2")" "timed-out session has no summary"
+# ... and gets the plugin's own summary over [its start, its last second]: 23 + 22 lost up.
+th_assert_eq "plugin 0 45" "$(jq -r '[.summary_source, .summary.downtime_ms, .summary.lost_up] | join(" ")' "$json2")" \
+	"timed-out session's summary"
 tp_assert_fetch "$d/archive/vm2/$S2.rrd" "$((T0 + 1))" received 78
 th_assert_match "Notification: severity = WARNING.*session $S2 of VM vm2 closed by timeout" \
 	"$(cat "$d/collectd-file.log")" "timeout notification"

@@ -173,16 +173,9 @@ START_TEST(session_window_tags_records_and_archives_rows)
 	ck_assert_int_eq(tp_core_records(core, &late, 1, S, &out, &dups, NULL), TH_OK);
 	tp_out_reset(&out);
 
+	/* the summary and the notification wait for the close */
 	ck_assert_int_eq(tp_core_markers(core, &m[1], 1, 2 * S, &out, &dups, NULL), TH_OK);
-	ck_assert_uint_eq(out.nvalues, 1);
-	ck_assert_str_eq(out.values[0].type, "themis_session");
-	ck_assert_str_eq(out.values[0].type_instance, "sess.1");
-	ck_assert_double_eq(out.values[0].time, 1005.5);
-	ck_assert_double_eq(out.values[0].v[0], 750);
-	ck_assert(isnan(out.values[0].v[8]));
-	ck_assert_uint_eq(out.nnotices, 1);
-	ck_assert_int_eq(out.notices[0].severity, TP_SEV_WARNING); /* 750 ms > 500 ms warning */
-	ck_assert_str_eq(out.notices[0].session, "sess.1");
+	ck_assert_uint_eq(out.nvalues + out.nnotices, 0);
 	tp_out_reset(&out);
 
 	/* within the grace period the last second still joins; after it, 1006 is background */
@@ -211,6 +204,23 @@ START_TEST(session_window_tags_records_and_archives_rows)
 	ck_assert_ptr_nonnull(strstr(out.jobs[0].json, "\"closed_by\":\"session-end\""));
 	ck_assert_ptr_nonnull(strstr(out.jobs[0].json, "\"first\":1000,\"last\":1005,"));
 	ck_assert_ptr_nonnull(strstr(out.jobs[0].json, "\"downtime_ms\":750.000000"));
+	/* the plugin saw no outage and 60 probes lost up: the two summaries differ */
+	ck_assert_ptr_nonnull(strstr(out.jobs[0].json,
+	                             "\"summary_source\":\"both\","
+	                             "\"summary_plugin\":{\"outcome\":\"success\","
+	                             "\"downtime_ms\":0.000000,"));
+	ck_assert_ptr_nonnull(out.jobs[0].summary_line);
+	ck_assert_uint_eq(out.nvalues, 1);
+	ck_assert_str_eq(out.values[0].type, "themis_session");
+	ck_assert_str_eq(out.values[0].type_instance, "sess.1");
+	ck_assert_double_eq(out.values[0].time, 1005.5);
+	ck_assert_double_eq(out.values[0].v[0], 750);
+	ck_assert(isnan(out.values[0].v[8]));
+	ck_assert_uint_eq(out.nnotices, 1);
+	ck_assert_int_eq(out.notices[0].severity, TP_SEV_WARNING); /* 750 ms > 500 ms warning */
+	ck_assert_str_eq(out.notices[0].session, "sess.1");
+	ck_assert_ptr_nonnull(strstr(out.notices[0].message,
+	                             "; trigger and plugin differ, plugin: downtime 0.000 ms"));
 	tp_out_reset(&out);
 
 	/* re-sent markers of a finished session are duplicates, not a new session */
@@ -241,7 +251,11 @@ START_TEST(sessions_without_end_close_by_timeout)
 	ck_assert_uint_eq(tp_core_sessions_open(core), 0);
 	ck_assert_uint_eq(out.njobs, 1);
 	ck_assert_ptr_nonnull(strstr(out.jobs[0].json, "\"closed_by\":\"timeout\""));
-	ck_assert_ptr_nonnull(strstr(out.jobs[0].json, "\"summary\":null"));
+	/* the plugin's own summary: window [start, last second], one second, no loss */
+	ck_assert_ptr_nonnull(strstr(out.jobs[0].json, "\"summary\":{\"outcome\":null,"
+	                                               "\"downtime_ms\":0.000000,"));
+	ck_assert_ptr_nonnull(strstr(out.jobs[0].json, "\"lost_up\":0,"));
+	ck_assert_ptr_nonnull(strstr(out.jobs[0].json, "\"summary_source\":\"plugin\"}"));
 	ck_assert_uint_eq(out.nnotices, 1);
 	ck_assert_int_eq(out.notices[0].severity, TP_SEV_WARNING);
 	tp_out_free(&out);
