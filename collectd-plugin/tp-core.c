@@ -632,7 +632,16 @@ th_err tp_core_mark_finished(tp_core *c, const char *session)
 	return TH_OK;
 }
 
-/* The session of vm whose window holds second t (the latest started), or NULL. */
+/* True when the window of s, a session of the VM vm (hash vh), holds second t. */
+static bool tp_sess_holds(const tp_sess *s, uint64_t vh, const char *vm, int64_t t)
+{
+	if (s->vm_hash != vh || strcmp(s->vm, vm) != 0 || t < s->first)
+		return false;
+	return !(s->ended && t > (int64_t)floor(s->t_end));
+}
+
+/* The session of vm whose window holds second t (the latest started), or NULL. Its id tags the
+ * dispatched values; every session holding t gets the record in its archive. */
 static tp_sess *tp_sess_for(tp_core *c, const char *vm, int64_t t)
 {
 	tp_sess *best = NULL;
@@ -644,9 +653,7 @@ static tp_sess *tp_sess_for(tp_core *c, const char *vm, int64_t t)
 	for (size_t i = 0; i < c->nsess; i++) {
 		tp_sess *s = c->sess[i];
 
-		if (s->vm_hash != vh || strcmp(s->vm, vm) != 0 || t < s->first)
-			continue;
-		if (s->ended && t > (int64_t)floor(s->t_end))
+		if (!tp_sess_holds(s, vh, vm, t))
 			continue;
 		if (best == NULL || s->t_start > best->t_start)
 			best = s;
@@ -1003,10 +1010,20 @@ th_err tp_core_records(tp_core *c, const th_record *r, size_t n, int64_t now_ns,
 		tp_stream_touch(c, st);
 		if (s == NULL || !c->cfg.archive)
 			continue;
-		s->last_data_ns = now_ns;
-		if (r[i].kind == TH_REC_OUTAGE ? tp_sess_outage(c, s, &r[i])
-		                               : tp_row_merge(s, &r[i]))
-			return th_seterr(errbuf, TH_ERR_NOMEM, "records[%zu]: out of memory", i);
+		/* Sessions of one VM may overlap (a measured run and the watcher's observed
+		 * session of the same migration): each keeps the VM's data in its window. */
+		uint64_t vh = s->vm_hash;
+		for (size_t k = 0; k < c->nsess; k++) {
+			tp_sess *o = c->sess[k];
+
+			if (o != s && !tp_sess_holds(o, vh, r[i].vm, t))
+				continue;
+			o->last_data_ns = now_ns;
+			if (r[i].kind == TH_REC_OUTAGE ? tp_sess_outage(c, o, &r[i])
+			                               : tp_row_merge(o, &r[i]))
+				return th_seterr(errbuf, TH_ERR_NOMEM,
+				                 "records[%zu]: out of memory", i);
+		}
 	}
 	return TH_OK;
 }

@@ -259,6 +259,60 @@ START_TEST(a_session_started_in_the_past_takes_the_history_and_summarises_it)
 }
 END_TEST
 
+/* A measured run and the watcher's observed session of the same migration overlap: each keeps
+ * the VM's data of its own window, so both see the outage (only the run's, started last, tags
+ * the dispatched values). */
+START_TEST(overlapping_run_and_observed_sessions_both_keep_the_data)
+{
+	tp_config c = cfg();
+	tp_core *core = tp_core_new(&c);
+	tp_out out = {0};
+	th_record recs[200];
+	th_marker open[2] = {marker("w.1", TH_EV_SESSION_START, T0 + 60),
+	                     marker("r.1", TH_EV_SESSION_START, T0 + 85)};
+	th_marker rest[7] = {
+	    marker("r.1", TH_EV_MIGRATION_REQUEST, T0 + 88), marker("r.1", TH_EV_MIGRATION_START, T0 + 90),
+	    marker("r.1", TH_EV_MIGRATION_END, T0 + 100),    marker("r.1", TH_EV_SESSION_END, T0 + 105),
+	    marker("w.1", TH_EV_MIGRATION_START, T0 + 90),   marker("w.1", TH_EV_MIGRATION_END, T0 + 100),
+	    marker("w.1", TH_EV_SESSION_END, T0 + 130)};
+	size_t n = 0, dups, seen = 0;
+
+	open[1].origin = TH_ORIGIN_RUN;
+	for (int i = 0; i < 4; i++)
+		rest[i].origin = TH_ORIGIN_RUN;
+	ck_assert_int_eq(tp_core_markers(core, open, 2, 0, &out, &dups, NULL), TH_OK);
+	for (int64_t t = T0 + 60; t < T0 + 140; t++)
+		recs[n++] = second("v", "s", t, t == T0 + 93 ? 100 : t == T0 + 92 || t == T0 + 94 ? 50 : 0,
+		                   0);
+	recs[n++] = outage("v", "s", TH_DIR_UP, T0 + 92.5, T0 + 94.5);
+	ck_assert_int_eq(tp_core_records(core, recs, n, 0, &out, &dups, NULL), TH_OK);
+	for (size_t j = 0; j < out.nvalues; j++)
+		if (strcmp(out.values[j].type, "themis_outage") == 0)
+			ck_assert_str_eq(out.values[j].type_instance, "r.1-up");
+	ck_assert_int_eq(tp_core_markers(core, rest, 7, S, &out, &dups, NULL), TH_OK);
+	tp_core_tick(core, 10 * S, false, &out);
+	ck_assert_uint_eq(tp_core_sessions_open(core), 0);
+	for (size_t j = 0; j < out.njobs; j++) {
+		yajl_val root;
+		th_summary got;
+		const char *json = out.jobs[j].json;
+
+		if (json == NULL || strstr(json, "\"closed_by\":\"session-end\"") == NULL)
+			continue;
+		ck_assert_int_eq(th_json_parse(json, strlen(json), &root, NULL), TH_OK);
+		json_summary(th_json_member(root, "summary"), &got);
+		ck_assert_double_eq_tol(got.downtime_ms, 2000, 1e-6);
+		ck_assert_int_eq(got.lost_up, 200);
+		ck_assert_uint_eq(YAJL_GET_ARRAY(th_json_member(root, "outages"))->len, 1);
+		seen++;
+		yajl_tree_free(root);
+	}
+	ck_assert_uint_eq(seen, 2);
+	tp_out_free(&out);
+	tp_core_free(core);
+}
+END_TEST
+
 START_TEST(history_beyond_history_max_bytes_is_refused_and_counted)
 {
 	tp_config c = cfg();
@@ -439,6 +493,7 @@ Suite *th_test_suite(void)
 	tcase_add_loop_test(tc, a_session_started_in_the_past_takes_the_history_and_summarises_it,
 	                    0, (int)(sizeof cases / sizeof cases[0]));
 	tcase_add_test(tc, history_beyond_history_max_bytes_is_refused_and_counted);
+	tcase_add_test(tc, overlapping_run_and_observed_sessions_both_keep_the_data);
 	tcase_add_test(tc, availability_rolls_over_by_hour_and_counts_each_second_once);
 	tcase_add_test(tc, outages_taken_over_by_a_session_count_as_in_sessions);
 	tcase_add_test(tc, the_summaries_line_says_everything_of_the_session);
