@@ -23,6 +23,31 @@ void wc_vm_init(wc_vm *w, int id, const char *name)
 	snprintf(w->name, sizeof w->name, "%s", name != NULL ? name : "");
 }
 
+void wc_sig_of(wc_sig *s, const one_vm *vm)
+{
+	const one_history *last = one_vm_last(vm);
+
+	memset(s, 0, sizeof *s);
+	s->state = vm->state;
+	s->lcm = vm->lcm_state;
+	s->seq = s->hid = -1;
+	if (last != NULL) {
+		s->seq = last->seq;
+		s->hid = last->hid;
+		s->stime = last->stime;
+		s->rstime = last->rstime;
+		s->etime = last->etime;
+	}
+}
+
+bool wc_sig_changed(const wc_sig *s, const one_vm *vm)
+{
+	wc_sig now;
+
+	wc_sig_of(&now, vm);
+	return memcmp(&now, s, sizeof now) != 0;
+}
+
 bool wc_busy(const wc_vm *w)
 {
 	return w->phase != WC_IDLE;

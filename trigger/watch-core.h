@@ -81,6 +81,19 @@ void wc_tick(wc_vm *w, const wc_conf *c, double now, wc_out *out);
  * with outcome aborted (no migration-end: its end is not known). */
 void wc_shutdown(wc_vm *w, double now, wc_out *out);
 
+/* What a poll compares to decide whether a VM needs a full one.vm.info: its states and its
+ * newest history record (sequence, host and times: a poll in the window after a migrate request
+ * — RUNNING, a new record with STIME 0 — and the next one after the migration ended see the
+ * same states and record, only its times differ). */
+typedef struct wc_sig {
+	int state, lcm, seq, hid;
+	int64_t stime, rstime, etime;
+} wc_sig;
+
+void wc_sig_of(wc_sig *s, const one_vm *vm);
+/* True when vm (e.g. its one.vmpool.info body) differs from the document s was taken of. */
+bool wc_sig_changed(const wc_sig *s, const one_vm *vm);
+
 /* True while a session is open (migrating or cooling): the caller keeps fetching documents. */
 bool wc_busy(const wc_vm *w);
 

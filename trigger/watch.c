@@ -39,7 +39,7 @@ typedef struct wt_vm {
 	bool listed;                        /* named by --vm */
 	bool in_pool;                       /* seen in the last pool */
 	double checked;                     /* wall time of the last full document */
-	int state, lcm, last_seq, last_hid; /* of the last full document */
+	wc_sig sig;                         /* of the last full document */
 } wt_vm;
 
 typedef struct watch {
@@ -115,7 +115,7 @@ static wt_vm *wt_add(watch *w, int id, const char *name)
 	v = &w->vms[w->n++];
 	memset(v, 0, sizeof *v);
 	wc_vm_init(&v->core, id, name);
-	v->last_seq = -1;
+	v->sig.seq = v->sig.hid = -1;
 	return v;
 }
 
@@ -243,10 +243,7 @@ static void wt_feed(watch *w, wt_vm *v, const one_vm *doc)
 		       last != NULL ? last->hostname : "no host");
 	}
 	v->known = true;
-	v->state = doc->state;
-	v->lcm = doc->lcm_state;
-	v->last_seq = last != NULL ? last->seq : -1;
-	v->last_hid = last != NULL ? last->hid : -1;
+	wc_sig_of(&v->sig, doc);
 	out.n = 0;
 	while (wc_observe(&v->core, &w->conf, doc, now, th_session_random(), &out))
 		wt_emit(w, &out);
@@ -277,16 +274,6 @@ static void wt_fetch(watch *w, wt_vm *v)
 	}
 	wt_feed(w, v, &doc);
 	one_vm_free(&doc);
-}
-
-/* Has the short pool body of v changed since its last full document? */
-static bool wt_changed(const wt_vm *v, const one_vm *s)
-{
-	const one_history *last = one_vm_last(s);
-
-	return s->state != v->state || s->lcm_state != v->lcm ||
-	       (last != NULL ? last->seq : -1) != v->last_seq ||
-	       (last != NULL ? last->hid : -1) != v->last_hid;
 }
 
 static void wt_poll(watch *w)
@@ -320,7 +307,7 @@ static void wt_poll(watch *w)
 		v->in_pool = true;
 		if (!v->known ||
 		    (v->tracked &&
-		     (!v->core.primed || wc_busy(&v->core) || wt_changed(v, &pool[i]))) ||
+		     (!v->core.primed || wc_busy(&v->core) || wc_sig_changed(&v->sig, &pool[i]))) ||
 		    (!v->tracked && !v->listed && !w->listed_only &&
 		     now - v->checked >= WATCH_RECHECK_S))
 			wt_fetch(w, v);

@@ -401,6 +401,31 @@ START_TEST(an_error_older_than_the_migration_is_not_its_message)
 }
 END_TEST
 
+/* A poll inside the window after a migrate request (RUNNING, a new record with STIME 0) and the
+ * next one after the migration ended show the same states and record: the times tell them
+ * apart, so the watcher fetches the full document. */
+START_TEST(a_poll_sees_the_newest_record_change_its_times)
+{
+	static char buf[DOCSZ];
+	doc_hist accepted[2] = {R0_OPEN, R1_APPENDED}, done[2] = {R0_CLOSED, R1_RUNNING};
+	one_vm a, b;
+	wc_sig sig;
+	size_t n;
+
+	n = vm_doc(buf, sizeof buf, 42, "migtest-1", 3, 3, NULL, accepted, 2);
+	ck_assert_int_eq(one_vm_parse(buf, n, &a, NULL), TH_OK);
+	n = vm_doc(buf, sizeof buf, 42, "migtest-1", 3, 3, NULL, done, 2);
+	ck_assert_int_eq(one_vm_parse(buf, n, &b, NULL), TH_OK);
+	wc_sig_of(&sig, &a);
+	ck_assert(!wc_sig_changed(&sig, &a));
+	ck_assert_int_eq(a.state, b.state);
+	ck_assert_int_eq(a.lcm_state, b.lcm_state);
+	ck_assert(wc_sig_changed(&sig, &b));
+	one_vm_free(&a);
+	one_vm_free(&b);
+}
+END_TEST
+
 /* Many migrations in one document: the caller empties out and calls again. */
 START_TEST(many_migrations_in_one_document_need_more_calls)
 {
@@ -458,6 +483,7 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, markers_carry_contract_fields);
 	tcase_add_test(tc, failure_message_is_user_template_error);
 	tcase_add_test(tc, an_error_older_than_the_migration_is_not_its_message);
+	tcase_add_test(tc, a_poll_sees_the_newest_record_change_its_times);
 	tcase_add_test(tc, many_migrations_in_one_document_need_more_calls);
 	suite_add_tcase(s, tc);
 	return s;

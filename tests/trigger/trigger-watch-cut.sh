@@ -68,8 +68,17 @@ watch() {
 	th_wait_for 20 grep -q 'watching VM vm0' "$TH_TMP/$name.err"
 	sleep 1 # ZeroMQ's slow joiner: the subscription reaches the publisher
 }
-# ended NAME N: the journal NAME.jsonl holds N session-ends
+# ended N NAME: the journal NAME.jsonl holds N session-ends
 ended() { [ "$(grep -c '"event":"session-end"' "$TH_TMP/$2.jsonl" 2>/dev/null)" -ge "$1" ]; }
+# wait_ended N NAME: up to 20 s for that, else fail showing what the watcher said
+wait_ended() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		ended "$1" "$2" && return 0
+		sleep 0.1
+	done
+	th_fail "$2: no $1 session-ends in 20 s; the watcher said: $(tail -n 15 "$TH_TMP/$2.err")"
+}
 # routes NAME: "src>dst outcome" of each migration-end in the journal NAME.jsonl
 routes() { jq -r 'select(.event == "migration-end") | "\(.src_host)>\(.dst_host) \(.outcome)"' "$TH_TMP/$1.jsonl" | tr '\n' ' '; }
 stop_watch() {
@@ -80,11 +89,11 @@ stop_watch() {
 # --- 1. events and polls; the event socket cut before the second migration
 watch both --poll 1
 migrate 1
-th_wait_for 20 ended 1 both
+wait_ended 1 both
 cut
 migrate 0
 migrate 1
-th_wait_for 20 ended 3 both
+wait_ended 3 both
 uncut
 stop_watch both
 th_assert_eq "host0>host1 success host1>host0 success host0>host1 success " "$(routes both)" "sessions with the socket cut"
@@ -100,7 +109,7 @@ uncut
 sleep 1 # ZeroMQ reconnects (100 ms)
 [ ! -s "$TH_TMP/events.jsonl" ] || th_fail "markers without a single event: $(cat "$TH_TMP/events.jsonl")"
 migrate 1
-th_wait_for 20 ended 2 events
+wait_ended 2 events
 stop_watch events
 th_assert_eq "host1>host0 success host0>host1 success " "$(routes events)" "the dropped migration recovered, then the next"
 th_assert_eq "session-start migration-start migration-end session-end" \
