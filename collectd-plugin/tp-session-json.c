@@ -150,6 +150,33 @@ static void tp_marker(yajl_gen g, const th_marker *m)
 	yajl_gen_map_close(g);
 }
 
+static void tp_kv_str_or_null(yajl_gen g, const char *k, const char *v)
+{
+	tp_str(g, k);
+	if (v != NULL)
+		tp_str(g, v);
+	else
+		yajl_gen_null(g);
+}
+
+/* The keys naming a session and its span, as <session>.json and its summaries line begin
+ * (the line has "origin" after "vm_id"; NULL there writes null). */
+static void tp_identity(yajl_gen g, const tp_sess *s, const th_marker *m0, bool with_origin,
+                        const char *origin)
+{
+	tp_kv_str(g, "session", s->id);
+	tp_kv_str(g, "vm", s->vm);
+	tp_kv_int_or_null(g, "vm_id", m0 ? m0->vm_id : -1, -1);
+	if (with_origin)
+		tp_kv_str_or_null(g, "origin", origin);
+	tp_kv_str(g, "definition", m0 ? m0->definition : "");
+	tp_kv_int_or_null(g, "cycle", m0 ? m0->cycle : -1, -1);
+	tp_kv_str(g, "src_host", m0 ? m0->src_host : "");
+	tp_kv_str(g, "dst_host", m0 ? m0->dst_host : "");
+	tp_kv_int(g, "first", s->first);
+	tp_kv_int(g, "last", s->written >= s->first ? s->written : s->first);
+}
+
 char *tp_session_json(const tp_sess *s)
 {
 	const th_marker *m0 = s->nmarkers ? &s->markers[0] : NULL, *end = NULL;
@@ -162,15 +189,7 @@ char *tp_session_json(const tp_sess *s)
 		if (s->markers[i].event == TH_EV_SESSION_END)
 			end = &s->markers[i];
 	yajl_gen_map_open(g);
-	tp_kv_str(g, "session", s->id);
-	tp_kv_str(g, "vm", s->vm);
-	tp_kv_int_or_null(g, "vm_id", m0 ? m0->vm_id : -1, -1);
-	tp_kv_str(g, "definition", m0 ? m0->definition : "");
-	tp_kv_int_or_null(g, "cycle", m0 ? m0->cycle : -1, -1);
-	tp_kv_str(g, "src_host", m0 ? m0->src_host : "");
-	tp_kv_str(g, "dst_host", m0 ? m0->dst_host : "");
-	tp_kv_int(g, "first", s->first);
-	tp_kv_int(g, "last", s->written >= s->first ? s->written : s->first);
+	tp_identity(g, s, m0, false, NULL);
 	tp_kv_str(g, "closed_by",
 	          s->closed == TP_CLOSED_END       ? "session-end"
 	          : s->closed == TP_CLOSED_TIMEOUT ? "timeout"
@@ -220,15 +239,6 @@ static void tp_kv_time(yajl_gen g, const char *k, const th_marker *m)
 	tp_kv_num(g, k, m ? m->t : NAN);
 }
 
-static void tp_kv_str_or_null(yajl_gen g, const char *k, const char *v)
-{
-	tp_str(g, k);
-	if (v != NULL)
-		tp_str(g, v);
-	else
-		yajl_gen_null(g);
-}
-
 char *tp_session_summary_line(const tp_sess *s)
 {
 	const th_marker *m0 = s->nmarkers ? &s->markers[0] : NULL;
@@ -251,16 +261,7 @@ char *tp_session_summary_line(const tp_sess *s)
 		if (s->markers[i].message[0] != '\0')
 			message = s->markers[i].message;
 	yajl_gen_map_open(g);
-	tp_kv_str(g, "session", s->id);
-	tp_kv_str(g, "vm", s->vm);
-	tp_kv_int_or_null(g, "vm_id", m0 ? m0->vm_id : -1, -1);
-	tp_kv_str_or_null(g, "origin", origin);
-	tp_kv_str(g, "definition", m0 ? m0->definition : "");
-	tp_kv_int_or_null(g, "cycle", m0 ? m0->cycle : -1, -1);
-	tp_kv_str(g, "src_host", m0 ? m0->src_host : "");
-	tp_kv_str(g, "dst_host", m0 ? m0->dst_host : "");
-	tp_kv_int(g, "first", s->first);
-	tp_kv_int(g, "last", s->written >= s->first ? s->written : s->first);
+	tp_identity(g, s, m0, true, origin);
 	tp_kv_str(g, "closed_by", s->closed == TP_CLOSED_TIMEOUT ? "timeout" : "session-end");
 	tp_kv_time(g, "t_request", tp_first(s, TH_EV_MIGRATION_REQUEST));
 	tp_kv_time(g, "t_migration_start", tp_first(s, TH_EV_MIGRATION_START));

@@ -130,7 +130,8 @@ int main(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *listen_at = "127.0.0.1:2633", *state = NULL, *backend_name = "sim", *unprepared = NULL;
+	const char *listen_at = "127.0.0.1:2633", *state = NULL, *backend_name = "sim",
+	           *unprepared = NULL;
 	const char *qmp_dir = NULL, *info_dir = NULL;
 	const char *hook = NULL, *version = "6.10.0", *ip_base = "10.77.0.100", *events = NULL;
 	char auth[256] = "oneadmin:opennebula", addr[64], path[4096], err[TH_ERRLEN];
@@ -294,8 +295,9 @@ int main(int argc, char **argv)
 		long id = strtol(p, &end, 10);
 
 		if (end == p || id < 0 || id >= vms || (*end != ',' && *end != '\0')) {
-			fprintf(stderr, "themis-one: --unprepared \"%s\": expected VM ids from 0 to %ld, "
-			                "separated by commas\n",
+			fprintf(stderr,
+			        "themis-one: --unprepared \"%s\": expected VM ids from 0 to %ld, "
+			        "separated by commas\n",
 			        unprepared, vms - 1);
 			return 2;
 		}

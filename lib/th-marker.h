@@ -44,11 +44,12 @@ typedef struct th_summary {
 	double downtime_bound_ms; /* its uncertainty */
 	double outage_total_ms;   /* all outage time inside the window */
 	int64_t lost_up, lost_down, lost_unknown; /* probes lost inside the window */
-	int64_t one_stime, one_rstime, one_etime; /* OpenNebula's history times, epoch s, 0 = unset */
-	double one_duration_s;    /* OpenNebula's view of the migration (RSTIME/ETIME - STIME) */
-	double hv_downtime_ms;    /* hypervisor-reported downtime (e.g. QEMU query-migrate) */
-	double hv_total_ms;       /* hypervisor-reported total migration time */
-	double delta_ms;          /* downtime_ms - hv_downtime_ms */
+	int64_t one_stime, one_rstime,
+	    one_etime;         /* OpenNebula's history times, epoch s, 0 = unset */
+	double one_duration_s; /* OpenNebula's view of the migration (RSTIME/ETIME - STIME) */
+	double hv_downtime_ms; /* hypervisor-reported downtime (e.g. QEMU query-migrate) */
+	double hv_total_ms;    /* hypervisor-reported total migration time */
+	double delta_ms;       /* downtime_ms - hv_downtime_ms */
 } th_summary;
 
 typedef struct th_marker {

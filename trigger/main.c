@@ -401,8 +401,9 @@ static int cmd_run(const trig_opts *o)
 	else
 		report_table(stdout, res, done, &agg);
 	if (c.background && !o->json && !o->csv)
-		printf("network figures: measured by the plugin's background prober; they are in each "
-		       "session's archive (themis-graph report)\n");
+		printf(
+		    "network figures: measured by the plugin's background prober; they are in each "
+		    "session's archive (themis-graph report)\n");
 	fflush(stdout);
 	if (agg.succeeded != done || done < o->cycles)
 		rc = EXIT_SOME_FAILED;

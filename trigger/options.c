@@ -352,6 +352,20 @@ void trig_opts_watch_defaults(trig_opts *o)
 	snprintf(o->events, sizeof o->events, "tcp://127.0.0.1:2101");
 }
 
+/* The plugin URL and the client certificate, as `run` and `watch` take them. */
+static th_err trig_opts_check_plugin(const trig_opts *o, char *errbuf)
+{
+	if (o->plugin_url[0] != '\0' && !agent_url_ok(o->plugin_url))
+		return th_seterr(
+		    errbuf, TH_ERR_INVALID,
+		    "--plugin-url \"%s\" must be an http(s) URL without spaces or quotes",
+		    o->plugin_url);
+	if ((o->cert[0] == '\0') != (o->key[0] == '\0'))
+		return th_seterr(errbuf, TH_ERR_INVALID, "%s needs %s as well",
+		                 o->cert[0] ? "--cert" : "--key", o->cert[0] ? "--key" : "--cert");
+	return TH_OK;
+}
+
 th_err trig_opts_check_watch(const trig_opts *o, char *errbuf)
 {
 	if (o->all && o->vm_list[0] != '\0')
@@ -364,15 +378,7 @@ th_err trig_opts_check_watch(const trig_opts *o, char *errbuf)
 	if (strcmp(o->events, "none") == 0 && o->poll_s <= 0 && !o->once)
 		return th_seterr(errbuf, TH_ERR_INVALID,
 		                 "--events none and --poll 0: nothing would be watched");
-	if (o->plugin_url[0] != '\0' && !agent_url_ok(o->plugin_url))
-		return th_seterr(
-		    errbuf, TH_ERR_INVALID,
-		    "--plugin-url \"%s\" must be an http(s) URL without spaces or quotes",
-		    o->plugin_url);
-	if ((o->cert[0] == '\0') != (o->key[0] == '\0'))
-		return th_seterr(errbuf, TH_ERR_INVALID, "%s needs %s as well",
-		                 o->cert[0] ? "--cert" : "--key", o->cert[0] ? "--key" : "--cert");
-	return TH_OK;
+	return trig_opts_check_plugin(o, errbuf);
 }
 
 th_err trig_opts_check_run(const trig_opts *o, char *errbuf)
@@ -395,29 +401,24 @@ th_err trig_opts_check_run(const trig_opts *o, char *errbuf)
 		                 "\"%s\"",
 		                 o->hv_where);
 	if (strcmp(o->probe, "own") != 0 && strcmp(o->probe, "background") != 0)
-		return th_seterr(errbuf, TH_ERR_INVALID, "--probe must be own or background, not \"%s\"",
-		                 o->probe);
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "--probe must be own or background, not \"%s\"", o->probe);
 	if (strcmp(o->probe, "background") == 0) {
 		if (o->plugin_url[0] == '\0')
 			return th_seterr(errbuf, TH_ERR_INVALID,
 			                 "--probe background needs --plugin-url: the plugin's own "
 			                 "prober (a <Target> for the VM) measures the migration");
 		if (o->supervisor[0] != '\0' || o->bandwidth[0] != '\0')
-			return th_seterr(errbuf, TH_ERR_INVALID,
-			                 "--probe background starts no agents: drop --supervisor and "
-			                 "--bandwidth");
+			return th_seterr(
+			    errbuf, TH_ERR_INVALID,
+			    "--probe background starts no agents: drop --supervisor and "
+			    "--bandwidth");
 	}
 	if (o->bandwidth[0] != '\0' && o->supervisor[0] == '\0')
 		return th_seterr(errbuf, TH_ERR_INVALID,
 		                 "--bandwidth needs --supervisor and --vm-addr");
-	if (o->plugin_url[0] != '\0' && !agent_url_ok(o->plugin_url))
-		return th_seterr(
-		    errbuf, TH_ERR_INVALID,
-		    "--plugin-url \"%s\" must be an http(s) URL without spaces or quotes",
-		    o->plugin_url);
-	if ((o->cert[0] == '\0') != (o->key[0] == '\0'))
-		return th_seterr(errbuf, TH_ERR_INVALID, "%s needs %s as well",
-		                 o->cert[0] ? "--cert" : "--key", o->cert[0] ? "--key" : "--cert");
+	if (trig_opts_check_plugin(o, errbuf) != TH_OK)
+		return TH_ERR_INVALID;
 	if (o->supervisor[0] != '\0') {
 		/* an empty --vm-addr is taken from OpenNebula (NIC/IP) once the VM is known */
 		if (o->vm_addr[0] != '\0' && !agent_addr_ok(o->vm_addr))

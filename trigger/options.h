@@ -58,8 +58,9 @@ typedef struct trig_opts {
 
 /* Defaults: THEMIS_SSH_KEY, THEMIS_SSH_KNOWN_HOSTS, THEMIS_SSH_USER and THEMIS_AGENT from the
  * environment when set (the lab exports them), else: 1 cycle, live, timeout 120 s, warm-up 2 s,
- * cool-down 3 s, grace 1 s, poll 200 ms, probe interval 10 ms, reflector port 7300 (TH_REFLECT_PORT), agent
- * /usr/bin/themis-agent, remote dir /tmp, users root, ssh port 22, ssh timeout 15 s, known_hosts
+ * cool-down 3 s, grace 1 s, poll 200 ms, probe interval 10 ms, reflector port 7300
+ * (TH_REFLECT_PORT), agent /usr/bin/themis-agent, remote dir /tmp, users root, ssh port 22, ssh
+ * timeout 15 s, known_hosts
  * ~/.ssh/known_hosts, hv-where dst. */
 void trig_opts_defaults(trig_opts *o);
 

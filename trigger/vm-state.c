@@ -51,7 +51,7 @@ static bool mig_lcm_in_progress(int lcm)
 	}
 }
 
-static bool mig_lcm_failure(int lcm)
+bool mig_lcm_failure(int lcm)
 {
 	switch (lcm) {
 	case ONE_LCM_BOOT_FAILURE:

@@ -49,6 +49,10 @@ void mig_observe(const mig_baseline *b, const one_vm *vm, double elapsed_s, doub
 /* True for the phases that end the polling. */
 bool mig_phase_final(mig_phase p);
 
+/* True for the LCM states of a failed (cold) migration step that needs `onevm recover`
+ * (BOOT_FAILURE, BOOT_MIGRATE_FAILURE, PROLOG_MIGRATE*_FAILURE). */
+bool mig_lcm_failure(int lcm);
+
 /* The marker outcome for a final phase (TH_OUT_NONE otherwise). */
 th_outcome mig_phase_outcome(mig_phase p);
 

@@ -77,21 +77,6 @@ static bool wc_lcm_migrating(int lcm, bool boot_too)
 	}
 }
 
-static bool wc_lcm_failure(int lcm)
-{
-	switch (lcm) {
-	case ONE_LCM_BOOT_FAILURE:
-	case ONE_LCM_BOOT_MIGRATE_FAILURE:
-	case ONE_LCM_PROLOG_MIGRATE_FAILURE:
-	case ONE_LCM_PROLOG_MIGRATE_POWEROFF_FAILURE:
-	case ONE_LCM_PROLOG_MIGRATE_SUSPEND_FAILURE:
-	case ONE_LCM_PROLOG_MIGRATE_UNKNOWN_FAILURE:
-		return true;
-	default:
-		return false;
-	}
-}
-
 static void wc_marker(const wc_vm *w, wc_out *out, th_event ev, double t)
 {
 	th_marker *m;
@@ -167,8 +152,8 @@ static void wc_update(wc_vm *w, const wc_conf *c, const one_vm *vm, double now, 
 	         (r2 != NULL && r2->seq == last->seq && r2->hid == r0->hid && r1->rstime <= 0);
 	/* RSTIME alone is not the end of a cold migration (it marks the prolog's end), nor of
 	 * one stuck in a *_FAILURE state: the newest migration's LCM state has the last word */
-	moving = vm->state == ONE_VM_ACTIVE && (wc_lcm_migrating(vm->lcm_state, true) ||
-	                                        wc_lcm_failure(vm->lcm_state));
+	moving = vm->state == ONE_VM_ACTIVE &&
+	         (wc_lcm_migrating(vm->lcm_state, true) || mig_lcm_failure(vm->lcm_state));
 	if (r1->rstime > 0 && r0->etime > 0 && !(newest && moving)) {
 		wc_end(w, c, TH_OUT_SUCCESS, (double)r1->rstime, NULL, now, out);
 		return;

@@ -34,12 +34,12 @@
 
 typedef struct wt_vm {
 	wc_vm core;
-	bool known;                         /* a full document was seen: tracked is decided */
-	bool tracked;                       /* sessions are made for it */
-	bool listed;                        /* named by --vm */
-	bool in_pool;                       /* seen in the last pool */
-	double checked;                     /* wall time of the last full document */
-	wc_sig sig;                         /* of the last full document */
+	bool known;     /* a full document was seen: tracked is decided */
+	bool tracked;   /* sessions are made for it */
+	bool listed;    /* named by --vm */
+	bool in_pool;   /* seen in the last pool */
+	double checked; /* wall time of the last full document */
+	wc_sig sig;     /* of the last full document */
 } wt_vm;
 
 typedef struct watch {

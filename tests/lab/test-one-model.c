@@ -262,8 +262,8 @@ START_TEST(vm_xml_has_every_history_record_in_order)
 	ck_assert_ptr_nonnull(strstr(b.s, "<SEQ>0</SEQ><HOSTNAME>host0</HOSTNAME>"));
 	ck_assert_ptr_nonnull(strstr(b.s, "<ACTION>2</ACTION><UID>0</UID><GID>0</GID>"));
 	ck_assert_ptr_nonnull(strstr(b.s, "<NIC><IP><![CDATA[10.77.0.100]]></IP>"));
-	ck_assert_ptr_nonnull(
-	    strstr(b.s, "<USER_TEMPLATE><THEMIS_TYPE><![CDATA[VM]]></THEMIS_TYPE></USER_TEMPLATE>"));
+	ck_assert_ptr_nonnull(strstr(
+	    b.s, "<USER_TEMPLATE><THEMIS_TYPE><![CDATA[VM]]></THEMIS_TYPE></USER_TEMPLATE>"));
 	ck_assert_int_eq(strncmp(b.s, "<VM><ID>0</ID>", 14), 0);
 	one_buf_free(&b);
 	/* an unprepared VM has an empty USER_TEMPLATE */

@@ -270,11 +270,13 @@ START_TEST(overlapping_run_and_observed_sessions_both_keep_the_data)
 	th_record recs[200];
 	th_marker open[2] = {marker("w.1", TH_EV_SESSION_START, T0 + 60),
 	                     marker("r.1", TH_EV_SESSION_START, T0 + 85)};
-	th_marker rest[7] = {
-	    marker("r.1", TH_EV_MIGRATION_REQUEST, T0 + 88), marker("r.1", TH_EV_MIGRATION_START, T0 + 90),
-	    marker("r.1", TH_EV_MIGRATION_END, T0 + 100),    marker("r.1", TH_EV_SESSION_END, T0 + 105),
-	    marker("w.1", TH_EV_MIGRATION_START, T0 + 90),   marker("w.1", TH_EV_MIGRATION_END, T0 + 100),
-	    marker("w.1", TH_EV_SESSION_END, T0 + 130)};
+	th_marker rest[7] = {marker("r.1", TH_EV_MIGRATION_REQUEST, T0 + 88),
+	                     marker("r.1", TH_EV_MIGRATION_START, T0 + 90),
+	                     marker("r.1", TH_EV_MIGRATION_END, T0 + 100),
+	                     marker("r.1", TH_EV_SESSION_END, T0 + 105),
+	                     marker("w.1", TH_EV_MIGRATION_START, T0 + 90),
+	                     marker("w.1", TH_EV_MIGRATION_END, T0 + 100),
+	                     marker("w.1", TH_EV_SESSION_END, T0 + 130)};
 	size_t n = 0, dups, seen = 0;
 
 	open[1].origin = TH_ORIGIN_RUN;
@@ -282,7 +284,10 @@ START_TEST(overlapping_run_and_observed_sessions_both_keep_the_data)
 		rest[i].origin = TH_ORIGIN_RUN;
 	ck_assert_int_eq(tp_core_markers(core, open, 2, 0, &out, &dups, NULL), TH_OK);
 	for (int64_t t = T0 + 60; t < T0 + 140; t++)
-		recs[n++] = second("v", "s", t, t == T0 + 93 ? 100 : t == T0 + 92 || t == T0 + 94 ? 50 : 0,
+		recs[n++] = second("v", "s", t,
+		                   t == T0 + 93                   ? 100
+		                   : t == T0 + 92 || t == T0 + 94 ? 50
+		                                                  : 0,
 		                   0);
 	recs[n++] = outage("v", "s", TH_DIR_UP, T0 + 92.5, T0 + 94.5);
 	ck_assert_int_eq(tp_core_records(core, recs, n, 0, &out, &dups, NULL), TH_OK);
