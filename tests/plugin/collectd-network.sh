@@ -29,6 +29,7 @@ LoadPlugin themis
 <Plugin themis>
   Listen "127.0.0.1" "$http"
   TokenFile "$d/token"
+  SessionGrace 1
 </Plugin>
 CONF
 } >"$d/edge.conf"
@@ -62,6 +63,9 @@ tp_expect_post 200 "$http" /v1/markers \
 probe="$d/rrd/edge/themis-vm9/themis_probe-$S.rrd"
 arrived() { [ "$(tp_fetch "$probe" "$((T0 + 9))" received)" = 99 ]; }
 th_wait_for 30 arrived
+# the summary value is dispatched when the session closes (SessionGrace after session-end)
+summary="$d/rrd/edge/themis-vm9/themis_session-$S.rrd"
+th_wait_for 30 test -f "$summary"
 tp_stop "${TP_PID_edge:?}"
 tp_stop "${TP_PID_central:?}"
 
@@ -72,6 +76,6 @@ for i in 0 1 2 3 4 5 6 7 8 9; do
 done
 tp_assert_fetch "$probe" "$((T0 + 10))" received nan
 # The session summary travels too, under the same identifier scheme.
-[ -f "$d/rrd/edge/themis-vm9/themis_session-$S.rrd" ] ||
+[ -f "$summary" ] ||
 	th_fail "no session summary file at the central: $(find "$d/rrd" -type f)"
 th_log "ok"
