@@ -110,10 +110,14 @@ th_netns_link() {
 
 # th_free_port: a TCP/UDP port number free on loopback right now.
 th_free_port() {
-	local p
+	local p lo
+	# below the kernel's ephemeral range (client sockets take ports from there, and a port a
+	# connection holds cannot be bound), and held by no socket at all, listening or not
+	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
+	[ "${lo:-0}" -gt 12000 ] || lo=32768
 	while :; do
-		p=$((20000 + RANDOM % 20000))
-		ss -Htuln "sport = :$p" | grep -q . || { printf '%s\n' "$p"; return; }
+		p=$((10000 + RANDOM % (lo - 10000)))
+		ss -Htuan "sport = :$p" | grep -q . || { printf '%s\n' "$p"; return; }
 	done
 }
 
