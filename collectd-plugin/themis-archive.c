@@ -120,8 +120,11 @@ static tp_wrote tp_job_write(tp_archive_job *j)
 	char err[TH_ERRLEN];
 	th_err e = TH_OK;
 
-	if (j->summary_line != NULL && (e = tp_append("summaries.jsonl", j->summary_line,
-	                                              strlen(j->summary_line), err)) == TH_OK) {
+	/* the line obeys MinFreeSpace like the rest (a full disk must not cut it in half) */
+	if (j->summary_line != NULL &&
+	    (e = tp_archive_room(&tp_arch, (double)strlen(j->summary_line), err)) == TH_OK &&
+	    (e = tp_append("summaries.jsonl", j->summary_line, strlen(j->summary_line), err)) ==
+	        TH_OK) {
 		free(j->summary_line);
 		j->summary_line = NULL;
 	}
@@ -241,18 +244,68 @@ void tp_archive_jobs(tp_out *work, bool last)
 	}
 }
 
+/* availability.jsonl lines not written yet: they wait, in order, while the archive is paused
+ * for want of space or a write fails, and go with the next round that can write them. */
+#define TP_AVAIL_MAX (4u << 20)
+static char *tp_avail;
+static size_t tp_avail_len, tp_avail_cap;
+static time_t tp_avail_complaint;
+
 void tp_archive_availability(const tp_out *work)
 {
 	char err[TH_ERRLEN];
+	size_t add = work->availability.len;
+	th_err e;
 
-	if (work->availability.len == 0)
+	if (add > 0) {
+		if (tp_avail_len + add > TP_AVAIL_MAX) {
+			/* lines of whole hours: losing them loses coverage, never invents it */
+			ERROR(TP_NAME
+			      " plugin: archive: %u bytes of availability lines wait already; "
+			      "%zu more bytes of them are lost.",
+			      TP_AVAIL_MAX, add);
+			pthread_mutex_lock(&tp_lock);
+			tp_archive_errors++;
+			pthread_mutex_unlock(&tp_lock);
+			add = 0;
+		} else if (tp_avail_len + add > tp_avail_cap) {
+			size_t cap = tp_avail_cap ? tp_avail_cap : 4096;
+			char *grown;
+
+			while (cap < tp_avail_len + add)
+				cap *= 2;
+			if ((grown = realloc(tp_avail, cap)) == NULL) {
+				ERROR(TP_NAME
+				      " plugin: archive: out of memory: availability lines lost.");
+				add = 0;
+			} else {
+				tp_avail = grown;
+				tp_avail_cap = cap;
+			}
+		}
+		if (add > 0) {
+			memcpy(tp_avail + tp_avail_len, work->availability.buf, add);
+			tp_avail_len += add;
+		}
+	}
+	if (tp_avail_len == 0 || tp_archive_paused)
+		return; /* with the other writes, until space returns */
+	if ((e = tp_archive_room(&tp_arch, (double)tp_avail_len, err)) == TH_OK &&
+	    (e = tp_append("availability.jsonl", tp_avail, tp_avail_len, err)) == TH_OK) {
+		tp_avail_len = 0;
 		return;
-	if (tp_append("availability.jsonl", work->availability.buf, work->availability.len, err) !=
-	    TH_OK) {
+	}
+	if (e != TH_ERR_STATE) {
 		pthread_mutex_lock(&tp_lock);
 		tp_archive_errors++;
 		pthread_mutex_unlock(&tp_lock);
-		ERROR(TP_NAME " plugin: archive: %s (availability lines lost)", err);
+	}
+	/* short of MinFreeSpace: they wait (no pause of their own: the next round looks again) */
+	if (time(NULL) - tp_avail_complaint >= 10) {
+		tp_avail_complaint = time(NULL);
+		ERROR(TP_NAME " plugin: archive: %s (%zu bytes of availability lines wait, retried "
+		              "with every round)",
+		      err, tp_avail_len);
 	}
 }
 
@@ -312,6 +365,14 @@ void tp_archive_jobs_free(void)
 	free(tp_retry);
 	tp_retry = NULL;
 	tp_nretry = tp_capretry = 0;
+	if (tp_avail_len > 0)
+		ERROR(TP_NAME
+		      " plugin: archive: %zu bytes of availability.jsonl lines could not be "
+		      "written before shutdown.",
+		      tp_avail_len);
+	free(tp_avail);
+	tp_avail = NULL;
+	tp_avail_len = tp_avail_cap = 0;
 }
 
 /* ------------------------------------------------------------------ archive thread */

@@ -4,7 +4,8 @@
 # ERROR and one FAILURE notification, health says so, collectd keeps dispatching (the stock
 # rrdtool files on the real disk keep growing) and every request is answered; once space is
 # freed the archive resumes (OKAY notification) and holds every second of the session exactly
-# once, the RRD grown from 128 to 512 rows on the way.
+# once, the RRD grown from 128 to 512 rows on the way. The session straddles an hour: the
+# availability line of the first hour, due while the disk is full, waits and is written after.
 # timeout: 150
 if [ -z "${TP_MOUNT_NS:-}" ]; then
 	if [ "$(id -u)" -ne 0 ] || ! command -v unshare >/dev/null 2>&1; then
@@ -45,7 +46,9 @@ CONF
 tp_start edge "$d/collectd.conf"
 th_wait_for 20 tp_health "$port"
 
-T0=$(($(date +%s) - 3600)) # inside AcceptPast
+# inside AcceptPast, 150 s before an hour H: the records of H close the hour before while full
+H=$(((($(date +%s) - 1800) / 3600) * 3600))
+T0=$((H - 150))
 S=full.x1
 mk() { # mk EVENT T (a session-end carries a summary)
 	printf '{"kind":"marker","session":"%s","vm":"vmf","event":"%s","t":%s%s}' "$S" "$1" "$2" \
@@ -107,6 +110,11 @@ done
 tp_expected "$T0" $((T0 + 319)) received >"$d/stock.want"
 tp_assert_range "$stock" received "$d/stock.want"
 th_assert_eq $((T0 + 319)) "$(jq .last "$a/vmf/$S.json")" "session last"
+# the hour before H (150 s covered), closed while the disk was full, and H (170 s, at shutdown)
+th_assert_eq "$((H - 3600)) 150
+$H 170" "$(jq -s -r 'map(select(.vm == "vmf")) | group_by(.hour)[] | "\(.[0].hour) \(map(.covered_s) | add)"' "$a/availability.jsonl")" \
+	"availability lines kept through the full disk"
+th_assert_eq 1 "$(jq -r 'select(.session == "'"$S"'") | .session' "$a/summaries.jsonl" | wc -l)" "summaries line"
 # The dispatch marks, held back while the disk was full, were written once it had space.
 th_assert_eq $((T0 + 319)) "$(jq -r 'select(.vm == "vmf" and .kind == "second") | .t' "$a/dispatched.state")" \
 	"dispatch mark of the session's stream"
