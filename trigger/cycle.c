@@ -4,11 +4,16 @@
  * migration (it runs on its own thread). */
 #include "themis-config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "agent-cmd.h"
 #include "cycle.h"
@@ -199,6 +204,129 @@ void cycle_stop_agents(trig_ctx *c)
 	}
 }
 
+/* The supervisor's key file when the supervisor is this machine: a new file, mode 0600. */
+static th_err cycle_key_write_local(const char *path, const uint8_t *key, size_t len, char *errbuf)
+{
+	int fd;
+	ssize_t n;
+
+	if (unlink(path) != 0 && errno != ENOENT)
+		return th_seterr(errbuf, TH_ERR_IO, "cannot remove %s: %s", path, strerror(errno));
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return th_seterr(errbuf, TH_ERR_IO, "cannot create %s: %s", path, strerror(errno));
+	n = fchmod(fd, 0600) == 0 ? write(fd, key, len) : -1;
+	if (n != (ssize_t)len) {
+		const char *why = n < 0 ? strerror(errno) : "short write";
+
+		close(fd);
+		unlink(path);
+		return th_seterr(errbuf, TH_ERR_IO, "cannot write %s: %s", path, why);
+	}
+	if (close(fd) != 0) {
+		unlink(path);
+		return th_seterr(errbuf, TH_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+	}
+	return TH_OK;
+}
+
+/* Send the key to role's key file on the host t (status non-zero: not written whole). */
+static th_err cycle_key_send(const ssh_target *t, const agent_paths *p, const char *role,
+                             const uint8_t *key, size_t len, char *errbuf)
+{
+	char cmd[1024];
+	int status = -1;
+	th_err e = agent_cmd_key_install(cmd, sizeof cmd, p, role, len, errbuf);
+
+	if (e != TH_OK)
+		return e;
+	if ((e = ssh_exec_in(t, cmd, key, len, NULL, 0, &status, errbuf)) != TH_OK)
+		return e;
+	if (status != 0)
+		return th_seterr(errbuf, TH_ERR_REMOTE,
+		                 "the command writing it exited with status %d", status);
+	return TH_OK;
+}
+
+th_err cycle_keys_install(trig_ctx *c, char *errbuf)
+{
+	agent_paths p = cycle_paths(c), vp = cycle_vm_paths(c);
+	uint8_t key[CYCLE_KEY_LEN];
+	char sub[TH_ERRLEN], path[512];
+	th_err e;
+
+	if (!c->measure || c->background || c->o->no_auth)
+		return TH_OK;
+	if (sodium_init() < 0)
+		return th_seterr(errbuf, TH_ERR_IO, "libsodium did not initialise: no probe key");
+	randombytes_buf(key, sizeof key);
+	if ((e = agent_key_path(path, sizeof path, &vp, "reflect", errbuf)) != TH_OK)
+		goto out;
+	/* named before it is written: a half-done install is removed too */
+	snprintf(c->key_vm, sizeof c->key_vm, "%s", path);
+	if ((e = cycle_key_send(&c->vm_ssh, &vp, "reflect", key, sizeof key, sub)) != TH_OK) {
+		e = th_seterr(errbuf, e, "VM %s: cannot install the probe key %s: %s", c->vm_name,
+		              path, sub);
+		goto out;
+	}
+	if ((e = agent_key_path(path, sizeof path, &p, "probe", errbuf)) != TH_OK)
+		goto out;
+	snprintf(c->key_sup, sizeof c->key_sup, "%s", path);
+	e = c->sup_local ? cycle_key_write_local(path, key, sizeof key, sub)
+	                 : cycle_key_send(&c->sup_ssh, &p, "probe", key, sizeof key, sub);
+	if (e != TH_OK)
+		e = th_seterr(errbuf, e, "supervisor %s: cannot install the probe key %s: %s",
+		              c->o->supervisor, path, sub);
+out:
+	sodium_memzero(key, sizeof key);
+	return e;
+}
+
+void cycle_keys_remove(trig_ctx *c)
+{
+	agent_paths p = cycle_paths(c), vp = cycle_vm_paths(c);
+	char cmd[1024];
+
+	if (c->key_vm[0] != '\0' &&
+	    agent_cmd_key_remove(cmd, sizeof cmd, &vp, "reflect", NULL) == TH_OK)
+		cycle_vm(c, cmd, NULL);
+	if (c->key_sup[0] != '\0') {
+		if (c->sup_local)
+			unlink(c->key_sup);
+		else if (agent_cmd_key_remove(cmd, sizeof cmd, &p, "probe", NULL) == TH_OK)
+			cycle_sup(c, cmd, NULL, 0, NULL);
+	}
+	c->key_vm[0] = c->key_sup[0] = '\0';
+}
+
+/* Start the reflector on the VM; when it dies at once, its own message says why. */
+static th_err cycle_reflect_start(trig_ctx *c, char *errbuf)
+{
+	agent_paths vp = cycle_vm_paths(c);
+	char cmd[2048], out[1024];
+	int status = -1;
+	th_err e = agent_cmd_reflect(cmd, sizeof cmd, &vp, "0.0.0.0", c->o->reflect_port, c->key_vm,
+	                             errbuf);
+
+	if (e != TH_OK ||
+	    (e = ssh_exec(&c->vm_ssh, cmd, out, sizeof out, &status, errbuf)) != TH_OK)
+		return e;
+	if (status == 4) {
+		size_t n = strlen(out);
+
+		while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
+			out[--n] = '\0';
+		for (char *q = out; *q; q++)
+			if (*q == '\n' || *q == '\r')
+				*q = ' ';
+		return th_seterr(errbuf, TH_ERR_REMOTE, "the reflector on VM %s did not start: %s",
+		                 c->vm_name, out[0] ? out : "(no message)");
+	}
+	if (status != 0)
+		return th_seterr(errbuf, TH_ERR_REMOTE, "VM command exited with status %d", status);
+	return TH_OK;
+}
+
 /* The --bandwidth load: iperf3 server on the VM, themis-agent iperf on the supervisor. A load
  * that cannot start is reported and the cycle goes on without it. */
 static void cycle_load_start(trig_ctx *c, const char *session, const char *url)
@@ -243,8 +371,7 @@ static void cycle_live_loss(trig_ctx *c, const char *session, double t_req, char
 
 	if (!c->tty || !c->measure || session == NULL)
 		return;
-	if (snprintf(cmd, sizeof cmd, "tail -n 40 %s/themis-%s.jsonl 2>/dev/null; exit 0", p.dir,
-	             session) >= (int)sizeof cmd ||
+	if (agent_cmd_tail(cmd, sizeof cmd, &p, session, 40, err) != TH_OK ||
 	    cycle_sup(c, cmd, out, sizeof out, err) != TH_OK ||
 	    records_read(out, &recs, &n, NULL, err) != TH_OK)
 		return;
@@ -467,15 +594,14 @@ th_err cycle_run(trig_ctx *c, int cycle, int src_hid, const char *src, int dst_h
 		if (o->plugin_url[0] != '\0' &&
 		    marker_post_url(o->plugin_url, "/v1/records", url, sizeof url, err) != TH_OK)
 			url[0] = '\0';
-		if ((e = agent_cmd_reflect(cmd, sizeof cmd, &vpaths, "0.0.0.0", o->reflect_port,
-		                           errbuf)) != TH_OK ||
-		    (e = cycle_vm(c, cmd, errbuf)) != TH_OK)
+		if ((e = cycle_reflect_start(c, errbuf)) != TH_OK)
 			goto setup_failed;
 		agent_tls tls = trig_opts_prober_tls(o);
 
 		if ((e = agent_cmd_probe(cmd, sizeof cmd, &paths, c->vm_addr, o->reflect_port,
 		                         c->vm_name, o->interval_ms, session, url,
-		                         o->supervisor_token_file, &tls, errbuf)) != TH_OK ||
+		                         o->supervisor_token_file, &tls, c->key_sup, errbuf)) !=
+		        TH_OK ||
 		    (e = cycle_sup(c, cmd, NULL, 0, errbuf)) != TH_OK)
 			goto setup_failed;
 		agents = true;

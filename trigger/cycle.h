@@ -37,7 +37,23 @@ typedef struct trig_ctx {
 	bool tty;
 	th_clock clk;
 	bool mp_failing_shown;
+	/* the per-run probe key's files ("" = none installed): reflector's on the VM, prober's on
+	 * the supervisor */
+	char key_vm[512], key_sup[512];
 } trig_ctx;
+
+/* Bytes of the per-run probe key (HMAC-SHA256 key, libsodium randombytes_buf). */
+#define CYCLE_KEY_LEN 32
+
+/* With agents and without --no-auth: make a fresh random key and install it as a new file of
+ * mode 0600 on the VM (for the reflector) and on the supervisor (for the prober); the bytes
+ * travel on the SSH channel's standard input (or are written directly for a local supervisor),
+ * never on a command line, and are wiped from memory afterwards. On error the message names
+ * the host and file; call cycle_keys_remove for what was installed. */
+th_err cycle_keys_install(trig_ctx *c, char *errbuf);
+
+/* Remove the key files installed by cycle_keys_install (errors ignored). */
+void cycle_keys_remove(trig_ctx *c);
 
 /* Run cycle number `cycle` (1-based) from host src to dst and fill *r. Returns TH_OK when the
  * cycle ran (whatever its outcome); an error only for failures that should end the run. */

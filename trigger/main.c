@@ -42,6 +42,7 @@ static void usage(FILE *f)
 	      "                          [--cacert FILE] [--cert FILE --key FILE]\n"
 	      "                          [--live|--cold] [--ping-pong] [--timeout S] [--warmup S]\n"
 	      "                          [--cooldown S] [--hv-command CMD] [--json|--csv]\n"
+	      "                          [--no-auth] [--max-response SIZE]\n"
 	      "                          [--config FILE] [--force] [more: themis-trigger(1)]\n"
 	      "       themis-trigger watch [--vm ID|NAME ...|--all] [--events URL|none]\n"
 	      "                          [--poll S] [--lead S] [--cooldown S] [--timeout S]\n"
@@ -63,6 +64,7 @@ static int trig_connect(const trig_opts *o, one_client **one, bool quiet)
 		return EXIT_SETUP;
 	}
 	memset(session, 0, sizeof session);
+	one_client_set_max_response(*one, o->max_response);
 	if (one_system_version(*one, ver, sizeof ver, err) != TH_OK) {
 		fprintf(stderr, "themis-trigger: %s\n", err);
 		one_client_close(*one);
@@ -163,14 +165,16 @@ static th_err trig_preflight(trig_ctx *c, char *err)
 	int status = -1;
 	th_err e;
 
-	snprintf(cmd, sizeof cmd, "test -x %s", c->vm_agent);
+	if ((e = agent_cmd_executable(cmd, sizeof cmd, c->vm_agent, sub)) != TH_OK)
+		return th_seterr(err, e, "VM %s: %s", c->vm_name, sub);
 	e = ssh_exec(&c->vm_ssh, cmd, NULL, 0, &status, sub);
 	if (e != TH_OK)
 		return th_seterr(err, e, "VM %s: %s", c->vm_name, sub);
 	if (status != 0)
 		return th_seterr(err, TH_ERR_NOTFOUND, "VM %s (%s): no executable agent at %s",
 		                 c->vm_name, c->vm_addr, c->vm_agent);
-	snprintf(cmd, sizeof cmd, "test -x %s", c->o->agent_path);
+	if ((e = agent_cmd_executable(cmd, sizeof cmd, c->o->agent_path, sub)) != TH_OK)
+		return th_seterr(err, e, "supervisor: %s", sub);
 	if (c->sup_local)
 		e = exec_local(cmd, NULL, 0, &status, c->o->ssh_timeout_s * 1000, sub);
 	else
@@ -357,6 +361,15 @@ static int cmd_run(const trig_opts *o)
 		trig_ssh(&c.sup_ssh, o, o->supervisor, o->supervisor_ssh_port, o->supervisor_user);
 		if (trig_preflight(&c, err) != TH_OK)
 			goto setup_error;
+		if (!o->no_auth) {
+			if (cycle_keys_install(&c, err) != TH_OK)
+				goto setup_error;
+			fprintf(
+			    stderr,
+			    "themis-trigger: probes authenticated with a fresh key (%s on VM %s, "
+			    "%s on the supervisor)\n",
+			    c.key_vm, c.vm_name, c.key_sup);
+		}
 	}
 
 	memset(&sa, 0, sizeof sa);
@@ -392,6 +405,7 @@ static int cmd_run(const trig_opts *o)
 		cycle_stop_agents(&c);
 		rc = EXIT_SOME_FAILED;
 	}
+	cycle_keys_remove(&c);
 	report_aggregate(res, done, &agg);
 	if (o->json)
 		report_json(stdout, o->definition, o->description, c.vm_name, c.vm_id, res, done,
@@ -427,6 +441,7 @@ static int cmd_run(const trig_opts *o)
 setup_error:
 	fprintf(stderr, "themis-trigger: %s\n", err);
 setup_quiet:
+	cycle_keys_remove(&c);
 	if (c.mp != NULL)
 		marker_post_stop(c.mp, 1000);
 	th_journal_close(&c.journal);

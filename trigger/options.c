@@ -5,16 +5,18 @@
 #include <math.h>
 #include <pwd.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "agent-cmd.h"
+#include "one-client.h"
 #include "options.h"
 #include "th-ports.h"
 
-typedef enum { OT_STR, OT_INT, OT_DBL, OT_TRUE, OT_FALSE } opt_type;
+typedef enum { OT_STR, OT_INT, OT_DBL, OT_SIZE, OT_TRUE, OT_FALSE } opt_type;
 
 typedef struct opt_def {
 	const char *name;
@@ -35,6 +37,10 @@ typedef struct opt_def {
 #define D(n, f, lo, hi)                                                                            \
 	{                                                                                          \
 		n, OT_DBL, offsetof(trig_opts, f), 0, lo, hi                                       \
+	}
+#define Z(n, f, lo, hi)                                                                            \
+	{                                                                                          \
+		n, OT_SIZE, offsetof(trig_opts, f), 0, lo, hi                                      \
 	}
 #define T(n, f)                                                                                    \
 	{                                                                                          \
@@ -71,6 +77,7 @@ static const opt_def opt_table[] = {
     S("agent-path", agent_path),
     S("vm-agent-path", vm_agent_path),
     S("remote-dir", remote_dir),
+    T("no-auth", no_auth),
     S("markers", markers),
     S("plugin-url", plugin_url),
     S("token-file", token_file),
@@ -84,6 +91,7 @@ static const opt_def opt_table[] = {
     S("one-xmlrpc", one_url),
     S("one-auth", one_auth),
     I("one-timeout", one_timeout_ms, 100, 600000),
+    Z("max-response", max_response, 4096, ONE_RESPONSE_LIMIT),
     S("ssh-key", ssh_key),
     S("known-hosts", known_hosts),
     S("vm-user", vm_user),
@@ -130,6 +138,7 @@ void trig_opts_defaults(trig_opts *o)
 	o->iperf_port = 5201;
 	o->interval_ms = 10;
 	o->one_timeout_ms = 10000;
+	o->max_response = ONE_RESPONSE_DEFAULT;
 	snprintf(o->agent_path, sizeof o->agent_path, "/usr/bin/themis-agent");
 	snprintf(o->remote_dir, sizeof o->remote_dir, "/tmp");
 	snprintf(o->definition, sizeof o->definition, "themis");
@@ -197,6 +206,16 @@ th_err trig_opts_set(trig_opts *o, const char *name, const char *value, char *er
 				*(double *)(void *)p = x;
 			return TH_OK;
 		}
+		case OT_SIZE: {
+			uint64_t x;
+			if (trig_size_parse(value, &x) != TH_OK || x < d->min || x > d->max)
+				return th_seterr(errbuf, TH_ERR_INVALID,
+				                 "--%s: \"%s\" is not a size in [%.0f, %.0f] bytes "
+				                 "(digits with an optional K, M or G)",
+				                 name, value, d->min, d->max);
+			*(size_t *)(void *)p = (size_t)x;
+			return TH_OK;
+		}
 		case OT_TRUE:
 			*(bool *)(void *)p = true;
 			return TH_OK;
@@ -206,6 +225,44 @@ th_err trig_opts_set(trig_opts *o, const char *name, const char *value, char *er
 		}
 	}
 	return th_seterr(errbuf, TH_ERR_INVALID, "unknown option --%s", name);
+}
+
+th_err trig_size_parse(const char *s, uint64_t *out)
+{
+	uint64_t x = 0, mult = 1;
+	const char *p = s;
+
+	if (*p < '0' || *p > '9')
+		return TH_ERR_INVALID;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (x > (UINT64_MAX - 9) / 10)
+			return TH_ERR_INVALID;
+		x = x * 10 + (uint64_t)(*p - '0');
+	}
+	switch (*p) {
+	case '\0':
+		break;
+	case 'K':
+	case 'k':
+		mult = 1024;
+		break;
+	case 'M':
+	case 'm':
+		mult = 1024 * 1024;
+		break;
+	case 'G':
+	case 'g':
+		mult = 1024 * 1024 * 1024;
+		break;
+	default:
+		return TH_ERR_INVALID;
+	}
+	if (*p != '\0' && p[1] != '\0')
+		return TH_ERR_INVALID;
+	if (x > UINT64_MAX / mult)
+		return TH_ERR_INVALID;
+	*out = x * mult;
+	return TH_OK;
 }
 
 static bool opt_known(const char *name)
@@ -355,11 +412,11 @@ void trig_opts_watch_defaults(trig_opts *o)
 /* The plugin URL and the client certificate, as `run` and `watch` take them. */
 static th_err trig_opts_check_plugin(const trig_opts *o, char *errbuf)
 {
-	if (o->plugin_url[0] != '\0' && !agent_url_ok(o->plugin_url))
-		return th_seterr(
-		    errbuf, TH_ERR_INVALID,
-		    "--plugin-url \"%s\" must be an http(s) URL without spaces or quotes",
-		    o->plugin_url);
+	th_err e;
+
+	if (o->plugin_url[0] != '\0' &&
+	    (e = agent_url_check("--plugin-url", o->plugin_url, errbuf)) != TH_OK)
+		return e;
 	if ((o->cert[0] == '\0') != (o->key[0] == '\0'))
 		return th_seterr(errbuf, TH_ERR_INVALID, "%s needs %s as well",
 		                 o->cert[0] ? "--cert" : "--key", o->cert[0] ? "--key" : "--cert");

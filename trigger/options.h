@@ -5,6 +5,8 @@
 #define OPTIONS_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "agent-cmd.h"
 #include "th-error.h"
@@ -29,6 +31,7 @@ typedef struct trig_opts {
 	int iperf_port;
 	double interval_ms;
 	char agent_path[256], vm_agent_path[256], remote_dir[256];
+	bool no_auth; /* agents without a key (by default a fresh key per run authenticates them) */
 	/* markers */
 	char markers[512], plugin_url[512], token_file[512], supervisor_token_file[256];
 	/* https:// plugin URL: CA and client certificate for the markers; the prober gets the
@@ -38,6 +41,7 @@ typedef struct trig_opts {
 	/* OpenNebula */
 	char one_url[512], one_auth[512];
 	int one_timeout_ms;
+	size_t max_response; /* bytes: a larger XML-RPC reply is refused */
 	/* SSH */
 	char ssh_key[512], known_hosts[512];
 	char vm_user[64], supervisor_user[64], host_user[64];
@@ -59,8 +63,8 @@ typedef struct trig_opts {
 /* Defaults: THEMIS_SSH_KEY, THEMIS_SSH_KNOWN_HOSTS, THEMIS_SSH_USER and THEMIS_AGENT from the
  * environment when set (the lab exports them), else: 1 cycle, live, timeout 120 s, warm-up 2 s,
  * cool-down 3 s, grace 1 s, poll 200 ms, probe interval 10 ms, reflector port 7300
- * (TH_REFLECT_PORT), agent /usr/bin/themis-agent, remote dir /tmp, users root, ssh port 22, ssh
- * timeout 15 s, known_hosts
+ * (TH_REFLECT_PORT), agents authenticated, XML-RPC replies up to 64 MiB, agent
+ * /usr/bin/themis-agent, remote dir /tmp, users root, ssh port 22, ssh timeout 15 s, known_hosts
  * ~/.ssh/known_hosts, hv-where dst. */
 void trig_opts_defaults(trig_opts *o);
 
@@ -70,6 +74,10 @@ void trig_opts_watch_defaults(trig_opts *o);
 
 /* Checks for `watch`. */
 th_err trig_opts_check_watch(const trig_opts *o, char *errbuf);
+
+/* "64M" → 67108864: digits with an optional K, M or G (powers of 1024); TH_ERR_INVALID
+ * otherwise or on overflow. */
+th_err trig_size_parse(const char *s, uint64_t *out);
 
 /* Set one option by long name ("cycles", "live", …); value NULL for flags. */
 th_err trig_opts_set(trig_opts *o, const char *name, const char *value, char *errbuf);

@@ -211,8 +211,45 @@ out:
 	return e;
 }
 
+/* Write the whole of in to the command's standard input, then end it (EOF). */
+static th_err ssh_send_input(LIBSSH2_CHANNEL *ch, LIBSSH2_SESSION *s, int fd, const ssh_target *t,
+                             int64_t deadline, const void *in, size_t inlen, char *errbuf)
+{
+	size_t sent = 0;
+	ssize_t n;
+	th_err e;
+	int rc;
+
+	while (sent < inlen) {
+		n = libssh2_channel_write(ch, (const char *)in + sent, inlen - sent);
+		if (n == LIBSSH2_ERROR_EAGAIN) {
+			if ((e = ssh_wait(fd, s, deadline, t, "sending input", errbuf)) != TH_OK)
+				return e;
+			continue;
+		}
+		if (n < 0)
+			return th_seterr(errbuf, TH_ERR_NET, "ssh %s:%d: write failed (%zd)",
+			                 t->host, t->port, n);
+		sent += (size_t)n;
+	}
+	while ((rc = libssh2_channel_send_eof(ch)) == LIBSSH2_ERROR_EAGAIN) {
+		if ((e = ssh_wait(fd, s, deadline, t, "sending input", errbuf)) != TH_OK)
+			return e;
+	}
+	if (rc != 0)
+		return th_seterr(errbuf, TH_ERR_NET, "ssh %s:%d: cannot end the input (%d)",
+		                 t->host, t->port, rc);
+	return TH_OK;
+}
+
 th_err ssh_exec(const ssh_target *t, const char *cmd, char *out, size_t outsz, int *status,
                 char *errbuf)
+{
+	return ssh_exec_in(t, cmd, NULL, 0, out, outsz, status, errbuf);
+}
+
+th_err ssh_exec_in(const ssh_target *t, const char *cmd, const void *in, size_t inlen, char *out,
+                   size_t outsz, int *status, char *errbuf)
 {
 	int64_t deadline = th_mono_ns() + (int64_t)t->timeout_ms * TH_NS_PER_MS;
 	LIBSSH2_SESSION *s = NULL;
@@ -284,6 +321,8 @@ th_err ssh_exec(const ssh_target *t, const char *cmd, char *out, size_t outsz, i
 		              "ssh %s:%d: the server refused to run a command", t->host, t->port);
 		goto fail;
 	}
+	if (in != NULL && (e = ssh_send_input(ch, s, fd, t, deadline, in, inlen, errbuf)) != TH_OK)
+		goto fail;
 	for (;;) {
 		ssize_t n = libssh2_channel_read(ch, buf, sizeof buf);
 

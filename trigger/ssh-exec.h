@@ -1,7 +1,8 @@
 /* ssh-exec.h — run one command on a remote host over SSH (libssh2): ed25519/ECDSA key from a
  * file or from ssh-agent, strict known_hosts checking, and one hard deadline for the whole
  * exchange (non-blocking socket + poll). The command string is handed to the remote shell as
- * is: callers build it only from validated arguments (agent-cmd.c). */
+ * is: callers build it from checked and quoted values (agent-cmd.c). Secrets travel on the
+ * command's standard input (ssh_exec_in), never on its command line. */
 #ifndef SSH_EXEC_H
 #define SSH_EXEC_H
 
@@ -24,6 +25,11 @@ typedef struct ssh_target {
  * host and file; user key refused), TH_ERR_TIMEOUT (deadline passed). */
 th_err ssh_exec(const ssh_target *t, const char *cmd, char *out, size_t outsz, int *status,
                 char *errbuf);
+
+/* ssh_exec with inlen bytes of in written to the command's standard input, then EOF (in NULL:
+ * the input stays open and empty, as with ssh_exec). */
+th_err ssh_exec_in(const ssh_target *t, const char *cmd, const void *in, size_t inlen, char *out,
+                   size_t outsz, int *status, char *errbuf);
 
 /* One-time libssh2 initialisation (call from main before threads). */
 th_err ssh_global_init(char *errbuf);

@@ -1,6 +1,7 @@
 /* test-trigger-parts.c — the pure helpers of themis-trigger: hypervisor figures from command
  * output, remote command lines from validated arguments only, option parsing, aggregates. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -71,32 +72,58 @@ START_TEST(remote_commands_only_from_safe_arguments)
 	agent_paths p = {"/usr/bin/themis-agent", "/tmp"};
 	char cmd[1024], err[TH_ERRLEN];
 
-	ck_assert_int_eq(agent_cmd_reflect(cmd, sizeof cmd, &p, "0.0.0.0", 7777, err), TH_OK);
-	ck_assert_str_eq(cmd, "setsid /usr/bin/themis-agent reflect --listen 0.0.0.0:7777 "
-	                      ">/dev/null 2>&1 </dev/null & echo $! >/tmp/themis-reflect.pid");
+	ck_assert_int_eq(agent_cmd_reflect(cmd, sizeof cmd, &p, "0.0.0.0", 7777, NULL, err), TH_OK);
+	ck_assert_str_eq(cmd, "setsid '/usr/bin/themis-agent' reflect --listen '0.0.0.0:7777' "
+	                      ">/dev/null 2>'/tmp/themis-reflect.log' </dev/null & echo $! "
+	                      ">'/tmp/themis-reflect.pid'; sleep 0.3; kill -0 $! 2>/dev/null || "
+	                      "{ cat '/tmp/themis-reflect.log'; exit 4; }");
 	ck_assert_int_eq(agent_cmd_probe(cmd, sizeof cmd, &p, "10.0.0.5", 7777, "vm-1", 10,
 	                                 "def.20240610T071320Z.deadbeef.c1",
 	                                 "http://127.0.0.1:8089/v1/records", "/etc/themis/token",
-	                                 NULL, err),
+	                                 NULL, NULL, err),
 	                 TH_OK);
-	ck_assert_str_eq(cmd, "setsid /usr/bin/themis-agent probe --target 10.0.0.5:7777 --vm vm-1 "
-	                      "--interval 10 --report /tmp/themis-def.20240610T071320Z.deadbeef.c1."
-	                      "jsonl --report http://127.0.0.1:8089/v1/records --token-file "
-	                      "/etc/themis/token >/dev/null 2>&1 </dev/null & echo $! "
-	                      ">/tmp/themis-probe.pid");
-	/* shell metacharacters anywhere are refused, naming the value */
+	ck_assert_str_eq(cmd, "setsid '/usr/bin/themis-agent' probe --target '10.0.0.5:7777' --vm "
+	                      "'vm-1' --interval 10 --report "
+	                      "'/tmp/themis-def.20240610T071320Z.deadbeef.c1.jsonl' --report "
+	                      "'http://127.0.0.1:8089/v1/records' --token-file "
+	                      "'/etc/themis/token' >/dev/null 2>&1 </dev/null & echo $! "
+	                      ">'/tmp/themis-probe.pid'");
+	/* names and addresses with shell metacharacters are still refused, naming the value */
 	ck_assert_int_eq(agent_cmd_probe(cmd, sizeof cmd, &p, "10.0.0.5;reboot", 7777, "vm", 10,
-	                                 "s", NULL, NULL, NULL, err),
+	                                 "s", NULL, NULL, NULL, NULL, err),
 	                 TH_ERR_INVALID);
 	ck_assert_str_eq(err, "bad probe target address \"10.0.0.5;reboot\"");
 	ck_assert_int_eq(agent_cmd_probe(cmd, sizeof cmd, &p, "10.0.0.5", 7777, "vm $(id)", 10, "s",
-	                                 NULL, NULL, NULL, err),
+	                                 NULL, NULL, NULL, NULL, err),
 	                 TH_ERR_INVALID);
 	ck_assert_str_eq(err, "VM name \"vm $(id)\" cannot be passed to the agent: only "
 	                      "[A-Za-z0-9._-]");
+	/* a URL is quoted whole: query strings reach the agent, '&', '`' and quotes run nothing */
 	ck_assert_int_eq(agent_cmd_probe(cmd, sizeof cmd, &p, "10.0.0.5", 7777, "vm", 10, "s",
-	                                 "http://x/`id`", NULL, NULL, err),
+	                                 "http://h:8741/v1/records?a=1&b=2&/usr/bin/id&`id`'x'",
+	                                 NULL, NULL, NULL, err),
+	                 TH_OK);
+	ck_assert_str_eq(cmd, "setsid '/usr/bin/themis-agent' probe --target '10.0.0.5:7777' --vm "
+	                      "'vm' --interval 10 --report '/tmp/themis-s.jsonl' --report "
+	                      "'http://h:8741/v1/records?a=1&b=2&/usr/bin/id&`id`'\\''x'\\''' "
+	                      ">/dev/null 2>&1 </dev/null & echo $! >'/tmp/themis-probe.pid'");
+	ck_assert_int_eq(agent_cmd_probe(cmd, sizeof cmd, &p, "10.0.0.5", 7777, "vm", 10, "s",
+	                                 "ftp://h/x", NULL, NULL, NULL, err),
 	                 TH_ERR_INVALID);
+	ck_assert_str_eq(err, "report URL \"ftp://h/x\" must start with http:// or https://");
+	ck_assert_int_eq(agent_cmd_probe(cmd, sizeof cmd, &p, "10.0.0.5", 7777, "vm", 10, "s",
+	                                 "http://h/a b", NULL, NULL, NULL, err),
+	                 TH_ERR_INVALID);
+	ck_assert_str_eq(err,
+	                 "report URL \"http://h/a b\" contains a space or a control character");
+	/* the per-run key: --key-file for both agents */
+	ck_assert_int_eq(agent_cmd_probe(cmd, sizeof cmd, &p, "10.0.0.5", 7777, "vm", 10, "s", NULL,
+	                                 NULL, NULL, "/tmp/themis-probe.key", err),
+	                 TH_OK);
+	ck_assert_str_eq(cmd, "setsid '/usr/bin/themis-agent' probe --target '10.0.0.5:7777' --vm "
+	                      "'vm' --interval 10 --report '/tmp/themis-s.jsonl' --key-file "
+	                      "'/tmp/themis-probe.key' >/dev/null 2>&1 </dev/null & echo $! "
+	                      ">'/tmp/themis-probe.pid'");
 	/* TLS files for an https:// report: passed as plain paths, anything else refused */
 	{
 		agent_tls tls = {"/etc/themis/ca.pem", "/etc/themis/agent.pem",
@@ -104,30 +131,32 @@ START_TEST(remote_commands_only_from_safe_arguments)
 		char big[2048];
 
 		ck_assert_int_eq(agent_cmd_probe(big, sizeof big, &p, "10.0.0.5", 7777, "vm", 10,
-		                                 "s", "https://c:8741/v1/records", NULL, &tls, err),
+		                                 "s", "https://c:8741/v1/records", NULL, &tls, NULL,
+		                                 err),
 		                 TH_OK);
-		ck_assert_str_eq(big,
-		                 "setsid /usr/bin/themis-agent probe --target 10.0.0.5:7777 "
-		                 "--vm vm --interval 10 --report /tmp/themis-s.jsonl --report "
-		                 "https://c:8741/v1/records --cacert /etc/themis/ca.pem --cert "
-		                 "/etc/themis/agent.pem --key /etc/themis/agent.key >/dev/null "
-		                 "2>&1 </dev/null & echo $! >/tmp/themis-probe.pid");
+		ck_assert_str_eq(big, "setsid '/usr/bin/themis-agent' probe --target "
+		                      "'10.0.0.5:7777' --vm 'vm' --interval 10 --report "
+		                      "'/tmp/themis-s.jsonl' --report 'https://c:8741/v1/records' "
+		                      "--cacert '/etc/themis/ca.pem' --cert "
+		                      "'/etc/themis/agent.pem' --key '/etc/themis/agent.key' "
+		                      ">/dev/null 2>&1 </dev/null & echo $! "
+		                      ">'/tmp/themis-probe.pid'");
 		tls.cacert = "/etc/themis/ca $(id).pem";
 		ck_assert_int_eq(agent_cmd_probe(big, sizeof big, &p, "10.0.0.5", 7777, "vm", 10,
-		                                 "s", "https://c:8741", NULL, &tls, err),
+		                                 "s", "https://c:8741", NULL, &tls, NULL, err),
 		                 TH_ERR_INVALID);
 		ck_assert_str_eq(err, "bad --cacert path \"/etc/themis/ca $(id).pem\" for the "
 		                      "prober: plain absolute paths only");
 		tls.cacert = NULL;
 		tls.key = "";
 		ck_assert_int_eq(agent_cmd_probe(big, sizeof big, &p, "10.0.0.5", 7777, "vm", 10,
-		                                 "s", "https://c:8741", NULL, &tls, err),
+		                                 "s", "https://c:8741", NULL, &tls, NULL, err),
 		                 TH_ERR_INVALID);
 	}
-	ck_assert_int_eq(agent_cmd_reflect(cmd, sizeof cmd, &p, "-oProxy", 7777, err),
+	ck_assert_int_eq(agent_cmd_reflect(cmd, sizeof cmd, &p, "-oProxy", 7777, NULL, err),
 	                 TH_ERR_INVALID);
 	agent_paths bad = {"themis-agent", "/tmp"};
-	ck_assert_int_eq(agent_cmd_reflect(cmd, sizeof cmd, &bad, "0.0.0.0", 7777, err),
+	ck_assert_int_eq(agent_cmd_reflect(cmd, sizeof cmd, &bad, "0.0.0.0", 7777, NULL, err),
 	                 TH_ERR_INVALID);
 	ck_assert_str_eq(err, "agent path \"themis-agent\" must be absolute and made of "
 	                      "[A-Za-z0-9._/-]");
@@ -139,34 +168,101 @@ START_TEST(remote_commands_only_from_safe_arguments)
 	ck_assert_int_eq(agent_cmd_iperf_client(cmd, sizeof cmd, &p, "10.0.0.5", 5201, "vm-1",
 	                                        "10M", 30, "s.c1", NULL, NULL, NULL, err),
 	                 TH_OK);
-	ck_assert_str_eq(cmd,
-	                 "setsid /usr/bin/themis-agent iperf --vm vm-1 --direction down "
-	                 "--report /tmp/themis-s.c1.iperf.jsonl --quiet -- -c 10.0.0.5 -p 5201 "
-	                 "-u -b 10M -R -t 30 -i 1 >/dev/null 2>&1 </dev/null & echo $! "
-	                 ">/tmp/themis-iperf.pid");
+	ck_assert_str_eq(cmd, "setsid '/usr/bin/themis-agent' iperf --vm 'vm-1' --direction down "
+	                      "--report '/tmp/themis-s.c1.iperf.jsonl' --quiet -- -c '10.0.0.5' "
+	                      "-p 5201 -u -b '10M' -R -t 30 -i 1 >/dev/null 2>&1 </dev/null & "
+	                      "echo $! >'/tmp/themis-iperf.pid'");
 	ck_assert_int_eq(agent_cmd_iperf_client(cmd, sizeof cmd, &p, "10.0.0.5", 5201, "vm-1",
 	                                        "10M -J", 30, "s.c1", NULL, NULL, NULL, err),
 	                 TH_ERR_INVALID);
 	ck_assert_str_eq(err, "--bandwidth \"10M -J\" must be digits with an optional K, M or G");
 	ck_assert_int_eq(agent_cmd_iperf_server(cmd, sizeof cmd, &p, 5201, err), TH_OK);
-	ck_assert_str_eq(cmd, "command -v iperf3 >/dev/null 2>&1 || exit 3; setsid iperf3 -s -1 -p "
-	                      "5201 >/dev/null 2>&1 </dev/null & echo $! >/tmp/themis-iperfd.pid");
+	ck_assert_str_eq(cmd,
+	                 "command -v iperf3 >/dev/null 2>&1 || exit 3; setsid iperf3 -s -1 -p "
+	                 "5201 >/dev/null 2>&1 </dev/null & echo $! >'/tmp/themis-iperfd.pid'");
 	agent_paths dots = {"/usr/bin/themis-agent", "/tmp/../etc"};
 	ck_assert_int_eq(agent_cmd_clean(cmd, sizeof cmd, &dots, "probe", err), TH_ERR_INVALID);
 	ck_assert_int_eq(agent_cmd_clean(cmd, sizeof cmd, &p, "probe", err), TH_OK);
-	ck_assert_str_eq(cmd, "f=/tmp/themis-probe.pid; if [ -f $f ]; then kill $(cat $f) "
-	                      ">/dev/null 2>&1; rm -f $f; fi; exit 0");
+	ck_assert_str_eq(cmd,
+	                 "f='/tmp/themis-probe.pid'; if [ -f \"$f\" ]; then kill $(cat \"$f\") "
+	                 ">/dev/null 2>&1; rm -f \"$f\"; fi; exit 0");
 	/* runs for two VMs on one supervisor keep apart: the VM is in every pid file name */
 	agent_paths web = {"/usr/bin/themis-agent", "/tmp", "web1"};
 	ck_assert_int_eq(agent_cmd_clean(cmd, sizeof cmd, &web, "probe", err), TH_OK);
-	ck_assert_str_eq(cmd, "f=/tmp/themis-probe.web1.pid; if [ -f $f ]; then kill $(cat $f) "
-	                      ">/dev/null 2>&1; rm -f $f; fi; exit 0");
-	ck_assert_int_eq(agent_cmd_reflect(cmd, sizeof cmd, &web, "0.0.0.0", 7300, err), TH_OK);
-	ck_assert_ptr_nonnull(strstr(cmd, "echo $! >/tmp/themis-reflect.web1.pid"));
+	ck_assert_str_eq(cmd, "f='/tmp/themis-probe.web1.pid'; if [ -f \"$f\" ]; then kill $(cat "
+	                      "\"$f\") >/dev/null 2>&1; rm -f \"$f\"; fi; exit 0");
+	ck_assert_int_eq(agent_cmd_reflect(cmd, sizeof cmd, &web, "0.0.0.0", 7300,
+	                                   "/tmp/themis-reflect.web1.key", err),
+	                 TH_OK);
+	ck_assert_str_eq(cmd, "setsid '/usr/bin/themis-agent' reflect --listen '0.0.0.0:7300' "
+	                      "--key-file '/tmp/themis-reflect.web1.key' >/dev/null "
+	                      "2>'/tmp/themis-reflect.web1.log' </dev/null & echo $! "
+	                      ">'/tmp/themis-reflect.web1.pid'; sleep 0.3; kill -0 $! 2>/dev/null "
+	                      "|| { cat '/tmp/themis-reflect.web1.log'; exit 4; }");
 	ck_assert_int_eq(agent_cmd_collect(cmd, sizeof cmd, &web, "s1", 5, err), TH_OK);
-	ck_assert_ptr_nonnull(strstr(cmd, "f=/tmp/themis-probe.web1.pid;"));
+	ck_assert_str_eq(cmd, "f='/tmp/themis-probe.web1.pid'; if [ -f \"$f\" ]; then p=$(cat "
+	                      "\"$f\"); kill -INT $p >/dev/null 2>&1; i=0; while kill -0 $p "
+	                      ">/dev/null 2>&1 && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; "
+	                      "kill -KILL $p >/dev/null 2>&1; rm -f \"$f\"; fi; "
+	                      "r='/tmp/themis-s1.jsonl'; if [ -f \"$r\" ]; then cat \"$r\"; rm -f "
+	                      "\"$r\"; fi; exit 0");
+	ck_assert_int_eq(agent_cmd_tail(cmd, sizeof cmd, &web, "s1", 40, err), TH_OK);
+	ck_assert_str_eq(cmd, "tail -n 40 '/tmp/themis-s1.jsonl' 2>/dev/null; exit 0");
+	ck_assert_int_eq(agent_cmd_executable(cmd, sizeof cmd, "/opt/themis/bin/themis-agent", err),
+	                 TH_OK);
+	ck_assert_str_eq(cmd, "test -x '/opt/themis/bin/themis-agent'");
 	agent_paths badtag = {"/usr/bin/themis-agent", "/tmp", "a;b"};
 	ck_assert_int_eq(agent_cmd_clean(cmd, sizeof cmd, &badtag, "probe", err), TH_ERR_INVALID);
+	/* too long for the buffer: refused, never cut */
+	ck_assert_int_eq(agent_cmd_clean(cmd, 20, &p, "probe", err), TH_ERR_TOOBIG);
+	ck_assert_str_eq(err, "remote command too long");
+}
+END_TEST
+
+START_TEST(shell_quoting_and_key_files)
+{
+	agent_paths web = {"/usr/bin/themis-agent", "/var/tmp", "web1"};
+	char q[64], cmd[512], err[TH_ERRLEN];
+	uint64_t z;
+
+	ck_assert_uint_eq(agent_quote(q, sizeof q, "it's"), 9);
+	ck_assert_str_eq(q, "'it'\\''s'");
+	ck_assert_uint_eq(agent_quote(q, sizeof q, ""), 2);
+	ck_assert_str_eq(q, "''");
+	ck_assert_uint_eq(agent_quote(q, 4, "abcdef"), 8);
+	ck_assert_str_eq(q, "'ab");
+	/* the key reaches the host on standard input, never on the command line */
+	ck_assert_int_eq(agent_key_path(cmd, sizeof cmd, &web, "reflect", err), TH_OK);
+	ck_assert_str_eq(cmd, "/var/tmp/themis-reflect.web1.key");
+	ck_assert_int_eq(agent_cmd_key_install(cmd, sizeof cmd, &web, "probe", 32, err), TH_OK);
+	ck_assert_str_eq(cmd,
+	                 "umask 077; f='/var/tmp/themis-probe.web1.key'; rm -f \"$f\" && set -C "
+	                 "&& cat >\"$f\" && [ $(wc -c <\"$f\") -eq 32 ]");
+	ck_assert_int_eq(agent_cmd_key_remove(cmd, sizeof cmd, &web, "reflect", err), TH_OK);
+	ck_assert_str_eq(cmd, "rm -f '/var/tmp/themis-reflect.web1.key'; exit 0");
+	ck_assert_int_eq(agent_cmd_key_remove(cmd, sizeof cmd, &web, "a b", err), TH_ERR_INVALID);
+	ck_assert_str_eq(err, "bad agent role \"a b\"");
+	/* URL schemes */
+	ck_assert(agent_url_ok("https://h:8741/v1/records?a=1&b=2"));
+	ck_assert(!agent_url_ok("http://"));
+	ck_assert(!agent_url_ok("file:///etc/passwd"));
+	ck_assert_int_eq(agent_url_check("--plugin-url", "HTTP://h", err), TH_ERR_INVALID);
+	ck_assert_str_eq(err, "--plugin-url \"HTTP://h\" must start with http:// or https://");
+	ck_assert_int_eq(agent_url_check("--plugin-url", "http:///v1", err), TH_ERR_INVALID);
+	ck_assert_str_eq(err, "--plugin-url \"http:///v1\" has no host");
+	/* sizes for --max-response */
+	ck_assert_int_eq(trig_size_parse("64M", &z), TH_OK);
+	ck_assert_uint_eq(z, 67108864);
+	ck_assert_int_eq(trig_size_parse("512k", &z), TH_OK);
+	ck_assert_uint_eq(z, 524288);
+	ck_assert_int_eq(trig_size_parse("1G", &z), TH_OK);
+	ck_assert_uint_eq(z, 1073741824);
+	ck_assert_int_eq(trig_size_parse("4096", &z), TH_OK);
+	ck_assert_uint_eq(z, 4096);
+	ck_assert_int_eq(trig_size_parse("64MB", &z), TH_ERR_INVALID);
+	ck_assert_int_eq(trig_size_parse("M", &z), TH_ERR_INVALID);
+	ck_assert_int_eq(trig_size_parse("-1", &z), TH_ERR_INVALID);
+	ck_assert_int_eq(trig_size_parse("99999999999999999999", &z), TH_ERR_INVALID);
 }
 END_TEST
 
@@ -258,6 +354,26 @@ START_TEST(options_from_flags_and_config_file)
 	ck_assert_int_eq(trig_opts_set(&o, "probe", "both", err), TH_OK);
 	ck_assert_int_eq(trig_opts_check_run(&o, err), TH_ERR_INVALID);
 	ck_assert_str_eq(err, "--probe must be own or background, not \"both\"");
+
+	/* authentication on by default, --no-auth; the response limit and its units */
+	trig_opts_defaults(&o);
+	ck_assert(!o.no_auth);
+	ck_assert_uint_eq(o.max_response, 64 * 1024 * 1024);
+	char *a3[] = {"x", "run", "--no-auth", "--max-response", "256K"};
+	ck_assert_int_eq(trig_opts_parse(&o, 5, a3, 2, err), TH_OK);
+	ck_assert(o.no_auth);
+	ck_assert_uint_eq(o.max_response, 256 * 1024);
+	ck_assert_int_eq(trig_opts_set(&o, "max-response", "2G", err), TH_ERR_INVALID);
+	ck_assert_str_eq(err, "--max-response: \"2G\" is not a size in [4096, 1073741824] bytes "
+	                      "(digits with an optional K, M or G)");
+	snprintf(o.vm, sizeof o.vm, "v");
+	snprintf(o.to, sizeof o.to, "h");
+	snprintf(o.plugin_url, sizeof o.plugin_url, "ftp://127.0.0.1:8741");
+	ck_assert_int_eq(trig_opts_check_run(&o, err), TH_ERR_INVALID);
+	ck_assert_str_eq(err, "--plugin-url \"ftp://127.0.0.1:8741\" must start with http:// or "
+	                      "https://");
+	snprintf(o.plugin_url, sizeof o.plugin_url, "http://h:8741/v1/records?a=1&b=2");
+	ck_assert_int_eq(trig_opts_check_run(&o, err), TH_OK);
 }
 END_TEST
 
@@ -379,6 +495,7 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, options_from_flags_and_config_file);
 	tcase_add_test(tc, aggregates_are_exact);
 	tcase_add_test(tc, plugin_urls_are_composed_once);
+	tcase_add_test(tc, shell_quoting_and_key_files);
 	tcase_add_test(tc, local_commands_capture_output_and_honour_deadlines);
 	tcase_add_test(tc, prober_report_lines_become_records);
 	suite_add_tcase(s, tc);
