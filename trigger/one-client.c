@@ -1,5 +1,7 @@
-/* one-client.c — XML-RPC calls to OpenNebula through xmlrpc-c's curl transport. Replies are
- * checked (one_resp_check) before xmlrpc-c parses them. */
+/* one-client.c — XML-RPC calls to OpenNebula: xmlrpc-c serializes the call, libcurl carries it
+ * (the reply is read into a buffer capped at the response limit, so an endless or huge reply
+ * costs at most that much memory), one_resp_check refuses what xmlrpc-c must not see (a
+ * DOCTYPE, whose entities its parser expands without bound; bad <i8>), then xmlrpc-c parses. */
 #include "themis-config.h"
 
 #include <errno.h>
@@ -11,22 +13,27 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <curl/curl.h>
 #include <xmlrpc-c/base.h>
-#include <xmlrpc-c/client.h>
 
 #include "one-client.h"
 #include "one-names.h"
 #include "one-resp.h"
 
-/* oned's MESSAGE_SIZE default: VM documents with long history exceed xmlrpc-c's 512 KiB. */
-#define ONE_MESSAGE_SIZE (1024UL * 1024 * 1024)
-
 struct one_client {
-	xmlrpc_client *xc;
-	xmlrpc_server_info *server;
+	CURL *curl; /* kept between calls: the connection is reused */
+	unsigned timeout_ms;
+	size_t max_response;
 	char url[512];
 	char session[512];
 };
+
+/* A reply being received. */
+typedef struct one_body {
+	char *p;
+	size_t len, cap, max;
+	bool over;
+} one_body;
 
 const char *one_endpoint(const char *url)
 {
@@ -116,60 +123,51 @@ th_err one_client_open(one_client **cp, const char *url, const char *session, un
                        char *errbuf)
 {
 	static int global_done;
-	xmlrpc_env env;
-	struct xmlrpc_curl_xportparms cx;
-	struct xmlrpc_clientparms cp_parms;
 	one_client *c;
+	const char *u;
 
 	*cp = NULL;
+	if (!global_done) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+			return th_seterr(errbuf, TH_ERR_IO, "cannot initialise libcurl");
+		/* our own cap (max_response) is the one that counts; xmlrpc-c's stays above it */
+		xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, ONE_RESPONSE_LIMIT + 1);
+		global_done = 1;
+	}
+	u = one_endpoint(url);
+	if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0)
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "bad OpenNebula endpoint %s: must start with http:// or https://",
+		                 u);
 	c = calloc(1, sizeof *c);
 	if (c == NULL)
 		return th_seterr(errbuf, TH_ERR_NOMEM, "out of memory");
-	snprintf(c->url, sizeof c->url, "%s", one_endpoint(url));
+	if ((size_t)snprintf(c->url, sizeof c->url, "%s", u) >= sizeof c->url) {
+		free(c);
+		return th_seterr(errbuf, TH_ERR_TOOBIG, "OpenNebula endpoint URL too long");
+	}
 	snprintf(c->session, sizeof c->session, "%s", session);
-	xmlrpc_env_init(&env);
-	if (!global_done) {
-		xmlrpc_client_setup_global_const(&env);
-		xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, ONE_MESSAGE_SIZE);
-		global_done = 1;
-	}
-	memset(&cx, 0, sizeof cx);
-	cx.timeout = timeout_ms;
-	cx.user_agent = "themis-trigger/" THEMIS_VERSION;
-	cx.dont_advertise = 1;
-	memset(&cp_parms, 0, sizeof cp_parms);
-	cp_parms.transport = "curl";
-	cp_parms.transportparmsP = &cx;
-	cp_parms.transportparm_size = XMLRPC_CXPSIZE(dont_advertise);
-	xmlrpc_client_create(&env, XMLRPC_CLIENT_NO_FLAGS, "themis-trigger", THEMIS_VERSION,
-	                     &cp_parms, XMLRPC_CPSIZE(transportparm_size), &c->xc);
-	if (env.fault_occurred) {
-		th_err e = th_seterr(errbuf, TH_ERR_NET, "cannot create XML-RPC client for %s: %s",
-		                     c->url, env.fault_string);
-		xmlrpc_env_clean(&env);
+	c->timeout_ms = timeout_ms;
+	c->max_response = ONE_RESPONSE_DEFAULT;
+	c->curl = curl_easy_init();
+	if (c->curl == NULL) {
 		free(c);
-		return e;
+		return th_seterr(errbuf, TH_ERR_NOMEM, "cannot create an HTTP handle");
 	}
-	c->server = xmlrpc_server_info_new(&env, c->url);
-	if (env.fault_occurred) {
-		th_err e = th_seterr(errbuf, TH_ERR_INVALID, "bad OpenNebula endpoint %s: %s",
-		                     c->url, env.fault_string);
-		xmlrpc_env_clean(&env);
-		xmlrpc_client_destroy(c->xc);
-		free(c);
-		return e;
-	}
-	xmlrpc_env_clean(&env);
 	*cp = c;
 	return TH_OK;
+}
+
+void one_client_set_max_response(one_client *c, size_t bytes)
+{
+	c->max_response = bytes;
 }
 
 void one_client_close(one_client *c)
 {
 	if (c == NULL)
 		return;
-	xmlrpc_server_info_free(c->server);
-	xmlrpc_client_destroy(c->xc);
+	curl_easy_cleanup(c->curl);
 	memset(c->session, 0, sizeof c->session);
 	free(c);
 }
@@ -179,13 +177,107 @@ const char *one_client_url(const one_client *c)
 	return c->url;
 }
 
-/* Send a call and parse the reply as xmlrpc_client_call2 does, with one_resp_check between
- * transport and parser: a reply that would crash xmlrpc-c is refused instead. On a fault *res
- * stays NULL and env carries the fault code and string. */
+void one_size_text(size_t bytes, char *buf, size_t size)
+{
+	if (bytes >= 1024UL * 1024 * 1024 && bytes % (1024UL * 1024 * 1024) == 0)
+		snprintf(buf, size, "%zu GiB", bytes / (1024UL * 1024 * 1024));
+	else if (bytes >= 1024UL * 1024 && bytes % (1024UL * 1024) == 0)
+		snprintf(buf, size, "%zu MiB", bytes / (1024UL * 1024));
+	else if (bytes >= 1024 && bytes % 1024 == 0)
+		snprintf(buf, size, "%zu KiB", bytes / 1024);
+	else
+		snprintf(buf, size, "%zu bytes", bytes);
+}
+
+/* libcurl's write callback: append, never past b->max (the transfer is aborted instead). */
+static size_t one_body_add(char *data, size_t sz, size_t n, void *arg)
+{
+	one_body *b = arg;
+	size_t len = sz * n;
+
+	if (len > b->max - b->len) {
+		b->over = true;
+		return 0;
+	}
+	if (b->len + len + 1 > b->cap) {
+		size_t cap = b->cap != 0 ? b->cap : 64 * 1024;
+		char *p;
+
+		while (cap < b->len + len + 1)
+			cap *= 2;
+		if (cap > b->max + 1)
+			cap = b->max + 1;
+		if ((p = realloc(b->p, cap)) == NULL)
+			return 0;
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, data, len);
+	b->len += len;
+	b->p[b->len] = '\0';
+	return len;
+}
+
+/* POST the serialized call; the reply body into *body (caller frees body->p). */
+static th_err one_post(one_client *c, const char *method, const char *call, size_t call_len,
+                       one_body *body, char *errbuf)
+{
+	CURL *h = c->curl;
+	struct curl_slist *hdr = NULL;
+	char cerr[CURL_ERROR_SIZE] = "", lim[32];
+	long status = 0;
+	CURLcode rc;
+	th_err e = TH_OK;
+
+	memset(body, 0, sizeof *body);
+	body->max = c->max_response;
+	hdr = curl_slist_append(hdr, "Content-Type: text/xml");
+	hdr = curl_slist_append(hdr, "Expect:");
+	curl_easy_reset(h);
+	curl_easy_setopt(h, CURLOPT_URL, c->url);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, call);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)call_len);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "themis-trigger/" THEMIS_VERSION);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, one_body_add);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
+	/* a declared length over the limit is refused before any byte is read */
+	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_response);
+	rc = curl_easy_perform(h);
+	curl_slist_free_all(hdr);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	one_size_text(c->max_response, lim, sizeof lim);
+	if (body->over || rc == CURLE_FILESIZE_EXCEEDED)
+		e = th_seterr(errbuf, TH_ERR_TOOBIG,
+		              "%s: reply from %s is larger than the response limit of %s: refused "
+		              "(raise it with --max-response)",
+		              method, c->url, lim);
+	else if (rc != CURLE_OK)
+		e = th_seterr(errbuf, TH_ERR_NET, "%s: cannot reach OpenNebula at %s: %s", method,
+		              c->url, cerr[0] ? cerr : curl_easy_strerror(rc));
+	else if (status != 200)
+		e = th_seterr(errbuf, TH_ERR_NET, "%s: OpenNebula at %s answered HTTP %ld, not 200",
+		              method, c->url, status);
+	if (e != TH_OK) {
+		free(body->p);
+		memset(body, 0, sizeof *body);
+	}
+	return e;
+}
+
+/* Send a call and parse the reply, with one_resp_check between transport and parser: a reply
+ * that would crash xmlrpc-c or make it expand entities is refused instead (*check, errbuf). On a
+ * fault *res stays NULL and env carries the fault code and string. */
 static void one_exchange(xmlrpc_env *env, one_client *c, const char *method, xmlrpc_value *params,
                          xmlrpc_value **res, th_err *check, char *errbuf)
 {
-	xmlrpc_mem_block *call, *resp = NULL;
+	xmlrpc_mem_block *call;
+	one_body body;
 	int fault_code = 0;
 	const char *fault_string = NULL;
 
@@ -194,18 +286,20 @@ static void one_exchange(xmlrpc_env *env, one_client *c, const char *method, xml
 	if (env->fault_occurred)
 		return;
 	xmlrpc_serialize_call2(env, call, method, params, xmlrpc_dialect_i8);
-	if (!env->fault_occurred)
-		xmlrpc_client_transport_call2(env, c->xc, c->server, call, &resp);
-	XMLRPC_MEMBLOCK_FREE(char, call);
-	if (env->fault_occurred)
+	if (env->fault_occurred) {
+		XMLRPC_MEMBLOCK_FREE(char, call);
 		return;
-	*check = one_resp_check(method, XMLRPC_MEMBLOCK_CONTENTS(char, resp),
-	                        XMLRPC_MEMBLOCK_SIZE(char, resp), errbuf);
+	}
+	*check = one_post(c, method, XMLRPC_MEMBLOCK_CONTENTS(char, call),
+	                  XMLRPC_MEMBLOCK_SIZE(char, call), &body, errbuf);
+	XMLRPC_MEMBLOCK_FREE(char, call);
+	if (*check != TH_OK)
+		return;
+	*check = one_resp_check(method, body.p != NULL ? body.p : "", body.len, errbuf);
 	if (*check == TH_OK)
-		xmlrpc_parse_response2(env, XMLRPC_MEMBLOCK_CONTENTS(char, resp),
-		                       XMLRPC_MEMBLOCK_SIZE(char, resp), res, &fault_code,
-		                       &fault_string);
-	XMLRPC_MEMBLOCK_FREE(char, resp);
+		xmlrpc_parse_response2(env, body.p != NULL ? body.p : "", body.len, res,
+		                       &fault_code, &fault_string);
+	free(body.p);
 	if (!env->fault_occurred && fault_string != NULL) {
 		xmlrpc_env_set_fault(env, fault_code, fault_string);
 		free((void *)fault_string);

@@ -1,6 +1,7 @@
-/* one-client.h — the OpenNebula XML-RPC client (xmlrpc-c, curl transport): endpoint and
- * credentials by OpenNebula's conventions, raised response size limit, and the calls the
- * trigger needs. Every reply goes through one-resp.c, every document through vm-xml.c. */
+/* one-client.h — the OpenNebula XML-RPC client (xmlrpc-c serializes and parses, libcurl
+ * carries): endpoint and credentials by OpenNebula's conventions, a response size limit, and the
+ * calls the trigger needs. Every reply goes through one-resp.c, every document through
+ * vm-xml.c. */
 #ifndef ONE_CLIENT_H
 #define ONE_CLIENT_H
 
@@ -11,6 +12,10 @@
 #include "vm-xml.h"
 
 #define ONE_DEFAULT_URL "http://localhost:2633/RPC2"
+/* Replies larger than the limit are refused as they arrive: 64 MiB by default (the largest
+ * real pool documents are tens of MiB), at most 1 GiB (oned's own MESSAGE_SIZE). */
+#define ONE_RESPONSE_DEFAULT (64UL * 1024 * 1024)
+#define ONE_RESPONSE_LIMIT   (1024UL * 1024 * 1024)
 
 typedef struct one_client one_client;
 
@@ -24,11 +29,18 @@ th_err one_auth_path(const char *path, char *out, size_t size, char *errbuf);
  * (mode & 004), a missing file and a line without ':' — each with a message naming the file. */
 th_err one_auth_read(const char *path, char *session, size_t size, char *errbuf);
 
-/* Connect (no network traffic yet). timeout_ms bounds every call. */
+/* Connect (no network traffic yet). timeout_ms bounds every call; replies up to
+ * ONE_RESPONSE_DEFAULT. The endpoint must be an http:// or https:// URL. */
 th_err one_client_open(one_client **c, const char *url, const char *session, unsigned timeout_ms,
                        char *errbuf);
+/* Refuse replies larger than bytes (at most ONE_RESPONSE_LIMIT): TH_ERR_TOOBIG, the message
+ * naming the method, the endpoint and the limit. */
+void one_client_set_max_response(one_client *c, size_t bytes);
 void one_client_close(one_client *c);
 const char *one_client_url(const one_client *c);
+
+/* bytes as the messages write them: "64 MiB", "512 KiB", "1 GiB", else "1000 bytes". */
+void one_size_text(size_t bytes, char *buf, size_t size);
 
 /* one.system.version → "6.10.0". */
 th_err one_system_version(one_client *c, char *ver, size_t size, char *errbuf);

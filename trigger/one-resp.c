@@ -1,5 +1,5 @@
 /* one-resp.c — OpenNebula reply arrays and XML-RPC faults to th_err + message, and the check of
- * raw response bodies that keeps xmlrpc-c away from what crashes it. */
+ * raw response bodies that keeps xmlrpc-c away from what crashes it or blows up its memory. */
 #include "themis-config.h"
 
 #include <ctype.h>
@@ -218,6 +218,15 @@ static bool one_i8_ok(const char *s, size_t n)
 th_err one_resp_check(const char *method, const char *xml, size_t len, char *errbuf)
 {
 	const char *p = xml, *end = xml + len;
+
+	/* xmlrpc-c's parser expands internal entities without limit (a 1 KiB reply can become
+	 * gigabytes): no DTD gets to it. "<!DOCTYPE" cannot occur elsewhere in a well-formed
+	 * reply but in a comment or CDATA, which OpenNebula does not send either. */
+	if (memmem(xml, len, "<!DOCTYPE", 9) != NULL)
+		return th_seterr(errbuf, TH_ERR_PARSE,
+		                 "%s: reply has a document type declaration (<!DOCTYPE>): refused, "
+		                 "its entities could expand without bound",
+		                 method);
 
 	while (p < end && (p = memchr(p, '<', (size_t)(end - p))) != NULL) {
 		const char *q = p + 1, *gt, *t, *lt;

@@ -33,9 +33,10 @@ th_err one_fault(const char *method, const char *url, int code, const char *stri
 
 void one_reply_free(one_reply *r);
 
-/* Check the raw XML-RPC response body of `method` before xmlrpc-c parses it: every <i8> (or
+/* Check the raw XML-RPC response body of `method` before xmlrpc-c parses it: no <!DOCTYPE>
+ * (xmlrpc-c expands the entities it declares without limit: billion laughs), and every <i8> (or
  * <ex:i8>) element must hold a plain decimal 64-bit integer, since xmlrpc-c 1.59 (Debian 12)
- * crashes on any other <i8> text. TH_ERR_PARSE naming the method and the value otherwise. */
+ * crashes on any other <i8> text. TH_ERR_PARSE naming the method (and the value) otherwise. */
 th_err one_resp_check(const char *method, const char *xml, size_t len, char *errbuf);
 
 #endif
