@@ -37,17 +37,17 @@ struct marker_post {
 
 th_err marker_post_url(const char *base, const char *path, char *out, size_t size, char *errbuf)
 {
-	size_t bl = strlen(base), pl = strlen(path);
-	const char *slash = "";
+	/* the path goes before a query string ("http://c:8741/?tenant=a" keeps "?tenant=a") */
+	size_t bl = strcspn(base, "?#"), pl = strlen(path);
 
 	if (strncmp(base, "http://", 7) != 0 && strncmp(base, "https://", 8) != 0)
 		return th_seterr(errbuf, TH_ERR_INVALID,
 		                 "plugin URL \"%s\" must start with http:// or https://", base);
-	if (bl >= pl && strcmp(base + bl - pl, path) == 0)
+	if (bl >= pl && strncmp(base + bl - pl, path, pl) == 0)
 		path = "";
 	else if (bl > 0 && base[bl - 1] == '/')
 		path++;
-	if ((size_t)snprintf(out, size, "%s%s%s", base, slash, path) >= size)
+	if ((size_t)snprintf(out, size, "%.*s%s%s", (int)bl, base, path, base + bl) >= size)
 		return th_seterr(errbuf, TH_ERR_TOOBIG, "plugin URL too long");
 	return TH_OK;
 }

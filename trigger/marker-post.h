@@ -44,7 +44,8 @@ size_t marker_post_dropped(marker_post *mp);
  * Returns the number of markers left undelivered. */
 size_t marker_post_stop(marker_post *mp, int flush_ms);
 
-/* The full markers URL for a base URL (adds "/v1/markers" unless already there). */
+/* The full URL of path ("/v1/markers", "/v1/records") for a base URL: path added unless the
+ * base's path already ends with it, before the base's query string if it has one. */
 th_err marker_post_url(const char *base, const char *path, char *out, size_t size, char *errbuf);
 
 #endif

@@ -2,7 +2,8 @@
  *   markers-sink PORT OUTFILE [TOKEN]
  * accepts POST /v1/markers (and /v1/records), appends each body as one line to OUTFILE
  * (records bodies go to OUTFILE.records), answers 200, or 401 when TOKEN is set and the bearer
- * token differs. Runs until SIGTERM/SIGINT. */
+ * token differs; a request with a query string adds "PATH KEY=VALUE ..." to OUTFILE.query. Runs
+ * until SIGTERM/SIGINT. */
 #include <microhttpd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -35,6 +36,31 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char
 	return ret;
 }
 
+static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
+{
+	(void)kind;
+	fprintf(cls, " %s=%s", key, value != NULL ? value : "");
+	return MHD_YES;
+}
+
+/* "PATH KEY=VALUE ..." of a request with a query string, to OUTFILE.query. */
+static void log_query(struct MHD_Connection *c, const char *url)
+{
+	char path[1024];
+	FILE *f;
+
+	if (MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, NULL, NULL) <= 0)
+		return;
+	snprintf(path, sizeof path, "%s.query", out_path);
+	if ((f = fopen(path, "a")) == NULL)
+		return;
+	fputs(url, f);
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, query_arg, f);
+	fputc('\n', f);
+	fclose(f);
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
                               const char *method, const char *version, const char *data,
                               size_t *size, void **ptr)
@@ -65,6 +91,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		if (a == NULL || strcmp(a, want) != 0)
 			return reply(c, 401, "bad token\n");
 	}
+	log_query(c, url);
 	char path[1024];
 	snprintf(path, sizeof path, "%s%s", out_path,
 	         strcmp(url, "/v1/markers") == 0 ? "" : ".records");

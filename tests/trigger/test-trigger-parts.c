@@ -453,6 +453,17 @@ START_TEST(plugin_urls_are_composed_once)
 	ck_assert_int_eq(
 	    marker_post_url("http://c:8089/v1/markers", "/v1/markers", u, sizeof u, err), TH_OK);
 	ck_assert_str_eq(u, "http://c:8089/v1/markers");
+	/* a query string stays at the end, intact */
+	ck_assert_int_eq(marker_post_url("http://c:8089/?a=1&b=2", "/v1/records", u, sizeof u, err),
+	                 TH_OK);
+	ck_assert_str_eq(u, "http://c:8089/v1/records?a=1&b=2");
+	ck_assert_int_eq(
+	    marker_post_url("http://h:8741/v1/records?a=1&b=2", "/v1/records", u, sizeof u, err),
+	    TH_OK);
+	ck_assert_str_eq(u, "http://h:8741/v1/records?a=1&b=2");
+	ck_assert_int_eq(marker_post_url("http://c:8089?x", "/v1/markers", u, sizeof u, err),
+	                 TH_OK);
+	ck_assert_str_eq(u, "http://c:8089/v1/markers?x");
 	ck_assert_int_eq(marker_post_url("c:8089", "/v1/markers", u, sizeof u, err),
 	                 TH_ERR_INVALID);
 	ck_assert_str_eq(err, "plugin URL \"c:8089\" must start with http:// or https://");

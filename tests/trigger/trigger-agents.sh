@@ -4,7 +4,10 @@
 # stopped over SSH), the prober on the supervisor, an injected 600 ms outage of the probes
 # towards the VM during the migration, a hypervisor figure from --hv-command, and the plugin
 # endpoint stopped during the migration and started again: markers queue and all arrive, in
-# order, once it is back — without delaying the migration. Then SIGTERM mid-migration.
+# order, once it is back — without delaying the migration. The run authenticates its probes by
+# default: a fresh key per run, mode 0600 on both ends while it lasts, gone afterwards; the
+# plugin URL carries a query string with '&' that reaches the prober intact and runs nothing.
+# Then SIGTERM mid-migration of a --no-auth run: agents without a key.
 # timeout: 240
 # shellcheck source=tests/common/lib.sh
 . "${top_srcdir:?}/tests/common/lib.sh"
@@ -87,6 +90,7 @@ th_wait_for 20 listening "$sup" 8089
 mkdir "$TH_TMP/vm-bin"
 cp "$agent" "$TH_TMP/vm-bin/themis-agent"
 j="$TH_TMP/markers.jsonl"
+plugin_url='http://127.0.0.1:8089/?run=agents&a=1&b=2&/usr/bin/id&'
 in_sup env ONE_XMLRPC=http://127.0.0.1:2633/RPC2 ONE_AUTH="$TH_TMP/one_auth" \
 	"$trig" run --vm vm0 --to host1 --definition agents --markers "$j" \
 	--supervisor local --vm-ssh-port 2222 --vm-user root \
@@ -94,7 +98,7 @@ in_sup env ONE_XMLRPC=http://127.0.0.1:2633/RPC2 ONE_AUTH="$TH_TMP/one_auth" \
 	--agent-path "$agent" --vm-agent-path "$TH_TMP/vm-bin/themis-agent" \
 	--remote-dir "$TH_TMP" --interval 10 \
 	--warmup 1 --cooldown 2 --grace 1 --poll-period 100 \
-	--plugin-url http://127.0.0.1:8089 --bandwidth 1M \
+	--plugin-url "$plugin_url" --bandwidth 1M \
 	--hv-command 'echo "vm {vm} on {dst}: downtime_ms=15 total_ms=518"' --hv-where local \
 	--json >"$TH_TMP/run.json" 2>"$TH_TMP/run.err" &
 tpid=$!
@@ -106,6 +110,28 @@ kill -TERM "$sink1_pid"
 wait "$sink1_pid" 2>/dev/null || true
 # while OpenNebula says MIGRATE: drop the probes towards the VM for 600 ms
 th_wait_for 30 grep -q migration-start "$j"
+# (meanwhile: both agents hold the run's key, a file of mode 0600 at each end)
+kv="$TH_TMP/themis-reflect.vm0.key" ks="$TH_TMP/themis-probe.vm0.key"
+th_assert_eq "600 32 600 32" "$(stat -c '%a %s' "$kv" "$ks" | tr '\n' ' ' | sed 's/ $//')" "key files (mode, bytes) during the run"
+cmp -s "$kv" "$ks" || th_fail "the VM and the supervisor hold different keys"
+# agent_args PREFIX: the arguments of the agent process whose command line starts with PREFIX
+agent_args() {
+	local p
+	for p in $(ip netns pids "$vm") $(ip netns pids "$sup"); do
+		case "$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" in
+		"$1"*) tr '\0' ' ' <"/proc/$p/cmdline" | sed 's/ $//' && return 0 ;;
+		esac
+	done
+	return 1
+}
+th_assert_eq "$TH_TMP/vm-bin/themis-agent reflect --listen 0.0.0.0:7300 --key-file $kv" \
+	"$(agent_args "$TH_TMP/vm-bin/themis-agent reflect")" "reflector command line"
+# the query string reached the prober as one argument: the shell split nothing, ran nothing
+probe_args=$(agent_args "$agent probe")
+th_assert_match " --report http://127\.0\.0\.1:8089/v1/records\?run=agents&a=1&b=2&/usr/bin/id& --key-file $ks\$" \
+	"$probe_args" "prober command line"
+th_assert_eq "themis-agent reflect: listening on 0.0.0.0:7300 (authenticated)" \
+	"$(head -n 1 "$TH_TMP/themis-reflect.vm0.log")" "reflector log"
 in_vm nft add table inet thdrop
 in_vm nft add chain inet thdrop in '{ type filter hook input priority 0; }'
 in_vm nft add rule inet thdrop in udp dport 7300 drop
@@ -119,7 +145,11 @@ rc=0
 wait "$tpid" || rc=$?
 [ "$rc" -eq 0 ] || th_fail "run exited $rc: $(cat "$TH_TMP/run.err")"
 
-# the agents are gone: no pid files, no processes of this run
+# the agents are gone: no pid files, no processes of this run, no key files
+[ ! -e "$kv" ] || th_fail "key file left on the VM"
+[ ! -e "$ks" ] || th_fail "key file left on the supervisor"
+th_assert_eq "themis-trigger: probes authenticated with a fresh key ($kv on VM vm0, $ks on the supervisor)" \
+	"$(grep 'probes authenticated' "$TH_TMP/run.err")" "trigger's note on the key"
 [ ! -e "$TH_TMP/themis-probe.vm0.pid" ] || th_fail "prober pid file left"
 [ ! -e "$TH_TMP/themis-reflect.vm0.pid" ] || th_fail "reflector pid file left"
 for p in $(ip netns pids "$vm") $(ip netns pids "$sup"); do
@@ -137,6 +167,11 @@ th_assert_between 58 90 "$(jq -r .lost_up <<<"$s")" "probes lost towards the VM 
 # the downtime is one outage of consecutive probes: lost × interval within one interval
 th_assert_near "$(jq -r '.lost_up * 10' <<<"$s")" "$(jq -r .downtime_ms <<<"$s")" 20 "downtime vs lost probes"
 th_assert_eq 0 "$(jq -r .lost_down <<<"$s")" "probes lost from the VM"
+# the records and markers went to the URL with its query string
+grep -qx '/v1/records run=agents a=1 b=2 /usr/bin/id=' "$TH_TMP/sink.out.query" ||
+	th_fail "no records request with the query string: $(sort -u "$TH_TMP/sink.out.query")"
+grep -qx '/v1/markers run=agents a=1 b=2 /usr/bin/id=' "$TH_TMP/sink.out.query" ||
+	th_fail "no markers request with the query string: $(sort -u "$TH_TMP/sink.out.query")"
 th_assert_eq "15 518" "$(jq -r '"\(.hv_downtime_ms) \(.hv_total_ms)"' <<<"$s")" "hypervisor figures"
 th_assert_near "$(jq -r '.downtime_ms - 15' <<<"$s")" "$(jq -r .delta_ms <<<"$s")" 0.001 "delta = network - hypervisor"
 jq -e '.one_stime > 0 and .one_rstime >= .one_stime and .one_duration_s >= 2' <<<"$s" >/dev/null ||
@@ -168,18 +203,25 @@ fi
 for p in $(ip netns pids "$vm") $(ip netns pids "$sup"); do
 	[ "$(cat "/proc/$p/comm" 2>/dev/null)" != iperf3 ] || th_fail "iperf3 still running: $(tr '\0' ' ' <"/proc/$p/cmdline")"
 done
-# SIGTERM in the middle of a measured migration: agents stopped, session closed as aborted
+# SIGTERM in the middle of a measured --no-auth migration: agents (without a key) stopped,
+# session closed as aborted
 echo "slow 20000" >"$TH_TMP/one/fault"
 # (ip netns exec and env exec the trigger: $! is its pid)
 ip netns exec "$sup" env ONE_XMLRPC=http://127.0.0.1:2633/RPC2 ONE_AUTH="$TH_TMP/one_auth" \
 	"$trig" run --vm vm0 --to host0 --definition agents --markers "$TH_TMP/term.jsonl" \
 	--supervisor local --vm-addr 10.91.0.2 --vm-ssh-port 2222 \
 	--ssh-key "$TH_TMP/user_key" --known-hosts "$TH_TMP/known_hosts" \
-	--agent-path "$agent" --remote-dir "$TH_TMP" --warmup 0 --poll-period 100 \
+	--agent-path "$agent" --remote-dir "$TH_TMP" --warmup 0 --poll-period 100 --no-auth \
 	>"$TH_TMP/term.out" 2>"$TH_TMP/term.err" &
 tpid=$!
 th_wait_for 30 grep -q migration-start "$TH_TMP/term.jsonl"
 [ -e "$TH_TMP/themis-probe.vm0.pid" ] || th_fail "no prober running during the migration"
+th_assert_eq "themis-agent reflect: listening on 0.0.0.0:7300" \
+	"$(head -n 1 "$TH_TMP/themis-reflect.vm0.log")" "reflector log with --no-auth"
+th_assert_match "^$agent probe --target 10\.91\.0\.2:7300 --vm vm0 --interval 10 --report [^ ]*\.jsonl\$" \
+	"$(agent_args "$agent probe")" "prober command line with --no-auth"
+if [ -e "$kv" ] || [ -e "$ks" ]; then th_fail "key files with --no-auth"; fi
+grep -q 'probes authenticated' "$TH_TMP/term.err" && th_fail "--no-auth run says it authenticates"
 tt_sigterm_aborts "$tpid" 8000 "$TH_TMP/term.jsonl"
 if [ -e "$TH_TMP/themis-probe.vm0.pid" ] || [ -e "$TH_TMP/themis-reflect.vm0.pid" ]; then
 	th_fail "agent pid files left after SIGTERM"
