@@ -221,7 +221,8 @@ th_err one_resp_check(const char *method, const char *xml, size_t len, char *err
 
 	/* xmlrpc-c's parser expands internal entities without limit (a 1 KiB reply can become
 	 * gigabytes): no DTD gets to it. "<!DOCTYPE" cannot occur elsewhere in a well-formed
-	 * reply but in a comment or CDATA, which OpenNebula does not send either. */
+	 * reply but in a comment or CDATA, which OpenNebula does not send either; a document
+	 * string (a user's template included) arrives escaped, "&lt;!DOCTYPE". */
 	if (memmem(xml, len, "<!DOCTYPE", 9) != NULL)
 		return th_seterr(errbuf, TH_ERR_PARSE,
 		                 "%s: reply has a document type declaration (<!DOCTYPE>): refused, "

@@ -1,8 +1,9 @@
 /* test-one-client.c — the XML-RPC client against an in-process Abyss server that behaves like
  * an older OpenNebula (5.6: one.vm.migrate takes the 4-parameter form only, 4-item failure
  * arrays): the 7-parameter migrate falls back, NO_EXISTS and AUTHENTICATION map to their
- * errors, a VM document larger than xmlrpc-c's default 512 KiB limit is read, an unknown
- * method is reported as such, and auth files follow OpenNebula's conventions. */
+ * errors, a VM document larger than xmlrpc-c's default 512 KiB limit is read (and refused
+ * under a 512 KiB response limit), an unknown method is reported as such, and auth files follow
+ * OpenNebula's conventions. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -180,6 +181,15 @@ START_TEST(errors_and_large_documents)
 	ck_assert_uint_gt(vm.nhist, 3000); /* 700 KiB of records */
 	ck_assert_int_eq(one_vm_last(&vm)->seq, (int)vm.nhist - 1);
 	one_vm_free(&vm);
+	/* the same 700 KiB reply under a 512 KiB limit: refused, naming the limit */
+	one_client_set_max_response(c, 512 * 1024);
+	ck_assert_int_eq(one_vm_info(c, 1, &vm, err), TH_ERR_TOOBIG);
+	char want[TH_ERRLEN];
+	snprintf(want, sizeof want,
+	         "one.vm.info: reply from %s is larger than the response limit of 512 KiB: refused "
+	         "(raise it with --max-response)",
+	         url);
+	ck_assert_str_eq(err, want);
 	ck_assert_int_eq(one_vm_info(c, 99, &vm, err), TH_ERR_NOTFOUND);
 	ck_assert_str_eq(err, "one.vm.info: Error getting virtual machine [99]. (OpenNebula error "
 	                      "NO_EXISTS 0x400)");

@@ -201,6 +201,28 @@ START_TEST(valid_i8_values_pass_and_parse)
 }
 END_TEST
 
+START_TEST(a_doctype_never_reaches_xmlrpc_c)
+{
+	/* xmlrpc-c expands the entities a DTD declares (1,000 bytes of them here would become
+	 * 30 MB): any <!DOCTYPE> in the envelope is refused; one inside a document string arrives
+	 * escaped and is the document parser's business */
+	const char laughs[] =
+	    "<?xml version=\"1.0\"?>\n<!DOCTYPE methodResponse [<!ENTITY a \"lol\">"
+	    "]><methodResponse><params><param><value><string>&a;</string></value>"
+	    "</param></params></methodResponse>";
+	const char escaped[] = "<methodResponse><params><param><value><string>&lt;!DOCTYPE VM>"
+	                       "&lt;VM/></string></value></param></params></methodResponse>";
+	char err[TH_ERRLEN];
+
+	ck_assert_int_eq(one_resp_check("one.vm.info", laughs, strlen(laughs), err), TH_ERR_PARSE);
+	ck_assert_str_eq(err, "one.vm.info: reply has a document type declaration (<!DOCTYPE>): "
+	                      "refused, its entities could expand without bound");
+	ck_assert_int_eq(one_resp_check("one.vm.info", escaped, strlen(escaped), err), TH_OK);
+	/* only the bytes given are looked at */
+	ck_assert_int_eq(one_resp_check("one.vm.info", laughs, 22, err), TH_OK);
+}
+END_TEST
+
 Suite *th_test_suite(void)
 {
 	Suite *s = suite_create("one-resp");
@@ -213,6 +235,7 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, faults_become_clear_messages);
 	tcase_add_test(tc, i8_values_that_crash_xmlrpc_c_are_refused_before_parsing);
 	tcase_add_test(tc, valid_i8_values_pass_and_parse);
+	tcase_add_test(tc, a_doctype_never_reaches_xmlrpc_c);
 	suite_add_tcase(s, tc);
 	return s;
 }
