@@ -79,6 +79,21 @@ out=$(run_setup --ssh-key "$TH_TMP/user_key" --known-hosts "$TH_TMP/known_hosts"
 th_assert_eq 2 "$rc" "exit status without an agent on the VM"
 th_assert_match "VM vm0 \(10.91.0.2\): no executable agent at /nonexistent/themis-agent" "$out" "missing agent message"
 [ ! -e "$TH_TMP/markers.jsonl" ] || th_fail "markers written by a run that never started"
+# a reflector that cannot start (its port taken on the VM by a keyless one): the cycle ends with
+# the reflector's own message, and the run's key files are removed all the same
+# (ip netns exec execs the agent: $! is its pid)
+th_spawn blocker_pid ip netns exec "$vm" "$agent" reflect --listen 0.0.0.0:7300
+th_wait_for 10 sh -c "ip netns exec '$vm' ss -Huln 'sport = :7300' | grep -q ."
+rc=0
+out=$(run_setup --ssh-key "$TH_TMP/user_key" --known-hosts "$TH_TMP/known_hosts" --warmup 0 2>&1) || rc=$?
+th_assert_eq 1 "$rc" "exit status when the reflector cannot start"
+th_assert_match "themis-trigger: cycle 1: the reflector on VM vm0 did not start: themis-agent reflect: --listen 0\.0\.0\.0:7300: Address already in use" \
+	"$out" "message when the reflector cannot start"
+if [ -e "$TH_TMP/themis-reflect.vm0.key" ] || [ -e "$TH_TMP/themis-probe.vm0.key" ]; then
+	th_fail "key files left after a cycle that could not start its reflector"
+fi
+kill "${blocker_pid:?}"
+wait "$blocker_pid" 2>/dev/null || true
 
 # the plugin stand-in: up at the start, stopped during the migration, started again after it
 th_spawn sink1_pid ip netns exec "$sup" "$sink" 8089 "$TH_TMP/sink.out"
