@@ -76,10 +76,13 @@ serve vm-laughs 1
 list_vms
 refused "$small" "<VM_POOL> document has a DTD (<!DOCTYPE>): refused" "document with a DTD"
 
-# 200 MiB: read up to the limit (64 MiB by default), then refused
+# 200 MiB: read up to the limit (64 MiB by default), then refused (under AddressSanitizer a
+# growing buffer is copied and the old one quarantined: up to three times the limit)
+big=$((base_kb + 80 * 1024))
+[ -z "${THEMIS_ASAN_PRELOAD:-}" ] || big=$((base_kb + 3 * 64 * 1024))
 serve stream 200
 list_vms
-refused $((base_kb + 80 * 1024)) "one.vmpool.info: reply from $url is larger than the response limit of 64 MiB: refused (raise it with --max-response)" "200 MiB streamed, default limit"
+refused "$big" "one.vmpool.info: reply from $url is larger than the response limit of 64 MiB: refused (raise it with --max-response)" "200 MiB streamed, default limit"
 list_vms --max-response 1M
 refused "$small" "one.vmpool.info: reply from $url is larger than the response limit of 1 MiB: refused (raise it with --max-response)" "200 MiB streamed, --max-response 1M"
 # a length announced over the limit: refused before the body is read
