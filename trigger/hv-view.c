@@ -72,6 +72,18 @@ th_err hv_parse(const char *text, double *downtime_ms, double *total_ms, char *e
 	                 head);
 }
 
+/* A value the shell cannot read as anything but one word, inside or outside quotes. */
+static bool hv_value_ok(const char *v)
+{
+	if (v[0] == '\0')
+		return false;
+	for (const char *q = v; *q; q++)
+		if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
+		      (*q >= '0' && *q <= '9') || *q == '.' || *q == '_' || *q == '-'))
+			return false;
+	return true;
+}
+
 th_err hv_expand(const char *tmpl, char *out, size_t size, const char *vm, int vm_id,
                  const char *src, const char *dst, const char *session, char *errbuf)
 {
@@ -103,6 +115,12 @@ th_err hv_expand(const char *tmpl, char *out, size_t size, const char *vm, int v
 		if (val == NULL) {
 			val = p;
 			skip = 1;
+		} else if (!hv_value_ok(val)) {
+			return th_seterr(
+			    errbuf, TH_ERR_INVALID,
+			    "--hv-command: %.*s would be \"%s\": only letters, digits, "
+			    "'.', '_' and '-' are substituted",
+			    (int)skip, p, val);
 		}
 		size_t l = val == p ? 1 : strlen(val);
 		if (n + l + 1 > size)

@@ -16,8 +16,10 @@
  * present. */
 th_err hv_parse(const char *text, double *downtime_ms, double *total_ms, char *errbuf);
 
-/* Replace {vm} {vm_id} {src} {dst} {session} in tmpl (values must already be validated names);
- * TH_ERR_INVALID for an unknown {placeholder}. */
+/* Replace {vm} {vm_id} {src} {dst} {session} in tmpl. Values are substituted bare (the operator
+ * may have put a placeholder inside quotes), so each must be made of [A-Za-z0-9._-] only:
+ * TH_ERR_INVALID naming the placeholder and the value otherwise (a host name from OpenNebula
+ * never reaches the shell unchecked), and for an unknown {placeholder}. */
 th_err hv_expand(const char *tmpl, char *out, size_t size, const char *vm, int vm_id,
                  const char *src, const char *dst, const char *session, char *errbuf);
 

@@ -59,6 +59,12 @@ START_TEST(hv_command_placeholders)
 	              sizeof out, "vm0", 7, "host0", "host1", "s.c1", err),
 	    TH_OK);
 	ck_assert_str_eq(out, "themis-lab migrate-info vm0 --id 7 host0>host1 s.c1");
+	/* a host name from OpenNebula is substituted only when it is one plain word */
+	ck_assert_int_eq(hv_expand("info {src} {dst}", out, sizeof out, "vm0", 7, "host0",
+	                           "h1;reboot", "s.c1", err),
+	                 TH_ERR_INVALID);
+	ck_assert_str_eq(err, "--hv-command: {dst} would be \"h1;reboot\": only letters, digits, "
+	                      "'.', '_' and '-' are substituted");
 	ck_assert_int_eq(hv_expand("x {nope}", out, sizeof out, "a", 1, "b", "c", "d", err),
 	                 TH_ERR_INVALID);
 	ck_assert_str_eq(err,
