@@ -516,6 +516,10 @@ static void read_echoes(th_prober *p, tgt *t)
 			t->st.malformed++;
 			continue;
 		}
+		if (ws == TH_WIRE_OLD_VERSION) {
+			t->st.old_version++;
+			continue;
+		}
 		if (ws != TH_WIRE_OK) {
 			t->st.forged++;
 			continue;

@@ -42,8 +42,11 @@ static void *refl_main(void *arg)
 	refl *r = arg;
 	th_reflector *t;
 	uint8_t in[TH_WIRE_MAX + 1], out[TH_WIRE_MAX];
+	th_refl_conf rc;
 
-	ck_assert_int_eq(th_reflector_new(&t, 16, NULL), TH_OK);
+	th_refl_conf_defaults(&rc);
+	rc.max_streams = 16;
+	ck_assert_int_eq(th_reflector_new(&t, &rc, NULL), TH_OK);
 	while (!r->stop) {
 		struct pollfd pfd = {.fd = r->fd, .events = POLLIN};
 		if (poll(&pfd, 1, 50) <= 0)
