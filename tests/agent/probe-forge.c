@@ -258,7 +258,10 @@ static void raw_send(int fd, uint32_t src, const struct sockaddr_in *dst, const 
 	ip->saddr = src;
 	ip->daddr = dst->sin_addr.s_addr;
 	ip->tot_len = htons((uint16_t)(28 + len));
-	u->source = htons((uint16_t)(1024 + sport % 60000));
+	sport = (uint16_t)(1024 + sport % 60000);
+	if (sport == ntohs(dst->sin_port))
+		sport++; /* the reflector's port: the outage rules would match it */
+	u->source = htons(sport);
 	u->dest = dst->sin_port;
 	u->len = htons((uint16_t)(8 + len));
 	memcpy(pkt + 28, pl, len);
@@ -311,8 +314,6 @@ static int flood(char **argv)
 				start = now;
 				end = start + (int64_t)(secs * 1e9);
 			}
-			if (now >= end)
-				break;
 			next =
 			    start + (int64_t)((double)(end - start) * (double)sent / (double)count);
 			while (sent < count && next <= now) {
@@ -328,6 +329,8 @@ static int flood(char **argv)
 				next = start + (int64_t)((double)(end - start) * (double)sent /
 				                         (double)count);
 			}
+			if (now >= end)
+				break; /* every packet was due by now: all sent */
 		} else if (now > limit) {
 			fprintf(stderr, "probe-forge flood: no probe from %s in 10 s\n", argv[2]);
 			return 1;
