@@ -345,8 +345,8 @@ static void probe_summary(th_prober *p)
 		        (unsigned long long)st.s.skipped, (double)st.s.max_slip_ns / 1e6,
 		        (unsigned long long)st.s.invalid, (unsigned long long)st.malformed,
 		        (unsigned long long)st.forged, (unsigned long long)st.old_version,
-		        (unsigned long long)st.replayed,
-		        (unsigned long long)st.foreign, (unsigned long long)st.send_errors);
+		        (unsigned long long)st.replayed, (unsigned long long)st.foreign,
+		        (unsigned long long)st.send_errors);
 	}
 }
 

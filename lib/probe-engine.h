@@ -81,8 +81,8 @@ typedef struct th_target_stats {
 	uint64_t malformed;   /* echoes dropped: truncated, bad magic/type, bad fields */
 	uint64_t forged;      /* echoes dropped: authentication tag wrong or missing */
 	uint64_t old_version; /* echoes dropped: another wire version (probe-wire.h) */
-	uint64_t foreign;   /* echoes dropped: belong to another stream */
-	uint64_t replayed;  /* authenticated echoes dropped: already seen or outside the window */
+	uint64_t foreign;     /* echoes dropped: belong to another stream */
+	uint64_t replayed;    /* authenticated echoes dropped: already seen or outside the window */
 	uint64_t send_errors;
 } th_target_stats;
 
