@@ -50,6 +50,15 @@ static void refl_usage(FILE *f)
 	           "       [--active-window S] [--new-streams-rate N] [--new-streams-burst N]\n");
 }
 
+/* The first probe of another wire version: say why nothing is measured (once). */
+static void refl_old_version(unsigned version)
+{
+	fprintf(stderr,
+	        "themis-agent reflect: probe of wire version %u dropped (update the prober: this "
+	        "reflector speaks version %d)\n",
+	        version, TH_WIRE_VERSION);
+}
+
 /* One line with every counter, on standard error. */
 static void refl_print(const refl_counts *c, const th_reflector *r)
 {
@@ -203,10 +212,10 @@ static int refl_loop(int fd, th_reflector *r, const th_hmac *key, refl_counts *c
 					c->malformed++;
 				else if (ws == TH_WIRE_UNAUTH)
 					c->unauth++;
-				else if (ws == TH_WIRE_OLD_VERSION)
-					c->old_version++;
-				else
+				else if (ws == TH_WIRE_FORGED)
 					c->forged++;
+				else if (c->old_version++ == 0)
+					refl_old_version(in[i][4]);
 				continue;
 			}
 			th_refl_src src;

@@ -517,7 +517,11 @@ static void read_echoes(th_prober *p, tgt *t)
 			continue;
 		}
 		if (ws == TH_WIRE_OLD_VERSION) {
-			t->st.old_version++;
+			if (t->st.old_version++ == 0)
+				q_log(p, 1, "%s (%s:%s): echo of wire version %u dropped (%s %d)",
+				      t->conf.vm, t->conf.host, t->conf.port, buf[4],
+				      "update the reflector: this prober speaks version",
+				      TH_WIRE_VERSION);
 			continue;
 		}
 		if (ws != TH_WIRE_OK) {

@@ -262,6 +262,11 @@ START_TEST(echoes_of_another_version_are_counted_apart)
 	ck_assert_uint_eq(st.s.sent, 200);
 	ck_assert_uint_eq(st.s.received, 200);
 	ck_assert_uint_eq(st.old_version, 200);
+	/* said once, in the log */
+	ck_assert_int_eq(g.log_lines, 1);
+	ck_assert_ptr_nonnull(strstr(g.logs, "vm1 (127.0.0.1:"));
+	ck_assert_ptr_nonnull(strstr(g.logs, "): echo of wire version 1 dropped (update the "
+	                                     "reflector: this prober speaks version 2)\n"));
 	ck_assert_uint_eq(st.malformed, 0);
 	ck_assert_uint_eq(st.forged, 0);
 	ck_assert_uint_eq(st.s.dup, 0);
