@@ -7,7 +7,8 @@
  *       version (a version-1 probe and a version-3 one) and prints how many of those.
  *   probe-forge send ADDR PORT KIND COUNT [KEYFILE]
  *       sends COUNT packets of one KIND from one UDP socket (signed with KEYFILE when given):
- *       probe (sequence 1..COUNT of one stream), replay (sequence 1 COUNT times), echo (a
+ *       probe (sequence 1..COUNT of one stream), new (sequence 1 of COUNT new streams),
+ *       replay (sequence 1 COUNT times), echo (a
  *       well-formed echo), malformed (the junk kinds in turn), v1 (a version-1 probe, every
  *       other one with a tag), forged (signed with a key of its own), unsigned (no tag); then
  *       reads what comes back for 300 ms and prints "sent N bytes B received M bytes C".
@@ -141,6 +142,11 @@ static size_t make_kind(const char *kind, unsigned k, uint32_t id, const th_hmac
 
 	if (strcmp(kind, "probe") == 0)
 		return th_wire_encode_probe(b, &p, key);
+	if (strcmp(kind, "new") == 0) {
+		p.stream_id = id + k;
+		p.seq = 1;
+		return th_wire_encode_probe(b, &p, key);
+	}
 	if (strcmp(kind, "unsigned") == 0)
 		return th_wire_encode_probe(b, &p, NULL);
 	if (strcmp(kind, "forged") == 0)

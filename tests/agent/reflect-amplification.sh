@@ -4,7 +4,8 @@
 # without and with a key, the bytes leaving its port are at most the bytes arriving, counted on
 # the wire by nftables in the VM's namespace; a probe gets an echo of exactly its own size,
 # anything else (a keyed replay after the first) gets nothing. The reflector's SIGUSR1 line
-# counts every kind exactly.
+# counts every kind exactly. 40 new streams from one address: 32 (the burst) are echoed, 8
+# refused as rate-limited.
 # timeout: 120
 # shellcheck source=tests/common/lib.sh
 . "${top_srcdir:?}/tests/common/lib.sh"
@@ -99,5 +100,16 @@ th_assert_eq 1 "$(grep -c 'probe of wire version 1 dropped (update the prober' "
 	"key: the first old-version probe is reported once"
 th_assert_eq "$N" "$(field "$log" forged)" "key: forged"
 th_assert_eq "$N" "$(field "$log" unauthenticated)" "key: unauthenticated"
+
+# 40 new streams from one address in 40 ms: a burst of 32 is echoed, 8 are over the limit
+read -r -a before < <(counters)
+ip netns exec "$TA_SUP" "$FORGE" send 10.77.1.2 "$TA_PORT" new 40 "$TH_TMP/key" >/dev/null
+sleep 0.1
+read -r -a after < <(counters)
+th_assert_eq 40 $((after[0] - before[0])) "new streams: packets in"
+th_assert_eq 32 $((after[2] - before[2])) "new streams: echoes out"
+kill -USR1 "$refl"
+th_wait_for 5 grep -q 'rate-limited 8 ' "$log"
+th_assert_eq 34 "$(field "$log" streams)" "key: streams after the burst"
 kill -TERM "$refl"
 wait "$refl" || true
