@@ -334,8 +334,8 @@ static void probe_summary(th_prober *p)
 		fprintf(stderr,
 		        PR "%s (%s): sent %llu received %llu lost up %llu down %llu unknown %llu "
 		           "late %llu dup %llu outages %llu stalled %llu slips %llu (skipped %llu, "
-		           "max %.3f ms) invalid %llu malformed %llu forged %llu replayed %llu "
-		           "foreign %llu send-errors %llu\n",
+		           "max %.3f ms) invalid %llu malformed %llu forged %llu old-version %llu "
+		           "replayed %llu foreign %llu send-errors %llu\n",
 		        th_prober_vm_name(p, i), th_prober_stream_name(p, i),
 		        (unsigned long long)st.s.sent, (unsigned long long)st.s.received,
 		        (unsigned long long)st.s.lost_up, (unsigned long long)st.s.lost_down,
@@ -344,8 +344,9 @@ static void probe_summary(th_prober *p)
 		        (unsigned long long)st.s.stalled, (unsigned long long)st.s.slips,
 		        (unsigned long long)st.s.skipped, (double)st.s.max_slip_ns / 1e6,
 		        (unsigned long long)st.s.invalid, (unsigned long long)st.malformed,
-		        (unsigned long long)st.forged, (unsigned long long)st.replayed,
-		        (unsigned long long)st.foreign, (unsigned long long)st.send_errors);
+		        (unsigned long long)st.forged, (unsigned long long)st.old_version,
+		        (unsigned long long)st.replayed, (unsigned long long)st.foreign,
+		        (unsigned long long)st.send_errors);
 	}
 }
 

@@ -1,6 +1,9 @@
 /* cmd-reflect.c — "themis-agent reflect": echo probes on the VM, adding what the reflector
  * knows about each stream (reflector.h). One socket, batched receive and send, kernel receive
- * timestamps to measure how long a probe waited before being echoed. */
+ * timestamps to measure how long a probe waited before being echoed. Only a probe that decoded
+ * as this wire version (and, with a key, authenticated) can cause an echo, and an echo is never
+ * longer than that probe (probe-wire.h). The counters go to standard error on SIGUSR1 and when
+ * it stops. */
 #include "themis-config.h"
 
 #include <errno.h>
@@ -25,22 +28,55 @@
 
 #define BATCH 32
 
-static volatile sig_atomic_t refl_stop;
+static volatile sig_atomic_t refl_stop, refl_report;
 
 static void refl_on_signal(int sig)
 {
-	(void)sig;
-	refl_stop = 1;
+	if (sig == SIGUSR1)
+		refl_report = 1;
+	else
+		refl_stop = 1;
 }
 
 typedef struct refl_counts {
-	uint64_t received, echoed, malformed, unauth, forged, replayed, send_errors;
+	uint64_t received, echoed, duplicates, too_old, replayed;
+	uint64_t malformed, unauth, forged, old_version, send_errors;
 } refl_counts;
 
 static void refl_usage(FILE *f)
 {
 	fprintf(f, "usage: themis-agent reflect --listen ADDR:PORT [--key-file FILE] "
-	           "[--max-streams N]\n");
+	           "[--max-streams N]\n"
+	           "       [--active-window S] [--new-streams-rate N] [--new-streams-burst N]\n");
+}
+
+/* The first probe of another wire version: say why nothing is measured (once). */
+static void refl_old_version(unsigned version)
+{
+	fprintf(stderr,
+	        "themis-agent reflect: probe of wire version %u dropped (update the prober: this "
+	        "reflector speaks version %d)\n",
+	        version, TH_WIRE_VERSION);
+}
+
+/* One line with every counter, on standard error. */
+static void refl_print(const refl_counts *c, const th_reflector *r)
+{
+	th_refl_counters rc;
+
+	th_reflector_counters(r, &rc);
+	fprintf(stderr,
+	        "themis-agent reflect: received %llu echoed %llu streams %zu evicted %llu "
+	        "refused %llu rate-limited %llu duplicates %llu too-old %llu replayed %llu "
+	        "malformed %llu unauthenticated %llu forged %llu old-version %llu "
+	        "send-errors %llu\n",
+	        (unsigned long long)c->received, (unsigned long long)c->echoed, rc.streams,
+	        (unsigned long long)rc.evicted, (unsigned long long)rc.refused,
+	        (unsigned long long)rc.rate_limited, (unsigned long long)c->duplicates,
+	        (unsigned long long)c->too_old, (unsigned long long)c->replayed,
+	        (unsigned long long)c->malformed, (unsigned long long)c->unauth,
+	        (unsigned long long)c->forged, (unsigned long long)c->old_version,
+	        (unsigned long long)c->send_errors);
 }
 
 static int refl_open(const char *listen_spec, char *errbuf)
@@ -122,11 +158,17 @@ static int refl_loop(int fd, th_reflector *r, const th_hmac *key, refl_counts *c
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &block, &waitmask);
 	sigdelset(&waitmask, SIGINT);
 	sigdelset(&waitmask, SIGTERM);
+	sigdelset(&waitmask, SIGUSR1);
 	while (!refl_stop) {
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		if (refl_report) {
+			refl_report = 0;
+			refl_print(c, r);
+		}
 		if (ppoll(&pfd, 1, NULL, &waitmask) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -170,8 +212,10 @@ static int refl_loop(int fd, th_reflector *r, const th_hmac *key, refl_counts *c
 					c->malformed++;
 				else if (ws == TH_WIRE_UNAUTH)
 					c->unauth++;
-				else
+				else if (ws == TH_WIRE_FORGED)
 					c->forged++;
+				else if (c->old_version++ == 0)
+					refl_old_version(in[i][4]);
 				continue;
 			}
 			th_refl_src src;
@@ -179,8 +223,14 @@ static int refl_loop(int fd, th_reflector *r, const th_hmac *key, refl_counts *c
 			refl_src(&from[i], &src);
 			th_refl_verdict v =
 			    th_reflector_receive(r, &src, p.stream_id, p.seq, now_mono, &a);
+			if (v == TH_REFL_REFUSED || v == TH_REFL_RATE_LIMITED)
+				continue; /* counted by the reflector; no state, no echo */
+			if (v == TH_REFL_DUP)
+				c->duplicates++;
+			else if (v == TH_REFL_TOO_OLD)
+				c->too_old++;
 			if (v != TH_REFL_ECHO && key != NULL) {
-				c->replayed++;
+				c->replayed++; /* from any source: the stream is its id */
 				continue;
 			}
 			int64_t rxt = refl_rx_time(&rx[i].msg_hdr);
@@ -224,17 +274,24 @@ int cmd_reflect(int argc, char **argv)
 	    {"listen", required_argument, NULL, 'l'},
 	    {"key-file", required_argument, NULL, 'k'},
 	    {"max-streams", required_argument, NULL, 'm'},
+	    {"active-window", required_argument, NULL, 'a'},
+	    {"new-streams-rate", required_argument, NULL, 'r'},
+	    {"new-streams-burst", required_argument, NULL, 'b'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *listen_spec = NULL, *key_file = NULL;
-	uint64_t max_streams = 1024;
+	th_refl_conf rconf;
+	uint64_t v;
+	th_err e = TH_OK;
 	char err[TH_ERRLEN];
 	int o;
 
+	th_refl_conf_defaults(&rconf);
+
 	optind = 1;
 	opterr = 0;
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while (e == TH_OK && (o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
 		case 'l':
 			listen_spec = optarg;
@@ -243,11 +300,20 @@ int cmd_reflect(int argc, char **argv)
 			key_file = optarg;
 			break;
 		case 'm':
-			if (th_arg_uint("--max-streams", optarg, 1, 1000000, &max_streams, err) !=
-			    TH_OK) {
-				fprintf(stderr, "themis-agent reflect: %s\n", err);
-				return TH_EXIT_USAGE;
-			}
+			e = th_arg_uint("--max-streams", optarg, 1, TH_REFL_MAX_STREAMS, &v, err);
+			rconf.max_streams = (size_t)v;
+			break;
+		case 'a':
+			e = th_arg_s("--active-window", optarg, 0, 86400 * TH_NS_PER_SEC,
+			             &rconf.active_window_ns, err);
+			break;
+		case 'r':
+			e = th_arg_uint("--new-streams-rate", optarg, 0, 1000000, &v, err);
+			rconf.new_per_sec = (uint32_t)v;
+			break;
+		case 'b':
+			e = th_arg_uint("--new-streams-burst", optarg, 1, 1000000, &v, err);
+			rconf.new_burst = (uint32_t)v;
 			break;
 		case 'h':
 			refl_usage(stdout);
@@ -259,6 +325,10 @@ int cmd_reflect(int argc, char **argv)
 			refl_usage(stderr);
 			return TH_EXIT_USAGE;
 		}
+	}
+	if (e != TH_OK) {
+		fprintf(stderr, "themis-agent reflect: %s\n", err);
+		return TH_EXIT_USAGE;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "themis-agent reflect: unexpected argument \"%s\"\n", argv[optind]);
@@ -287,7 +357,7 @@ int cmd_reflect(int argc, char **argv)
 		return TH_EXIT_FAIL;
 	}
 	th_reflector *r;
-	if (th_reflector_new(&r, (size_t)max_streams, err) != TH_OK) {
+	if (th_reflector_new(&r, &rconf, err) != TH_OK) {
 		fprintf(stderr, "themis-agent reflect: %s\n", err);
 		close(fd);
 		return TH_EXIT_FAIL;
@@ -296,19 +366,13 @@ int cmd_reflect(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	fprintf(stderr, "themis-agent reflect: listening on %s%s\n", listen_spec,
 	        key != NULL ? " (authenticated)" : "");
 
 	refl_counts c = {0};
 	int rc = refl_loop(fd, r, key, &c);
-	fprintf(stderr,
-	        "themis-agent reflect: received %llu echoed %llu streams %zu evicted %llu "
-	        "malformed %llu unauthenticated %llu forged %llu replayed %llu send-errors %llu\n",
-	        (unsigned long long)c.received, (unsigned long long)c.echoed,
-	        th_reflector_streams(r), (unsigned long long)th_reflector_evicted(r),
-	        (unsigned long long)c.malformed, (unsigned long long)c.unauth,
-	        (unsigned long long)c.forged, (unsigned long long)c.replayed,
-	        (unsigned long long)c.send_errors);
+	refl_print(&c, r);
 	th_reflector_free(r);
 	if (key != NULL)
 		th_hmac_clear(key);

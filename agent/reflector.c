@@ -1,15 +1,21 @@
-/* reflector.c — per-stream reflector state in an open-addressing hash table (see reflector.h). */
+/* reflector.c — per-stream reflector state (see reflector.h): a fixed array of streams, a
+ * chained hash over stream ids, an LRU list through the same array, and a table of per-source
+ * token buckets (GCRA form: one theoretical arrival time each). */
 #include "themis-config.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "reflector.h"
+#include <sodium.h>
 
+#include "reflector.h"
+#include "th-time.h"
+
+/* Entries are numbered from 1; 0 means "none" in chains and LRU links. */
 typedef struct rstream {
-	bool used;
-	th_refl_src src;
 	uint32_t id;
+	uint32_t chain;        /* next entry in the same hash bucket */
+	uint32_t newer, older; /* LRU neighbours */
 	uint64_t last, run_start, rx;
 	int64_t seen_ns;
 	uint64_t top;                      /* highest sequence seen */
@@ -17,31 +23,62 @@ typedef struct rstream {
 } rstream;
 
 struct th_reflector {
-	rstream *tab;
-	size_t cap, n, max;
-	uint64_t evicted;
+	th_refl_conf conf;
+	rstream *s;          /* s[1..conf.max_streams] */
+	uint32_t *bucket;    /* first entry of each hash chain */
+	size_t mask;         /* buckets - 1 */
+	uint32_t n;          /* entries in use: 1..n */
+	uint32_t head, tail; /* most and least recently active */
+	int64_t *tat;        /* per-source theoretical arrival time of the next new stream */
+	int64_t emit_ns;     /* 1 s / new_per_sec */
+	unsigned char id_key[crypto_shorthash_KEYBYTES], src_key[crypto_shorthash_KEYBYTES];
+	th_refl_counters c;
 };
 
-th_err th_reflector_new(th_reflector **out, size_t max_streams, char *errbuf)
+void th_refl_conf_defaults(th_refl_conf *c)
+{
+	c->max_streams = 1024;
+	c->active_window_ns = 120 * TH_NS_PER_SEC;
+	c->new_per_sec = 8;
+	c->new_burst = 32;
+}
+
+th_err th_reflector_new(th_reflector **out, const th_refl_conf *c, char *errbuf)
 {
 	th_reflector *r;
+	size_t nb = 8;
 
 	*out = NULL;
-	if (max_streams < 1 || max_streams > 1000000)
+	if (c->max_streams < 1 || c->max_streams > TH_REFL_MAX_STREAMS)
 		return th_seterr(errbuf, TH_ERR_INVALID, "stream table size %zu out of range",
-		                 max_streams);
+		                 c->max_streams);
+	if (c->active_window_ns < 0)
+		return th_seterr(errbuf, TH_ERR_INVALID, "active window %lld ns is negative",
+		                 (long long)c->active_window_ns);
+	if (c->new_per_sec > 1000000 || (c->new_per_sec > 0 && c->new_burst < 1))
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "new-stream limit %u/s with burst %u out of range", c->new_per_sec,
+		                 c->new_burst);
+	if (sodium_init() < 0)
+		return th_seterr(errbuf, TH_ERR_STATE, "libsodium could not be initialised");
+	while (nb < 2 * c->max_streams)
+		nb *= 2;
 	r = calloc(1, sizeof *r);
 	if (r == NULL)
 		return th_seterr(errbuf, TH_ERR_NOMEM, "out of memory for the stream table");
-	r->max = max_streams;
-	r->cap = 8;
-	while (r->cap < 2 * max_streams && r->cap < 64)
-		r->cap *= 2;
-	r->tab = calloc(r->cap, sizeof *r->tab);
-	if (r->tab == NULL) {
-		free(r);
-		return th_seterr(errbuf, TH_ERR_NOMEM, "out of memory for the stream table");
+	r->conf = *c;
+	r->mask = nb - 1;
+	r->s = calloc(c->max_streams + 1, sizeof *r->s);
+	r->bucket = calloc(nb, sizeof *r->bucket);
+	r->tat = calloc(TH_REFL_SOURCES, sizeof *r->tat);
+	if (r->s == NULL || r->bucket == NULL || r->tat == NULL) {
+		th_reflector_free(r);
+		return th_seterr(errbuf, TH_ERR_NOMEM, "out of memory for a table of %zu streams",
+		                 c->max_streams);
 	}
+	r->emit_ns = c->new_per_sec > 0 ? TH_NS_PER_SEC / c->new_per_sec : 0;
+	crypto_shorthash_keygen(r->id_key);
+	crypto_shorthash_keygen(r->src_key);
 	*out = r;
 	return TH_OK;
 }
@@ -50,109 +87,128 @@ void th_reflector_free(th_reflector *r)
 {
 	if (r == NULL)
 		return;
-	free(r->tab);
+	free(r->s);
+	free(r->bucket);
+	free(r->tat);
+	sodium_memzero(r, sizeof *r);
 	free(r);
 }
 
-size_t th_reflector_streams(const th_reflector *r)
+void th_reflector_counters(const th_reflector *r, th_refl_counters *out)
 {
-	return r->n;
+	*out = r->c;
+	out->streams = r->n;
 }
 
-uint64_t th_reflector_evicted(const th_reflector *r)
+static uint64_t keyed_hash(const unsigned char *key, const void *in, size_t len)
 {
-	return r->evicted;
+	unsigned char h[crypto_shorthash_BYTES];
+	uint64_t v;
+
+	crypto_shorthash(h, in, len, key);
+	memcpy(&v, h, sizeof v);
+	return v;
 }
 
-static size_t hash(const th_refl_src *s, uint32_t id)
+static uint32_t *bucket_of(th_reflector *r, uint32_t id)
 {
-	uint64_t h = 1469598103934665603ULL;
-	const uint8_t *b = (const uint8_t *)s;
-
-	for (size_t i = 0; i < sizeof *s; i++)
-		h = (h ^ b[i]) * 1099511628211ULL;
-	h = (h ^ id) * 1099511628211ULL;
-	return (size_t)(h ^ (h >> 29));
+	return &r->bucket[keyed_hash(r->id_key, &id, sizeof id) & r->mask];
 }
 
-static bool same(const rstream *e, const th_refl_src *s, uint32_t id)
+static void unhash(th_reflector *r, uint32_t i)
 {
-	return e->used && e->id == id && memcmp(&e->src, s, sizeof *s) == 0;
+	uint32_t *p = bucket_of(r, r->s[i].id);
+
+	while (*p != i)
+		p = &r->s[*p].chain;
+	*p = r->s[i].chain;
 }
 
-/* Backward-shift deletion keeps every probe chain unbroken. */
-static void del(th_reflector *r, size_t i)
+static void lru_unlink(th_reflector *r, uint32_t i)
 {
-	size_t j = i;
+	rstream *e = &r->s[i];
 
-	r->tab[i].used = false;
-	for (;;) {
-		j = (j + 1) & (r->cap - 1);
-		if (!r->tab[j].used)
+	if (e->newer != 0)
+		r->s[e->newer].older = e->older;
+	else
+		r->head = e->older;
+	if (e->older != 0)
+		r->s[e->older].newer = e->newer;
+	else
+		r->tail = e->newer;
+	e->newer = e->older = 0;
+}
+
+static void lru_push(th_reflector *r, uint32_t i)
+{
+	r->s[i].older = r->head;
+	r->s[i].newer = 0;
+	if (r->head != 0)
+		r->s[r->head].newer = i;
+	r->head = i;
+	if (r->tail == 0)
+		r->tail = i;
+}
+
+/* One more new stream from src at now_ns within its source's limit? Takes the token if so. */
+static bool source_allows(th_reflector *r, const th_refl_src *src, int64_t now_ns)
+{
+	uint8_t a[18];
+
+	if (r->emit_ns == 0)
+		return true;
+	memcpy(a, &src->family, 2);
+	memcpy(a + 2, src->addr, 16);
+	int64_t *tat = &r->tat[keyed_hash(r->src_key, a, sizeof a) % TH_REFL_SOURCES];
+	int64_t t = *tat > now_ns ? *tat : now_ns;
+	if (t - now_ns > (int64_t)(r->conf.new_burst - 1) * r->emit_ns)
+		return false;
+	*tat = t + r->emit_ns;
+	return true;
+}
+
+/* The entry of stream id, a new one, or 0 with *v saying why there is none. */
+static uint32_t lookup(th_reflector *r, const th_refl_src *src, uint32_t id, int64_t now_ns,
+                       th_refl_verdict *v)
+{
+	uint32_t *b = bucket_of(r, id), i;
+
+	for (i = *b; i != 0; i = r->s[i].chain)
+		if (r->s[i].id == id)
 			break;
-		size_t k = hash(&r->tab[j].src, r->tab[j].id) & (r->cap - 1);
-		/* move j to i unless its home k lies cyclically in (i, j] */
-		if ((i <= j) ? (i < k && k <= j) : (i < k || k <= j))
-			continue;
-		r->tab[i] = r->tab[j];
-		r->tab[j].used = false;
-		i = j;
+	if (i != 0) {
+		if (r->head != i) {
+			lru_unlink(r, i);
+			lru_push(r, i);
+		}
+		return i;
 	}
-	r->n--;
-}
-
-static int grow(th_reflector *r)
-{
-	size_t ncap = r->cap * 2;
-	rstream *nt = calloc(ncap, sizeof *nt);
-
-	if (nt == NULL)
-		return -1;
-	for (size_t i = 0; i < r->cap; i++) {
-		if (!r->tab[i].used)
-			continue;
-		size_t k = hash(&r->tab[i].src, r->tab[i].id) & (ncap - 1);
-		while (nt[k].used)
-			k = (k + 1) & (ncap - 1);
-		nt[k] = r->tab[i];
+	bool full = r->n >= r->conf.max_streams;
+	if (full && now_ns - r->s[r->tail].seen_ns <= r->conf.active_window_ns) {
+		r->c.refused++;
+		*v = TH_REFL_REFUSED;
+		return 0;
 	}
-	free(r->tab);
-	r->tab = nt;
-	r->cap = ncap;
-	return 0;
-}
-
-static rstream *lookup(th_reflector *r, const th_refl_src *src, uint32_t id, int64_t now_ns)
-{
-	size_t i = hash(src, id) & (r->cap - 1);
-
-	while (r->tab[i].used) {
-		if (same(&r->tab[i], src, id))
-			return &r->tab[i];
-		i = (i + 1) & (r->cap - 1);
+	if (!source_allows(r, src, now_ns)) {
+		r->c.rate_limited++;
+		*v = TH_REFL_RATE_LIMITED;
+		return 0;
 	}
-	if (r->n >= r->max) {
-		/* full: the stream silent for longest makes room */
-		size_t old = 0;
-		for (size_t k = 0; k < r->cap; k++)
-			if (r->tab[k].used &&
-			    (!r->tab[old].used || r->tab[k].seen_ns < r->tab[old].seen_ns))
-				old = k;
-		del(r, old);
-		r->evicted++;
-	} else if (2 * (r->n + 1) > r->cap && grow(r) != 0) {
-		return NULL;
+	if (full) {
+		i = r->tail;
+		unhash(r, i);
+		lru_unlink(r, i);
+		r->c.evicted++;
+	} else {
+		i = ++r->n;
 	}
-	i = hash(src, id) & (r->cap - 1);
-	while (r->tab[i].used)
-		i = (i + 1) & (r->cap - 1);
-	memset(&r->tab[i], 0, sizeof r->tab[i]);
-	r->tab[i].used = true;
-	r->tab[i].src = *src;
-	r->tab[i].id = id;
-	r->tab[i].seen_ns = now_ns;
-	r->n++;
-	return &r->tab[i];
+	memset(&r->s[i], 0, sizeof r->s[i]);
+	r->s[i].id = id;
+	r->s[i].chain = *b;
+	*b = i;
+	lru_push(r, i);
+	r->c.created++;
+	return i;
 }
 
 static bool bit(const rstream *e, uint64_t seq)
@@ -175,14 +231,13 @@ static void set_bit(rstream *e, uint64_t seq, bool on)
 th_refl_verdict th_reflector_receive(th_reflector *r, const th_refl_src *src, uint32_t id,
                                      uint64_t seq, int64_t now_ns, th_refl_answer *a)
 {
-	rstream *e = lookup(r, src, id, now_ns);
 	th_refl_verdict v = TH_REFL_ECHO;
+	uint32_t i = lookup(r, src, id, now_ns, &v);
 
-	if (e == NULL) {
-		memset(a, 0, sizeof *a);
-		a->rx_count = 1;
-		return TH_REFL_TOO_OLD;
-	}
+	memset(a, 0, sizeof *a);
+	if (i == 0)
+		return v;
+	rstream *e = &r->s[i];
 	e->seen_ns = now_ns;
 	if (e->top != 0 && seq + TH_REFL_WINDOW <= e->top)
 		v = TH_REFL_TOO_OLD;

@@ -516,6 +516,14 @@ static void read_echoes(th_prober *p, tgt *t)
 			t->st.malformed++;
 			continue;
 		}
+		if (ws == TH_WIRE_OLD_VERSION) {
+			if (t->st.old_version++ == 0)
+				q_log(p, 1, "%s (%s:%s): echo of wire version %u dropped (%s %d)",
+				      t->conf.vm, t->conf.host, t->conf.port, buf[4],
+				      "update the reflector: this prober speaks version",
+				      TH_WIRE_VERSION);
+			continue;
+		}
 		if (ws != TH_WIRE_OK) {
 			t->st.forged++;
 			continue;

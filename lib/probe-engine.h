@@ -78,10 +78,11 @@ th_err th_key_load(const char *path, uint8_t *key, size_t *len, char *errbuf);
 /* Per-target totals for summaries (the stream's maths plus what the socket saw). */
 typedef struct th_target_stats {
 	th_stream_counters s;
-	uint64_t malformed; /* echoes dropped: truncated, bad magic/version/type, bad fields */
-	uint64_t forged;    /* echoes dropped: authentication tag wrong or missing */
-	uint64_t foreign;   /* echoes dropped: belong to another stream */
-	uint64_t replayed;  /* authenticated echoes dropped: already seen or outside the window */
+	uint64_t malformed;   /* echoes dropped: truncated, bad magic/type, bad fields */
+	uint64_t forged;      /* echoes dropped: authentication tag wrong or missing */
+	uint64_t old_version; /* echoes dropped: another wire version (probe-wire.h) */
+	uint64_t foreign;     /* echoes dropped: belong to another stream */
+	uint64_t replayed;    /* authenticated echoes dropped: already seen or outside the window */
 	uint64_t send_errors;
 } th_target_stats;
 

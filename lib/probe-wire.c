@@ -53,6 +53,7 @@ static size_t finish(uint8_t *b, size_t len, const th_hmac *key)
 size_t th_wire_encode_probe(uint8_t *buf, const th_probe_pkt *p, const th_hmac *key)
 {
 	put_header(buf, TH_WIRE_PROBE, p, key);
+	memset(buf + TH_WIRE_HDR_LEN, 0, TH_WIRE_PROBE_LEN - TH_WIRE_HDR_LEN);
 	return finish(buf, TH_WIRE_PROBE_LEN, key);
 }
 
@@ -71,8 +72,11 @@ size_t th_wire_encode_echo(uint8_t *buf, const th_echo_pkt *e, const th_hmac *ke
 static th_wire_status check(const uint8_t *b, size_t len, uint8_t type, size_t body_len,
                             th_probe_pkt *p, const th_hmac *key)
 {
-	if (len < 8 || get32(b) != TH_WIRE_MAGIC || b[4] != TH_WIRE_VERSION || b[5] != type ||
-	    (b[6] & ~TH_WIRE_FLAG_AUTH) != 0 || b[7] != 0)
+	if (len < 8 || get32(b) != TH_WIRE_MAGIC)
+		return TH_WIRE_MALFORMED;
+	if (b[4] != TH_WIRE_VERSION)
+		return TH_WIRE_OLD_VERSION;
+	if (b[5] != type || (b[6] & ~TH_WIRE_FLAG_AUTH) != 0 || b[7] != 0)
 		return TH_WIRE_MALFORMED;
 	bool tagged = (b[6] & TH_WIRE_FLAG_AUTH) != 0;
 	if (len != body_len + (tagged ? TH_HMAC_LEN : 0))
@@ -92,7 +96,14 @@ static th_wire_status check(const uint8_t *b, size_t len, uint8_t type, size_t b
 th_wire_status th_wire_decode_probe(const uint8_t *buf, size_t len, th_probe_pkt *p,
                                     const th_hmac *key)
 {
-	return check(buf, len, TH_WIRE_PROBE, TH_WIRE_PROBE_LEN, p, key);
+	th_wire_status st = check(buf, len, TH_WIRE_PROBE, TH_WIRE_PROBE_LEN, p, key);
+
+	if (st != TH_WIRE_OK)
+		return st;
+	for (size_t i = TH_WIRE_HDR_LEN; i < TH_WIRE_PROBE_LEN; i++)
+		if (buf[i] != 0)
+			return TH_WIRE_MALFORMED; /* padding carries nothing */
+	return TH_WIRE_OK;
 }
 
 th_wire_status th_wire_decode_echo(const uint8_t *buf, size_t len, th_echo_pkt *e,
@@ -125,6 +136,8 @@ const char *th_wire_status_name(th_wire_status s)
 		return "unauthenticated";
 	case TH_WIRE_FORGED:
 		return "forged";
+	case TH_WIRE_OLD_VERSION:
+		return "old-version";
 	}
 	return "?";
 }

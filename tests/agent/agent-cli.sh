@@ -46,6 +46,9 @@ printf '127.0.0.1:9 vm1 colour=blue\n' >"$TH_TMP/key-targets"
 refuse 'key-targets:1: unknown setting --colour' probe --targets-file "$TH_TMP/key-targets"
 refuse '--listen ADDR:PORT is required' reflect
 refuse '--max-streams 0: must be between 1 and 1000000' reflect --listen 127.0.0.1:9 --max-streams 0
+refuse '--active-window -1: must be between 0 and 86400 s' reflect --listen 127.0.0.1:9 --active-window -1
+refuse '--new-streams-rate 2000000: must be between 0 and 1000000' reflect --listen 127.0.0.1:9 --new-streams-rate 2000000
+refuse '--new-streams-burst 0: must be between 1 and 1000000' reflect --listen 127.0.0.1:9 --new-streams-burst 0
 "$AGENT" probe --help | grep -q -- '--targets-file' || th_fail "probe --help lists the options"
 
 ns=$(th_netns_add cli)

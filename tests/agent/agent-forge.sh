@@ -19,8 +19,8 @@ run_case() {
 	local label=$1 keyed=$2 i=$3 keyargs=()
 	[ "$keyed" = yes ] && keyargs=(--key-file "$TH_TMP/key")
 	# junk straight at the reflector first: all refused, counted
-	local n
-	n=$(ip netns exec "$TA_SUP" "$FORGE" junk "10.77.$i.2" "$TA_PORT")
+	local n nv
+	{ read -r n; read -r nv; } < <(ip netns exec "$TA_SUP" "$FORGE" junk "10.77.$i.2" "$TA_PORT")
 	ip netns exec "$TA_SUP" "$FORGE" relay 7000 "10.77.$i.2" "$TA_PORT" mutate_probe=7 \
 		mutate_echo=5 "key=$([ "$keyed" = yes ] && echo 1 || echo 0)" \
 		>"$TH_TMP/relay$i.out" 2>"$TH_TMP/relay$i.log" &
@@ -51,10 +51,13 @@ run_case() {
 	[ "$unknown" -le 2 ] || th_fail "$label: $unknown probes lost in an unknown direction"
 	if ! { [ "$up" -le "$mp" ] && [ "$up" -ge $((mp - unknown)) ]; }; then th_fail "$label: corrupted probes $mp, lost up $up"; fi
 	if ! { [ "$down" -le "$me" ] && [ "$down" -ge $((me - unknown)) ]; }; then th_fail "$label: corrupted echoes $me, lost down $down"; fi
-	th_assert_eq "$me" "$(($(field "$p" malformed) + $(field "$p" forged)))" "$label: prober counted every corrupted echo"
+	th_assert_eq "$me" "$(($(field "$p" malformed) + $(field "$p" forged) + $(field "$p" old-version)))" \
+		"$label: prober counted every corrupted echo"
 	th_assert_eq "$rep" "$(field "$p" dup)" "$label: replayed echoes counted as duplicates"
-	th_assert_eq "$((mp + n))" "$(($(field "$f" malformed) + $(field "$f" unauthenticated) + $(field "$f" forged)))" \
+	th_assert_eq "$((mp + n + nv))" \
+		"$(($(field "$f" malformed) + $(field "$f" unauthenticated) + $(field "$f" forged) + $(field "$f" old-version)))" \
 		"$label: reflector counted every bad probe"
+	[ "$(field "$f" old-version)" -ge "$nv" ] || th_fail "$label: other wire versions not counted as old-version"
 	if [ "$keyed" = yes ]; then
 		th_assert_eq "$rep" "$(field "$p" replayed)" "$label: replayed echoes counted as replays"
 		th_assert_eq "$prep" "$(field "$f" replayed)" "$label: replayed probes dropped and counted"

@@ -2,8 +2,22 @@
  *
  *   probe-forge junk ADDR PORT
  *       sends one of each kind of malformed probe (empty, short, truncated, wrong magic, wrong
- *       version, wrong type, reserved bits, oversized, unauthenticated-with-tag) and prints how
- *       many it sent.
+ *       type, reserved bits, sequence 0, non-zero padding, oversized,
+ *       unauthenticated-with-tag) and prints how many it sent, then two of another wire
+ *       version (a version-1 probe and a version-3 one) and prints how many of those.
+ *   probe-forge send ADDR PORT KIND COUNT [KEYFILE]
+ *       sends COUNT packets of one KIND from one UDP socket (signed with KEYFILE when given):
+ *       probe (sequence 1..COUNT of one stream), new (sequence 1 of COUNT new streams),
+ *       replay (sequence 1 COUNT times), echo (a
+ *       well-formed echo), malformed (the junk kinds in turn), v1 (a version-1 probe, every
+ *       other one with a tag), forged (signed with a key of its own), unsigned (no tag); then
+ *       reads what comes back for 300 ms and prints "sent N bytes B received M bytes C".
+ *   probe-forge flood ADDR PORT PROBER_ADDR KEYFILE COUNT SECONDS
+ *       run in the reflector's network namespace (raw sockets, root): waits for a probe from
+ *       PROBER_ADDR, then for SECONDS sends COUNT probes of new random stream ids (every 8th
+ *       unsigned, the others signed with KEYFILE) from random source addresses in
+ *       198.18.0.0/15, and replays every probe PROBER_ADDR sends twice, each from another
+ *       random source; prints "flood F unsigned U replays R real-id ID".
  *   probe-forge relay LISTEN_PORT ADDR PORT [OPTION=N]...
  *       a UDP relay between a prober and a reflector that treats packets by their number in
  *       each direction, deterministically: drop_probe/drop_echo=N drops every N-th,
@@ -16,7 +30,10 @@
  *       forwarded F".
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
 #include <arpa/inet.h>
 #include <poll.h>
 #include <signal.h>
@@ -25,7 +42,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #include "probe-wire.h"
 
@@ -68,9 +88,6 @@ static int junk(const char *addr, const char *port)
 	buf[0] ^= 0x20; /* magic */
 	SEND(buf, len);
 	memcpy(buf, good, len);
-	buf[4] = 2; /* version */
-	SEND(buf, len);
-	memcpy(buf, good, len);
 	buf[5] = TH_WIRE_ECHO; /* type */
 	SEND(buf, len);
 	memcpy(buf, good, len);
@@ -79,14 +96,279 @@ static int junk(const char *addr, const char *port)
 	memcpy(buf, good, len);
 	buf[19] = 0, buf[16] = buf[17] = buf[18] = buf[20] = buf[21] = buf[22] = buf[23] = 0;
 	SEND(buf, len); /* sequence 0 */
+	memcpy(buf, good, len);
+	buf[len - 1] = 1;
+	SEND(buf, len); /* padding not zero */
 	memset(buf, 0xa5, sizeof buf);
 	memcpy(buf, good, len);
 	SEND(buf, sizeof buf); /* oversized */
 	memcpy(buf, good, len);
 	buf[6] = TH_WIRE_FLAG_AUTH; /* a tag the keyless reflector can not check */
 	SEND(buf, len + TH_HMAC_LEN);
+	printf("%d\n", n);
+	n = 0;
+	memcpy(buf, good, TH_WIRE_HDR_LEN);
+	buf[4] = 1;
+	SEND(buf, TH_WIRE_HDR_LEN); /* version 1: a 32-byte probe */
+	memcpy(buf, good, len);
+	buf[4] = 3;
+	SEND(buf, len);
 	close(fd);
 	printf("%d\n", n);
+	return 0;
+}
+
+static int load_key(const char *path, th_hmac *h)
+{
+	uint8_t k[256];
+	int fd = open(path, O_RDONLY);
+	ssize_t n = fd >= 0 ? read(fd, k, sizeof k) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (n < 32 || th_hmac_init(h, k, (size_t)n, NULL) != TH_OK) {
+		fprintf(stderr, "probe-forge: key file %s unusable\n", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* One packet of KIND number k (from 0) into b; its length. */
+static size_t make_kind(const char *kind, unsigned k, uint32_t id, const th_hmac *key,
+                        const th_hmac *other, uint8_t *b)
+{
+	th_probe_pkt p = {.stream_id = id, .seq = k + 1, .send_ns = 1000 + k};
+	size_t len;
+
+	if (strcmp(kind, "probe") == 0)
+		return th_wire_encode_probe(b, &p, key);
+	if (strcmp(kind, "new") == 0) {
+		p.stream_id = id + k;
+		p.seq = 1;
+		return th_wire_encode_probe(b, &p, key);
+	}
+	if (strcmp(kind, "unsigned") == 0)
+		return th_wire_encode_probe(b, &p, NULL);
+	if (strcmp(kind, "forged") == 0)
+		return th_wire_encode_probe(b, &p, other);
+	if (strcmp(kind, "replay") == 0) {
+		p.seq = 1;
+		p.send_ns = 1000;
+		return th_wire_encode_probe(b, &p, key);
+	}
+	if (strcmp(kind, "echo") == 0) {
+		th_echo_pkt e = {.probe = p, .rx_count = 1};
+		return th_wire_encode_echo(b, &e, key);
+	}
+	if (strcmp(kind, "v1") == 0) {
+		len = th_wire_encode_probe(b, &p, NULL);
+		b[4] = 1;
+		if (k % 2 == 0)
+			return TH_WIRE_HDR_LEN;
+		b[6] = TH_WIRE_FLAG_AUTH;
+		th_hmac_tag(key != NULL ? key : other, b, TH_WIRE_HDR_LEN, b + TH_WIRE_HDR_LEN);
+		return TH_WIRE_HDR_LEN + TH_HMAC_LEN;
+	}
+	if (strcmp(kind, "malformed") == 0) {
+		len = th_wire_encode_probe(b, &p, key);
+		switch (k % 6) {
+		case 0:
+			return len - 1; /* truncated */
+		case 1:
+			b[0] ^= 0x20; /* magic */
+			return len;
+		case 2:
+			b[5] = 7; /* type */
+			return len;
+		case 3:
+			memset(b + len, 0xa5, 200);
+			return len + 200; /* oversized */
+		case 4:
+			b[40] = 1; /* padding */
+			if (key != NULL)
+				th_hmac_tag(key, b, TH_WIRE_PROBE_LEN, b + TH_WIRE_PROBE_LEN);
+			return len;
+		default:
+			return 5;
+		}
+	}
+	return 0;
+}
+
+static int send_kind(const char *addr, const char *port, const char *kind, unsigned count,
+                     const char *keyfile)
+{
+	struct sockaddr_in sa;
+	th_hmac key, other;
+	const th_hmac *kp = NULL;
+	uint8_t b[512], in[4096];
+	uint8_t okey[32];
+	unsigned long long sent = 0, sbytes = 0, got = 0, gbytes = 0;
+	uint32_t id;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	memset(okey, 0x77, sizeof okey);
+	if (fd < 0 || dest(addr, port, &sa) != 0 || sodium_init() < 0 ||
+	    th_hmac_init(&other, okey, sizeof okey, NULL) != TH_OK)
+		return 1;
+	if (keyfile != NULL) {
+		if (load_key(keyfile, &key) != 0)
+			return 1;
+		kp = &key;
+	}
+	randombytes_buf(&id, sizeof id);
+	for (unsigned k = 0; k < count; k++) {
+		memset(b, 0, sizeof b);
+		size_t len = make_kind(kind, k, id, kp, &other, b);
+		if (len == 0) {
+			fprintf(stderr, "probe-forge send: unknown kind %s\n", kind);
+			return 2;
+		}
+		if (sendto(fd, b, len, 0, (struct sockaddr *)&sa, sizeof sa) == (ssize_t)len) {
+			sent++;
+			sbytes += len;
+		}
+		usleep(1000);
+	}
+	for (;;) {
+		struct pollfd pf = {fd, POLLIN, 0};
+		if (poll(&pf, 1, 300) <= 0)
+			break;
+		ssize_t n = recv(fd, in, sizeof in, 0);
+		if (n >= 0) {
+			got++;
+			gbytes += (unsigned long long)n;
+		}
+	}
+	close(fd);
+	printf("sent %llu bytes %llu received %llu bytes %llu\n", sent, sbytes, got, gbytes);
+	return 0;
+}
+
+/* A UDP datagram from src to dst:dport in an IPv4 header of our own (the kernel fills the
+ * header checksum; the UDP checksum is left 0, allowed over IPv4). */
+static void raw_send(int fd, uint32_t src, const struct sockaddr_in *dst, const uint8_t *pl,
+                     size_t len)
+{
+	uint8_t pkt[20 + 8 + TH_WIRE_MAX];
+	struct iphdr *ip = (struct iphdr *)pkt;
+	struct udphdr *u = (struct udphdr *)(pkt + 20);
+	uint16_t sport;
+
+	memset(pkt, 0, 28);
+	randombytes_buf(&sport, sizeof sport);
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->ttl = 64;
+	ip->protocol = IPPROTO_UDP;
+	ip->saddr = src;
+	ip->daddr = dst->sin_addr.s_addr;
+	ip->tot_len = htons((uint16_t)(28 + len));
+	sport = (uint16_t)(1024 + sport % 60000);
+	if (sport == ntohs(dst->sin_port))
+		sport++; /* the reflector's port: the outage rules would match it */
+	u->source = htons(sport);
+	u->dest = dst->sin_port;
+	u->len = htons((uint16_t)(8 + len));
+	memcpy(pkt + 28, pl, len);
+	sendto(fd, pkt, 28 + len, 0, (const struct sockaddr *)dst, sizeof *dst);
+}
+
+/* A random address in 198.18.0.0/15 (network byte order). */
+static uint32_t spoofed(void)
+{
+	return htonl(0xc6120000u | (randombytes_random() & 0x1ffffu));
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int flood(char **argv)
+{
+	struct sockaddr_in dst;
+	struct in_addr prober;
+	th_hmac key;
+	unsigned long count = strtoul(argv[4], NULL, 10);
+	double secs = strtod(argv[5], NULL);
+	unsigned long sent = 0, unsig = 0, replays = 0;
+	uint32_t real_id = 0, base;
+	bool have_real = false;
+	uint8_t in[2048], b[TH_WIRE_MAX];
+	int sn = socket(AF_INET, SOCK_RAW, IPPROTO_UDP),
+	    tx = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+
+	if (sn < 0 || tx < 0 || dest(argv[0], argv[1], &dst) != 0 ||
+	    inet_pton(AF_INET, argv[2], &prober) != 1 || sodium_init() < 0 ||
+	    load_key(argv[3], &key) != 0 || count == 0 || secs <= 0) {
+		perror("probe-forge flood");
+		return 1;
+	}
+	signal(SIGTERM, on_term);
+	printf("ready\n");
+	fflush(stdout);
+	randombytes_buf(&base, sizeof base);
+	int64_t start = 0, end = 0, limit = now_ns() + 10000000000LL;
+	while (!stop) {
+		int64_t now = now_ns(), next = 0;
+		if (have_real) {
+			if (start == 0) {
+				start = now;
+				end = start + (int64_t)(secs * 1e9);
+			}
+			next =
+			    start + (int64_t)((double)(end - start) * (double)sent / (double)count);
+			while (sent < count && next <= now) {
+				th_probe_pkt p = {
+				    .stream_id = base + (uint32_t)sent, .seq = 1, .send_ns = 1};
+				if (p.stream_id == real_id)
+					p.stream_id = base - 1;
+				bool sign = sent % 8 != 7;
+				unsig += !sign;
+				raw_send(tx, spoofed(), &dst, b,
+				         th_wire_encode_probe(b, &p, sign ? &key : NULL));
+				sent++;
+				next = start + (int64_t)((double)(end - start) * (double)sent /
+				                         (double)count);
+			}
+			if (now >= end)
+				break; /* every packet was due by now: all sent */
+		} else if (now > limit) {
+			fprintf(stderr, "probe-forge flood: no probe from %s in 10 s\n", argv[2]);
+			return 1;
+		}
+		int wait_ms = sent < count && have_real ? (int)((next - now) / 1000000) : 5;
+		if (wait_ms < 1)
+			wait_ms = 1; /* due packets go out in small bursts, no busy loop */
+		struct pollfd pf = {sn, POLLIN, 0};
+		if (poll(&pf, 1, wait_ms) <= 0)
+			continue;
+		ssize_t n = recv(sn, in, sizeof in, MSG_DONTWAIT);
+		if (n < 28)
+			continue;
+		const struct iphdr *ip = (const struct iphdr *)in;
+		size_t hl = (size_t)ip->ihl * 4;
+		const struct udphdr *u = (const struct udphdr *)(in + hl);
+		if (ip->saddr != prober.s_addr || u->dest != dst.sin_port || (size_t)n < hl + 8)
+			continue;
+		const uint8_t *pl = in + hl + 8;
+		size_t plen = (size_t)n - hl - 8;
+		th_probe_pkt p;
+		if (th_wire_decode_probe(pl, plen, &p, &key) != TH_WIRE_OK)
+			continue;
+		real_id = p.stream_id;
+		have_real = true;
+		for (int r = 0; r < 2; r++) {
+			raw_send(tx, spoofed(), &dst, pl, plen);
+			replays++;
+		}
+	}
+	printf("flood %lu unsigned %lu replays %lu real-id %lu\n", sent, unsig, replays,
+	       (unsigned long)real_id);
 	return 0;
 }
 
@@ -262,9 +544,15 @@ int main(int argc, char **argv)
 {
 	if (argc == 4 && strcmp(argv[1], "junk") == 0)
 		return junk(argv[2], argv[3]);
+	if ((argc == 6 || argc == 7) && strcmp(argv[1], "send") == 0)
+		return send_kind(argv[2], argv[3], argv[4], (unsigned)strtoul(argv[5], NULL, 10),
+		                 argc == 7 ? argv[6] : NULL);
+	if (argc == 8 && strcmp(argv[1], "flood") == 0)
+		return flood(argv + 2);
 	if (argc >= 5 && strcmp(argv[1], "relay") == 0)
 		return relay(argv + 2, argc - 2);
 	fprintf(stderr, "usage: probe-forge junk ADDR PORT | relay LISTEN_PORT ADDR PORT "
-	                "[OPTION=N]...\n");
+	                "[OPTION=N]... | send ADDR PORT KIND COUNT [KEYFILE] | flood ADDR PORT "
+	                "PROBER_ADDR KEYFILE COUNT SECONDS\n");
 	return 2;
 }

@@ -34,6 +34,7 @@ typedef struct refl {
 	int fd;
 	int port;
 	volatile int stop;
+	bool old_too; /* also answer every probe with a copy of the echo marked version 1 */
 	pthread_t th;
 } refl;
 
@@ -42,8 +43,11 @@ static void *refl_main(void *arg)
 	refl *r = arg;
 	th_reflector *t;
 	uint8_t in[TH_WIRE_MAX + 1], out[TH_WIRE_MAX];
+	th_refl_conf rc;
 
-	ck_assert_int_eq(th_reflector_new(&t, 16, NULL), TH_OK);
+	th_refl_conf_defaults(&rc);
+	rc.max_streams = 16;
+	ck_assert_int_eq(th_reflector_new(&t, &rc, NULL), TH_OK);
 	while (!r->stop) {
 		struct pollfd pfd = {.fd = r->fd, .events = POLLIN};
 		if (poll(&pfd, 1, 50) <= 0)
@@ -65,17 +69,22 @@ static void *refl_main(void *arg)
 		                 .refl_ns = (uint64_t)th_mono_ns()};
 		size_t len = th_wire_encode_echo(out, &e, NULL);
 		sendto(r->fd, out, len, 0, (struct sockaddr *)&from, fl);
+		if (r->old_too) {
+			out[4] = 1;
+			sendto(r->fd, out, len, 0, (struct sockaddr *)&from, fl);
+		}
 	}
 	th_reflector_free(t);
 	return NULL;
 }
 
-static void refl_start(refl *r)
+static void refl_start_opt(refl *r, bool old_too)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET};
 	socklen_t al = sizeof a;
 
 	memset(r, 0, sizeof *r);
+	r->old_too = old_too;
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	r->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	ck_assert_int_ge(r->fd, 0);
@@ -83,6 +92,11 @@ static void refl_start(refl *r)
 	ck_assert_int_eq(getsockname(r->fd, (struct sockaddr *)&a, &al), 0);
 	r->port = ntohs(a.sin_port);
 	ck_assert_int_eq(pthread_create(&r->th, NULL, refl_main, r), 0);
+}
+
+static void refl_start(refl *r)
+{
+	refl_start_opt(r, false);
 }
 
 static void refl_stop(refl *r)
@@ -225,6 +239,38 @@ START_TEST(blocking_callback_holds_up_records_not_probes)
 	ck_assert_uint_ge(h.output_stalls, 1);
 	ck_assert_int_ge(h.output_stall_max_ns, 3 * TH_NS_PER_SEC);
 	ck_assert(!pthread_equal(g.cb_thread, pthread_self())); /* not on the probing thread */
+	th_prober_free(p);
+	free_got(&g);
+}
+END_TEST
+
+/* A reflector that also sends a version-1 copy of every echo: the copies are counted as
+ * old-version, never as echoes, and the measurement is exact. */
+START_TEST(echoes_of_another_version_are_counted_apart)
+{
+	refl r;
+	got g;
+	char err[TH_ERRLEN];
+
+	refl_start_opt(&r, true);
+	th_prober *p = new_prober(&r, &g);
+	ck_assert_int_eq(th_prober_run(p, 2 * TH_NS_PER_SEC, err), TH_OK);
+	refl_stop(&r);
+
+	th_target_stats st;
+	th_prober_stats(p, 0, &st);
+	ck_assert_uint_eq(st.s.sent, 200);
+	ck_assert_uint_eq(st.s.received, 200);
+	ck_assert_uint_eq(st.old_version, 200);
+	/* said once, in the log */
+	ck_assert_int_eq(g.log_lines, 1);
+	ck_assert_ptr_nonnull(strstr(g.logs, "vm1 (127.0.0.1:"));
+	ck_assert_ptr_nonnull(strstr(g.logs, "): echo of wire version 1 dropped (update the "
+	                                     "reflector: this prober speaks version 2)\n"));
+	ck_assert_uint_eq(st.malformed, 0);
+	ck_assert_uint_eq(st.forged, 0);
+	ck_assert_uint_eq(st.s.dup, 0);
+	ck_assert_uint_eq(st.s.lost_up + st.s.lost_down + st.s.lost_unknown, 0);
 	th_prober_free(p);
 	free_got(&g);
 }
@@ -392,6 +438,7 @@ Suite *th_test_suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, blocking_callback_holds_up_records_not_probes);
+	tcase_add_test(tc, echoes_of_another_version_are_counted_apart);
 	tcase_add_test(tc, stalled_prober_thread_is_its_own_stall_not_loss);
 	tcase_add_test(tc, full_queue_drops_and_counts_records_never_probes);
 	tcase_add_test(tc, epoll_pwait2_refused_falls_back_to_the_timer);
