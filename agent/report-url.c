@@ -39,6 +39,7 @@
 #include "record-json.h"
 #include "report-url-impl.h"
 #include "report-url.h"
+#include "th-secret.h"
 #include "th-time.h"
 
 #define RU_TOKEN_MAX  1024
@@ -360,20 +361,22 @@ static void ru_path(const th_report_url *r, char *out, size_t len, uint64_t seq,
 	snprintf(out, len, "%s/" RU_SEQ_FMT ".%s", r->dir, seq, ext);
 }
 
+/* The token file is read under the rules of every secret file (lib/th-secret.h), then held to
+ * what an Authorization header can carry (no spaces). r->token changes only on success. */
 static th_err ru_load_token(th_report_url *r, char *errbuf)
 {
-	char *text;
+	char text[RU_TOKEN_MAX];
 	size_t n;
 	th_err e;
 
 	if (r->token_file[0] == '\0')
 		return TH_OK;
-	e = ru_read_file(r->token_file, &text, &n, 64 * 1024, errbuf);
+	e = th_secret_read(r->token_file, "token file", text, sizeof text, &n, TH_SECRET_TEXT,
+	                   errbuf);
 	if (e != TH_OK)
-		return th_seterr(errbuf, e, "token file %s: cannot read it (%s)", r->token_file,
-		                 th_strerror(e));
+		return e;
 	e = th_report_parse_token(text, n, r->token, sizeof r->token, errbuf);
-	free(text);
+	memset(text, 0, sizeof text);
 	if (e != TH_OK) {
 		char why[TH_ERRLEN];
 		snprintf(why, sizeof why, "%s", errbuf ? errbuf : th_strerror(e));
