@@ -36,7 +36,13 @@ refuse 'unknown option or missing value: --frobnicate' probe --frobnicate
 refuse 'unexpected argument "extra"' probe --target 127.0.0.1:9 --vm a extra
 refuse 'key file /nonexistent: No such file' probe --target 127.0.0.1:9 --vm a --key-file /nonexistent
 head -c 16 /dev/urandom >"$TH_TMP/short.key"
+chmod 600 "$TH_TMP/short.key"
 refuse 'has 16 bytes, at least 32 needed' probe --target 127.0.0.1:9 --vm a --key-file "$TH_TMP/short.key"
+head -c 32 /dev/urandom >"$TH_TMP/open.key"
+chmod 644 "$TH_TMP/open.key"
+refuse "key file $TH_TMP/open.key is readable by everyone \\(mode 0644\\): chmod o-r $TH_TMP/open.key" \
+	probe --target 127.0.0.1:9 --vm a --key-file "$TH_TMP/open.key"
+refuse "key file $TH_TMP/open.key is readable by everyone" reflect --listen 127.0.0.1:9 --key-file "$TH_TMP/open.key"
 refuse '--report /nonexistent/dir/x: No such file' probe --target 127.0.0.1:9 --vm a --report /nonexistent/dir/x
 printf '127.0.0.1:9 vm1\n\n# comment\n127.0.0.1:10 vm2 interval=0.01\n' >"$TH_TMP/bad-targets"
 refuse "bad-targets:4: --interval 0.01: must be between" probe --targets-file "$TH_TMP/bad-targets"
@@ -113,6 +119,7 @@ th_assert_eq 0 "$(jq -s '[.[] | select(.kind == "second") | .received] | add' "$
 # keys: matching keys measure; a keyless reflector refuses authenticated probes and counts them
 head -c 32 /dev/urandom >"$TH_TMP/k1"
 head -c 32 /dev/urandom >"$TH_TMP/k2"
+chmod 600 "$TH_TMP/k1" "$TH_TMP/k2"
 ip netns exec "$ns" "$AGENT" reflect --listen 127.0.0.1:9912 --key-file "$TH_TMP/k1" 2>"$TH_TMP/rk.log" &
 rk=$!
 th_on_exit kill -KILL "$rk"

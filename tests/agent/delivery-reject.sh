@@ -14,6 +14,7 @@ port=$(th_free_port)
 url="http://127.0.0.1:$port"
 echo "good" >"$TH_TMP/token"
 echo "wrong" >"$TH_TMP/badtoken"
+chmod 600 "$TH_TMP/token" "$TH_TMP/badtoken"
 
 run_feed() { # run_feed SPOOL TOKENFILE START COUNT -> rc in FEED_RC, keys in $TH_TMP/fed.START
 	FEED_RC=0
