@@ -44,6 +44,10 @@ refuse "key file $TH_TMP/open.key is readable by everyone \\(mode 0644\\): chmod
 	probe --target 127.0.0.1:9 --vm a --key-file "$TH_TMP/open.key"
 refuse "key file $TH_TMP/open.key is readable by everyone" reflect --listen 127.0.0.1:9 --key-file "$TH_TMP/open.key"
 refuse '--report /nonexistent/dir/x: No such file' probe --target 127.0.0.1:9 --vm a --report /nonexistent/dir/x
+refuse '--report ftp://h/x: only http:// and https:// URLs are accepted' probe --target 127.0.0.1:9 --vm a --report ftp://h/x
+refuse '--spool-max 10K: must be between 65536 and 1099511627776 bytes' probe --target 127.0.0.1:9 --vm a --spool-max 10K
+refuse '--spool-max "12X": not a size' probe --target 127.0.0.1:9 --vm a --spool-max 12X
+refuse '--spool-max 2T: must be between' iperf --spool-max 2T -- -c 127.0.0.1
 printf '127.0.0.1:9 vm1\n\n# comment\n127.0.0.1:10 vm2 interval=0.01\n' >"$TH_TMP/bad-targets"
 refuse "bad-targets:4: --interval 0.01: must be between" probe --targets-file "$TH_TMP/bad-targets"
 printf '127.0.0.1:9\n' >"$TH_TMP/novm-targets"
