@@ -13,7 +13,8 @@
  * - report_url_close() is called once at exit, after the last write: it tries to deliver what is
  *   queued within opts->close_timeout_ms, spools the rest for the next run, frees everything.
  * Nothing is lost or duplicated across an endpoint outage or an agent restart (spool + the
- * endpoint's idempotent keys); close() reports records lost because the spool failed.
+ * endpoint's idempotent keys) as long as the spool stays under spool_max; beyond it the oldest
+ * batches are deleted and counted. close() reports records lost because the spool failed.
  */
 #ifndef TH_REPORT_URL_H
 #define TH_REPORT_URL_H
