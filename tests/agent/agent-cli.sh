@@ -48,6 +48,20 @@ refuse '--report ftp://h/x: only http:// and https:// URLs are accepted' probe -
 refuse '--spool-max 10K: must be between 65536 and 1099511627776 bytes' probe --target 127.0.0.1:9 --vm a --spool-max 10K
 refuse '--spool-max "12X": not a size' probe --target 127.0.0.1:9 --vm a --spool-max 12X
 refuse '--spool-max 2T: must be between' iperf --spool-max 2T -- -c 127.0.0.1
+# --spool-max reaches the spool: a 75 KB batch left by an earlier run in a spool capped at 64K is
+# deleted, counted and reported when the first record needs room
+mkdir -p "$TH_TMP/capspool"
+awk 'BEGIN { for (i = 0; i < 3000; i++) printf "{\"kind\":\"second\",\"t\":%d}\n", 1000000 + i }' \
+	>"$TH_TMP/capspool/00000000000000000001.batch"
+rc=0
+"$AGENT" probe --target 127.0.0.1:9 --vm a --duration 1.5 --report http://127.0.0.1:9 \
+	--spool-dir "$TH_TMP/capspool" --spool-max 64K --quiet 2>"$TH_TMP/cap.err" || rc=$?
+th_assert_eq 1 "$rc" "exit status with records left in the spool"
+grep -q "reached --spool-max (65536 bytes): deleting the oldest batches" "$TH_TMP/cap.err" ||
+	th_fail "--spool-max 64K did not reach the spool: $(cat "$TH_TMP/cap.err")"
+grep -q "^themis-agent: report: 3000 records were deleted from spool $TH_TMP/capspool" "$TH_TMP/cap.err" ||
+	th_fail "the deleted records were not counted: $(cat "$TH_TMP/cap.err")"
+[ ! -e "$TH_TMP/capspool/00000000000000000001.batch" ] || th_fail "the oldest batch is still there"
 printf '127.0.0.1:9 vm1\n\n# comment\n127.0.0.1:10 vm2 interval=0.01\n' >"$TH_TMP/bad-targets"
 refuse "bad-targets:4: --interval 0.01: must be between" probe --targets-file "$TH_TMP/bad-targets"
 printf '127.0.0.1:9\n' >"$TH_TMP/novm-targets"
