@@ -82,7 +82,8 @@ th_err th_report_url_push(th_report_url *r, const th_record *rec, char *errbuf);
 
 /* Seal what is pending, give the delivery thread up to drain_ms to empty the spool, stop it and
  * free everything. Undelivered batches stay in the spool for the next run; the return value is
- * then TH_ERR_TIMEOUT (errbuf says how many records wait). r may be NULL. */
+ * then TH_ERR_TIMEOUT (errbuf says how many records wait). Records lost (dropped from memory, or
+ * deleted to stay under spool_max) make it TH_ERR_IO. r may be NULL. */
 th_err th_report_url_close(th_report_url *r, unsigned drain_ms, char *errbuf);
 
 /* Counters since open. */

@@ -1639,6 +1639,11 @@ th_err th_report_url_close(th_report_url *r, unsigned drain_ms, char *errbuf)
 		e = th_seterr(errbuf, TH_ERR_TIMEOUT,
 		              "%llu records not yet delivered to %s stay in %s for the next run",
 		              pending, r->url, r->dir);
+	else if (r->st.spool_dropped > 0)
+		e = th_seterr(errbuf, TH_ERR_IO,
+		              "%llu records were deleted from spool %s to stay under --spool-max; "
+		              "the others were delivered",
+		              r->st.spool_dropped, r->dir);
 	ru_curl.easy_cleanup(r->curl);
 	pthread_cond_destroy(&r->cv);
 	pthread_mutex_destroy(&r->mu);
