@@ -1067,8 +1067,18 @@ static bool ru_keep_cb(void *ctx, size_t lo, size_t hi, long status)
 		err = errno;
 		goto fail;
 	}
-	snprintf(path, sizeof path, "%s/rejected/" RU_SEQ_FMT ".%zu.batch", r->dir, b->seq, lo);
-	snprintf(rpath, sizeof rpath, "%s/rejected/" RU_SEQ_FMT ".%zu.reason", r->dir, b->seq, lo);
+	/* <seq>.<k>: k is the first record's place in its batch, made unique when a name is taken
+	 * (a spool emptied by an earlier run starts its seqs again; memory batches have seq 0) */
+	size_t k = lo;
+	for (;; k++) {
+		snprintf(path, sizeof path, "%s/rejected/" RU_SEQ_FMT ".%zu.batch", r->dir, b->seq,
+		         k);
+		snprintf(rpath, sizeof rpath, "%s/rejected/" RU_SEQ_FMT ".%zu.reason", r->dir,
+		         b->seq, k);
+		if (access(path, F_OK) != 0 && errno == ENOENT && access(rpath, F_OK) != 0 &&
+		    errno == ENOENT)
+			break;
+	}
 	int n = snprintf(head, sizeof head, "HTTP %ld\n", status);
 	const char *rparts[] = {head, r->reason};
 	size_t rlens[] = {(size_t)n, r->reason_len};
@@ -1099,7 +1109,7 @@ static bool ru_keep_cb(void *ctx, size_t lo, size_t hi, long status)
 	       "%s rejected %zu records with HTTP %ld: %.200s — kept in "
 	       "%s/rejected/" RU_SEQ_FMT ".%zu.batch, not retried",
 	       r->url, hi - lo, status, r->reason[0] ? r->reason : "(no message)", r->dir, b->seq,
-	       lo);
+	       k);
 	return true;
 fail:
 	ru_log(r, 0,

@@ -39,6 +39,12 @@ grep -q "told to refuse" "$TH_TMP/s400/rejected"/*.reason || th_fail "reason lac
 grep -q "rejected 10 records with HTTP 400" "$TH_TMP/err.100" ||
 	th_fail "rejection not logged: $(cat "$TH_TMP/err.100")"
 dlv_spool_empty "$TH_TMP/s400" || th_fail "rejected batches left in the sending queue"
+# a second run on the emptied spool numbers its batches from 1 again: nothing kept is overwritten
+run_feed "$TH_TMP/s400" "$TH_TMP/token" 150 25
+th_assert_eq 0 "$FEED_RC" "exit status of the second run with permanent rejections"
+th_assert_eq 6 "$(find "$TH_TMP/s400/rejected" -name '*.batch' | wc -l)" "rejected batches of two runs"
+th_assert_eq 6 "$(find "$TH_TMP/s400/rejected" -name '*.reason' | wc -l)" "reasons of two runs"
+th_assert_eq 50 "$(cat "$TH_TMP/s400/rejected"/*.batch | wc -l)" "rejected records of two runs"
 dlv_sink_stop
 
 # 413: halves until the body fits (one record is about 330 bytes)
