@@ -619,12 +619,13 @@ static th_err ru_recover(th_report_url *r, char *errbuf)
 	return TH_OK;
 }
 
-/* Delete the oldest batch kept in rejected/ (the lowest <seq>.<lo>). false when none. Caller
- * holds mu. */
+/* Delete the oldest batch kept in rejected/ (the earliest written, then the lowest <seq>.<k>:
+ * seqs start again when an earlier run emptied the spool). false when none. Caller holds mu. */
 static bool ru_drop_rejected_locked(th_report_url *r)
 {
 	char dir[PATH_MAX + 16], path[PATH_MAX + 300];
 	unsigned long long best_seq = 0, best_lo = 0, lines;
+	struct timespec best_t = {0, 0};
 	bool found = false;
 	struct dirent *de;
 	off_t complete, size;
@@ -643,9 +644,15 @@ static bool ru_drop_rejected_locked(th_report_url *r)
 		if (*e1 != '.' || !isdigit((unsigned char)e1[1]))
 			continue;
 		lo = strtoull(e1 + 1, &e2, 10);
-		if (strcmp(e2, ".batch") != 0)
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		if (strcmp(e2, ".batch") != 0 || stat(path, &sb) != 0)
 			continue;
-		if (!found || seq < best_seq || (seq == best_seq && lo < best_lo)) {
+		if (!found || sb.st_mtim.tv_sec < best_t.tv_sec ||
+		    (sb.st_mtim.tv_sec == best_t.tv_sec &&
+		     (sb.st_mtim.tv_nsec < best_t.tv_nsec ||
+		      (sb.st_mtim.tv_nsec == best_t.tv_nsec &&
+		       (seq < best_seq || (seq == best_seq && lo < best_lo)))))) {
+			best_t = sb.st_mtim;
 			best_seq = seq;
 			best_lo = lo;
 			found = true;

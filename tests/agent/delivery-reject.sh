@@ -6,7 +6,8 @@
 # 503 and a wrong token (401) keep the batch in the spool for later (exit 3: records wait), and
 #     a later run with the endpoint healthy delivers them;
 # 401 and 403 that last longer than the retry bound (--auth-retry-ms here, 10 minutes by
-#     default) end in rejected/ like other 4xx, every record kept there and none lost.
+#     default) end in rejected/ like other 4xx, every record kept there and none lost;
+# rejected/ counts towards --spool-max: its oldest batches are deleted first, and counted.
 # shellcheck source=tests/common/lib.sh
 . "${top_srcdir:?}/tests/common/lib.sh"
 # shellcheck source=tests/agent/delivery-common.sh
@@ -45,6 +46,22 @@ th_assert_eq 0 "$FEED_RC" "exit status of the second run with permanent rejectio
 th_assert_eq 6 "$(find "$TH_TMP/s400/rejected" -name '*.batch' | wc -l)" "rejected batches of two runs"
 th_assert_eq 6 "$(find "$TH_TMP/s400/rejected" -name '*.reason' | wc -l)" "reasons of two runs"
 th_assert_eq 50 "$(cat "$TH_TMP/s400/rejected"/*.batch | wc -l)" "rejected records of two runs"
+
+# 400 for everything with the spool capped at 64K: rejected/ counts towards the cap, its oldest
+# batches go first, the newest records stay there and the deleted ones are counted
+run_feed "$TH_TMP/scap" "$TH_TMP/token" 1000000 1000 --rate 2000 --spool-max 65536
+cat "$TH_TMP/err.1000000" >&2
+th_assert_eq 3 "$FEED_RC" "exit status when rejected records were deleted"
+deleted=$(sed -n 's/^themis-agent: report: \([0-9]*\) records were deleted from spool .*/\1/p' "$TH_TMP/err.1000000")
+if [ -z "$deleted" ] || [ "$deleted" -eq 0 ]; then th_fail "no rejected records deleted under the cap"; fi
+bytes=$(find "$TH_TMP/scap" -type f ! -name lock -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
+[ "$bytes" -le 65536 ] || th_fail "the spool holds $bytes bytes, more than its cap"
+kept=$(cat "$TH_TMP/scap/rejected"/*.batch | wc -l)
+th_log "1000 records rejected, $deleted deleted to stay under 64K, $kept kept in rejected/ ($bytes bytes)"
+th_assert_eq 1000 $((kept + deleted)) "records kept plus records deleted"
+tail -n "$kept" "$TH_TMP/fed.1000000" >"$TH_TMP/want.cap"
+cat "$TH_TMP/scap/rejected"/*.batch | jq -r .t | sort -n >"$TH_TMP/got.cap"
+diff -u "$TH_TMP/want.cap" "$TH_TMP/got.cap" >&2 || th_fail "rejected/ does not hold the newest records"
 dlv_sink_stop
 
 # 413: halves until the body fits (one record is about 330 bytes)
