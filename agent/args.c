@@ -77,3 +77,52 @@ th_err th_arg_name(const char *opt, const char *val, char *out, char *errbuf)
 	memcpy(out, val, n + 1);
 	return TH_OK;
 }
+
+th_err th_arg_size(const char *opt, const char *val, uint64_t min, uint64_t max, uint64_t *out,
+                   char *errbuf)
+{
+	char *end;
+	unsigned long long v;
+	unsigned shift = 0;
+
+	errno = 0;
+	v = strtoull(val, &end, 10);
+	if (val[0] < '0' || val[0] > '9' || errno != 0)
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "%s \"%s\": not a size (a number of bytes with an optional K, M "
+		                 "or G)",
+		                 opt, val);
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		break;
+	default:
+		shift = 64;
+	}
+	if (shift == 64 || (*end != '\0' && end[1] != '\0'))
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "%s \"%s\": not a size (a number of bytes with an optional K, M "
+		                 "or G)",
+		                 opt, val);
+	if (v > (UINT64_MAX >> shift) || (v << shift) < min || (v << shift) > max)
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "%s %s: must be between %llu and %llu bytes", opt, val,
+		                 (unsigned long long)min, (unsigned long long)max);
+	*out = v << shift;
+	return TH_OK;
+}

@@ -56,8 +56,8 @@ static void probe_usage(FILE *f)
 	    "                          [--loss-timeout MS] [--min-lost N] [--stall MS]\n"
 	    "                          [--hold-max S] [--stream ID] [--key-file FILE]\n"
 	    "                          [--report -|FILE|URL]... [--token-file FILE]\n"
-	    "                          [--spool-dir DIR] [--spool-memory N] [--cacert FILE]\n"
-	    "                          [--cert FILE --key FILE] [--quiet]\n"
+	    "                          [--spool-dir DIR] [--spool-max SIZE] [--spool-memory N]\n"
+	    "                          [--cacert FILE] [--cert FILE --key FILE] [--quiet]\n"
 	    "Per-target options given after a --target apply to that target; otherwise they are\n"
 	    "defaults for the targets (and --targets-file lines) that follow them.\n");
 }
@@ -201,6 +201,7 @@ static int probe_parse(probe_opts *o, int argc, char **argv)
 	    {"cert", required_argument, NULL, 'c'},
 	    {"key", required_argument, NULL, 'k'},
 	    {"spool-memory", required_argument, NULL, 'm'},
+	    {"spool-max", required_argument, NULL, 'M'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -257,6 +258,13 @@ static int probe_parse(probe_opts *o, int argc, char **argv)
 			uint64_t u = 0;
 			e = th_arg_uint("--spool-memory", optarg, 1, 10000000, &u, err);
 			o->url.spool_memory = (unsigned)u;
+			break;
+		}
+		case 'M': {
+			uint64_t u = 0;
+			e = th_arg_size("--spool-max", optarg, TH_SPOOL_MAX_MIN, TH_SPOOL_MAX_MAX,
+			                &u, err);
+			o->url.spool_max = u;
 			break;
 		}
 		case 'q':

@@ -47,7 +47,8 @@ static void ipc_emit(const th_record *rec, void *arg)
 static void ipc_usage(FILE *f)
 {
 	fprintf(f, "usage: themis-agent iperf [--vm NAME] [--stream ID] [--direction up|down] "
-	           "[--report -|FILE|URL]... [--token-file F] [--spool-dir D] [--cacert F] "
+	           "[--report -|FILE|URL]... [--token-file F] [--spool-dir D] [--spool-max SIZE] "
+	           "[--cacert F] "
 	           "[--cert F --key F] [--iperf3 PATH] "
 	           "[--quiet] -- IPERF3-ARGS...\n");
 }
@@ -75,6 +76,7 @@ int cmd_iperf(int argc, char **argv)
 	                                     {"report", required_argument, NULL, 'r'},
 	                                     {"token-file", required_argument, NULL, 'T'},
 	                                     {"spool-dir", required_argument, NULL, 'S'},
+	                                     {"spool-max", required_argument, NULL, 'M'},
 	                                     {"cacert", required_argument, NULL, 'a'},
 	                                     {"cert", required_argument, NULL, 'c'},
 	                                     {"key", required_argument, NULL, 'k'},
@@ -132,6 +134,13 @@ int cmd_iperf(int argc, char **argv)
 		case 'S':
 			uopts.spool_dir = optarg;
 			break;
+		case 'M': {
+			uint64_t u = 0;
+			e = th_arg_size("--spool-max", optarg, TH_SPOOL_MAX_MIN, TH_SPOOL_MAX_MAX,
+			                &u, err);
+			uopts.spool_max = u;
+			break;
+		}
 		case 'a':
 			uopts.cacert = optarg;
 			break;

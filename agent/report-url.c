@@ -7,8 +7,9 @@
  * <seq> is a zero-padded decimal so names sort in sending order. At open, leftover .open files
  * (a crashed run) are cut back to their last complete line and sealed. A segment is fsync'd
  * before it is sealed, the directory after every rename, a rejected copy before its batch goes.
- * While the spool cannot take records they wait in a bounded ring in memory (see
- * report-url-impl.h).
+ * Every file is read in bounded chunks, never whole. The bytes of all of them are counted
+ * (spool_bytes) and kept under spool_max by deleting the oldest batches (see
+ * report-url-impl.h). While the spool cannot take records they wait in a bounded ring in memory.
  * The report_url_* functions at the bottom are the agent's front-end contract (report-url.h).
  * libcurl is loaded with dlopen() on the first --report URL: the same binary runs the reflector
  * inside guests, where libcurl and its TLS stack would triple the resident memory.
@@ -39,12 +40,14 @@
 #include "record-json.h"
 #include "report-url-impl.h"
 #include "report-url.h"
+#include "th-secret.h"
 #include "th-time.h"
 
 #define RU_TOKEN_MAX  1024
 #define RU_URL_MAX    2048
 #define RU_REASON_MAX 512
 #define RU_SEQ_FMT    "%020" PRIu64
+#define RU_CHUNK_MAX  (4u << 20) /* bytes of a batch file read into memory at a time */
 
 /* The libcurl entry points used here, resolved at run time. */
 static struct {
@@ -110,7 +113,8 @@ struct th_report_url {
 	char cacert[PATH_MAX], cert[PATH_MAX], key[PATH_MAX]; /* "" when not given */
 	char dir[PATH_MAX];
 	int lock_fd;
-	unsigned batch_max, flush_ms, timeout_ms, retry_max_ms, mem_max;
+	unsigned batch_max, flush_ms, timeout_ms, retry_max_ms, mem_max, auth_retry_ms;
+	unsigned long long spool_max;
 	th_report_log_fn *log;
 	void *log_ctx;
 
@@ -129,13 +133,21 @@ struct th_report_url {
 	size_t *mem_len;
 	size_t mem_head, mem_n, mem_inflight;
 	bool spool_failing, mem_full; /* a warning was logged for this episode */
+	bool cap_full;                /* the spool reached spool_max: warned, deleting */
+	uint64_t drop_next;           /* no queue batch below this is left to delete */
+	bool inflight;                /* the delivery thread is sending batch inflight_seq */
+	uint64_t inflight_seq;
+	bool inflight_dropped; /* ... which was deleted to make room meanwhile */
+	uint64_t part_seq;     /* batch whose first part_done records are settled (0: none) */
+	size_t part_done;
+	off_t part_off; /* where record part_done starts in that batch file */
 	bool thread_started;
 	pthread_t thread;
 	th_report_url_stats st;
 
 	/* delivery thread only */
-	uint64_t part_seq; /* batch whose first part_done records are settled (0: none) */
-	size_t part_done;
+	int64_t auth_since_ns; /* first 401/403 of the current episode; 0: none */
+	bool auth_given_up;    /* auth_retry_ms passed: 401/403 now reject */
 	CURL *curl;
 	char curl_error[CURL_ERROR_SIZE]; /* libcurl's detailed reason for a transport failure */
 	bool tls_failed;                  /* the last transport failure was a TLS one */
@@ -147,14 +159,16 @@ struct th_report_url {
 
 /* ------------------------------------------------------------------ pure helpers */
 
-th_report_verdict th_report_classify(long s)
+th_report_verdict th_report_classify(long s, bool auth_given_up)
 {
 	if (s >= 200 && s < 300)
 		return TH_REPORT_DONE;
 	if (s == 413)
 		return TH_REPORT_SPLIT;
-	/* 401 and 403 (bearer token, client certificate) wait for the operator to fix them */
-	if (s == 401 || s == 403 || s == 408 || s == 429)
+	/* 401 and 403 (bearer token, client certificate) wait a while for the operator */
+	if ((s == 401 || s == 403) && !auth_given_up)
+		return TH_REPORT_RETRY;
+	if (s == 408 || s == 429)
 		return TH_REPORT_RETRY;
 	if (s >= 400 && s < 500)
 		return TH_REPORT_REJECT;
@@ -162,17 +176,18 @@ th_report_verdict th_report_classify(long s)
 }
 
 static th_report_verdict deliver_rec(th_report_post_fn *post, th_report_keep_fn *keep, void *ctx,
-                                     size_t lo, size_t hi, th_report_progress *pr)
+                                     size_t lo, size_t hi, bool auth_given_up,
+                                     th_report_progress *pr)
 {
 	long st = post(ctx, lo, hi);
-	th_report_verdict v = th_report_classify(st);
+	th_report_verdict v = th_report_classify(st, auth_given_up);
 
 	pr->status = st;
 	if (v == TH_REPORT_SPLIT && hi - lo > 1) {
 		size_t mid = lo + (hi - lo) / 2;
-		v = deliver_rec(post, keep, ctx, lo, mid, pr);
+		v = deliver_rec(post, keep, ctx, lo, mid, auth_given_up, pr);
 		if (v == TH_REPORT_DONE)
-			v = deliver_rec(post, keep, ctx, mid, hi, pr);
+			v = deliver_rec(post, keep, ctx, mid, hi, auth_given_up, pr);
 		return v;
 	}
 	if (v == TH_REPORT_SPLIT)
@@ -192,13 +207,14 @@ static th_report_verdict deliver_rec(th_report_post_fn *post, th_report_keep_fn 
 }
 
 th_report_verdict th_report_deliver_range(th_report_post_fn *post, th_report_keep_fn *keep,
-                                          void *ctx, size_t lo, size_t hi, th_report_progress *pr)
+                                          void *ctx, size_t lo, size_t hi, bool auth_given_up,
+                                          th_report_progress *pr)
 {
 	memset(pr, 0, sizeof *pr);
 	pr->done = lo;
 	if (hi <= lo)
 		return TH_REPORT_DONE;
-	return deliver_rec(post, keep, ctx, lo, hi, pr);
+	return deliver_rec(post, keep, ctx, lo, hi, auth_given_up, pr);
 }
 
 th_err th_report_url_endpoint(const char *arg, char *out, size_t len, char *errbuf)
@@ -282,39 +298,47 @@ static void ru_log(th_report_url *r, int level, const char *fmt, ...)
 		fprintf(stderr, "themis-agent: report: %s\n", msg);
 }
 
-/* Read a whole (small) file; *buf is malloc'ed and NUL-terminated. */
-static th_err ru_read_file(const char *path, char **buf, size_t *n, size_t max, char *errbuf)
+/* Read fd from its start in bounded chunks: its complete lines, the length up to and including
+ * its last newline, its size. */
+static th_err ru_scan_fd(int fd, unsigned long long *lines, off_t *complete, off_t *size)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat sb;
-	char *b;
-	size_t got = 0;
+	char buf[16384];
+	off_t off = 0;
 
-	if (fd < 0)
-		return th_seterr(errbuf, errno == ENOENT ? TH_ERR_NOTFOUND : TH_ERR_IO,
-		                 "cannot open %s: %s", path, strerror(errno));
-	if (fstat(fd, &sb) != 0 || (size_t)sb.st_size > max) {
-		close(fd);
-		return th_seterr(errbuf, TH_ERR_TOOBIG, "%s is larger than %zu bytes", path, max);
-	}
-	b = malloc((size_t)sb.st_size + 1);
-	if (b == NULL) {
-		close(fd);
-		return th_seterr(errbuf, TH_ERR_NOMEM, "no memory to read %s", path);
-	}
-	while (got < (size_t)sb.st_size) {
-		ssize_t k = read(fd, b + got, (size_t)sb.st_size - got);
+	*lines = 0;
+	*complete = 0;
+	for (;;) {
+		ssize_t k = pread(fd, buf, sizeof buf, off);
 		if (k < 0 && errno == EINTR)
 			continue;
-		if (k <= 0)
+		if (k < 0)
+			return TH_ERR_IO;
+		if (k == 0)
 			break;
-		got += (size_t)k;
+		for (ssize_t i = 0; i < k; i++) {
+			if (buf[i] == '\n') {
+				(*lines)++;
+				*complete = off + i + 1;
+			}
+		}
+		off += k;
 	}
-	close(fd);
-	b[got] = '\0';
-	*buf = b;
-	*n = got;
+	*size = off;
 	return TH_OK;
+}
+
+/* ru_scan_fd of a file by name; TH_ERR_NOTFOUND when it is not there. */
+static th_err ru_scan_path(const char *path, unsigned long long *lines, off_t *complete,
+                           off_t *size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	th_err e;
+
+	if (fd < 0)
+		return errno == ENOENT ? TH_ERR_NOTFOUND : TH_ERR_IO;
+	e = ru_scan_fd(fd, lines, complete, size);
+	close(fd);
+	return e;
 }
 
 static th_err ru_write_all(int fd, const char *p, size_t n)
@@ -360,20 +384,22 @@ static void ru_path(const th_report_url *r, char *out, size_t len, uint64_t seq,
 	snprintf(out, len, "%s/" RU_SEQ_FMT ".%s", r->dir, seq, ext);
 }
 
+/* The token file is read under the rules of every secret file (lib/th-secret.h), then held to
+ * what an Authorization header can carry (no spaces). r->token changes only on success. */
 static th_err ru_load_token(th_report_url *r, char *errbuf)
 {
-	char *text;
+	char text[RU_TOKEN_MAX];
 	size_t n;
 	th_err e;
 
 	if (r->token_file[0] == '\0')
 		return TH_OK;
-	e = ru_read_file(r->token_file, &text, &n, 64 * 1024, errbuf);
+	e = th_secret_read(r->token_file, "token file", text, sizeof text, &n, TH_SECRET_TEXT,
+	                   errbuf);
 	if (e != TH_OK)
-		return th_seterr(errbuf, e, "token file %s: cannot read it (%s)", r->token_file,
-		                 th_strerror(e));
+		return e;
 	e = th_report_parse_token(text, n, r->token, sizeof r->token, errbuf);
-	free(text);
+	memset(text, 0, sizeof text);
 	if (e != TH_OK) {
 		char why[TH_ERRLEN];
 		snprintf(why, sizeof why, "%s", errbuf ? errbuf : th_strerror(e));
@@ -506,15 +532,29 @@ static th_err ru_seal_locked(th_report_url *r)
 	return TH_OK;
 }
 
-static unsigned long long ru_count_lines(const char *b, size_t n)
+/* Bytes of the files in <dir>/rejected (they count towards spool_max). */
+static unsigned long long ru_rejected_bytes(th_report_url *r)
 {
-	unsigned long long c = 0;
-	for (size_t i = 0; i < n; i++)
-		c += b[i] == '\n';
-	return c;
+	char path[PATH_MAX + 16], f[PATH_MAX + 300];
+	unsigned long long sum = 0;
+	struct dirent *de;
+	struct stat sb;
+	DIR *d;
+
+	snprintf(path, sizeof path, "%s/rejected", r->dir);
+	if ((d = opendir(path)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		snprintf(f, sizeof f, "%s/%s", path, de->d_name);
+		if (de->d_name[0] != '.' && stat(f, &sb) == 0 && S_ISREG(sb.st_mode))
+			sum += (unsigned long long)sb.st_size;
+	}
+	closedir(d);
+	return sum;
 }
 
-/* Find what an earlier run left: seal .open segments, set send_seq/cur_seq. */
+/* Find what an earlier run left: seal .open segments, set send_seq/cur_seq, count the records
+ * waiting and the bytes on disk. Files are scanned in bounded chunks, never read whole. */
 static th_err ru_recover(th_report_url *r, char *errbuf)
 {
 	DIR *d = opendir(r->dir);
@@ -526,6 +566,9 @@ static th_err ru_recover(th_report_url *r, char *errbuf)
 		return th_seterr(errbuf, TH_ERR_IO, "cannot read spool directory %s: %s", r->dir,
 		                 strerror(errno));
 	while ((de = readdir(d)) != NULL) {
+		char path[PATH_MAX + 32], to[PATH_MAX + 32];
+		unsigned long long lines;
+		off_t complete, size;
 		char *end;
 		uint64_t seq;
 
@@ -535,18 +578,12 @@ static th_err ru_recover(th_report_url *r, char *errbuf)
 		if (strcmp(end, ".batch") != 0 && strcmp(end, ".open") != 0)
 			continue;
 		if (strcmp(end, ".open") == 0) {
-			char path[PATH_MAX + 32], to[PATH_MAX + 32];
-			char *b;
-			size_t n;
-			if (ru_read_file((ru_path(r, path, sizeof path, seq, "open"), path), &b, &n,
-			                 SIZE_MAX / 2, errbuf) == TH_OK) {
-				size_t keep = th_report_complete_len(b, n);
-				free(b);
-				if (keep < n && truncate(path, (off_t)keep) != 0) {
-					closedir(d);
-					return th_seterr(errbuf, TH_ERR_IO, "cannot repair %s: %s",
-					                 path, strerror(errno));
-				}
+			ru_path(r, path, sizeof path, seq, "open");
+			if (ru_scan_path(path, &lines, &complete, &size) == TH_OK &&
+			    complete < size && truncate(path, complete) != 0) {
+				closedir(d);
+				return th_seterr(errbuf, TH_ERR_IO, "cannot repair %s: %s", path,
+				                 strerror(errno));
 			}
 			ru_path(r, to, sizeof to, seq, "batch");
 			if (rename(path, to) != 0) {
@@ -555,15 +592,10 @@ static th_err ru_recover(th_report_url *r, char *errbuf)
 				                 strerror(errno));
 			}
 		}
-		{
-			char path[PATH_MAX + 32];
-			char *b;
-			size_t n;
-			ru_path(r, path, sizeof path, seq, "batch");
-			if (ru_read_file(path, &b, &n, SIZE_MAX / 2, NULL) == TH_OK) {
-				r->st.pending += ru_count_lines(b, n);
-				free(b);
-			}
+		ru_path(r, path, sizeof path, seq, "batch");
+		if (ru_scan_path(path, &lines, &complete, &size) == TH_OK) {
+			r->st.pending += lines;
+			r->st.spool_bytes += (unsigned long long)size;
 		}
 		any = true;
 		if (seq < lo)
@@ -573,15 +605,155 @@ static th_err ru_recover(th_report_url *r, char *errbuf)
 	}
 	closedir(d);
 	ru_sync_dir(r);
+	r->st.spool_bytes += ru_rejected_bytes(r);
 	if (any) {
 		r->send_seq = lo;
 		r->cur_seq = hi + 1;
-		ru_log(r, 2, "%llu records from an earlier run wait in %s; sending them first",
-		       r->st.pending, r->dir);
+		ru_log(r, 2,
+		       "%llu records from an earlier run wait in %s (%llu bytes); sending them "
+		       "first",
+		       r->st.pending, r->dir, r->st.spool_bytes);
 	} else {
 		r->send_seq = r->cur_seq = 1;
 	}
 	return TH_OK;
+}
+
+/* Delete the oldest batch kept in rejected/ (the earliest written, then the lowest <seq>.<k>:
+ * seqs start again when an earlier run emptied the spool). false when none. Caller holds mu. */
+static bool ru_drop_rejected_locked(th_report_url *r)
+{
+	char dir[PATH_MAX + 16], path[PATH_MAX + 300];
+	unsigned long long best_seq = 0, best_lo = 0, lines;
+	struct timespec best_t = {0, 0};
+	bool found = false;
+	struct dirent *de;
+	off_t complete, size;
+	struct stat sb;
+	DIR *d;
+
+	snprintf(dir, sizeof dir, "%s/rejected", r->dir);
+	if ((d = opendir(dir)) == NULL)
+		return false;
+	while ((de = readdir(d)) != NULL) {
+		char *e1, *e2;
+		unsigned long long seq, lo;
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		seq = strtoull(de->d_name, &e1, 10);
+		if (*e1 != '.' || !isdigit((unsigned char)e1[1]))
+			continue;
+		lo = strtoull(e1 + 1, &e2, 10);
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		if (strcmp(e2, ".batch") != 0 || stat(path, &sb) != 0)
+			continue;
+		if (!found || sb.st_mtim.tv_sec < best_t.tv_sec ||
+		    (sb.st_mtim.tv_sec == best_t.tv_sec &&
+		     (sb.st_mtim.tv_nsec < best_t.tv_nsec ||
+		      (sb.st_mtim.tv_nsec == best_t.tv_nsec &&
+		       (seq < best_seq || (seq == best_seq && lo < best_lo)))))) {
+			best_t = sb.st_mtim;
+			best_seq = seq;
+			best_lo = lo;
+			found = true;
+		}
+	}
+	closedir(d);
+	if (!found)
+		return false;
+	snprintf(path, sizeof path, "%s/" RU_SEQ_FMT ".%llu.batch", dir, (uint64_t)best_seq,
+	         best_lo);
+	if (ru_scan_path(path, &lines, &complete, &size) != TH_OK || unlink(path) != 0) {
+		ru_log(r, 0, "cannot delete %s to stay under --spool-max: %s", path,
+		       strerror(errno));
+		return false;
+	}
+	r->st.spool_dropped += lines;
+	r->st.spool_bytes -= (unsigned long long)size < r->st.spool_bytes ? (unsigned long long)size
+	                                                                  : r->st.spool_bytes;
+	snprintf(path, sizeof path, "%s/" RU_SEQ_FMT ".%llu.reason", dir, (uint64_t)best_seq,
+	         best_lo);
+	if (stat(path, &sb) == 0 && unlink(path) == 0)
+		r->st.spool_bytes -= (unsigned long long)sb.st_size < r->st.spool_bytes
+		                         ? (unsigned long long)sb.st_size
+		                         : r->st.spool_bytes;
+	return true;
+}
+
+/* Delete the oldest sealed batch of the sending queue (the one being sent included: the delivery
+ * thread is told). false when none is left. Caller holds mu. */
+static bool ru_drop_queued_locked(th_report_url *r)
+{
+	uint64_t s = r->drop_next > r->send_seq ? r->drop_next : r->send_seq;
+
+	for (; s < r->cur_seq; s++) {
+		char path[PATH_MAX + 32];
+		unsigned long long lines, settled, lost;
+		off_t complete, size;
+		th_err e;
+
+		ru_path(r, path, sizeof path, s, "batch");
+		e = ru_scan_path(path, &lines, &complete, &size);
+		if (e == TH_ERR_NOTFOUND)
+			continue; /* a gap */
+		if (e != TH_OK || unlink(path) != 0) {
+			ru_log(r, 0, "cannot delete %s to stay under --spool-max: %s", path,
+			       strerror(errno));
+			return false;
+		}
+		settled = r->part_seq == s ? r->part_done : 0;
+		lost = lines > settled ? lines - settled : 0;
+		r->st.spool_dropped += lost;
+		r->st.pending -= lost < r->st.pending ? lost : r->st.pending;
+		r->st.spool_bytes -= (unsigned long long)size < r->st.spool_bytes
+		                         ? (unsigned long long)size
+		                         : r->st.spool_bytes;
+		if (r->inflight && r->inflight_seq == s) {
+			r->inflight_dropped = true;
+		} else {
+			if (r->part_seq == s)
+				r->part_seq = 0;
+			if (r->send_seq == s)
+				r->send_seq = s + 1;
+		}
+		r->drop_next = s + 1;
+		return true;
+	}
+	return false;
+}
+
+/* Make room for want more bytes under spool_max: delete the oldest batches, rejected ones first,
+ * sealing the open segment when it is all that is left. false when no room can be made. Caller
+ * holds mu. */
+static bool ru_make_room_locked(th_report_url *r, unsigned long long want)
+{
+	while (r->st.spool_bytes + want > r->spool_max) {
+		if (!r->cap_full) {
+			r->cap_full = true;
+			ru_log(r, 1,
+			       "spool %s reached --spool-max (%llu bytes): deleting the oldest "
+			       "batches to keep the newest records (counted as spool_dropped)",
+			       r->dir, r->spool_max);
+		}
+		if (ru_drop_rejected_locked(r) || ru_drop_queued_locked(r))
+			continue;
+		if (r->cur_fd >= 0 && r->cur_count > 0 && ru_seal_locked(r) == TH_OK)
+			continue;
+		return false;
+	}
+	return true;
+}
+
+/* The end of a full-spool episode: below half the cap again. Caller holds mu. */
+static void ru_cap_check_locked(th_report_url *r)
+{
+	if (r->cap_full && r->st.spool_bytes < r->spool_max / 2) {
+		r->cap_full = false;
+		ru_log(r, 2,
+		       "spool %s is below half its --spool-max again (%llu bytes); %llu records "
+		       "deleted to stay under it so far",
+		       r->dir, r->st.spool_bytes, r->st.spool_dropped);
+	}
 }
 
 /* Append one line to the open segment (opened when needed). Caller holds mu. On failure the
@@ -591,6 +763,10 @@ static th_err ru_append_locked(th_report_url *r, const char *json, size_t len, i
 	struct iovec iov[2];
 	size_t want = len + 1, done = 0;
 
+	if (!ru_make_room_locked(r, want)) {
+		*err = EDQUOT; /* the cap, not the disk */
+		return TH_ERR_IO;
+	}
 	if (r->cur_fd < 0) {
 		char path[PATH_MAX + 32];
 		ru_path(r, path, sizeof path, r->cur_seq, "open");
@@ -632,6 +808,7 @@ static th_err ru_append_locked(th_report_url *r, const char *json, size_t len, i
 		done += (size_t)k;
 	}
 	r->cur_size += (off_t)want;
+	r->st.spool_bytes += want;
 	if (r->cur_count++ == 0)
 		r->cur_first_ns = th_mono_ns();
 	r->st.pending++;
@@ -838,10 +1015,12 @@ static long ru_post(th_report_url *r, const char **lines, const size_t *lens, si
 	return status;
 }
 
-/* One batch on its way: lines[k] of lens[k] bytes; seq 0 = records straight from memory. */
+/* One batch on its way: record i (counted from the start of the batch) is lines[i - base] of
+ * lens[i - base] bytes; seq 0 = records straight from memory. */
 typedef struct ru_batch {
 	th_report_url *r;
 	uint64_t seq;
+	size_t base;
 	const char **lines;
 	const size_t *lens;
 } ru_batch;
@@ -849,7 +1028,7 @@ typedef struct ru_batch {
 static long ru_post_cb(void *ctx, size_t lo, size_t hi)
 {
 	ru_batch *b = ctx;
-	long st = ru_post(b->r, b->lines, b->lens, lo, hi);
+	long st = ru_post(b->r, b->lines - b->base, b->lens - b->base, lo, hi);
 
 	if (st == 413 && hi - lo > 1)
 		ru_log(b->r, 1,
@@ -895,16 +1074,36 @@ static bool ru_keep_cb(void *ctx, size_t lo, size_t hi, long status)
 		err = errno;
 		goto fail;
 	}
-	snprintf(path, sizeof path, "%s/rejected/" RU_SEQ_FMT ".%zu.batch", r->dir, b->seq, lo);
-	snprintf(rpath, sizeof rpath, "%s/rejected/" RU_SEQ_FMT ".%zu.reason", r->dir, b->seq, lo);
+	/* <seq>.<k>: k is the first record's place in its batch, made unique when a name is taken
+	 * (a spool emptied by an earlier run starts its seqs again; memory batches have seq 0) */
+	size_t k = lo;
+	for (;; k++) {
+		snprintf(path, sizeof path, "%s/rejected/" RU_SEQ_FMT ".%zu.batch", r->dir, b->seq,
+		         k);
+		snprintf(rpath, sizeof rpath, "%s/rejected/" RU_SEQ_FMT ".%zu.reason", r->dir,
+		         b->seq, k);
+		if (access(path, F_OK) != 0 && errno == ENOENT && access(rpath, F_OK) != 0 &&
+		    errno == ENOENT)
+			break;
+	}
 	int n = snprintf(head, sizeof head, "HTTP %ld\n", status);
 	const char *rparts[] = {head, r->reason};
 	size_t rlens[] = {(size_t)n, r->reason_len};
-	if (!ru_write_durable(path, b->lines + lo, b->lens + lo, hi - lo, true, &err))
+	if (!ru_write_durable(path, b->lines + (lo - b->base), b->lens + (lo - b->base), hi - lo,
+	                      true, &err))
 		goto fail;
 	if (!ru_write_durable(rpath, rparts, rlens, 2, false, &err)) {
 		unlink(path);
 		goto fail;
+	}
+	{
+		unsigned long long bytes = (unsigned long long)n + r->reason_len;
+		for (size_t i = lo; i < hi; i++)
+			bytes += b->lens[i - b->base] + 1;
+		pthread_mutex_lock(&r->mu);
+		r->st.spool_bytes += bytes;
+		ru_make_room_locked(r, 0);
+		pthread_mutex_unlock(&r->mu);
 	}
 	snprintf(path, sizeof path, "%s/rejected", r->dir);
 	int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -917,7 +1116,7 @@ static bool ru_keep_cb(void *ctx, size_t lo, size_t hi, long status)
 	       "%s rejected %zu records with HTTP %ld: %.200s — kept in "
 	       "%s/rejected/" RU_SEQ_FMT ".%zu.batch, not retried",
 	       r->url, hi - lo, status, r->reason[0] ? r->reason : "(no message)", r->dir, b->seq,
-	       lo);
+	       k);
 	return true;
 fail:
 	ru_log(r, 0,
@@ -938,79 +1137,124 @@ static void ru_settled_locked(th_report_url *r, const th_report_progress *pr, bo
 		r->st.pending -= n <= r->st.pending ? n : r->st.pending;
 }
 
-/* Send batch seq. DONE: it is gone from the spool. RETRY: keep it; the records already
- * settled are remembered (part_seq/part_done) and neither sent nor counted again. */
-static th_report_verdict ru_send_batch(th_report_url *r, uint64_t seq, long *status)
+/* Send batch seq, a chunk at a time: the records not yet settled, at most batch_max of them and
+ * about RU_CHUNK_MAX bytes. DONE and !*more: the batch is gone from the spool (or was deleted to
+ * make room while it was sent); DONE and *more: this chunk is settled, more follow. RETRY: keep
+ * it; the records already settled are remembered (part_seq/part_done) and neither sent nor
+ * counted again. */
+static th_report_verdict ru_send_batch(th_report_url *r, uint64_t seq, bool auth_given_up,
+                                       long *status, bool *more)
 {
 	char path[PATH_MAX + 32];
-	char *buf;
-	size_t n, count = 0, k = 0;
-	const char **lines;
-	size_t *lens;
-	th_report_verdict v;
-	th_err e;
+	char **lines = NULL;
+	size_t *lens = NULL, from, m = 0, bytes = 0;
+	off_t start;
+	th_report_verdict v = TH_REPORT_DONE;
+	th_report_progress pr = {0};
+	bool eof = false, dropped;
+	struct stat sb;
+	ssize_t k;
+	FILE *f;
+	int fd;
 
 	*status = 0;
+	*more = false;
 	r->tls_failed = false;
 	ru_path(r, path, sizeof path, seq, "batch");
-	e = ru_read_file(path, &buf, &n, SIZE_MAX / 2, NULL);
-	if (e == TH_ERR_NOTFOUND)
-		return TH_REPORT_DONE; /* a gap left by an earlier run */
-	if (e != TH_OK) {
-		snprintf(r->reason, sizeof r->reason, "cannot read batch " RU_SEQ_FMT, seq);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return TH_REPORT_DONE; /* a gap left by an earlier run, or deleted to make room */
+	if (fd < 0 || fstat(fd, &sb) != 0 || (f = fdopen(fd, "r")) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		snprintf(r->reason, sizeof r->reason, "cannot read batch " RU_SEQ_FMT ": %s", seq,
+		         strerror(errno));
 		return TH_REPORT_RETRY;
 	}
-	n = th_report_complete_len(buf, n);
-	count = ru_count_lines(buf, n);
-	if (count == 0) {
-		free(buf);
-		unlink(path);
-		return TH_REPORT_DONE;
-	}
-	lines = calloc(count, sizeof *lines);
-	lens = calloc(count, sizeof *lens);
+	pthread_mutex_lock(&r->mu);
+	from = r->part_seq == seq ? r->part_done : 0;
+	start = r->part_seq == seq ? r->part_off : 0;
+	pthread_mutex_unlock(&r->mu);
+	lines = calloc(r->batch_max, sizeof *lines);
+	lens = calloc(r->batch_max, sizeof *lens);
 	if (lines == NULL || lens == NULL) {
+		fclose(f);
 		free(lines);
 		free(lens);
-		free(buf);
 		snprintf(r->reason, sizeof r->reason, "no memory for batch " RU_SEQ_FMT, seq);
 		return TH_REPORT_RETRY;
 	}
-	for (size_t i = 0, start = 0; i < n; i++) {
-		if (buf[i] != '\n')
-			continue;
-		if (i > start) {
-			lines[k] = buf + start;
-			lens[k] = i - start;
-			k++;
+	/* from where the settled records end, the next chunk of complete lines (a torn tail is not
+	 * a record) */
+	if (start > 0 && fseeko(f, start, SEEK_SET) != 0)
+		eof = true;
+	while (!eof && m < r->batch_max && bytes < RU_CHUNK_MAX) {
+		char *line = NULL;
+		size_t cap = 0;
+		k = getline(&line, &cap, f);
+		if (k <= 0 || line[k - 1] != '\n') {
+			free(line);
+			eof = true;
+			break;
 		}
-		start = i + 1;
+		lines[m] = line;
+		lens[m] = (size_t)k - 1;
+		bytes += (size_t)k;
+		m++;
 	}
-	size_t from = r->part_seq == seq && r->part_done < k ? r->part_done : 0;
-	ru_batch b = {r, seq, lines, lens};
-	th_report_progress pr;
-	v = th_report_deliver_range(ru_post_cb, ru_keep_cb, &b, from, k, &pr);
-	*status = pr.status;
+	if (!eof) {
+		int c = fgetc(f);
+		eof = c == EOF;
+	}
+	fclose(f);
+	if (m > 0) {
+		ru_batch b = {r, seq, from, (const char **)lines, lens};
+		v = th_report_deliver_range(ru_post_cb, ru_keep_cb, &b, from, from + m,
+		                            auth_given_up, &pr);
+		*status = pr.status;
+	}
 	pthread_mutex_lock(&r->mu);
-	ru_settled_locked(r, &pr, true);
-	pthread_mutex_unlock(&r->mu);
-	if (v == TH_REPORT_DONE) {
+	dropped = r->inflight_dropped;
+	if (dropped) {
+		/* deleted to make room while it was sent: what this attempt settled was counted as
+		 * dropped, and is not */
+		unsigned long long back = pr.delivered + pr.rejected;
+		ru_settled_locked(r, &pr, false);
+		r->st.spool_dropped -= back < r->st.spool_dropped ? back : r->st.spool_dropped;
 		r->part_seq = 0;
-		if (unlink(path) != 0)
-			ru_log(r, 0, "cannot remove delivered batch %s: %s", path, strerror(errno));
 	} else {
-		r->part_seq = seq;
-		r->part_done = pr.done;
+		ru_settled_locked(r, &pr, true);
+		if (v == TH_REPORT_DONE && eof) {
+			r->part_seq = 0;
+			if (unlink(path) != 0)
+				ru_log(r, 0, "cannot remove delivered batch %s: %s", path,
+				       strerror(errno));
+			else
+				r->st.spool_bytes -=
+				    (unsigned long long)sb.st_size < r->st.spool_bytes
+				        ? (unsigned long long)sb.st_size
+				        : r->st.spool_bytes;
+			ru_cap_check_locked(r);
+		} else {
+			r->part_seq = seq;
+			r->part_done = m > 0 ? pr.done : from;
+			r->part_off = start;
+			for (size_t i = 0; i < r->part_done - from; i++)
+				r->part_off += (off_t)lens[i] + 1;
+			*more = v == TH_REPORT_DONE;
+		}
 	}
+	pthread_mutex_unlock(&r->mu);
+	for (size_t i = 0; i < m; i++)
+		free(lines[i]);
 	free(lines);
 	free(lens);
-	free(buf);
 	return v;
 }
 
 /* POST the oldest records held in memory (nothing older waits in the spool). Called with mu
  * held; releases it during the request. */
-static th_report_verdict ru_send_memory_locked(th_report_url *r, long *status)
+static th_report_verdict ru_send_memory_locked(th_report_url *r, bool auth_given_up, long *status)
 {
 	size_t n = r->mem_n < r->batch_max ? r->mem_n : r->batch_max;
 	const char **lines = calloc(n, sizeof *lines);
@@ -1030,8 +1274,8 @@ static th_report_verdict ru_send_memory_locked(th_report_url *r, long *status)
 	}
 	r->mem_inflight = n; /* pushes only add at the tail: these pointers stay valid */
 	pthread_mutex_unlock(&r->mu);
-	ru_batch b = {r, 0, lines, lens};
-	v = th_report_deliver_range(ru_post_cb, ru_keep_cb, &b, 0, n, &pr);
+	ru_batch b = {r, 0, 0, lines, lens};
+	v = th_report_deliver_range(ru_post_cb, ru_keep_cb, &b, 0, n, auth_given_up, &pr);
 	pthread_mutex_lock(&r->mu);
 	*status = pr.status;
 	ru_settled_locked(r, &pr, false);
@@ -1074,15 +1318,15 @@ static int64_t ru_after_failure(th_report_url *r, long status)
 			ru_log(
 			    r, 0,
 			    "%s refused the bearer token%s%s (HTTP 401): keeping %llu records in "
-			    "%s and retrying",
+			    "%s and retrying for %u s, then rejecting",
 			    r->url, r->token_file[0] ? " from " : "", r->token_file, pending,
-			    r->dir);
+			    r->dir, r->auth_retry_ms / 1000);
 		else if (status == 403)
 			ru_log(r, 0,
 			       "%s refused this agent (HTTP 403: %.200s): keeping %llu records "
-			       "in %s and retrying",
+			       "in %s and retrying for %u s, then rejecting",
 			       r->url, r->reason[0] ? r->reason : "no reason given", pending,
-			       r->dir);
+			       r->dir, r->auth_retry_ms / 1000);
 		else if (status == 0 && r->tls_failed)
 			ru_log(r, 0, "%s: %s: keeping %llu records in %s and retrying", r->url,
 			       r->reason, pending, r->dir);
@@ -1092,11 +1336,6 @@ static int64_t ru_after_failure(th_report_url *r, long status)
 			       r->url, status ? what : r->reason, pending, r->dir);
 		pthread_mutex_lock(&r->mu);
 	}
-	if (status == 401) {
-		pthread_mutex_unlock(&r->mu);
-		ru_load_token(r, NULL); /* the operator may have fixed the file */
-		pthread_mutex_lock(&r->mu);
-	}
 	/* exponential backoff from 250 ms, doubling while the outage lasts, up to retry_max_ms */
 	down = th_mono_ns() - r->down_since_ns;
 	while (b < (int64_t)r->retry_max_ms && b * TH_NS_PER_MS * 2 <= down)
@@ -1104,6 +1343,42 @@ static int64_t ru_after_failure(th_report_url *r, long status)
 	if (b > (int64_t)r->retry_max_ms)
 		b = r->retry_max_ms;
 	return th_mono_ns() + b * TH_NS_PER_MS;
+}
+
+/* After an answer: track how long 401/403 last (a 2xx ends the episode) and read the token
+ * file again after a 401, the operator may have fixed it. Caller holds mu. */
+static void ru_after_answer(th_report_url *r, long status)
+{
+	if (status >= 200 && status < 300) {
+		r->auth_since_ns = 0;
+		r->auth_given_up = false;
+		return;
+	}
+	if (status != 401 && status != 403)
+		return;
+	if (r->auth_since_ns == 0)
+		r->auth_since_ns = th_mono_ns();
+	pthread_mutex_unlock(&r->mu);
+	if (status == 401)
+		ru_load_token(r, NULL);
+	pthread_mutex_lock(&r->mu);
+}
+
+/* Whether 401/403 reject now: they have lasted auth_retry_ms. Logged once per episode. Caller
+ * holds mu. */
+static bool ru_auth_given_up(th_report_url *r)
+{
+	if (r->auth_given_up || r->auth_since_ns == 0 ||
+	    th_mono_ns() - r->auth_since_ns < (int64_t)r->auth_retry_ms * TH_NS_PER_MS)
+		return r->auth_given_up;
+	r->auth_given_up = true;
+	pthread_mutex_unlock(&r->mu);
+	ru_log(r, 0,
+	       "%s has refused this agent (HTTP 401/403) for %u s: batches it refuses now go to "
+	       "%s/rejected/ (counted) until it accepts records again",
+	       r->url, r->auth_retry_ms / 1000, r->dir);
+	pthread_mutex_lock(&r->mu);
+	return true;
 }
 
 static void *ru_thread(void *arg)
@@ -1125,25 +1400,41 @@ static void *ru_thread(void *arg)
 		if (r->mem_n > 0 && !ru_mem_flush_locked(r) && retry_at == 0 &&
 		    r->send_seq >= r->cur_seq && r->cur_count == 0) {
 			long status;
-			if (ru_send_memory_locked(r, &status) != TH_REPORT_DONE)
+			th_report_verdict v =
+			    ru_send_memory_locked(r, ru_auth_given_up(r), &status);
+			ru_after_answer(r, status);
+			if (v != TH_REPORT_DONE)
 				retry_at = ru_after_failure(r, status);
 			continue;
 		}
 		if (retry_at == 0 && r->send_seq < r->cur_seq) {
 			uint64_t seq = r->send_seq;
+			bool given_up = ru_auth_given_up(r), more, dropped;
 			th_report_verdict v;
 			long status;
 
+			r->inflight = true;
+			r->inflight_seq = seq;
+			r->inflight_dropped = false;
 			pthread_mutex_unlock(&r->mu);
-			v = ru_send_batch(r, seq, &status);
+			v = ru_send_batch(r, seq, given_up, &status, &more);
 			pthread_mutex_lock(&r->mu);
+			dropped = r->inflight_dropped;
+			r->inflight = r->inflight_dropped = false;
+			ru_after_answer(r, status);
+			if (dropped && r->send_seq <= seq) { /* deleted meanwhile: move on */
+				r->send_seq = seq + 1;
+				pthread_cond_broadcast(&r->cv);
+			}
 			if (v != TH_REPORT_DONE) {
 				retry_at = ru_after_failure(r, status);
 				continue;
 			}
-			r->send_seq = seq + 1;
-			pthread_cond_broadcast(&r->cv);
-			if (r->endpoint_down && status != 0) { /* an answer, not an empty batch */
+			if (!more && !dropped) {
+				r->send_seq = seq + 1;
+				pthread_cond_broadcast(&r->cv);
+			}
+			if (r->endpoint_down && status >= 200 && status < 300) {
 				double secs = (double)(th_mono_ns() - r->down_since_ns) / 1e9;
 				r->endpoint_down = false;
 				pthread_mutex_unlock(&r->mu);
@@ -1221,6 +1512,13 @@ th_err th_report_url_open(th_report_url **out, const th_report_url_opts *o, char
 	r->timeout_ms = o->timeout_ms ? o->timeout_ms : 5000;
 	r->retry_max_ms = o->retry_max_ms ? o->retry_max_ms : 5000;
 	r->mem_max = o->mem_max ? o->mem_max : 10000;
+	r->spool_max = o->spool_max ? o->spool_max : TH_REPORT_SPOOL_MAX;
+	r->auth_retry_ms = o->auth_retry_ms ? o->auth_retry_ms : TH_REPORT_AUTH_RETRY_MS;
+	if (r->spool_max < TH_SPOOL_MAX_MIN) {
+		e = th_seterr(errbuf, TH_ERR_INVALID, "--spool-max %llu: at least %llu bytes",
+		              r->spool_max, TH_SPOOL_MAX_MIN);
+		goto fail;
+	}
 	e = th_report_url_endpoint(o->url, r->url, sizeof r->url, errbuf);
 	if (e != TH_OK)
 		goto fail;
@@ -1340,6 +1638,11 @@ th_err th_report_url_close(th_report_url *r, unsigned drain_ms, char *errbuf)
 	while (r->mem_n > 0)
 		ru_mem_pop_locked(r);
 	pending = r->st.pending;
+	if (r->st.spool_dropped > 0)
+		ru_log(r, 1,
+		       "%llu records were deleted from spool %s to stay under --spool-max (%llu "
+		       "bytes)",
+		       r->st.spool_dropped, r->dir, r->spool_max);
 	if (lost > 0)
 		e = th_seterr(errbuf, TH_ERR_IO,
 		              "%llu records held in memory are lost: spool %s does not take them "
@@ -1353,6 +1656,11 @@ th_err th_report_url_close(th_report_url *r, unsigned drain_ms, char *errbuf)
 		e = th_seterr(errbuf, TH_ERR_TIMEOUT,
 		              "%llu records not yet delivered to %s stay in %s for the next run",
 		              pending, r->url, r->dir);
+	else if (r->st.spool_dropped > 0)
+		e = th_seterr(errbuf, TH_ERR_IO,
+		              "%llu records were deleted from spool %s to stay under --spool-max; "
+		              "the others were delivered",
+		              r->st.spool_dropped, r->dir);
 	ru_curl.easy_cleanup(r->curl);
 	pthread_cond_destroy(&r->cv);
 	pthread_mutex_destroy(&r->mu);
@@ -1400,6 +1708,7 @@ th_err report_url_open(report_url **out, const char *url, const report_url_opts 
 		o.cert = opts->cert;
 		o.key = opts->key;
 		o.mem_max = opts->spool_memory;
+		o.spool_max = opts->spool_max;
 	}
 	r->close_timeout_ms =
 	    opts && opts->close_timeout_ms > 0 ? (unsigned)opts->close_timeout_ms : 5000;

@@ -13,7 +13,8 @@
  * - report_url_close() is called once at exit, after the last write: it tries to deliver what is
  *   queued within opts->close_timeout_ms, spools the rest for the next run, frees everything.
  * Nothing is lost or duplicated across an endpoint outage or an agent restart (spool + the
- * endpoint's idempotent keys); close() reports records lost because the spool failed.
+ * endpoint's idempotent keys) as long as the spool stays under spool_max; beyond it the oldest
+ * batches are deleted and counted. close() reports records lost because the spool failed.
  */
 #ifndef TH_REPORT_URL_H
 #define TH_REPORT_URL_H
@@ -29,11 +30,18 @@ typedef struct report_url_opts {
 	 * certificate against that CA file instead of the system store; "--cert" and "--key"
 	 * (both or neither) present a client certificate. NULL = not given. */
 	const char *cacert, *cert, *key;
-	unsigned spool_memory; /* "--spool-memory": records kept in memory while the spool
-	                        * fails; 0 = the delivery code's default (10000) */
+	unsigned spool_memory;        /* "--spool-memory": records kept in memory while the spool
+	                               * fails; 0 = the delivery code's default (10000) */
+	unsigned long long spool_max; /* "--spool-max": bytes the spool may hold on disk (the
+	                               * oldest batches are deleted, counted, beyond it); 0 = the
+	                               * delivery code's default (256 MiB) */
 } report_url_opts;
 
 typedef struct report_url report_url;
+
+/* Bounds of --spool-max (the default, 256 MiB, is the delivery code's). */
+#define TH_SPOOL_MAX_MIN (64ULL << 10)
+#define TH_SPOOL_MAX_MAX (1ULL << 40)
 
 th_err report_url_open(report_url **out, const char *url, const report_url_opts *opts,
                        char *errbuf);

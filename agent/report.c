@@ -50,6 +50,12 @@ th_err th_report_add(th_report *r, const char *spec, const report_url_opts *url_
 
 	if (spec[0] == '\0')
 		return th_seterr(errbuf, TH_ERR_INVALID, "--report: empty destination");
+	if (!is_url(spec) && strstr(spec, "://") != NULL)
+		return th_seterr(
+		    errbuf, TH_ERR_INVALID,
+		    "--report %s: only http:// and https:// URLs are accepted (or - for "
+		    "stdout, or a file)",
+		    spec);
 	if (is_url(spec)) {
 #ifdef TH_HAVE_REPORT_URL
 		th_err e = report_url_open(&o.url, spec, url_opts, errbuf);

@@ -15,6 +15,7 @@
 
 #include "th-name.h"
 #include "th-ports.h"
+#include "th-secret.h"
 #include "th-time.h"
 #include "tp-http.h"
 #include "tp-ingest.h"
@@ -133,21 +134,12 @@ static int tp_cfg_listen(const oconfig_item_t *ci)
 
 static int tp_read_token(const char *path)
 {
-	FILE *f = fopen(path, "r");
+	char err[TH_ERRLEN];
 	size_t n;
 
-	if (f == NULL) {
-		ERROR(TP_NAME " plugin: TokenFile %s: %s", path, strerror(errno));
-		return -1;
-	}
-	n = fread(tp_token, 1, sizeof tp_token - 1, f);
-	fclose(f);
-	tp_token[n] = '\0';
-	while (n > 0 && (tp_token[n - 1] == '\n' || tp_token[n - 1] == '\r' ||
-	                 tp_token[n - 1] == ' ' || tp_token[n - 1] == '\t'))
-		tp_token[--n] = '\0';
-	if (n == 0) {
-		ERROR(TP_NAME " plugin: TokenFile %s is empty.", path);
+	if (th_secret_read(path, "TokenFile", tp_token, sizeof tp_token, &n, TH_SECRET_TEXT, err) !=
+	    TH_OK) {
+		ERROR(TP_NAME " plugin: %s", err);
 		return -1;
 	}
 	return 0;

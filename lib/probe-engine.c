@@ -25,6 +25,7 @@
 
 #include "probe-engine.h"
 #include "probe-wire.h"
+#include "th-secret.h"
 
 typedef struct tgt {
 	th_target conf;
@@ -262,30 +263,19 @@ th_err th_target_set_addr(th_target *t, const char *addrport, char *errbuf)
 
 th_err th_key_load(const char *path, uint8_t *key, size_t *len, char *errbuf)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat sb;
-	ssize_t n;
+	size_t n;
+	th_err e =
+	    th_secret_read(path, "key file", (char *)key, TH_KEY_MAX, &n, TH_SECRET_BINARY, errbuf);
 
-	if (fd < 0)
-		return th_seterr(errbuf, TH_ERR_IO, "key file %s: %s", path, strerror(errno));
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		close(fd);
-		return th_seterr(errbuf, TH_ERR_INVALID, "key file %s is not a regular file", path);
-	}
-	if (sb.st_size > TH_KEY_MAX) {
-		close(fd);
-		return th_seterr(errbuf, TH_ERR_TOOBIG, "key file %s has %lld bytes, at most %d",
-		                 path, (long long)sb.st_size, TH_KEY_MAX);
-	}
-	n = read(fd, key, TH_KEY_MAX);
-	close(fd);
-	if (n < 0)
-		return th_seterr(errbuf, TH_ERR_IO, "key file %s: %s", path, strerror(errno));
-	if (n < TH_KEY_MIN)
+	if (e != TH_OK)
+		return e;
+	if (n < TH_KEY_MIN) {
+		memset(key, 0, n);
 		return th_seterr(errbuf, TH_ERR_INVALID,
-		                 "key file %s has %zd bytes, at least %d needed", path, n,
+		                 "key file %s has %zu bytes, at least %d needed", path, n,
 		                 TH_KEY_MIN);
-	*len = (size_t)n;
+	}
+	*len = n;
 	return TH_OK;
 }
 

@@ -19,6 +19,7 @@
 #include "report.h"
 #include "ssh-exec.h"
 #include "th-name.h"
+#include "th-secret.h"
 #include "th-session.h"
 #include "vm-state.h"
 #include "watch.h"
@@ -129,18 +130,11 @@ static int cmd_list_hosts(const trig_opts *o)
 
 static int trig_read_token(const char *path, char *out, size_t size)
 {
-	FILE *f = fopen(path, "r");
+	char err[TH_ERRLEN];
+	size_t n;
 
-	if (f == NULL) {
-		fprintf(stderr, "themis-trigger: cannot read --token-file %s\n", path);
-		return -1;
-	}
-	if (fgets(out, (int)size, f) == NULL)
-		out[0] = '\0';
-	fclose(f);
-	out[strcspn(out, "\r\n")] = '\0';
-	if (out[0] == '\0') {
-		fprintf(stderr, "themis-trigger: --token-file %s is empty\n", path);
+	if (th_secret_read(path, "--token-file", out, size, &n, TH_SECRET_TEXT, err) != TH_OK) {
+		fprintf(stderr, "themis-trigger: %s\n", err);
 		return -1;
 	}
 	return 0;

@@ -44,6 +44,7 @@ cleanup() {
 trap cleanup EXIT
 mkdir -p "$d/plugins" "$d/batches"
 printf 'bench-token\n' >"$d/token"
+chmod 600 "$d/token"
 auth="Authorization: Bearer bench-token"
 cp -L "$so" "$d/plugins/themis.so"
 cp -L /usr/lib/collectd/curl_json.so /usr/lib/collectd/logfile.so "$d/plugins/"

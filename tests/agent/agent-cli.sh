@@ -36,8 +36,32 @@ refuse 'unknown option or missing value: --frobnicate' probe --frobnicate
 refuse 'unexpected argument "extra"' probe --target 127.0.0.1:9 --vm a extra
 refuse 'key file /nonexistent: No such file' probe --target 127.0.0.1:9 --vm a --key-file /nonexistent
 head -c 16 /dev/urandom >"$TH_TMP/short.key"
+chmod 600 "$TH_TMP/short.key"
 refuse 'has 16 bytes, at least 32 needed' probe --target 127.0.0.1:9 --vm a --key-file "$TH_TMP/short.key"
+head -c 32 /dev/urandom >"$TH_TMP/open.key"
+chmod 644 "$TH_TMP/open.key"
+refuse "key file $TH_TMP/open.key is readable by everyone \\(mode 0644\\): chmod o-r $TH_TMP/open.key" \
+	probe --target 127.0.0.1:9 --vm a --key-file "$TH_TMP/open.key"
+refuse "key file $TH_TMP/open.key is readable by everyone" reflect --listen 127.0.0.1:9 --key-file "$TH_TMP/open.key"
 refuse '--report /nonexistent/dir/x: No such file' probe --target 127.0.0.1:9 --vm a --report /nonexistent/dir/x
+refuse '--report ftp://h/x: only http:// and https:// URLs are accepted' probe --target 127.0.0.1:9 --vm a --report ftp://h/x
+refuse '--spool-max 10K: must be between 65536 and 1099511627776 bytes' probe --target 127.0.0.1:9 --vm a --spool-max 10K
+refuse '--spool-max "12X": not a size' probe --target 127.0.0.1:9 --vm a --spool-max 12X
+refuse '--spool-max 2T: must be between' iperf --spool-max 2T -- -c 127.0.0.1
+# --spool-max reaches the spool: a 75 KB batch left by an earlier run in a spool capped at 64K is
+# deleted, counted and reported when the first record needs room
+mkdir -p "$TH_TMP/capspool"
+awk 'BEGIN { for (i = 0; i < 3000; i++) printf "{\"kind\":\"second\",\"t\":%d}\n", 1000000 + i }' \
+	>"$TH_TMP/capspool/00000000000000000001.batch"
+rc=0
+"$AGENT" probe --target 127.0.0.1:9 --vm a --duration 1.5 --report http://127.0.0.1:9 \
+	--spool-dir "$TH_TMP/capspool" --spool-max 64K --quiet 2>"$TH_TMP/cap.err" || rc=$?
+th_assert_eq 1 "$rc" "exit status with records left in the spool"
+grep -q "reached --spool-max (65536 bytes): deleting the oldest batches" "$TH_TMP/cap.err" ||
+	th_fail "--spool-max 64K did not reach the spool: $(cat "$TH_TMP/cap.err")"
+grep -q "^themis-agent: report: 3000 records were deleted from spool $TH_TMP/capspool" "$TH_TMP/cap.err" ||
+	th_fail "the deleted records were not counted: $(cat "$TH_TMP/cap.err")"
+[ ! -e "$TH_TMP/capspool/00000000000000000001.batch" ] || th_fail "the oldest batch is still there"
 printf '127.0.0.1:9 vm1\n\n# comment\n127.0.0.1:10 vm2 interval=0.01\n' >"$TH_TMP/bad-targets"
 refuse "bad-targets:4: --interval 0.01: must be between" probe --targets-file "$TH_TMP/bad-targets"
 printf '127.0.0.1:9\n' >"$TH_TMP/novm-targets"
@@ -116,6 +140,7 @@ th_assert_eq 0 "$(jq -s '[.[] | select(.kind == "second") | .received] | add' "$
 # keys: matching keys measure; a keyless reflector refuses authenticated probes and counts them
 head -c 32 /dev/urandom >"$TH_TMP/k1"
 head -c 32 /dev/urandom >"$TH_TMP/k2"
+chmod 600 "$TH_TMP/k1" "$TH_TMP/k2"
 ip netns exec "$ns" "$AGENT" reflect --listen 127.0.0.1:9912 --key-file "$TH_TMP/k1" 2>"$TH_TMP/rk.log" &
 rk=$!
 th_on_exit kill -KILL "$rk"

@@ -10,6 +10,7 @@
 
 FORGE="$top_builddir/tests/agent/probe-forge"
 head -c 48 /dev/urandom >"$TH_TMP/key"
+chmod 600 "$TH_TMP/key"
 
 # summary field N of a "name value" stderr line
 field() { sed -n "s/.* $2 \([0-9]*\).*/\1/p" "$1" | tail -n 1; }

@@ -3,9 +3,12 @@
  * (the record is in the spool), its t is printed on stdout: the list of records the agent took
  * responsibility for, which the tests compare with what the endpoint received.
  * On SIGTERM/SIGINT it closes the channel (drain up to --drain-ms) and exits 0 when everything
- * was delivered, 3 when records stay spooled.
+ * was delivered, 3 when records stay spooled. Last on stderr: "feed: stats spool_dropped N
+ * rejected N pending N" (counters when the pushing ended) and "feed: vmhwm_kb N" (the peak
+ * resident memory of the whole run, from /proc/self/status).
  * Usage: delivery-feed --url U --spool DIR [--token-file F] [--rate N] [--start K] [--count C]
- *        [--stream S] [--batch N] [--flush-ms MS] [--drain-ms MS]
+ *        [--stream S] [--batch N] [--flush-ms MS] [--drain-ms MS] [--spool-max BYTES]
+ *        [--auth-retry-ms MS]
  */
 #include <signal.h>
 #include <stdio.h>
@@ -22,6 +25,22 @@ static void fd_on_signal(int sig)
 	fd_quit = 1;
 }
 
+/* The peak resident memory of this process (VmHWM), in KiB; -1 when unknown. */
+static long fd_vmhwm_kb(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kb = -1;
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f) != NULL)
+		if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
 int main(int argc, char **argv)
 {
 	th_report_url_opts o = {0};
@@ -33,6 +52,8 @@ int main(int argc, char **argv)
 	unsigned drain_ms = 10000;
 	struct sigaction sa = {0};
 	int64_t t0;
+	th_report_url_stats st;
+	int rc;
 
 	for (int i = 1; i + 1 < argc; i += 2) {
 		const char *k = argv[i], *v = argv[i + 1];
@@ -56,6 +77,10 @@ int main(int argc, char **argv)
 			o.flush_ms = (unsigned)atoi(v);
 		else if (strcmp(k, "--drain-ms") == 0)
 			drain_ms = (unsigned)atoi(v);
+		else if (strcmp(k, "--spool-max") == 0)
+			o.spool_max = strtoull(v, NULL, 10);
+		else if (strcmp(k, "--auth-retry-ms") == 0)
+			o.auth_retry_ms = (unsigned)atoi(v);
 		else {
 			fprintf(stderr, "delivery-feed: unknown option %s\n", k);
 			return 2;
@@ -87,9 +112,12 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		th_sleep_until_ns(t0 + (int64_t)((double)(i + 1) * 1e9 / rate));
 	}
-	if (th_report_url_close(r, drain_ms, err) != TH_OK) {
+	th_report_url_get_stats(r, &st);
+	fprintf(stderr, "feed: stats spool_dropped %llu rejected %llu pending %llu\n",
+	        st.spool_dropped, st.rejected, st.pending);
+	rc = th_report_url_close(r, drain_ms, err) == TH_OK ? 0 : 3;
+	if (rc != 0)
 		fprintf(stderr, "delivery-feed: %s\n", err);
-		return 3;
-	}
-	return 0;
+	fprintf(stderr, "feed: vmhwm_kb %ld\n", fd_vmhwm_kb());
+	return rc;
 }

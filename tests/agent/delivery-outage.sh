@@ -16,6 +16,7 @@
 port=$(th_free_port)
 spool="$TH_TMP/spool"
 echo "t0k3n-$$" >"$TH_TMP/token"
+chmod 600 "$TH_TMP/token"
 log="$TH_TMP/keys"
 : >"$log"
 

@@ -15,6 +15,7 @@ rport=$(th_free_port)
 port=$(th_free_port)
 [ "$port" != "$rport" ] || port=$((rport + 1))
 echo "tok-$$" >"$TH_TMP/token"
+chmod 600 "$TH_TMP/token"
 log="$TH_TMP/keys"
 : >"$log"
 

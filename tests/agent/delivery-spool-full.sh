@@ -20,6 +20,7 @@ rport=$(th_free_port)
 port=$(th_free_port)
 [ "$port" != "$rport" ] || port=$((rport + 1))
 echo "tok-$$" >"$TH_TMP/token"
+chmod 600 "$TH_TMP/token"
 "$AGENT" reflect --listen "127.0.0.1:$rport" >"$TH_TMP/reflect.log" 2>&1 &
 th_on_exit kill -KILL "$!"
 th_wait_for 5 grep -q listening "$TH_TMP/reflect.log"

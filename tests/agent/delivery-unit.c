@@ -12,26 +12,41 @@
 
 START_TEST(classify_keeps_batches_on_outage_answers)
 {
-	ck_assert_int_eq(th_report_classify(0), TH_REPORT_RETRY); /* no answer at all */
-	ck_assert_int_eq(th_report_classify(500), TH_REPORT_RETRY);
-	ck_assert_int_eq(th_report_classify(502), TH_REPORT_RETRY);
-	ck_assert_int_eq(th_report_classify(503), TH_REPORT_RETRY);
-	ck_assert_int_eq(th_report_classify(401), TH_REPORT_RETRY);
-	ck_assert_int_eq(th_report_classify(403), TH_REPORT_RETRY); /* client certificate */
-	ck_assert_int_eq(th_report_classify(408), TH_REPORT_RETRY);
-	ck_assert_int_eq(th_report_classify(429), TH_REPORT_RETRY);
-	ck_assert_int_eq(th_report_classify(301), TH_REPORT_RETRY);
+	ck_assert_int_eq(th_report_classify(0, false), TH_REPORT_RETRY); /* no answer at all */
+	ck_assert_int_eq(th_report_classify(500, false), TH_REPORT_RETRY);
+	ck_assert_int_eq(th_report_classify(502, false), TH_REPORT_RETRY);
+	ck_assert_int_eq(th_report_classify(503, false), TH_REPORT_RETRY);
+	ck_assert_int_eq(th_report_classify(401, false), TH_REPORT_RETRY);
+	ck_assert_int_eq(th_report_classify(403, false), TH_REPORT_RETRY); /* client certificate */
+	ck_assert_int_eq(th_report_classify(408, false), TH_REPORT_RETRY);
+	ck_assert_int_eq(th_report_classify(429, false), TH_REPORT_RETRY);
+	ck_assert_int_eq(th_report_classify(301, false), TH_REPORT_RETRY);
 }
 END_TEST
 
 START_TEST(classify_acknowledges_2xx_splits_413_rejects_other_4xx)
 {
-	ck_assert_int_eq(th_report_classify(200), TH_REPORT_DONE);
-	ck_assert_int_eq(th_report_classify(204), TH_REPORT_DONE);
-	ck_assert_int_eq(th_report_classify(413), TH_REPORT_SPLIT);
-	ck_assert_int_eq(th_report_classify(400), TH_REPORT_REJECT);
-	ck_assert_int_eq(th_report_classify(404), TH_REPORT_REJECT);
-	ck_assert_int_eq(th_report_classify(422), TH_REPORT_REJECT);
+	ck_assert_int_eq(th_report_classify(200, false), TH_REPORT_DONE);
+	ck_assert_int_eq(th_report_classify(204, false), TH_REPORT_DONE);
+	ck_assert_int_eq(th_report_classify(413, false), TH_REPORT_SPLIT);
+	ck_assert_int_eq(th_report_classify(400, false), TH_REPORT_REJECT);
+	ck_assert_int_eq(th_report_classify(404, false), TH_REPORT_REJECT);
+	ck_assert_int_eq(th_report_classify(422, false), TH_REPORT_REJECT);
+}
+END_TEST
+
+/* Once 401/403 have lasted the operator's grace, they reject like any other 4xx; nothing else
+ * changes. */
+START_TEST(classify_rejects_401_and_403_once_given_up)
+{
+	ck_assert_int_eq(th_report_classify(401, true), TH_REPORT_REJECT);
+	ck_assert_int_eq(th_report_classify(403, true), TH_REPORT_REJECT);
+	ck_assert_int_eq(th_report_classify(408, true), TH_REPORT_RETRY);
+	ck_assert_int_eq(th_report_classify(429, true), TH_REPORT_RETRY);
+	ck_assert_int_eq(th_report_classify(503, true), TH_REPORT_RETRY);
+	ck_assert_int_eq(th_report_classify(0, true), TH_REPORT_RETRY);
+	ck_assert_int_eq(th_report_classify(200, true), TH_REPORT_DONE);
+	ck_assert_int_eq(th_report_classify(413, true), TH_REPORT_SPLIT);
 }
 END_TEST
 
@@ -130,7 +145,7 @@ START_TEST(split_then_failure_resumes_after_the_acknowledged_half)
 	fake f = {.max_len = 4, .script = script, .nscript = 2, .keep_ok = true};
 	th_report_progress pr;
 
-	ck_assert_int_eq(th_report_deliver_range(fake_post, fake_keep, &f, 0, 8, &pr),
+	ck_assert_int_eq(th_report_deliver_range(fake_post, fake_keep, &f, 0, 8, false, &pr),
 	                 TH_REPORT_RETRY);
 	ck_assert_str_eq(f.log, "0-8:413 0-4:200 4-8:503");
 	ck_assert_uint_eq(pr.done, 4);
@@ -138,7 +153,7 @@ START_TEST(split_then_failure_resumes_after_the_acknowledged_half)
 	ck_assert_uint_eq(pr.rejected, 0);
 	ck_assert_int_eq(pr.status, 503);
 	f.log[0] = '\0';
-	ck_assert_int_eq(th_report_deliver_range(fake_post, fake_keep, &f, pr.done, 8, &pr),
+	ck_assert_int_eq(th_report_deliver_range(fake_post, fake_keep, &f, pr.done, 8, false, &pr),
 	                 TH_REPORT_DONE);
 	ck_assert_str_eq(f.log, "4-8:200");
 	ck_assert_uint_eq(pr.done, 8);
@@ -155,7 +170,7 @@ START_TEST(split_down_to_one_record_rejects_only_that_one)
 
 	f.script = script;
 	f.nscript = 3;
-	ck_assert_int_eq(th_report_deliver_range(fake_post, fake_keep, &f, 0, 3, &pr),
+	ck_assert_int_eq(th_report_deliver_range(fake_post, fake_keep, &f, 0, 3, false, &pr),
 	                 TH_REPORT_DONE);
 	ck_assert_str_eq(f.log, "0-3:413 0-1:200 1-3:413 1-2:413 2-3:200");
 	ck_assert_uint_eq(pr.delivered, 2);
@@ -171,7 +186,7 @@ START_TEST(rejected_batch_that_cannot_be_kept_stays)
 	fake f = {.max_len = 100, .script = script, .nscript = 1, .keep_ok = false};
 	th_report_progress pr;
 
-	ck_assert_int_eq(th_report_deliver_range(fake_post, fake_keep, &f, 0, 5, &pr),
+	ck_assert_int_eq(th_report_deliver_range(fake_post, fake_keep, &f, 0, 5, false, &pr),
 	                 TH_REPORT_RETRY);
 	ck_assert_uint_eq(pr.done, 0);
 	ck_assert_uint_eq(pr.rejected, 0);
@@ -179,8 +194,30 @@ START_TEST(rejected_batch_that_cannot_be_kept_stays)
 	/* kept: settled as rejected, once */
 	f.keep_ok = true;
 	f.next = 0;
-	ck_assert_int_eq(th_report_deliver_range(fake_post, fake_keep, &f, 0, 5, &pr),
+	ck_assert_int_eq(th_report_deliver_range(fake_post, fake_keep, &f, 0, 5, false, &pr),
 	                 TH_REPORT_DONE);
+	ck_assert_uint_eq(pr.done, 5);
+	ck_assert_uint_eq(pr.rejected, 5);
+	ck_assert_uint_eq(f.kept, 5);
+}
+END_TEST
+
+/* 401 given up: the whole range is kept as rejected, settled once. */
+START_TEST(given_up_401_keeps_the_batch_as_rejected)
+{
+	const long script[] = {401};
+	fake f = {.max_len = 100, .script = script, .nscript = 1, .keep_ok = true};
+	th_report_progress pr;
+
+	ck_assert_int_eq(th_report_deliver_range(fake_post, fake_keep, &f, 0, 5, false, &pr),
+	                 TH_REPORT_RETRY);
+	ck_assert_uint_eq(pr.done, 0);
+	ck_assert_uint_eq(f.kept, 0);
+	f.next = 0;
+	f.log[0] = '\0';
+	ck_assert_int_eq(th_report_deliver_range(fake_post, fake_keep, &f, 0, 5, true, &pr),
+	                 TH_REPORT_DONE);
+	ck_assert_str_eq(f.log, "0-5:401");
 	ck_assert_uint_eq(pr.done, 5);
 	ck_assert_uint_eq(pr.rejected, 5);
 	ck_assert_uint_eq(f.kept, 5);
@@ -194,6 +231,7 @@ Suite *th_test_suite(void)
 
 	tcase_add_test(tc, classify_keeps_batches_on_outage_answers);
 	tcase_add_test(tc, classify_acknowledges_2xx_splits_413_rejects_other_4xx);
+	tcase_add_test(tc, classify_rejects_401_and_403_once_given_up);
 	tcase_add_test(tc, endpoint_appends_records_path_only_when_missing);
 	tcase_add_test(tc, endpoint_refuses_bad_urls_naming_them);
 	tcase_add_test(tc, token_is_first_line_without_trailing_blanks);
@@ -201,6 +239,7 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, split_then_failure_resumes_after_the_acknowledged_half);
 	tcase_add_test(tc, split_down_to_one_record_rejects_only_that_one);
 	tcase_add_test(tc, rejected_batch_that_cannot_be_kept_stays);
+	tcase_add_test(tc, given_up_401_keeps_the_batch_as_rejected);
 	suite_add_tcase(s, tc);
 	return s;
 }

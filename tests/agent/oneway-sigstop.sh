@@ -18,6 +18,7 @@ th_on_exit th_netns_del "$sup"
 th_netns_link "$vm" 10.77.0.1/24 "$sup" 10.77.0.2/24 >/dev/null
 head -c 32 /dev/urandom >"$TH_TMP/key"
 head -c 32 /dev/urandom >"$TH_TMP/otherkey"
+chmod 600 "$TH_TMP/key" "$TH_TMP/otherkey"
 out="$TH_TMP/records.jsonl"
 
 ip netns exec "$sup" "$agent" receive --listen 10.77.0.2:9000 --vm vm1 --stream s1 \

@@ -27,6 +27,7 @@ mkdir -p "$a"
 mount -t tmpfs -o size=4m,mode=0755 themis-test "$a"
 th_on_exit umount -l "$a"
 printf '%s\n' "$TP_TOKEN" >"$d/token"
+chmod 600 "$d/token"
 tp_plugindir "$d/plugins" rrdtool logfile
 {
 	tp_conf_base edge collectd "$d/plugins" "PrintSeverity true"

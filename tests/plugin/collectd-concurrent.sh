@@ -13,6 +13,7 @@ tp_require
 d=$TH_TMP
 port=$(th_free_port)
 printf '%s\n' "$TP_TOKEN" >"$d/token"
+chmod 600 "$d/token"
 tp_plugindir "$d/plugins" rrdtool logfile
 {
 	tp_conf_base edge collectd "$d/plugins"

@@ -16,6 +16,7 @@ tp_require
 port=$(th_free_port)
 d=$TH_TMP
 printf '%s\n' "$TP_TOKEN" >"$d/token"
+chmod 600 "$d/token"
 tp_plugindir "$d/plugins" logfile
 {
 	tp_conf_base edge collectd "$d/plugins"

@@ -18,6 +18,7 @@ agent="$top_builddir/agent/themis-agent"
 port=$(th_free_port)
 rport=$(th_free_port)
 printf '%s\n' "$TP_TOKEN" >"$d/token"
+chmod 600 "$d/token"
 tp_plugindir "$d/plugins" logfile
 {
 	tp_conf_base edge collectd "$d/plugins"

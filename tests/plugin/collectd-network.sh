@@ -14,6 +14,7 @@ d=$TH_TMP
 http=$(th_free_port)
 net=$(th_free_port)
 printf '%s\n' "$TP_TOKEN" >"$d/token"
+chmod 600 "$d/token"
 tp_plugindir "$d/edge-plugins" network logfile
 tp_plugindir "$d/central-plugins" network rrdtool logfile
 {

@@ -27,6 +27,7 @@ d=$TH_TMP
 port=$(th_free_port)
 mkdir -p "$d/archive" "$d/journal"
 printf '%s\n' "$TP_TOKEN" >"$d/token"
+chmod 600 "$d/token"
 if [ "$TP_STALL" = blackhole ]; then
 	th_require_root
 	th_require_cmd nft nftables

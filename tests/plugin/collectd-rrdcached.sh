@@ -18,6 +18,7 @@ port=$(th_free_port)
 sock="$d/rrdcached.sock"
 mkdir -p "$d/archive" "$d/journal"
 printf '%s\n' "$TP_TOKEN" >"$d/token"
+chmod 600 "$d/token"
 tp_plugindir "$d/plugins" logfile
 {
 	tp_conf_base edge collectd "$d/plugins"

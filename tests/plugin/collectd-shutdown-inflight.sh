@@ -23,6 +23,7 @@ CYCLES=${TP_SHUTDOWN_CYCLES:-15} # stops in the middle of the posting
 VMS="c1 c2 c3 c4"
 mkdir -p "$d/archive"
 printf '%s\n' "$TP_TOKEN" >"$d/token"
+chmod 600 "$d/token"
 tp_plugindir "$d/plugins" csv logfile
 {
 	tp_conf_base edge collectd "$d/plugins"

@@ -26,6 +26,7 @@ port=$(th_free_port)
 rport=$(th_free_port)
 url="https://127.0.0.1:$port/v1/records"
 printf '%s\n' "$TP_TOKEN" >"$d/token"
+chmod 600 "$d/token"
 
 # --- certificates: CA "ca" (server, client), CA "other" (rogue client)
 # mkca NAME

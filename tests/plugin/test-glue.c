@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -127,6 +128,7 @@ START_TEST(glue_ingests_dispatches_and_archives)
 	f = fopen(tokpath, "w");
 	fputs("s3cret\n", f);
 	fclose(f);
+	ck_assert_int_eq(chmod(tokpath, 0644), 0);
 	snprintf(port_s, sizeof port_s, "%d", port);
 
 	oconfig_value_t listen[2] = {sv("127.0.0.1"), sv(port_s)}, tok = sv(tokpath),
@@ -149,6 +151,8 @@ START_TEST(glue_ingests_dispatches_and_archives)
 	module_register();
 	ck_assert_ptr_nonnull(stub_config_cb);
 	ck_assert_int_ne(stub_config_cb(&bad_root), 0);
+	ck_assert_int_ne(stub_config_cb(&root), 0); /* a TokenFile readable by everyone */
+	ck_assert_int_eq(chmod(tokpath, 0640), 0);
 	ck_assert_int_eq(stub_config_cb(&root), 0);
 	ck_assert_int_eq(stub_init_cb(), 0);
 	ck_assert_int_eq(stub_threads_started(), 2); /* the worker and the archive writer */

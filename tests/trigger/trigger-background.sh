@@ -35,6 +35,7 @@ th_on_exit kill -KILL "$refl_pid"
 
 port=$(th_free_port)
 printf '%s\n' "$TP_TOKEN" >"$d/token"
+chmod 600 "$d/token"
 tp_plugindir "$d/plugins" logfile
 {
 	tp_conf_base edge collectd "$d/plugins"

@@ -50,6 +50,7 @@ sys.exit(0 if ok and not re.search(r"<RSTIME>0</RSTIME>", h) else 1)' "$ONE_XMLR
 # --- a real collectd with the plugin
 cport=$(th_free_port)
 printf '%s\n' "$TP_TOKEN" >"$TH_TMP/token"
+chmod 600 "$TH_TMP/token"
 tp_plugindir "$TH_TMP/plugins" logfile
 {
 	tp_conf_base edge collectd "$TH_TMP/plugins"
