@@ -2,8 +2,8 @@
  * (blocking, from a worker thread) and boot a VM again after a loss. Two backends exist:
  * `sim` (in-process, migrations take a configured time) and `qemu` (real QMP migrations).
  */
-#ifndef ONE_BACKEND_H
-#define ONE_BACKEND_H
+#ifndef TH_LAB_ONE_BACKEND_H
+#define TH_LAB_ONE_BACKEND_H
 
 #include <stddef.h>
 

@@ -11,8 +11,8 @@
  *   </HOOK_MESSAGE>
  * with no XML declaration and no namespace. Pure: model in, text out.
  */
-#ifndef ONE_EVENTS_H
-#define ONE_EVENTS_H
+#ifndef TH_LAB_ONE_EVENTS_H
+#define TH_LAB_ONE_EVENTS_H
 
 #include <stddef.h>
 

@@ -5,8 +5,8 @@
  *   lose        the hypervisor loses the VM (POWEROFF after the rollback)
  *   slow MS     the migration takes MS milliseconds longer
  */
-#ifndef ONE_FAULT_H
-#define ONE_FAULT_H
+#ifndef TH_LAB_ONE_FAULT_H
+#define TH_LAB_ONE_FAULT_H
 
 #include "th-error.h"
 

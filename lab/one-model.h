@@ -9,8 +9,8 @@
  * optional callback (the state hook oned fires on the same changes), after the history records
  * of that step are written.
  */
-#ifndef ONE_MODEL_H
-#define ONE_MODEL_H
+#ifndef TH_LAB_ONE_MODEL_H
+#define TH_LAB_ONE_MODEL_H
 
 #include <stddef.h>
 #include <time.h>

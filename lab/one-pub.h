@@ -3,8 +3,8 @@
  * caller: frames are queued up to a high-water mark per subscriber and dropped beyond it, so a
  * slow or absent subscriber loses events, exactly as with oned.
  */
-#ifndef ONE_PUB_H
-#define ONE_PUB_H
+#ifndef TH_LAB_ONE_PUB_H
+#define TH_LAB_ONE_PUB_H
 
 #include "one-events.h"
 #include "th-error.h"

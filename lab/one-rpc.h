@@ -3,8 +3,8 @@
  * backend and the state machine (one-model.h). Parameter arity/type errors are XML-RPC faults
  * (-501), OpenNebula errors are the 5-item failure array.
  */
-#ifndef ONE_RPC_H
-#define ONE_RPC_H
+#ifndef TH_LAB_ONE_RPC_H
+#define TH_LAB_ONE_RPC_H
 
 #include <xmlrpc-c/base.h>
 #include <xmlrpc-c/server.h>

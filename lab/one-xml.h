@@ -2,8 +2,8 @@
  * (notes/opennebula-api.md §4): full <VM> with every history record, short <VM> bodies of
  * <VM_POOL>, <HOST> and <HOST_POOL>. Pure: model in, text out.
  */
-#ifndef ONE_XML_H
-#define ONE_XML_H
+#ifndef TH_LAB_ONE_XML_H
+#define TH_LAB_ONE_XML_H
 
 #include <stddef.h>
 

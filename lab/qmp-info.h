@@ -1,7 +1,7 @@
 /* qmp-info.h — reading QEMU's figures out of QMP replies (pure): the query-migrate result and
  * the key=value line the lab prints for a migration (`themis-lab migrate-info`). */
-#ifndef QMP_INFO_H
-#define QMP_INFO_H
+#ifndef TH_LAB_QMP_INFO_H
+#define TH_LAB_QMP_INFO_H
 
 #include <stddef.h>
 

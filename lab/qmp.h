@@ -1,8 +1,8 @@
 /* qmp.h — a small QMP (QEMU Machine Protocol) client over a unix socket: greeting, capability
  * negotiation, one command at a time with a deadline, asynchronous events skipped. Replies are
  * yajl trees. */
-#ifndef QMP_H
-#define QMP_H
+#ifndef TH_LAB_QMP_H
+#define TH_LAB_QMP_H
 
 #include <yajl/yajl_tree.h>
 

@@ -1,7 +1,7 @@
 /* one-names.h — OpenNebula's numeric VM STATE, LCM_STATE, host STATE and API error codes and
  * their names, shared by the lab endpoint and the trigger. Unknown numbers map to "OTHER". */
-#ifndef ONE_NAMES_H
-#define ONE_NAMES_H
+#ifndef TH_ONE_NAMES_H
+#define TH_ONE_NAMES_H
 
 /* VM STATE (include/VirtualMachine.h). */
 enum {

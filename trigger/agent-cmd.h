@@ -2,8 +2,8 @@
  * single-quoted for the remote shell (agent_quote); the checks below stay as input checks
  * (names, addresses and paths of a small alphabet, http(s) URLs), so a value is both checked
  * and quoted, and a URL with a query string reaches the agent intact. */
-#ifndef AGENT_CMD_H
-#define AGENT_CMD_H
+#ifndef TH_TRIGGER_AGENT_CMD_H
+#define TH_TRIGGER_AGENT_CMD_H
 
 #include <stdbool.h>
 #include <stddef.h>

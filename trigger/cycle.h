@@ -1,7 +1,7 @@
 /* cycle.h — one measured migration cycle and the run around it: agents up, warm-up, migrate,
  * poll, cool-down, agents down, records back, summary, markers. */
-#ifndef CYCLE_H
-#define CYCLE_H
+#ifndef TH_TRIGGER_CYCLE_H
+#define TH_TRIGGER_CYCLE_H
 
 #include <signal.h>
 #include <stdbool.h>

@@ -1,7 +1,7 @@
 /* exec-local.h — run a command with /bin/sh on this machine under a hard deadline, capturing
  * stdout (used for "--supervisor local" and a local --hv-command). */
-#ifndef EXEC_LOCAL_H
-#define EXEC_LOCAL_H
+#ifndef TH_TRIGGER_EXEC_LOCAL_H
+#define TH_TRIGGER_EXEC_LOCAL_H
 
 #include <stddef.h>
 

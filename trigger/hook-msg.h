@@ -3,8 +3,8 @@
  * base64 <HOOK_MESSAGE> frame (HOOK_TYPE, HOOK_OBJECT, STATE, LCM_STATE, RESOURCE_ID, then the
  * full <VM> document). Pure: no sockets. Both frames are outside input: bounded, parsed
  * strictly, every refusal a message naming what was wrong. */
-#ifndef HOOK_MSG_H
-#define HOOK_MSG_H
+#ifndef TH_TRIGGER_HOOK_MSG_H
+#define TH_TRIGGER_HOOK_MSG_H
 
 #include <stddef.h>
 

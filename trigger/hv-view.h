@@ -5,8 +5,8 @@
  *   total:     "total_ms=N", "total-time=N", "total_time_ms=N", "Time elapsed: N ms",
  *              "\"total-time\": N"
  * Values are milliseconds; unknown figures stay NaN. */
-#ifndef HV_VIEW_H
-#define HV_VIEW_H
+#ifndef TH_TRIGGER_HV_VIEW_H
+#define TH_TRIGGER_HV_VIEW_H
 
 #include <stddef.h>
 

@@ -3,8 +3,8 @@
  * markers wait in memory (they are in the journal anyway) and are re-sent, oldest first, with a
  * growing pause (0.25 s doubling to 5 s); a TLS failure (an unknown CA, a refused client
  * certificate) is one more reason to wait and re-send. */
-#ifndef MARKER_POST_H
-#define MARKER_POST_H
+#ifndef TH_TRIGGER_MARKER_POST_H
+#define TH_TRIGGER_MARKER_POST_H
 
 #include <stdbool.h>
 #include <stddef.h>

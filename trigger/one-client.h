@@ -2,8 +2,8 @@
  * carries): endpoint and credentials by OpenNebula's conventions, a response size limit, and the
  * calls the trigger needs. Every reply goes through one-resp.c, every document through
  * vm-xml.c. */
-#ifndef ONE_CLIENT_H
-#define ONE_CLIENT_H
+#ifndef TH_TRIGGER_ONE_CLIENT_H
+#define TH_TRIGGER_ONE_CLIENT_H
 
 #include <stdbool.h>
 #include <stddef.h>

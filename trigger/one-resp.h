@@ -1,8 +1,8 @@
 /* one-resp.h — turns an OpenNebula XML-RPC reply into a result or a clear error. Replies are
  * arrays [ok, value-or-message, code, (resp_id), (replication_idx)] of 3, 4 or 5 items; only
  * items 0–2 are relied upon. Transport and protocol problems arrive as XML-RPC faults. */
-#ifndef ONE_RESP_H
-#define ONE_RESP_H
+#ifndef TH_TRIGGER_ONE_RESP_H
+#define TH_TRIGGER_ONE_RESP_H
 
 #include <stdbool.h>
 #include <xmlrpc-c/base.h>

@@ -1,8 +1,8 @@
 /* options.h — the measurement definition and connection settings of themis-trigger, from
  * command-line flags and/or a config file of "name = value" lines using the same names as the
  * long options (flags given on the command line win when they come after --config). */
-#ifndef OPTIONS_H
-#define OPTIONS_H
+#ifndef TH_TRIGGER_OPTIONS_H
+#define TH_TRIGGER_OPTIONS_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,7 +1,7 @@
 /* records-read.h — reads the prober's report file (JSON lines, DESIGN §5.1) back into th_record
  * values with the shared strict decoder (lib/codec-record.h). */
-#ifndef RECORDS_READ_H
-#define RECORDS_READ_H
+#ifndef TH_TRIGGER_RECORDS_READ_H
+#define TH_TRIGGER_RECORDS_READ_H
 
 #include <stddef.h>
 

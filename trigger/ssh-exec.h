@@ -3,8 +3,8 @@
  * exchange (non-blocking socket + poll). The command string is handed to the remote shell as
  * is: callers build it from checked and quoted values (agent-cmd.c). Secrets travel on the
  * command's standard input (ssh_exec_in), never on its command line. */
-#ifndef SSH_EXEC_H
-#define SSH_EXEC_H
+#ifndef TH_TRIGGER_SSH_EXEC_H
+#define TH_TRIGGER_SSH_EXEC_H
 
 #include <stddef.h>
 

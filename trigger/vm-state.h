@@ -1,8 +1,8 @@
 /* vm-state.h — migration state detection over successive one.vm.info documents, exactly as
  * OpenNebula behaves (history records, LCM states, the transient window right after the
  * request). Pure: no I/O, no clocks; the caller passes the elapsed time. */
-#ifndef VM_STATE_H
-#define VM_STATE_H
+#ifndef TH_TRIGGER_VM_STATE_H
+#define TH_TRIGGER_VM_STATE_H
 
 #include <stdbool.h>
 #include <stdint.h>

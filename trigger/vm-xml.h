@@ -1,8 +1,8 @@
 /* vm-xml.h — OpenNebula documents parsed with libxml2 into plain structs: one.vm.info <VM>,
  * one.vmpool.info <VM_POOL> (short bodies), one.hostpool.info <HOST_POOL>. Only the fields the
  * trigger uses; CDATA and plain text are read alike. */
-#ifndef VM_XML_H
-#define VM_XML_H
+#ifndef TH_TRIGGER_VM_XML_H
+#define TH_TRIGGER_VM_XML_H
 
 #include <stdbool.h>
 #include <stddef.h>

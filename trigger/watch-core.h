@@ -9,8 +9,8 @@
  * carries a migrate ACTION (1, 2, 48, 49), or record k+1 is the newest and the VM is in a
  * migrating LCM state. Pairs below the VM's cursor were handled already: that is what keeps
  * events and polls of the same state from making a second session. */
-#ifndef WATCH_CORE_H
-#define WATCH_CORE_H
+#ifndef TH_TRIGGER_WATCH_CORE_H
+#define TH_TRIGGER_WATCH_CORE_H
 
 #include <stdbool.h>
 #include <stddef.h>

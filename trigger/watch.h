@@ -3,8 +3,8 @@
  * (hook-msg.c) for promptness, and one.vmpool.info / one.vm.info polls for what PUB/SUB
  * dropped; both feed the same per-VM state machine (watch-core.c). Markers go to the journal
  * and to the plugin, origin "observed". */
-#ifndef WATCH_H
-#define WATCH_H
+#ifndef TH_TRIGGER_WATCH_H
+#define TH_TRIGGER_WATCH_H
 
 #include <signal.h>
 

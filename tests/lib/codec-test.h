@@ -1,6 +1,6 @@
 /* codec-test.h — small helpers the decoder tests share: hostile nesting and a monotonic clock. */
-#ifndef CODEC_TEST_H
-#define CODEC_TEST_H
+#ifndef TH_CODEC_TEST_H
+#define TH_CODEC_TEST_H
 
 #include <stdlib.h>
 #include <string.h>
