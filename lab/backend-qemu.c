@@ -192,9 +192,9 @@ static one_mig_result qemu_migrate(void *ctx, const one_migration *mig, char *ms
 		qmp_close(src);
 		return ONE_MIG_FAILED;
 	}
-	if (mig->fault.kind == ONE_FAULT_FAIL || mig->fault.kind == ONE_FAULT_LOSE)
+	if (mig->fault.kind == LAB_FAULT_FAIL || mig->fault.kind == LAB_FAULT_LOSE)
 		qemu_hook(c, "qemu-stop", mig->vm_name, mig->dst_host, NULL, 0, err);
-	if (mig->fault.kind == ONE_FAULT_LOSE) {
+	if (mig->fault.kind == LAB_FAULT_LOSE) {
 		qmp_close(src);
 		qemu_hook(c, "qemu-stop", mig->vm_name, mig->src_host, NULL, 0, err);
 		snprintf(qm.status, sizeof qm.status, "lost");

@@ -26,11 +26,11 @@ static one_mig_result sim_migrate(void *ctx, const one_migration *mig, char *msg
 
 	sim_sleep_ms(s->duration_ms);
 	switch (mig->fault.kind) {
-	case ONE_FAULT_FAIL:
+	case LAB_FAULT_FAIL:
 		snprintf(msg, msglen, "sim: injected failure migrating %s from %s to %s",
 		         mig->vm_name, mig->src_host, mig->dst_host);
 		return ONE_MIG_FAILED;
-	case ONE_FAULT_LOSE:
+	case LAB_FAULT_LOSE:
 		snprintf(msg, msglen, "sim: injected loss of %s during migration to %s",
 		         mig->vm_name, mig->dst_host);
 		return ONE_MIG_LOST;

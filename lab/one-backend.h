@@ -15,7 +15,7 @@ typedef struct one_migration {
 	int src_hid, dst_hid;
 	const char *src_host, *dst_host;
 	int live;
-	one_fault
+	lab_fault
 	    fault; /* fail / lose are carried out by the backend; hang and slow by the caller */
 } one_migration;
 

@@ -10,7 +10,7 @@
 #include "one-events.h"
 #include "one-names.h"
 
-void one_event_keys(const one_vm *vm, char *key_vm, char *key_state)
+void one_event_keys(const lab_vm *vm, char *key_vm, char *key_state)
 {
 	const char *st = one_vm_state_name(vm->state), *lcm = one_lcm_state_name(vm->lcm_state);
 
@@ -18,7 +18,7 @@ void one_event_keys(const one_vm *vm, char *key_vm, char *key_state)
 	snprintf(key_state, ONE_EVENT_KEYLEN, "EVENT STATE VM/%s/%s/%d ", st, lcm, vm->id);
 }
 
-void one_hook_message(one_buf *b, const one_vm *vm, const one_owner *o)
+void one_hook_message(one_buf *b, const lab_vm *vm, const one_owner *o)
 {
 	one_buf_printf(b,
 	               "<HOOK_MESSAGE><HOOK_TYPE>STATE</HOOK_TYPE><HOOK_OBJECT>VM</HOOK_OBJECT>"
@@ -51,7 +51,7 @@ th_err one_base64(const void *bin, size_t len, char **out, size_t *outlen, char 
 	return TH_OK;
 }
 
-th_err one_event_build(one_event *ev, const one_vm *vm, const one_owner *o, char *errbuf)
+th_err one_event_build(one_event *ev, const lab_vm *vm, const one_owner *o, char *errbuf)
 {
 	one_buf b = {0};
 	th_err e;

@@ -30,16 +30,16 @@ typedef struct one_event {
 } one_event;
 
 /* Writes both keys of vm's current state (ONE_EVENT_KEYLEN bytes each). */
-void one_event_keys(const one_vm *vm, char *key_vm, char *key_state);
+void one_event_keys(const lab_vm *vm, char *key_vm, char *key_state);
 
 /* Appends vm's <HOOK_MESSAGE> document to b (b->failed on allocation failure). */
-void one_hook_message(one_buf *b, const one_vm *vm, const one_owner *o);
+void one_hook_message(one_buf *b, const lab_vm *vm, const one_owner *o);
 
 /* Base64 of len bytes into a malloc'ed NUL-terminated *out (length *outlen). */
 th_err one_base64(const void *bin, size_t len, char **out, size_t *outlen, char *errbuf);
 
 /* Builds the keys and payload of vm's current state. On error nothing is left to free. */
-th_err one_event_build(one_event *ev, const one_vm *vm, const one_owner *o, char *errbuf);
+th_err one_event_build(one_event *ev, const lab_vm *vm, const one_owner *o, char *errbuf);
 
 /* Frees the payload; the event may be built again. */
 void one_event_free(one_event *ev);

@@ -10,13 +10,13 @@
 
 #include "one-fault.h"
 
-th_err one_fault_parse(const char *text, one_fault *f, char *errbuf)
+th_err lab_fault_parse(const char *text, lab_fault *f, char *errbuf)
 {
 	char word[16];
 	const char *p = text, *end;
 	size_t n;
 
-	f->kind = ONE_FAULT_NONE;
+	f->kind = LAB_FAULT_NONE;
 	f->slow_ms = 0;
 	while (isspace((unsigned char)*p))
 		p++;
@@ -49,7 +49,7 @@ th_err one_fault_parse(const char *text, one_fault *f, char *errbuf)
 		if (*end != '\0')
 			return th_seterr(errbuf, TH_ERR_INVALID,
 			                 "trailing text after fault: \"%s\"", end);
-		f->kind = ONE_FAULT_SLOW;
+		f->kind = LAB_FAULT_SLOW;
 		f->slow_ms = ms;
 		return TH_OK;
 	}
@@ -57,18 +57,18 @@ th_err one_fault_parse(const char *text, one_fault *f, char *errbuf)
 		return th_seterr(errbuf, TH_ERR_INVALID, "trailing text after fault \"%s\": \"%s\"",
 		                 word, end);
 	if (strcmp(word, "fail") == 0)
-		f->kind = ONE_FAULT_FAIL;
+		f->kind = LAB_FAULT_FAIL;
 	else if (strcmp(word, "hang") == 0)
-		f->kind = ONE_FAULT_HANG;
+		f->kind = LAB_FAULT_HANG;
 	else if (strcmp(word, "lose") == 0)
-		f->kind = ONE_FAULT_LOSE;
+		f->kind = LAB_FAULT_LOSE;
 	else
 		return th_seterr(errbuf, TH_ERR_INVALID,
 		                 "unknown fault \"%s\" (fail, hang, lose, slow MS)", word);
 	return TH_OK;
 }
 
-static th_err one_fault_read(const char *path, one_fault *f, int *found, char *errbuf)
+static th_err one_fault_read(const char *path, lab_fault *f, int *found, char *errbuf)
 {
 	char line[128];
 	FILE *fp = fopen(path, "r");
@@ -85,7 +85,7 @@ static th_err one_fault_read(const char *path, one_fault *f, int *found, char *e
 	fclose(fp);
 	unlink(path);
 	*found = 1;
-	e = one_fault_parse(line, f, errbuf);
+	e = lab_fault_parse(line, f, errbuf);
 	if (e != TH_OK) {
 		char tmp[TH_ERRLEN];
 
@@ -95,13 +95,13 @@ static th_err one_fault_read(const char *path, one_fault *f, int *found, char *e
 	return TH_OK;
 }
 
-th_err one_fault_take(const char *dir, int vm_id, one_fault *f, char *errbuf)
+th_err lab_fault_take(const char *dir, int vm_id, lab_fault *f, char *errbuf)
 {
 	char path[4096];
 	int found;
 	th_err e;
 
-	f->kind = ONE_FAULT_NONE;
+	f->kind = LAB_FAULT_NONE;
 	f->slow_ms = 0;
 	if (dir == NULL)
 		return TH_OK;

@@ -10,24 +10,24 @@
 
 #include "th-error.h"
 
-typedef enum one_fault_kind {
-	ONE_FAULT_NONE = 0,
-	ONE_FAULT_FAIL,
-	ONE_FAULT_HANG,
-	ONE_FAULT_LOSE,
-	ONE_FAULT_SLOW,
-} one_fault_kind;
+typedef enum lab_fault_kind {
+	LAB_FAULT_NONE = 0,
+	LAB_FAULT_FAIL,
+	LAB_FAULT_HANG,
+	LAB_FAULT_LOSE,
+	LAB_FAULT_SLOW,
+} lab_fault_kind;
 
-typedef struct one_fault {
-	one_fault_kind kind;
+typedef struct lab_fault {
+	lab_fault_kind kind;
 	long slow_ms;
-} one_fault;
+} lab_fault;
 
 /* Parses one fault line (surrounding blanks and a trailing newline ignored; empty = none). */
-th_err one_fault_parse(const char *text, one_fault *f, char *errbuf);
+th_err lab_fault_parse(const char *text, lab_fault *f, char *errbuf);
 
 /* Takes the fault for VM vm_id from dir: "<dir>/fault.<vm_id>" first, else "<dir>/fault". The
- * file is removed once read, so a fault applies to one migration. No file: ONE_FAULT_NONE. */
-th_err one_fault_take(const char *dir, int vm_id, one_fault *f, char *errbuf);
+ * file is removed once read, so a fault applies to one migration. No file: LAB_FAULT_NONE. */
+th_err lab_fault_take(const char *dir, int vm_id, lab_fault *f, char *errbuf);
 
 #endif

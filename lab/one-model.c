@@ -44,7 +44,7 @@ void one_model_on_state(one_model *m, one_state_fn fn, void *ctx)
 
 /* The one place a VM changes STATE/LCM_STATE: a real change is reported, as oned's state hook
  * fires only when the pair differs from the previous one. */
-static void one_set_state(one_model *m, one_vm *vm, int state, int lcm)
+static void one_set_state(one_model *m, lab_vm *vm, int state, int lcm)
 {
 	if (vm->state == state && vm->lcm_state == lcm)
 		return;
@@ -56,7 +56,7 @@ static void one_set_state(one_model *m, one_vm *vm, int state, int lcm)
 
 int one_vm_set_state(one_model *m, int vm_id, int state, int lcm)
 {
-	one_vm *vm = one_model_vm(m, vm_id);
+	lab_vm *vm = one_model_vm(m, vm_id);
 
 	if (vm == NULL)
 		return -1;
@@ -73,7 +73,7 @@ void one_model_free(one_model *m)
 
 int one_model_add_host(one_model *m, const char *name, long total_mem_kb, int total_cpu)
 {
-	one_host *h;
+	lab_host *h;
 
 	if (m->nhosts >= ONE_MAX_HOSTS)
 		return -1;
@@ -86,38 +86,38 @@ int one_model_add_host(one_model *m, const char *name, long total_mem_kb, int to
 	return (int)m->nhosts++;
 }
 
-one_vm *one_model_vm(one_model *m, int id)
+lab_vm *one_model_vm(one_model *m, int id)
 {
 	if (id < 0 || (size_t)id >= m->nvms)
 		return NULL;
 	return &m->vms[id];
 }
 
-one_host *one_model_host(one_model *m, int id)
+lab_host *one_model_host(one_model *m, int id)
 {
 	if (id < 0 || (size_t)id >= m->nhosts)
 		return NULL;
 	return &m->hosts[id];
 }
 
-one_history *one_vm_last(one_vm *vm)
+lab_history *lab_vm_last(lab_vm *vm)
 {
 	return vm->nhist == 0 ? NULL : &vm->hist[vm->nhist - 1];
 }
 
-int one_vm_hid(const one_vm *vm)
+int lab_vm_hid(const lab_vm *vm)
 {
 	return vm->nhist == 0 ? -1 : vm->hist[vm->nhist - 1].hid;
 }
 
 /* Appends a record with every time 0; returns it or NULL when out of memory. */
-static one_history *one_hist_append(one_vm *vm, const one_host *h)
+static lab_history *one_hist_append(lab_vm *vm, const lab_host *h)
 {
-	one_history *r;
+	lab_history *r;
 
 	if (vm->nhist == vm->caphist) {
 		size_t cap = vm->caphist ? vm->caphist * 2 : 8;
-		one_history *n = realloc(vm->hist, cap * sizeof *n);
+		lab_history *n = realloc(vm->hist, cap * sizeof *n);
 
 		if (n == NULL)
 			return NULL;
@@ -138,9 +138,9 @@ static one_history *one_hist_append(one_vm *vm, const one_host *h)
 int one_model_add_vm(one_model *m, const char *name, int hid, int cpu, int memory_mb,
                      const char *ip, const char *mac, long now)
 {
-	one_host *h = one_model_host(m, hid);
-	one_history *r;
-	one_vm *vm;
+	lab_host *h = one_model_host(m, hid);
+	lab_history *r;
+	lab_vm *vm;
 
 	if (h == NULL || m->nvms >= ONE_MAX_VMS)
 		return -1;
@@ -163,15 +163,15 @@ int one_model_add_vm(one_model *m, const char *name, int hid, int cpu, int memor
 	return (int)m->nvms++;
 }
 
-const char *one_vm_state_str(const one_vm *vm)
+const char *lab_vm_state_str(const lab_vm *vm)
 {
 	return one_vm_display_state(vm->state, vm->lcm_state);
 }
 
 int one_migrate_request(one_model *m, int vm_id, int hid, int live, int ds_id, one_fail *f)
 {
-	one_host *h = one_model_host(m, hid);
-	one_vm *vm;
+	lab_host *h = one_model_host(m, hid);
+	lab_vm *vm;
 
 	/* 1. target host */
 	if (h == NULL)
@@ -194,9 +194,9 @@ int one_migrate_request(one_model *m, int vm_id, int hid, int live, int ds_id, o
 	    (vm->nhist >= 2 && vm->hist[vm->nhist - 2].etime == 0))
 		return one_failf(f, ONE_E_ACTION, -1,
 		                 "Migrate action is not available for state %s",
-		                 one_vm_state_str(vm));
+		                 lab_vm_state_str(vm));
 	/* 6. same host, same datastore */
-	if (one_vm_hid(vm) == hid)
+	if (lab_vm_hid(vm) == hid)
 		return one_failf(f, ONE_E_ACTION, -1, "VM is already running on host [%d]", hid);
 	if (one_hist_append(vm, h) == NULL)
 		return one_failf(f, ONE_E_INTERNAL, -1, "%s", "Internal error");
@@ -205,13 +205,13 @@ int one_migrate_request(one_model *m, int vm_id, int hid, int live, int ds_id, o
 }
 
 /* The VM has a requested, not yet started migration: RUNNING, last record STIME 0. */
-static int one_is_requested(const one_vm *vm)
+static int one_is_requested(const lab_vm *vm)
 {
 	return vm->state == ONE_VM_ACTIVE && vm->lcm_state == ONE_LCM_RUNNING && vm->nhist >= 2 &&
 	       vm->hist[vm->nhist - 1].stime == 0;
 }
 
-static int one_in_migration(const one_vm *vm)
+static int one_in_migration(const lab_vm *vm)
 {
 	if (vm->state != ONE_VM_ACTIVE || vm->nhist < 2)
 		return 0;
@@ -228,8 +228,8 @@ static int one_in_migration(const one_vm *vm)
 
 int one_migrate_begin(one_model *m, int vm_id, int uid, int gid, int request_id, long now)
 {
-	one_vm *vm = one_model_vm(m, vm_id);
-	one_history *prev, *cur;
+	lab_vm *vm = one_model_vm(m, vm_id);
+	lab_history *prev, *cur;
 
 	if (vm == NULL || !one_is_requested(vm))
 		return -1;
@@ -252,7 +252,7 @@ int one_migrate_begin(one_model *m, int vm_id, int uid, int gid, int request_id,
 
 int one_migrate_saved(one_model *m, int vm_id, long now)
 {
-	one_vm *vm = one_model_vm(m, vm_id);
+	lab_vm *vm = one_model_vm(m, vm_id);
 
 	if (vm == NULL || vm->state != ONE_VM_ACTIVE || vm->lcm_state != ONE_LCM_SAVE_MIGRATE)
 		return -1;
@@ -264,7 +264,7 @@ int one_migrate_saved(one_model *m, int vm_id, long now)
 
 int one_migrate_prologued(one_model *m, int vm_id, long now)
 {
-	one_vm *vm = one_model_vm(m, vm_id);
+	lab_vm *vm = one_model_vm(m, vm_id);
 
 	if (vm == NULL || vm->state != ONE_VM_ACTIVE || vm->lcm_state != ONE_LCM_PROLOG_MIGRATE)
 		return -1;
@@ -275,8 +275,8 @@ int one_migrate_prologued(one_model *m, int vm_id, long now)
 
 int one_migrate_success(one_model *m, int vm_id, long now)
 {
-	one_vm *vm = one_model_vm(m, vm_id);
-	one_history *prev, *cur;
+	lab_vm *vm = one_model_vm(m, vm_id);
+	lab_history *prev, *cur;
 
 	if (vm == NULL || !one_in_migration(vm))
 		return -1;
@@ -314,10 +314,10 @@ void one_format_error(char *out, size_t outlen, const char *prefix, const char *
 
 /* Rollback of a failed migration (§3.5 3b): record n+1 closed without running, record n
  * closed, new record n+2 = copy of n running from now. */
-static int one_rollback(one_model *m, one_vm *vm, const char *driver_msg, long now)
+static int one_rollback(one_model *m, lab_vm *vm, const char *driver_msg, long now)
 {
-	one_history *prev = &vm->hist[vm->nhist - 2], *cur = &vm->hist[vm->nhist - 1], *back;
-	one_host src;
+	lab_history *prev = &vm->hist[vm->nhist - 2], *cur = &vm->hist[vm->nhist - 1], *back;
+	lab_host src;
 
 	cur->etime = now;
 	cur->rstime = 0;
@@ -337,7 +337,7 @@ static int one_rollback(one_model *m, one_vm *vm, const char *driver_msg, long n
 
 int one_migrate_failure(one_model *m, int vm_id, const char *driver_msg, long now)
 {
-	one_vm *vm = one_model_vm(m, vm_id);
+	lab_vm *vm = one_model_vm(m, vm_id);
 
 	if (vm == NULL || !one_in_migration(vm))
 		return -1;
@@ -346,7 +346,7 @@ int one_migrate_failure(one_model *m, int vm_id, const char *driver_msg, long no
 
 int one_migrate_lost(one_model *m, int vm_id, const char *driver_msg, long now)
 {
-	one_vm *vm = one_model_vm(m, vm_id);
+	lab_vm *vm = one_model_vm(m, vm_id);
 
 	if (vm == NULL || !one_in_migration(vm))
 		return -1;
@@ -360,7 +360,7 @@ int one_migrate_lost(one_model *m, int vm_id, const char *driver_msg, long now)
 int one_vm_action(one_model *m, const char *action, int vm_id, long now, one_fail *f)
 {
 	size_t i, n = sizeof one_actions / sizeof one_actions[0];
-	one_vm *vm;
+	lab_vm *vm;
 
 	for (i = 0; i < n; i++)
 		if (strcmp(action, one_actions[i]) == 0)
@@ -382,7 +382,7 @@ int one_vm_action(one_model *m, const char *action, int vm_id, long now, one_fai
 		one_failf(f, ONE_E_ACTION, -1,
 		          "Error performing action \"resume\": This action is not available for "
 		          "state %s",
-		          one_vm_state_str(vm));
+		          lab_vm_state_str(vm));
 		return -1;
 	}
 	(void)now;
@@ -392,7 +392,7 @@ int one_vm_action(one_model *m, const char *action, int vm_id, long now, one_fai
 
 int one_vm_booted(one_model *m, int vm_id, long now)
 {
-	one_vm *vm = one_model_vm(m, vm_id);
+	lab_vm *vm = one_model_vm(m, vm_id);
 
 	if (vm == NULL || vm->state != ONE_VM_ACTIVE || vm->lcm_state != ONE_LCM_BOOT_POWEROFF)
 		return -1;
@@ -403,7 +403,7 @@ int one_vm_booted(one_model *m, int vm_id, long now)
 
 int one_vm_recover(one_model *m, int vm_id, int op, long now, one_fail *f)
 {
-	one_vm *vm = one_model_vm(m, vm_id);
+	lab_vm *vm = one_model_vm(m, vm_id);
 
 	if (vm == NULL)
 		return one_failf(f, ONE_E_NO_EXISTS, vm_id, "Error getting virtual machine [%d].",
@@ -411,7 +411,7 @@ int one_vm_recover(one_model *m, int vm_id, int op, long now, one_fail *f)
 	if (!one_in_migration(vm))
 		return one_failf(f, ONE_E_ACTION, -1,
 		                 "Recover action is not available for state %s",
-		                 one_vm_state_str(vm));
+		                 lab_vm_state_str(vm));
 	switch (op) {
 	case ONE_RECOVER_SUCCESS:
 		return one_migrate_success(m, vm_id, now);

@@ -8,6 +8,8 @@
  * Every change of a VM's STATE or LCM_STATE goes through one place and is reported to an
  * optional callback (the state hook oned fires on the same changes), after the history records
  * of that step are written.
+ * Its records are lab_vm / lab_host / lab_history: the endpoint's own layout, not the trigger's
+ * parsed view of the same documents (one_vm, one_host, one_history in trigger/vm-xml.h).
  */
 #ifndef TH_LAB_ONE_MODEL_H
 #define TH_LAB_ONE_MODEL_H
@@ -35,24 +37,24 @@ typedef struct one_fail {
 	char msg[256];
 } one_fail;
 
-typedef struct one_history {
+typedef struct lab_history {
 	int seq;
 	int hid;
 	char hostname[ONE_NAMELEN];
 	long stime, etime, pstime, petime, rstime, retime, estime, eetime;
 	int action;
 	int uid, gid, request_id;
-} one_history;
+} lab_history;
 
-typedef struct one_host {
+typedef struct lab_host {
 	int id;
 	char name[ONE_NAMELEN];
 	int state;
 	long total_mem_kb; /* HOST_SHARE TOTAL_MEM/MAX_MEM */
 	int total_cpu;     /* cores × 100 */
-} one_host;
+} lab_host;
 
-typedef struct one_vm {
+typedef struct lab_vm {
 	int id;
 	char name[ONE_NAMELEN];
 	int state, lcm_state;
@@ -64,17 +66,17 @@ typedef struct one_vm {
 	char error[ONE_ERRORLEN]; /* USER_TEMPLATE/ERROR, empty if none */
 	int unprepared;           /* no USER_TEMPLATE/THEMIS_TYPE=VM (the default has it) */
 	int migrating_live;       /* the migration in progress is live (1) or cold (0) */
-	one_history *hist;
+	lab_history *hist;
 	size_t nhist, caphist;
-} one_vm;
+} lab_vm;
 
 /* Told of a VM whose STATE or LCM_STATE just changed; vm is in its new state. */
-typedef void (*one_state_fn)(void *ctx, const one_vm *vm);
+typedef void (*one_state_fn)(void *ctx, const lab_vm *vm);
 
 typedef struct one_model {
-	one_host hosts[ONE_MAX_HOSTS];
+	lab_host hosts[ONE_MAX_HOSTS];
 	size_t nhosts;
-	one_vm vms[ONE_MAX_VMS];
+	lab_vm vms[ONE_MAX_VMS];
 	size_t nvms;
 	one_state_fn on_state; /* NULL = nobody listens */
 	void *on_state_ctx;
@@ -96,16 +98,16 @@ int one_model_add_host(one_model *m, const char *name, long total_mem_kb, int to
 int one_model_add_vm(one_model *m, const char *name, int hid, int cpu, int memory_mb,
                      const char *ip, const char *mac, long now);
 
-one_vm *one_model_vm(one_model *m, int id);
-one_host *one_model_host(one_model *m, int id);
+lab_vm *one_model_vm(one_model *m, int id);
+lab_host *one_model_host(one_model *m, int id);
 /* Last history record, or NULL. */
-one_history *one_vm_last(one_vm *vm);
+lab_history *lab_vm_last(lab_vm *vm);
 /* Host ID of the last history record (-1 if none). */
-int one_vm_hid(const one_vm *vm);
+int lab_vm_hid(const lab_vm *vm);
 
 /* What oned prints in "not available for state X": the LCM name when ACTIVE, else the VM state
  * name (one_vm_display_state). */
-const char *one_vm_state_str(const one_vm *vm);
+const char *lab_vm_state_str(const lab_vm *vm);
 
 /* one.vm.migrate validation and request (§2.1 steps 1, 2, 3, 4, 6). On success appends record
  * n+1 on host hid with every time 0 and returns 0; the LCM has not started yet (transient
@@ -138,7 +140,7 @@ int one_migrate_lost(one_model *m, int vm_id, const char *driver_msg, long now);
 void one_format_error(char *out, size_t outlen, const char *prefix, const char *msg, long now);
 
 /* one.vm.action(action, id). Only "resume" is carried out (POWEROFF -> ACTIVE/BOOT_POWEROFF);
- * returns 0 when the caller must now boot the VM on one_vm_hid(), -1 with *f on refusal. */
+ * returns 0 when the caller must now boot the VM on lab_vm_hid(), -1 with *f on refusal. */
 int one_vm_action(one_model *m, const char *action, int vm_id, long now, one_fail *f);
 
 /* The boot after a resume finished: RUNNING. */

@@ -215,7 +215,7 @@ static xmlrpc_value *one_m_vm_info(xmlrpc_env *env, xmlrpc_value *params, void *
 	one_rpc *r = si;
 	int id, decrypt = 0;
 	one_buf b = {0};
-	one_vm *vm;
+	lab_vm *vm;
 
 	ONE_AUTH_OR_RETURN("one.vm.info");
 	if (one_param(env, params, 1, 'i', &id, NULL) != 0 ||
@@ -275,7 +275,7 @@ static xmlrpc_value *one_m_host_info(xmlrpc_env *env, xmlrpc_value *params, void
 	one_rpc *r = si;
 	int id, decrypt = 0;
 	one_buf b = {0};
-	one_host *h;
+	lab_host *h;
 
 	ONE_AUTH_OR_RETURN("one.host.info");
 	if (one_param(env, params, 1, 'i', &id, NULL) != 0 ||
@@ -303,14 +303,14 @@ static void one_run_migration(one_rpc *r, int vm_id, unsigned gen)
 	one_migration mig;
 	char vm_name[ONE_NAMELEN], src[ONE_NAMELEN], dst[ONE_NAMELEN], msg[1024], err[TH_ERRLEN];
 	one_mig_result res;
-	one_vm *vm;
+	lab_vm *vm;
 	int release = -1;
 
 	one_sleep_ms(r->cfg.lcm_delay_ms);
 	memset(&mig, 0, sizeof mig);
-	if (one_fault_take(r->cfg.fault_dir, vm_id, &mig.fault, err) != TH_OK) {
+	if (lab_fault_take(r->cfg.fault_dir, vm_id, &mig.fault, err) != TH_OK) {
 		fprintf(stderr, "themis-one: ignoring fault file: %s\n", err);
-		mig.fault.kind = ONE_FAULT_NONE;
+		mig.fault.kind = LAB_FAULT_NONE;
 	}
 	pthread_mutex_lock(&r->lock);
 	if (r->rt[vm_id].gen != gen ||
@@ -331,8 +331,8 @@ static void one_run_migration(one_rpc *r, int vm_id, unsigned gen)
 	mig.live = vm->migrating_live;
 	one_log(r, "VM %d (%s): %s migration %s -> %s started%s", vm_id, vm_name,
 	        mig.live ? "live" : "cold", src, dst,
-	        mig.fault.kind == ONE_FAULT_NONE ? "" : " (fault injected)");
-	if (mig.fault.kind == ONE_FAULT_HANG) {
+	        mig.fault.kind == LAB_FAULT_NONE ? "" : " (fault injected)");
+	if (mig.fault.kind == LAB_FAULT_HANG) {
 		r->rt[vm_id].hanging = 1;
 		r->rt[vm_id].release = -1;
 		while (r->rt[vm_id].release < 0)
@@ -344,7 +344,7 @@ static void one_run_migration(one_rpc *r, int vm_id, unsigned gen)
 
 	if (release == ONE_RECOVER_FAILURE)
 		return; /* nothing moved: the VM still runs on the source */
-	if (mig.fault.kind == ONE_FAULT_SLOW)
+	if (mig.fault.kind == LAB_FAULT_SLOW)
 		one_sleep_ms(mig.fault.slow_ms);
 	msg[0] = '\0';
 	res = r->b->migrate(r->b->ctx, &mig, msg, sizeof msg);
@@ -371,14 +371,14 @@ static void one_run_migration(one_rpc *r, int vm_id, unsigned gen)
 static void one_run_boot(one_rpc *r, int vm_id, unsigned gen)
 {
 	char name[ONE_NAMELEN], host[ONE_NAMELEN], msg[1024] = "";
-	one_vm *vm;
+	lab_vm *vm;
 	int hid, rc;
 
 	pthread_mutex_lock(&r->lock);
 	vm = one_model_vm(r->m, vm_id);
 	snprintf(name, sizeof name, "%s", vm->name);
-	hid = one_vm_hid(vm);
-	snprintf(host, sizeof host, "%s", one_vm_last(vm)->hostname);
+	hid = lab_vm_hid(vm);
+	snprintf(host, sizeof host, "%s", lab_vm_last(vm)->hostname);
 	pthread_mutex_unlock(&r->lock);
 	rc = r->b->boot(r->b->ctx, vm_id, name, hid, host, msg, sizeof msg);
 	pthread_mutex_lock(&r->lock);
@@ -461,7 +461,7 @@ static xmlrpc_value *one_m_vm_migrate(xmlrpc_env *env, xmlrpc_value *params, voi
 		r->rt[id].request_id = r->next_request_id++;
 		if (one_spawn(r, id, 0) != 0) {
 			/* cannot run it: undo the appended record so the VM stays usable */
-			one_vm *vm = one_model_vm(r->m, id);
+			lab_vm *vm = one_model_vm(r->m, id);
 
 			vm->nhist--;
 			rc = -1;

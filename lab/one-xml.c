@@ -112,7 +112,7 @@ static void one_text_el(one_buf *b, const char *name, const char *value)
 	one_buf_printf(b, "</%s>", name);
 }
 
-static void one_xml_history(one_buf *b, int oid, const one_history *r)
+static void one_xml_history(one_buf *b, int oid, const lab_history *r)
 {
 	one_buf_printf(b, "<HISTORY><OID>%d</OID><SEQ>%d</SEQ>", oid, r->seq);
 	one_text_el(b, "HOSTNAME", r->hostname);
@@ -129,7 +129,7 @@ static void one_xml_history(one_buf *b, int oid, const one_history *r)
 	               r->uid, r->gid, r->request_id);
 }
 
-static void one_xml_history_short(one_buf *b, int oid, const one_history *r)
+static void one_xml_history_short(one_buf *b, int oid, const lab_history *r)
 {
 	char action[16];
 
@@ -143,7 +143,7 @@ static void one_xml_history_short(one_buf *b, int oid, const one_history *r)
 	one_buf_printf(b, "</HISTORY>");
 }
 
-static void one_xml_nic(one_buf *b, const one_vm *vm)
+static void one_xml_nic(one_buf *b, const lab_vm *vm)
 {
 	if (vm->ip[0] == '\0' && vm->mac[0] == '\0')
 		return;
@@ -158,7 +158,7 @@ static void one_xml_nic(one_buf *b, const one_vm *vm)
 }
 
 /* TEMPLATE's CPU, MEMORY and NIC, in the full and the pool VM documents alike. */
-static void one_xml_template_common(one_buf *b, const one_vm *vm)
+static void one_xml_template_common(one_buf *b, const lab_vm *vm)
 {
 	char num[32];
 
@@ -171,7 +171,7 @@ static void one_xml_template_common(one_buf *b, const one_vm *vm)
 
 /* USER_TEMPLATE: the ERROR a failed operation left, and THEMIS_TYPE=VM (a VM prepared for
  * measurement, as the original tool marked them) unless the VM is unprepared. */
-static void one_xml_user_template(one_buf *b, const one_vm *vm)
+static void one_xml_user_template(one_buf *b, const lab_vm *vm)
 {
 	if (vm->error[0] || !vm->unprepared) {
 		one_buf_printf(b, "<USER_TEMPLATE>");
@@ -185,7 +185,7 @@ static void one_xml_user_template(one_buf *b, const one_vm *vm)
 	}
 }
 
-static void one_xml_vm_head(one_buf *b, const one_vm *vm, const one_owner *o)
+static void one_xml_vm_head(one_buf *b, const lab_vm *vm, const one_owner *o)
 {
 	one_buf_printf(b, "<VM><ID>%d</ID><UID>0</UID><GID>0</GID>", vm->id);
 	one_text_el(b, "UNAME", o->uname);
@@ -193,7 +193,7 @@ static void one_xml_vm_head(one_buf *b, const one_vm *vm, const one_owner *o)
 	one_text_el(b, "NAME", vm->name);
 }
 
-void one_xml_vm(one_buf *b, const one_vm *vm, const one_owner *o)
+void one_xml_vm(one_buf *b, const lab_vm *vm, const one_owner *o)
 {
 	char num[32];
 
@@ -230,7 +230,7 @@ void one_xml_vm(one_buf *b, const one_vm *vm, const one_owner *o)
 	                  "</BACKUPS></VM>");
 }
 
-static void one_xml_vm_short(one_buf *b, const one_vm *vm, const one_owner *o)
+static void one_xml_vm_short(one_buf *b, const lab_vm *vm, const one_owner *o)
 {
 	one_xml_vm_head(b, vm, o);
 	one_buf_printf(b,
@@ -272,7 +272,7 @@ int one_xml_vmpool(one_buf *b, const one_model *m, const one_owner *o, int filte
 	}
 	one_buf_printf(b, "<VM_POOL>");
 	for (size_t i = 0; i < m->nvms; i++) {
-		const one_vm *vm = &m->vms[i];
+		const lab_vm *vm = &m->vms[i];
 
 		/* every lab VM belongs to UID 0: a filter on another UID sees nothing */
 		if (filter_flag > 0)
@@ -299,15 +299,15 @@ int one_xml_vmpool(one_buf *b, const one_model *m, const one_owner *o, int filte
 	return 0;
 }
 
-void one_xml_host(one_buf *b, const one_model *m, const one_host *h)
+void one_xml_host(one_buf *b, const one_model *m, const lab_host *h)
 {
 	long mem_usage = 0;
 	int cpu_usage = 0, running = 0;
 
 	for (size_t i = 0; i < m->nvms; i++) {
-		const one_vm *vm = &m->vms[i];
+		const lab_vm *vm = &m->vms[i];
 
-		if (one_vm_hid(vm) == h->id && vm->state == ONE_VM_ACTIVE) {
+		if (lab_vm_hid(vm) == h->id && vm->state == ONE_VM_ACTIVE) {
 			mem_usage += (long)vm->memory_mb * 1024;
 			cpu_usage += vm->cpu * 100;
 			running++;
@@ -333,7 +333,7 @@ void one_xml_host(one_buf *b, const one_model *m, const one_host *h)
 	one_buf_printf(b, "</DATASTORES><PCI_DEVICES></PCI_DEVICES><NUMA_NODES></NUMA_NODES>"
 	                  "</HOST_SHARE><VMS>");
 	for (size_t i = 0; i < m->nvms; i++)
-		if (one_vm_hid(&m->vms[i]) == h->id && m->vms[i].state != ONE_VM_DONE)
+		if (lab_vm_hid(&m->vms[i]) == h->id && m->vms[i].state != ONE_VM_DONE)
 			one_buf_printf(b, "<ID>%d</ID>", m->vms[i].id);
 	one_buf_printf(b, "</VMS><TEMPLATE>");
 	one_cdata_el(b, "HOSTNAME", h->name);

@@ -33,13 +33,13 @@ typedef struct one_owner {
 extern const one_owner one_lab_owner;
 
 /* one.vm.info */
-void one_xml_vm(one_buf *b, const one_vm *vm, const one_owner *o);
+void one_xml_vm(one_buf *b, const lab_vm *vm, const one_owner *o);
 /* one.vmpool.info: filter_flag, start_id, end_id, state as the call receives them. Returns 0,
  * or -1 with *f (XML_RPC_API) when the filter flag or the state is out of range. */
 int one_xml_vmpool(one_buf *b, const one_model *m, const one_owner *o, int filter_flag,
                    int start_id, int end_id, int state, one_fail *f);
 /* one.host.info */
-void one_xml_host(one_buf *b, const one_model *m, const one_host *h);
+void one_xml_host(one_buf *b, const one_model *m, const lab_host *h);
 /* one.hostpool.info */
 void one_xml_hostpool(one_buf *b, const one_model *m);
 

@@ -34,7 +34,7 @@ typedef struct one_events_ctx {
 
 /* Every STATE/LCM_STATE change of a VM becomes oned's two hook-manager messages. Runs under the
  * endpoint's lock and never waits on the socket. */
-static void one_publish_change(void *ctx, const one_vm *vm)
+static void one_publish_change(void *ctx, const lab_vm *vm)
 {
 	one_events_ctx *ec = ctx;
 	char err[TH_ERRLEN];

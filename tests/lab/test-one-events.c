@@ -16,9 +16,9 @@ static one_model m;
 /* What the state callback saw: "STATE/LCM nhist stime-of-last rstime-of-last;" per change. */
 static char seen[1024];
 
-static void record(void *ctx, const one_vm *vm)
+static void record(void *ctx, const lab_vm *vm)
 {
-	const one_history *last = &vm->hist[vm->nhist - 1];
+	const lab_history *last = &vm->hist[vm->nhist - 1];
 	size_t n = strlen(seen);
 
 	ck_assert_ptr_eq(ctx, &m);
@@ -111,7 +111,7 @@ END_TEST
 START_TEST(keys_are_the_drivers_two_keys_with_a_trailing_space)
 {
 	char kv[ONE_EVENT_KEYLEN], ks[ONE_EVENT_KEYLEN];
-	one_vm *vm = one_model_vm(&m, 1);
+	lab_vm *vm = one_model_vm(&m, 1);
 	one_fail f;
 
 	one_event_keys(vm, kv, ks);
@@ -139,7 +139,7 @@ START_TEST(hook_message_wraps_the_vm_document)
 	const char *head = "<HOOK_MESSAGE><HOOK_TYPE>STATE</HOOK_TYPE><HOOK_OBJECT>VM</HOOK_OBJECT>"
 	                   "<STATE>ACTIVE</STATE><LCM_STATE>MIGRATE</LCM_STATE>"
 	                   "<RESOURCE_ID>0</RESOURCE_ID><REMOTE_HOST>host1</REMOTE_HOST>";
-	one_vm *vm = one_model_vm(&m, 0);
+	lab_vm *vm = one_model_vm(&m, 0);
 	one_fail f;
 
 	ck_assert_int_eq(one_migrate_request(&m, 0, 1, 1, -1, &f), 0);

@@ -32,7 +32,7 @@ static void teardown(void)
 
 START_TEST(new_vm_runs_with_one_open_record)
 {
-	one_vm *vm = one_model_vm(&m, 0);
+	lab_vm *vm = one_model_vm(&m, 0);
 
 	ck_assert_int_eq(vm->state, 3);
 	ck_assert_int_eq(vm->lcm_state, 3);
@@ -40,7 +40,7 @@ START_TEST(new_vm_runs_with_one_open_record)
 	ck_assert_int_eq(H(0).stime, 1000);
 	ck_assert_int_eq(H(0).rstime, 1000);
 	ck_assert_int_eq(H(0).etime, 0);
-	ck_assert_int_eq(one_vm_hid(vm), 0);
+	ck_assert_int_eq(lab_vm_hid(vm), 0);
 }
 END_TEST
 
@@ -75,7 +75,7 @@ END_TEST
 
 START_TEST(live_migration_success_sequence)
 {
-	one_vm *vm = one_model_vm(&m, 0);
+	lab_vm *vm = one_model_vm(&m, 0);
 	one_fail f;
 
 	ck_assert_int_eq(one_migrate_request(&m, 0, 1, 1, -1, &f), 0);
@@ -106,7 +106,7 @@ START_TEST(live_migration_success_sequence)
 	ck_assert_int_eq(H(1).etime, 0);
 	ck_assert_int_eq(H(0).etime, 2003);
 	ck_assert_int_eq(H(0).retime, 2003);
-	ck_assert_int_eq(one_vm_hid(vm), 1);
+	ck_assert_int_eq(lab_vm_hid(vm), 1);
 	ck_assert_str_eq(vm->error, "");
 	/* and back again */
 	ck_assert_int_eq(one_migrate_request(&m, 0, 0, 1, -1, &f), 0);
@@ -116,7 +116,7 @@ END_TEST
 
 START_TEST(failure_rolls_back_with_three_records_and_error)
 {
-	one_vm *vm = one_model_vm(&m, 0);
+	lab_vm *vm = one_model_vm(&m, 0);
 	one_fail f;
 
 	ck_assert_int_eq(one_migrate_request(&m, 0, 1, 1, -1, &f), 0);
@@ -141,7 +141,7 @@ START_TEST(failure_rolls_back_with_three_records_and_error)
 	ck_assert_int_eq(H(2).uid, -1);
 	ck_assert_str_eq(vm->error, "Thu Jan  1 00:33:32 1970: MIGRATE: migration out job: "
 	                            "unexpectedly failed");
-	ck_assert_int_eq(one_vm_hid(vm), 0);
+	ck_assert_int_eq(lab_vm_hid(vm), 0);
 	/* the VM may migrate again at once */
 	ck_assert_int_eq(one_migrate_request(&m, 0, 1, 1, -1, &f), 0);
 }
@@ -163,7 +163,7 @@ END_TEST
 
 START_TEST(lost_vm_ends_in_poweroff_and_resume_boots_it)
 {
-	one_vm *vm = one_model_vm(&m, 0);
+	lab_vm *vm = one_model_vm(&m, 0);
 	one_fail f;
 
 	ck_assert_int_eq(one_migrate_request(&m, 0, 1, 1, -1, &f), 0);
@@ -172,7 +172,7 @@ START_TEST(lost_vm_ends_in_poweroff_and_resume_boots_it)
 	ck_assert_int_eq(vm->state, 8);
 	ck_assert_int_eq(vm->lcm_state, 0);
 	ck_assert_uint_eq(vm->nhist, 3);
-	ck_assert_str_eq(one_vm_state_str(vm), "POWEROFF");
+	ck_assert_str_eq(lab_vm_state_str(vm), "POWEROFF");
 	ck_assert_int_eq(one_migrate_request(&m, 0, 1, 1, -1, &f), -1);
 	ck_assert_str_eq(f.msg, "Migrate action is not available for state POWEROFF");
 	ck_assert_int_eq(one_vm_action(&m, "dance", 0, 2006, &f), -1);
@@ -193,7 +193,7 @@ END_TEST
 
 START_TEST(recover_resolves_a_stuck_migration)
 {
-	one_vm *vm = one_model_vm(&m, 0);
+	lab_vm *vm = one_model_vm(&m, 0);
 	one_fail f;
 
 	ck_assert_int_eq(one_vm_recover(&m, 0, 1, 1500, &f), -1);
@@ -209,7 +209,7 @@ START_TEST(recover_resolves_a_stuck_migration)
 	ck_assert_int_eq(one_migrate_begin(&m, 0, 0, 0, 7, 2200), 0);
 	ck_assert_int_eq(one_vm_recover(&m, 0, 1, 2300, &f), 0);
 	ck_assert_int_eq(H(3).rstime, 2300);
-	ck_assert_int_eq(one_vm_hid(vm), 2);
+	ck_assert_int_eq(lab_vm_hid(vm), 2);
 	/* a late driver answer no longer applies */
 	ck_assert_int_eq(one_migrate_failure(&m, 0, "late", 2301), -1);
 }
@@ -217,7 +217,7 @@ END_TEST
 
 START_TEST(cold_migration_walks_save_prolog_boot)
 {
-	one_vm *vm = one_model_vm(&m, 0);
+	lab_vm *vm = one_model_vm(&m, 0);
 	one_fail f;
 
 	ck_assert_int_eq(one_migrate_request(&m, 0, 1, 0, -1, &f), 0);
@@ -343,24 +343,24 @@ END_TEST
 START_TEST(fault_lines_parse_exactly)
 {
 	char err[TH_ERRLEN];
-	one_fault f;
+	lab_fault f;
 
-	ck_assert_int_eq(one_fault_parse("fail\n", &f, err), TH_OK);
-	ck_assert_int_eq(f.kind, ONE_FAULT_FAIL);
-	ck_assert_int_eq(one_fault_parse("  hang ", &f, err), TH_OK);
-	ck_assert_int_eq(f.kind, ONE_FAULT_HANG);
-	ck_assert_int_eq(one_fault_parse("lose", &f, err), TH_OK);
-	ck_assert_int_eq(f.kind, ONE_FAULT_LOSE);
-	ck_assert_int_eq(one_fault_parse("slow 2500\n", &f, err), TH_OK);
-	ck_assert_int_eq(f.kind, ONE_FAULT_SLOW);
+	ck_assert_int_eq(lab_fault_parse("fail\n", &f, err), TH_OK);
+	ck_assert_int_eq(f.kind, LAB_FAULT_FAIL);
+	ck_assert_int_eq(lab_fault_parse("  hang ", &f, err), TH_OK);
+	ck_assert_int_eq(f.kind, LAB_FAULT_HANG);
+	ck_assert_int_eq(lab_fault_parse("lose", &f, err), TH_OK);
+	ck_assert_int_eq(f.kind, LAB_FAULT_LOSE);
+	ck_assert_int_eq(lab_fault_parse("slow 2500\n", &f, err), TH_OK);
+	ck_assert_int_eq(f.kind, LAB_FAULT_SLOW);
 	ck_assert_int_eq(f.slow_ms, 2500);
-	ck_assert_int_eq(one_fault_parse("", &f, err), TH_OK);
-	ck_assert_int_eq(f.kind, ONE_FAULT_NONE);
-	ck_assert_int_eq(one_fault_parse("slow", &f, err), TH_ERR_INVALID);
+	ck_assert_int_eq(lab_fault_parse("", &f, err), TH_OK);
+	ck_assert_int_eq(f.kind, LAB_FAULT_NONE);
+	ck_assert_int_eq(lab_fault_parse("slow", &f, err), TH_ERR_INVALID);
 	ck_assert_str_eq(err, "fault \"slow\" needs a positive number of milliseconds, got \"\"");
-	ck_assert_int_eq(one_fault_parse("explode", &f, err), TH_ERR_INVALID);
+	ck_assert_int_eq(lab_fault_parse("explode", &f, err), TH_ERR_INVALID);
 	ck_assert_str_eq(err, "unknown fault \"explode\" (fail, hang, lose, slow MS)");
-	ck_assert_int_eq(one_fault_parse("fail now", &f, err), TH_ERR_INVALID);
+	ck_assert_int_eq(lab_fault_parse("fail now", &f, err), TH_ERR_INVALID);
 }
 END_TEST
 
