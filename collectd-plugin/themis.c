@@ -24,7 +24,7 @@
 /* Configuration (tp_cfg_* hold what the config block said until init). */
 static char *tp_listen_node;
 static char *tp_listen_service;
-static char tp_token[512];
+static char tp_token[TH_TOKEN_MAX];
 static size_t tp_max_body = 4 << 20;
 static size_t tp_max_queue = 1000000;
 tp_archive tp_arch = {.rows = TP_ARCHIVE_ROWS, .min_free = TP_ARCHIVE_MIN_FREE};
@@ -137,8 +137,8 @@ static int tp_read_token(const char *path)
 	char err[TH_ERRLEN];
 	size_t n;
 
-	if (th_secret_read(path, "TokenFile", tp_token, sizeof tp_token, &n, TH_SECRET_TEXT, err) !=
-	    TH_OK) {
+	if (th_secret_read(path, "TokenFile", tp_token, sizeof tp_token, &n, TH_SECRET_TOKEN,
+	                   err) != TH_OK) {
 		ERROR(TP_NAME " plugin: %s", err);
 		return -1;
 	}

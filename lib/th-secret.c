@@ -36,7 +36,7 @@ static th_err secret_read_fd(int fd, char *buf, size_t cap, size_t *got, bool *m
 }
 
 static th_err secret_text(const char *path, const char *what, char *buf, size_t cap, size_t *len,
-                          char *errbuf)
+                          bool one_word, char *errbuf)
 {
 	size_t n = *len;
 
@@ -55,6 +55,10 @@ static th_err secret_text(const char *path, const char *what, char *buf, size_t 
 			                 "%s %s: control character 0x%02x at byte %zu (one line of "
 			                 "printable text expected)",
 			                 what, path, c, i + 1);
+		if (c == ' ' && one_word)
+			return th_seterr(errbuf, TH_ERR_INVALID,
+			                 "%s %s: space at byte %zu (a token is one word)", what,
+			                 path, i + 1);
 	}
 	buf[n] = '\0';
 	*len = n;
@@ -107,7 +111,11 @@ th_err th_secret_read(const char *path, const char *what, char *buf, size_t cap,
 		goto out;
 	}
 	*len = got;
-	e = (flags & TH_SECRET_TEXT) ? secret_text(path, what, buf, cap, len, errbuf) : TH_OK;
+	if (flags & TH_SECRET_TEXT)
+		e = secret_text(path, what, buf, cap, len,
+		                (flags & TH_SECRET_TOKEN) == TH_SECRET_TOKEN, errbuf);
+	else
+		e = TH_OK;
 out:
 	close(fd);
 	if (e != TH_OK) {

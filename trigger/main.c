@@ -133,7 +133,7 @@ static int trig_read_token(const char *path, char *out, size_t size)
 	char err[TH_ERRLEN];
 	size_t n;
 
-	if (th_secret_read(path, "--token-file", out, size, &n, TH_SECRET_TEXT, err) != TH_OK) {
+	if (th_secret_read(path, "--token-file", out, size, &n, TH_SECRET_TOKEN, err) != TH_OK) {
 		fprintf(stderr, "themis-trigger: %s\n", err);
 		return -1;
 	}
@@ -231,7 +231,7 @@ static th_err trig_preconditions(trig_ctx *c, const trig_opts *o, const one_vm *
 static int cmd_watch(const trig_opts *o)
 {
 	one_client *one;
-	char err[TH_ERRLEN], token[512] = "";
+	char err[TH_ERRLEN], token[TH_TOKEN_MAX] = "";
 	struct sigaction sa;
 	int rc;
 
@@ -257,7 +257,7 @@ static int cmd_watch(const trig_opts *o)
 static int cmd_run(const trig_opts *o)
 {
 	trig_ctx c;
-	char err[TH_ERRLEN], token[512];
+	char err[TH_ERRLEN], token[TH_TOKEN_MAX];
 	cycle_result *res;
 	report_agg agg;
 	int done = 0, rc, hid_from = -1;

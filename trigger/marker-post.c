@@ -14,6 +14,7 @@
 #include <curl/curl.h>
 
 #include "marker-post.h"
+#include "th-secret.h"
 #include "th-time.h"
 
 typedef struct mp_item {
@@ -30,7 +31,7 @@ struct marker_post {
 	bool stop, failing;
 	int64_t flush_deadline; /* mono ns; 0 = none */
 	char url[1024];
-	char auth[600];
+	char auth[TH_TOKEN_MAX + 32]; /* "Authorization: Bearer " and the token */
 	char cacert[PATH_MAX], cert[PATH_MAX], key[PATH_MAX]; /* "" when not given */
 	char why[TH_ERRLEN];
 };

@@ -1,5 +1,6 @@
 /* test-secret.c — th_secret_read: the rules every token and key file is read under (regular file,
- * not readable by others, bounded, one line of printable text or raw bytes). */
+ * not readable by others, bounded, one line of printable text, one word for a token, or raw
+ * bytes). */
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -100,6 +101,48 @@ START_TEST(trailing_blanks_and_crlf_are_stripped_alike)
 	ck_assert_int_eq(th_secret_read(p, "token file", buf, sizeof buf, &n, TH_SECRET_TEXT, err),
 	                 TH_OK);
 	ck_assert_str_eq(buf, " a b");
+}
+END_TEST
+
+START_TEST(a_token_is_one_word_of_at_most_1023_bytes)
+{
+	char buf[TH_TOKEN_MAX], err[TH_ERRLEN], want[TH_ERRLEN + PATH_MAX], text[TH_TOKEN_MAX + 2];
+	size_t n;
+	const char *p = sc_file("tok", "tok en\n", 7, 0600);
+
+	/* a space inside, leading or not, is refused in a token and kept in plain text */
+	ck_assert_int_eq(th_secret_read(p, "token file", buf, sizeof buf, &n, TH_SECRET_TOKEN, err),
+	                 TH_ERR_INVALID);
+	snprintf(want, sizeof want, "token file %s: space at byte 4 (a token is one word)", p);
+	ck_assert_str_eq(err, want);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(th_secret_read(p, "token file", buf, sizeof buf, &n, TH_SECRET_TEXT, err),
+	                 TH_OK);
+	ck_assert_str_eq(buf, "tok en");
+	p = sc_file("tok", " token\n", 7, 0600);
+	ck_assert_int_eq(th_secret_read(p, "token file", buf, sizeof buf, &n, TH_SECRET_TOKEN, err),
+	                 TH_ERR_INVALID);
+	ck_assert_ptr_nonnull(strstr(err, "space at byte 1"));
+	/* trailing blanks are stripped as in text */
+	p = sc_file("tok", "abc-123 \t\r\n", 10, 0600);
+	ck_assert_int_eq(th_secret_read(p, "token file", buf, sizeof buf, &n, TH_SECRET_TOKEN, err),
+	                 TH_OK);
+	ck_assert_str_eq(buf, "abc-123");
+	/* the limit every part reads tokens with: 1023 bytes and a LF fit, one byte more does not
+	 */
+	memset(text, 'x', sizeof text);
+	text[TH_TOKEN_MAX - 1] = '\n';
+	p = sc_file("tok", text, TH_TOKEN_MAX, 0600);
+	ck_assert_int_eq(th_secret_read(p, "token file", buf, sizeof buf, &n, TH_SECRET_TOKEN, err),
+	                 TH_OK);
+	ck_assert_uint_eq(n, 1023);
+	text[TH_TOKEN_MAX - 1] = 'x';
+	text[TH_TOKEN_MAX] = '\n';
+	p = sc_file("tok", text, TH_TOKEN_MAX + 1, 0600);
+	ck_assert_int_eq(th_secret_read(p, "token file", buf, sizeof buf, &n, TH_SECRET_TOKEN, err),
+	                 TH_ERR_TOOBIG);
+	snprintf(want, sizeof want, "token file %s has 1025 bytes, at most 1024", p);
+	ck_assert_str_eq(err, want);
 }
 END_TEST
 
@@ -234,6 +277,7 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, world_readable_file_is_refused_naming_file_and_mode);
 	tcase_add_test(tc, owner_and_group_readable_files_are_accepted);
 	tcase_add_test(tc, trailing_blanks_and_crlf_are_stripped_alike);
+	tcase_add_test(tc, a_token_is_one_word_of_at_most_1023_bytes);
 	tcase_add_test(tc, empty_or_blank_text_is_refused);
 	tcase_add_test(tc, nul_and_control_bytes_inside_are_refused);
 	tcase_add_test(tc, files_larger_than_the_buffer_are_refused);
