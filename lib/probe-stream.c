@@ -82,11 +82,11 @@ struct th_stream {
 void th_stream_conf_defaults(th_stream_conf *c)
 {
 	memset(c, 0, sizeof *c);
-	c->interval_ns = 10 * TH_NS_PER_MS;
-	c->loss_timeout_ns = TH_NS_PER_SEC;
+	c->interval_ns = TH_INTERVAL_DEFAULT_NS;
+	c->loss_timeout_ns = TH_LOSS_TIMEOUT_DEFAULT_NS;
 	c->stall_ns = -1;
-	c->min_lost = 2;
-	c->hold_max_ns = 600 * TH_NS_PER_SEC;
+	c->min_lost = TH_MIN_LOST_DEFAULT;
+	c->hold_max_ns = TH_HOLD_MAX_DEFAULT_NS;
 }
 
 static int64_t floor_div(int64_t a, int64_t b)
@@ -149,18 +149,29 @@ th_err th_stream_new(th_stream **out, const th_stream_conf *conf, const th_clock
 	th_stream *s;
 
 	*out = NULL;
-	if (conf->interval_ns < 100 * TH_NS_PER_US || conf->interval_ns > 60 * TH_NS_PER_SEC)
+	if (conf->interval_ns < TH_INTERVAL_MIN_NS || conf->interval_ns > TH_INTERVAL_MAX_NS)
+		return th_seterr(
+		    errbuf, TH_ERR_INVALID, "interval %.3f ms out of range (%g .. %g ms)",
+		    (double)conf->interval_ns / 1e6, TH_INTERVAL_MIN_MS, TH_INTERVAL_MAX_MS);
+	if (conf->loss_timeout_ns < TH_LOSS_TIMEOUT_MIN_NS ||
+	    conf->loss_timeout_ns > TH_LOSS_TIMEOUT_MAX_NS)
 		return th_seterr(errbuf, TH_ERR_INVALID,
-		                 "interval %.3f ms out of range (0.1 ms .. 60 s)",
-		                 (double)conf->interval_ns / 1e6);
-	if (conf->loss_timeout_ns <= 0 || conf->loss_timeout_ns > 3600 * TH_NS_PER_SEC)
+		                 "loss timeout %.3f ms out of range (%lld .. %lld ms)",
+		                 (double)conf->loss_timeout_ns / 1e6,
+		                 (long long)(TH_LOSS_TIMEOUT_MIN_NS / TH_NS_PER_MS),
+		                 (long long)(TH_LOSS_TIMEOUT_MAX_NS / TH_NS_PER_MS));
+	if (conf->stall_ns > TH_STALL_MAX_NS)
+		return th_seterr(
+		    errbuf, TH_ERR_INVALID, "stall %.3f ms out of range (0 .. %lld ms)",
+		    (double)conf->stall_ns / 1e6, (long long)(TH_STALL_MAX_NS / TH_NS_PER_MS));
+	if (conf->min_lost < TH_MIN_LOST_MIN || conf->min_lost > TH_MIN_LOST_MAX)
+		return th_seterr(errbuf, TH_ERR_INVALID, "min-lost %lu out of range (%d .. %d)",
+		                 (unsigned long)conf->min_lost, TH_MIN_LOST_MIN, TH_MIN_LOST_MAX);
+	if (conf->hold_max_ns < 0 || conf->hold_max_ns > TH_HOLD_MAX_MAX_NS)
 		return th_seterr(errbuf, TH_ERR_INVALID,
-		                 "loss timeout %.3f ms out of range (> 0, <= 1 h)",
-		                 (double)conf->loss_timeout_ns / 1e6);
-	if (conf->min_lost < 1)
-		return th_seterr(errbuf, TH_ERR_INVALID, "min-lost must be at least 1");
-	if (conf->hold_max_ns < 0)
-		return th_seterr(errbuf, TH_ERR_INVALID, "hold limit must not be negative");
+		                 "hold limit %.3f s out of range (0 .. %lld s)",
+		                 (double)conf->hold_max_ns / 1e9,
+		                 (long long)(TH_HOLD_MAX_MAX_NS / TH_NS_PER_SEC));
 	if (conf->vm[0] == '\0')
 		return th_seterr(errbuf, TH_ERR_INVALID, "stream has no VM name");
 	s = calloc(1, sizeof *s);
@@ -170,7 +181,7 @@ th_err th_stream_new(th_stream **out, const th_stream_conf *conf, const th_clock
 	s->conf = *conf;
 	if (s->conf.stall_ns < 0)
 		s->conf.stall_ns =
-		    conf->interval_ns > TH_STALL_MIN_NS ? conf->interval_ns : TH_STALL_MIN_NS;
+		    conf->interval_ns > TH_STALL_FLOOR_NS ? conf->interval_ns : TH_STALL_FLOOR_NS;
 	s->clock = *clock;
 	s->start_ns = start_ns;
 	s->old_clock = *clock;
