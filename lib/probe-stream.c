@@ -143,34 +143,53 @@ static int64_t send_ns_of(const th_stream *s, uint64_t seq)
 	return sched_ns(s, seq) + s->slip[seq & (s->cap - 1)];
 }
 
+/* ns in units of unit (TH_NS_PER_MS or TH_NS_PER_SEC), exact: "0.099999", "60001", "-1e-9" is
+ * written "-0.000000001". For the messages that name a refused setting. */
+static const char *ns_text(char buf[40], int64_t ns, int64_t unit)
+{
+	uint64_t a = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
+	uint64_t whole = a / (uint64_t)unit, frac = a % (uint64_t)unit;
+	int len = snprintf(buf, 40, "%s%llu", ns < 0 ? "-" : "", (unsigned long long)whole);
+
+	if (frac != 0) {
+		len += snprintf(buf + len, 40 - (size_t)len, ".%0*llu",
+		                unit == TH_NS_PER_SEC ? 9 : 6, (unsigned long long)frac);
+		while (buf[len - 1] == '0')
+			buf[--len] = '\0';
+	}
+	return buf;
+}
+
 th_err th_stream_new(th_stream **out, const th_stream_conf *conf, const th_clock *clock,
                      int64_t start_ns, char *errbuf)
 {
 	th_stream *s;
+	char num[40];
 
 	*out = NULL;
 	if (conf->interval_ns < TH_INTERVAL_MIN_NS || conf->interval_ns > TH_INTERVAL_MAX_NS)
-		return th_seterr(
-		    errbuf, TH_ERR_INVALID, "interval %.3f ms out of range (%g .. %g ms)",
-		    (double)conf->interval_ns / 1e6, TH_INTERVAL_MIN_MS, TH_INTERVAL_MAX_MS);
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "interval %s ms out of range (%g .. %g ms)",
+		                 ns_text(num, conf->interval_ns, TH_NS_PER_MS), TH_INTERVAL_MIN_MS,
+		                 TH_INTERVAL_MAX_MS);
 	if (conf->loss_timeout_ns < TH_LOSS_TIMEOUT_MIN_NS ||
 	    conf->loss_timeout_ns > TH_LOSS_TIMEOUT_MAX_NS)
 		return th_seterr(errbuf, TH_ERR_INVALID,
-		                 "loss timeout %.3f ms out of range (%lld .. %lld ms)",
-		                 (double)conf->loss_timeout_ns / 1e6,
+		                 "loss timeout %s ms out of range (%lld .. %lld ms)",
+		                 ns_text(num, conf->loss_timeout_ns, TH_NS_PER_MS),
 		                 (long long)(TH_LOSS_TIMEOUT_MIN_NS / TH_NS_PER_MS),
 		                 (long long)(TH_LOSS_TIMEOUT_MAX_NS / TH_NS_PER_MS));
 	if (conf->stall_ns > TH_STALL_MAX_NS)
-		return th_seterr(
-		    errbuf, TH_ERR_INVALID, "stall %.3f ms out of range (0 .. %lld ms)",
-		    (double)conf->stall_ns / 1e6, (long long)(TH_STALL_MAX_NS / TH_NS_PER_MS));
+		return th_seterr(errbuf, TH_ERR_INVALID, "stall %s ms out of range (0 .. %lld ms)",
+		                 ns_text(num, conf->stall_ns, TH_NS_PER_MS),
+		                 (long long)(TH_STALL_MAX_NS / TH_NS_PER_MS));
 	if (conf->min_lost < TH_MIN_LOST_MIN || conf->min_lost > TH_MIN_LOST_MAX)
 		return th_seterr(errbuf, TH_ERR_INVALID, "min-lost %lu out of range (%d .. %d)",
 		                 (unsigned long)conf->min_lost, TH_MIN_LOST_MIN, TH_MIN_LOST_MAX);
 	if (conf->hold_max_ns < 0 || conf->hold_max_ns > TH_HOLD_MAX_MAX_NS)
 		return th_seterr(errbuf, TH_ERR_INVALID,
-		                 "hold limit %.3f s out of range (0 .. %lld s)",
-		                 (double)conf->hold_max_ns / 1e9,
+		                 "hold limit %s s out of range (0 .. %lld s)",
+		                 ns_text(num, conf->hold_max_ns, TH_NS_PER_SEC),
 		                 (long long)(TH_HOLD_MAX_MAX_NS / TH_NS_PER_SEC));
 	if (conf->vm[0] == '\0')
 		return th_seterr(errbuf, TH_ERR_INVALID, "stream has no VM name");
