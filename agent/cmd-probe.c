@@ -94,23 +94,23 @@ static th_err probe_set(th_target *t, const char *opt, const char *val, char *er
 	th_err e;
 
 	if (strcmp(opt, "--vm") == 0)
-		return th_arg_name(opt, val, t->vm, err);
+		return th_arg_name(opt, val, t->probe.vm, err);
 	if (strcmp(opt, "--stream") == 0)
-		return th_arg_name(opt, val, t->stream, err);
+		return th_arg_name(opt, val, t->probe.stream, err);
 	if (strcmp(opt, "--interval") == 0)
-		return th_arg_ms(opt, val, 100 * TH_NS_PER_US, 60 * TH_NS_PER_SEC, &t->interval_ns,
-		                 err);
+		return th_arg_ms(opt, val, TH_INTERVAL_MIN_NS, TH_INTERVAL_MAX_NS,
+		                 &t->probe.interval_ns, err);
 	if (strcmp(opt, "--loss-timeout") == 0)
-		return th_arg_ms(opt, val, TH_NS_PER_MS, 3600 * TH_NS_PER_SEC, &t->loss_timeout_ns,
-		                 err);
+		return th_arg_ms(opt, val, TH_LOSS_TIMEOUT_MIN_NS, TH_LOSS_TIMEOUT_MAX_NS,
+		                 &t->probe.loss_timeout_ns, err);
 	if (strcmp(opt, "--stall") == 0)
-		return th_arg_ms(opt, val, 0, 60 * TH_NS_PER_SEC, &t->stall_ns, err);
+		return th_arg_ms(opt, val, 0, TH_STALL_MAX_NS, &t->probe.stall_ns, err);
 	if (strcmp(opt, "--hold-max") == 0)
-		return th_arg_s(opt, val, 0, 86400 * TH_NS_PER_SEC, &t->hold_max_ns, err);
+		return th_arg_s(opt, val, 0, TH_HOLD_MAX_MAX_NS, &t->probe.hold_max_ns, err);
 	if (strcmp(opt, "--min-lost") == 0) {
-		e = th_arg_uint(opt, val, 1, 1000000, &u, err);
+		e = th_arg_uint(opt, val, TH_MIN_LOST_MIN, TH_MIN_LOST_MAX, &u, err);
 		if (e == TH_OK)
-			t->min_lost = (uint32_t)u;
+			t->probe.min_lost = (uint32_t)u;
 		return e;
 	}
 	if (strcmp(opt, "--key-file") == 0)
@@ -294,7 +294,7 @@ static int probe_parse(probe_opts *o, int argc, char **argv)
 		return TH_EXIT_USAGE;
 	}
 	for (size_t i = 0; i < o->n; i++) {
-		if (o->targets[i].vm[0] == '\0') {
+		if (o->targets[i].probe.vm[0] == '\0') {
 			fprintf(stderr, PR "target %s:%s has no --vm NAME\n", o->targets[i].host,
 			        o->targets[i].port);
 			return TH_EXIT_USAGE;

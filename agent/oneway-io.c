@@ -13,47 +13,20 @@
 #include "oneway-io.h"
 #include "oneway-wire.h"
 #include "probe-engine.h"
+#include "th-addr.h"
 
 th_err th_ow_parse_addr(const char *opt, const char *val, struct sockaddr_storage *ss,
                         socklen_t *len, char *errbuf)
 {
-	char host[256];
-	const char *port, *colon;
-	struct addrinfo hints = {0}, *res = NULL;
-	size_t hl;
+	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICSERV},
+	                *res = NULL;
+	th_addr a;
+	th_err e = th_addr_parse(opt, val, &a, errbuf); /* the same rules as probe and reflect */
 	int rc;
 
-	if (val[0] == '[') {
-		const char *close = strchr(val, ']');
-		if (close == NULL || close[1] != ':')
-			return th_seterr(errbuf, TH_ERR_INVALID, "%s \"%s\": expected [IPv6]:PORT",
-			                 opt, val);
-		hl = (size_t)(close - val - 1);
-		if (hl >= sizeof host)
-			return th_seterr(errbuf, TH_ERR_INVALID, "%s \"%s\": address too long", opt,
-			                 val);
-		memcpy(host, val + 1, hl);
-		port = close + 2;
-	} else {
-		colon = strrchr(val, ':');
-		if (colon == NULL || colon == val)
-			return th_seterr(errbuf, TH_ERR_INVALID, "%s \"%s\": expected ADDR:PORT",
-			                 opt, val);
-		hl = (size_t)(colon - val);
-		if (hl >= sizeof host)
-			return th_seterr(errbuf, TH_ERR_INVALID, "%s \"%s\": address too long", opt,
-			                 val);
-		memcpy(host, val, hl);
-		port = colon + 1;
-	}
-	host[hl] = '\0';
-	if (*port == '\0' || strspn(port, "0123456789") != strlen(port) || atoi(port) < 1 ||
-	    atoi(port) > 65535)
-		return th_seterr(errbuf, TH_ERR_INVALID, "%s \"%s\": port must be 1..65535", opt,
-		                 val);
-	hints.ai_socktype = SOCK_DGRAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	rc = getaddrinfo(host, port, &hints, &res);
+	if (e != TH_OK)
+		return e;
+	rc = getaddrinfo(a.host, a.port, &hints, &res);
 	if (rc != 0)
 		return th_seterr(errbuf, TH_ERR_INVALID, "%s \"%s\": %s", opt, val,
 		                 gai_strerror(rc));

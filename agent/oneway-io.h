@@ -11,7 +11,8 @@
 #include "probe-hmac.h"
 #include "th-error.h"
 
-/* "ADDR:PORT" or "[IPv6]:PORT" (numeric or resolvable host) into a socket address. */
+/* "ADDR:PORT" or "[IPv6]:PORT" (numeric or resolvable host; th_addr_parse()'s rules, an
+ * unbracketed IPv6 address with a port is refused) into a socket address. */
 th_err th_ow_parse_addr(const char *opt, const char *val, struct sockaddr_storage *ss,
                         socklen_t *len, char *errbuf);
 

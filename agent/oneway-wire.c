@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "oneway-wire.h"
+#include "th-limits.h"
 
 static void ow_put64(uint8_t *b, uint64_t v)
 {
@@ -55,9 +56,9 @@ th_err th_ow_decode(const uint8_t *buf, size_t len, th_ow_pkt *p, char *errbuf)
 	p->interval_ns = (int64_t)ow_get64(buf + 32);
 	if (p->seq == 0)
 		return th_seterr(errbuf, TH_ERR_PARSE, "one-way packet with sequence number 0");
-	if (p->interval_ns < 10000 || p->interval_ns > 60 * 1000000000LL)
+	if (p->interval_ns < TH_INTERVAL_MIN_NS || p->interval_ns > TH_INTERVAL_MAX_NS)
 		return th_seterr(errbuf, TH_ERR_PARSE,
-		                 "one-way packet announces interval %lld ns (10 us .. 60 s)",
-		                 (long long)p->interval_ns);
+		                 "one-way packet announces interval %lld ns (%g .. %g ms)",
+		                 (long long)p->interval_ns, TH_INTERVAL_MIN_MS, TH_INTERVAL_MAX_MS);
 	return TH_OK;
 }

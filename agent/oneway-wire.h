@@ -36,7 +36,7 @@ void th_ow_encode(const th_ow_pkt *p, uint8_t buf[TH_OW_HDR_LEN]);
 
 /* Parse a datagram of len bytes. Refuses (TH_ERR_PARSE, naming the defect) wrong magic or
  * version, a length that does not match the AUTH flag, seq 0 and intervals outside
- * 10 us .. 60 s. */
+ * TH_INTERVAL_MIN_NS .. TH_INTERVAL_MAX_NS (0.1 ms .. 60 s, th-limits.h). */
 th_err th_ow_decode(const uint8_t *buf, size_t len, th_ow_pkt *p, char *errbuf);
 
 #endif

@@ -91,7 +91,7 @@ static th_prober *tp_prober_with(size_t *idx, size_t n, size_t *added, bool comp
 		if (th_prober_add(p, &tp_targets[k], err) != TH_OK) {
 			if (complain)
 				WARNING(TP_NAME " plugin: Target %s: %s (retrying every 30 s)",
-				        tp_targets[k].vm, err);
+				        tp_targets[k].probe.vm, err);
 			continue;
 		}
 		idx[i] = idx[*added];

@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "th-addr.h"
+#include "th-limits.h"
 #include "th-name.h"
 #include "th-ports.h"
 #include "th-secret.h"
@@ -102,9 +104,13 @@ static int tp_cfg_buf(const oconfig_item_t *ci, char *buf, size_t size)
 
 static int tp_cfg_number(const oconfig_item_t *ci, double min, double max, double *out)
 {
-	if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_NUMBER ||
-	    !(ci->values[0].value.number >= min && ci->values[0].value.number <= max)) {
+	if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_NUMBER) {
 		ERROR(TP_NAME " plugin: %s needs one number in [%g, %g].", ci->key, min, max);
+		return -1;
+	}
+	if (!(ci->values[0].value.number >= min && ci->values[0].value.number <= max)) {
+		ERROR(TP_NAME " plugin: %s %g is outside [%g, %g].", ci->key,
+		      ci->values[0].value.number, min, max);
 		return -1;
 	}
 	*out = ci->values[0].value.number;
@@ -160,7 +166,38 @@ static int tp_cfg_tls(const oconfig_item_t *c)
 	return 1;
 }
 
-/* <Target "vm"> Address "host" "port", Interval, LossTimeout, MinLost, KeyFile, Stream. */
+/* Address "host" ["port"] of a <Target>: the host under th-addr.h's rules (a name, IPv4, IPv6
+ * bare or in brackets, no port inside), the port a number or string 1..65535. */
+static int tp_cfg_target_addr(const oconfig_item_t *c, th_target *t)
+{
+	char err[TH_ERRLEN], num[32];
+	const char *port = TH_REFLECT_PORT_STR;
+
+	if (c->values_num < 1 || c->values_num > 2 || c->values[0].type != OCONFIG_TYPE_STRING) {
+		ERROR(TP_NAME " plugin: Target %s: Address needs a host and an optional port.",
+		      t->probe.vm);
+		return -1;
+	}
+	if (c->values_num == 2 && c->values[1].type == OCONFIG_TYPE_NUMBER) {
+		snprintf(num, sizeof num, "%g", c->values[1].value.number);
+		port = num;
+	} else if (c->values_num == 2 && c->values[1].type == OCONFIG_TYPE_STRING) {
+		port = c->values[1].value.string;
+	} else if (c->values_num == 2) {
+		ERROR(TP_NAME " plugin: Target %s: Address port must be a number or a string.",
+		      t->probe.vm);
+		return -1;
+	}
+	if (th_addr_host("Address", c->values[0].value.string, t->host, err) != TH_OK ||
+	    th_addr_port("Address", port, t->port, err) != TH_OK) {
+		ERROR(TP_NAME " plugin: Target %s: %s", t->probe.vm, err);
+		return -1;
+	}
+	return 0;
+}
+
+/* <Target "vm"> Address "host" "port", Interval, LossTimeout, MinLost, KeyFile, Stream; ranges
+ * from th-limits.h. */
 static int tp_cfg_target(const oconfig_item_t *ci)
 {
 	th_target t, *grown;
@@ -171,7 +208,8 @@ static int tp_cfg_target(const oconfig_item_t *ci)
 
 	th_target_defaults(&t);
 	if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_STRING ||
-	    strlen(ci->values[0].value.string) >= sizeof t.vm || !ci->values[0].value.string[0]) {
+	    strlen(ci->values[0].value.string) >= sizeof t.probe.vm ||
+	    !ci->values[0].value.string[0]) {
 		ERROR(TP_NAME " plugin: Target needs the VM name as its one string argument.");
 		return -1;
 	}
@@ -179,47 +217,35 @@ static int tp_cfg_target(const oconfig_item_t *ci)
 		ERROR(TP_NAME " plugin: %s", err);
 		return -1;
 	}
-	snprintf(t.vm, sizeof t.vm, "%s", ci->values[0].value.string);
+	snprintf(t.probe.vm, sizeof t.probe.vm, "%s", ci->values[0].value.string);
 	for (int i = 0; i < ci->children_num && status == 0; i++) {
 		oconfig_item_t *c = ci->children + i;
 
 		if (strcasecmp("Address", c->key) == 0) {
-			if (c->values_num < 1 || c->values_num > 2 ||
-			    c->values[0].type != OCONFIG_TYPE_STRING ||
-			    strlen(c->values[0].value.string) >= sizeof t.host) {
-				ERROR(TP_NAME " plugin: Target %s: Address needs a host and an "
-				              "optional port.",
-				      t.vm);
-				status = -1;
-				break;
-			}
-			snprintf(t.host, sizeof t.host, "%s", c->values[0].value.string);
-			if (c->values_num == 2 && c->values[1].type == OCONFIG_TYPE_NUMBER)
-				snprintf(t.port, sizeof t.port, "%.0f", c->values[1].value.number);
-			else if (c->values_num == 2 && c->values[1].type == OCONFIG_TYPE_STRING)
-				snprintf(t.port, sizeof t.port, "%.15s", c->values[1].value.string);
-			else
-				snprintf(t.port, sizeof t.port, "%s", TH_REFLECT_PORT_STR);
+			status = tp_cfg_target_addr(c, &t);
 			have_addr = true;
 		} else if (strcasecmp("Interval", c->key) == 0) {
-			if ((status = tp_cfg_number(c, 0.0001, 60, &d)) == 0)
-				t.interval_ns = (int64_t)(d * 1e9 + 0.5);
+			if ((status = tp_cfg_number(c, (double)TH_INTERVAL_MIN_NS / 1e9,
+			                            (double)TH_INTERVAL_MAX_NS / 1e9, &d)) == 0)
+				t.probe.interval_ns = (int64_t)(d * 1e9 + 0.5);
 		} else if (strcasecmp("LossTimeout", c->key) == 0) {
-			if ((status = tp_cfg_number(c, 0.001, 600, &d)) == 0)
-				t.loss_timeout_ns = (int64_t)(d * 1e9 + 0.5);
+			if ((status = tp_cfg_number(c, (double)TH_LOSS_TIMEOUT_MIN_NS / 1e9,
+			                            (double)TH_LOSS_TIMEOUT_MAX_NS / 1e9, &d)) == 0)
+				t.probe.loss_timeout_ns = (int64_t)(d * 1e9 + 0.5);
 		} else if (strcasecmp("MinLost", c->key) == 0) {
-			if ((status = tp_cfg_number(c, 1, 1e6, &d)) == 0)
-				t.min_lost = (uint32_t)d;
+			if ((status = tp_cfg_number(c, TH_MIN_LOST_MIN, TH_MIN_LOST_MAX, &d)) == 0)
+				t.probe.min_lost = (uint32_t)d;
 		} else if (strcasecmp("Stream", c->key) == 0) {
-			status = tp_cfg_buf(c, t.stream, sizeof t.stream);
+			status = tp_cfg_buf(c, t.probe.stream, sizeof t.probe.stream);
 		} else if (strcasecmp("KeyFile", c->key) == 0) {
 			if ((status = tp_cfg_string(c, &str)) == 0 &&
 			    th_key_load(str, t.key, &t.key_len, err) != TH_OK) {
-				ERROR(TP_NAME " plugin: Target %s: %s", t.vm, err);
+				ERROR(TP_NAME " plugin: Target %s: %s", t.probe.vm, err);
 				status = -1;
 			}
 		} else {
-			ERROR(TP_NAME " plugin: Target %s: unknown option \"%s\".", t.vm, c->key);
+			ERROR(TP_NAME " plugin: Target %s: unknown option \"%s\".", t.probe.vm,
+			      c->key);
 			status = -1;
 		}
 	}
@@ -227,11 +253,12 @@ static int tp_cfg_target(const oconfig_item_t *ci)
 	if (status != 0)
 		return -1;
 	if (!have_addr) {
-		ERROR(TP_NAME " plugin: Target %s: Address is required.", t.vm);
+		ERROR(TP_NAME " plugin: Target %s: Address is required.", t.probe.vm);
 		return -1;
 	}
-	if (t.stream[0] != '\0' && th_stream_id_check("Stream", t.stream, err) != TH_OK) {
-		ERROR(TP_NAME " plugin: Target %s: %s", t.vm, err);
+	if (t.probe.stream[0] != '\0' &&
+	    th_stream_id_check("Stream", t.probe.stream, err) != TH_OK) {
+		ERROR(TP_NAME " plugin: Target %s: %s", t.probe.vm, err);
 		return -1;
 	}
 	if ((grown = realloc(tp_targets, (tp_ntargets + 1) * sizeof *grown)) == NULL)

@@ -214,50 +214,19 @@ static void *q_writer(void *arg)
 
 void th_target_defaults(th_target *t)
 {
-	th_stream_conf c;
-
-	th_stream_conf_defaults(&c);
 	memset(t, 0, sizeof *t);
-	t->interval_ns = c.interval_ns;
-	t->loss_timeout_ns = c.loss_timeout_ns;
-	t->stall_ns = c.stall_ns;
-	t->min_lost = c.min_lost;
-	t->hold_max_ns = c.hold_max_ns;
+	th_stream_conf_defaults(&t->probe);
 }
 
 th_err th_target_set_addr(th_target *t, const char *addrport, char *errbuf)
 {
-	const char *colon, *host = addrport;
-	size_t hlen;
+	th_addr a;
+	th_err e = th_addr_parse("address", addrport, &a, errbuf);
 
-	if (addrport[0] == '[') {
-		const char *close = strchr(addrport, ']');
-		if (close == NULL || close[1] != ':')
-			return th_seterr(errbuf, TH_ERR_INVALID,
-			                 "address \"%s\": expected [IPv6]:PORT", addrport);
-		host = addrport + 1;
-		hlen = (size_t)(close - host);
-		colon = close + 1;
-	} else {
-		colon = strrchr(addrport, ':');
-		if (colon == NULL || strchr(addrport, ':') != colon)
-			return th_seterr(errbuf, TH_ERR_INVALID,
-			                 "address \"%s\": expected ADDR:PORT (IPv6 as [ADDR]:PORT)",
-			                 addrport);
-		hlen = (size_t)(colon - addrport);
-	}
-	if (hlen == 0 || hlen >= sizeof t->host)
-		return th_seterr(errbuf, TH_ERR_INVALID, "address \"%s\": host missing or too long",
-		                 addrport);
-	const char *port = colon + 1;
-	char *end;
-	long pn = strtol(port, &end, 10);
-	if (*port == '\0' || *end != '\0' || pn < 1 || pn > 65535)
-		return th_seterr(errbuf, TH_ERR_INVALID, "address \"%s\": port must be 1..65535",
-		                 addrport);
-	memcpy(t->host, host, hlen);
-	t->host[hlen] = '\0';
-	snprintf(t->port, sizeof t->port, "%ld", pn);
+	if (e != TH_OK)
+		return e;
+	memcpy(t->host, a.host, sizeof t->host);
+	memcpy(t->port, a.port, sizeof t->port);
 	return TH_OK;
 }
 
@@ -351,7 +320,7 @@ th_err th_prober_add(th_prober *p, const th_target *conf, char *errbuf)
 
 	if (p->ran)
 		return th_seterr(errbuf, TH_ERR_STATE, "targets can only be added before running");
-	if (conf->vm[0] == '\0')
+	if (conf->probe.vm[0] == '\0')
 		return th_seterr(errbuf, TH_ERR_INVALID, "target %s:%s has no VM name", conf->host,
 		                 conf->port);
 	if (p->n == p->cap) {
@@ -367,24 +336,15 @@ th_err th_prober_add(th_prober *p, const th_target *conf, char *errbuf)
 	memset(t, 0, sizeof *t);
 	t->conf = *conf;
 	t->fd = -1;
-	if (t->conf.stream[0] == '\0') {
+	if (t->conf.probe.stream[0] == '\0') {
 		char host[64] = "supervisor";
 		gethostname(host, sizeof host - 1);
-		snprintf(t->conf.stream, sizeof t->conf.stream, "%.50s/%.60s/%.15s", host, conf->vm,
-		         conf->port);
+		snprintf(t->conf.probe.stream, sizeof t->conf.probe.stream, "%.50s/%.60s/%.15s",
+		         host, conf->probe.vm, conf->port);
 	}
 	/* validate the maths parameters now, with a throw-away stream */
-	th_stream_conf sc;
 	th_stream *probe_s;
-	th_stream_conf_defaults(&sc);
-	snprintf(sc.vm, sizeof sc.vm, "%s", t->conf.vm);
-	snprintf(sc.stream, sizeof sc.stream, "%s", t->conf.stream);
-	sc.interval_ns = conf->interval_ns;
-	sc.loss_timeout_ns = conf->loss_timeout_ns;
-	sc.stall_ns = conf->stall_ns;
-	sc.min_lost = conf->min_lost;
-	sc.hold_max_ns = conf->hold_max_ns;
-	e = th_stream_new(&probe_s, &sc, &p->clock, th_mono_ns(), errbuf);
+	e = th_stream_new(&probe_s, &t->conf.probe, &p->clock, th_mono_ns(), errbuf);
 	if (e != TH_OK)
 		return e;
 	t->s = probe_s;
@@ -509,7 +469,7 @@ static void read_echoes(th_prober *p, tgt *t)
 		if (ws == TH_WIRE_OLD_VERSION) {
 			if (t->st.old_version++ == 0)
 				q_log(p, 1, "%s (%s:%s): echo of wire version %u dropped (%s %d)",
-				      t->conf.vm, t->conf.host, t->conf.port, buf[4],
+				      t->conf.probe.vm, t->conf.host, t->conf.port, buf[4],
 				      "update the reflector: this prober speaks version",
 				      TH_WIRE_VERSION);
 			continue;
@@ -736,7 +696,7 @@ th_err th_prober_run(th_prober *p, int64_t duration_ns, char *errbuf)
 		th_stream_conf sc = *th_stream_get_conf(t->s);
 		th_stream *s;
 		int64_t st = start + (int64_t)((double)sc.interval_ns * (double)i / (double)p->n);
-		sc.stall_ns = t->conf.stall_ns;
+		sc.stall_ns = t->conf.probe.stall_ns;
 		if (th_stream_new(&s, &sc, &p->clock, st, errbuf) != TH_OK)
 			return TH_ERR_INVALID;
 		th_stream_free(t->s);
@@ -852,12 +812,12 @@ void th_prober_stats(const th_prober *p, size_t i, th_target_stats *out)
 
 const char *th_prober_stream_name(const th_prober *p, size_t i)
 {
-	return p->t[i].conf.stream;
+	return p->t[i].conf.probe.stream;
 }
 
 const char *th_prober_vm_name(const th_prober *p, size_t i)
 {
-	return p->t[i].conf.vm;
+	return p->t[i].conf.probe.vm;
 }
 
 void th_prober_free(th_prober *p)

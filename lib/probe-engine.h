@@ -8,7 +8,7 @@
  *   th_target t;
  *   th_target_defaults(&t);
  *   th_target_set_addr(&t, "192.0.2.7:7300", err);
- *   snprintf(t.vm, sizeof t.vm, "%s", "web-1");
+ *   snprintf(t.probe.vm, sizeof t.probe.vm, "%s", "web-1");
  *   th_prober_add(p, &t, err);            // resolves the address, opens the socket
  *   ... in the measuring thread:
  *   th_prober_run(p, 0, err);             // blocks; returns after th_prober_stop()
@@ -43,33 +43,28 @@
 #include <stdint.h>
 
 #include "probe-stream.h"
+#include "th-addr.h"
 #include "th-error.h"
 #include "th-record.h"
 
-#define TH_HOST_MAX 256
-#define TH_PORT_MAX 16
-#define TH_KEY_MAX  256 /* HMAC key bytes kept (longer key files are refused) */
-#define TH_KEY_MIN  32
+#define TH_KEY_MAX 256 /* HMAC key bytes kept (longer key files are refused) */
+#define TH_KEY_MIN 32
 
-/* One reflector to probe. */
+/* One reflector to probe: where it is, the settings of its stream (vm, stream id, interval,
+ * loss timeout, stall, min_lost, hold_max: probe-stream.h and th-limits.h; probe.stream "" =
+ * "<this host's name>/<vm>/<port>"), its key. */
 typedef struct th_target {
-	char host[TH_HOST_MAX];   /* name or literal address */
-	char port[TH_PORT_MAX];   /* number */
-	char vm[TH_NAME_MAX];     /* VM name in the records */
-	char stream[TH_NAME_MAX]; /* stream id; "" = "<this host's name>/<vm>/<port>" */
-	int64_t interval_ns;      /* default 10 ms */
-	int64_t loss_timeout_ns;  /* default 1 s */
-	int64_t stall_ns;         /* default -1 = max(interval, 50 ms); 0 = off */
-	uint32_t min_lost;        /* default 2 */
-	int64_t hold_max_ns;      /* default 600 s, see probe-stream.h */
-	uint8_t key[TH_KEY_MAX];  /* HMAC-SHA256 key, key_len = 0: no authentication */
+	char host[TH_HOST_MAX];  /* name or literal address, IPv6 without brackets */
+	char port[TH_PORT_MAX];  /* number */
+	th_stream_conf probe;    /* the stream's settings, checked by th_prober_add() */
+	uint8_t key[TH_KEY_MAX]; /* HMAC-SHA256 key, key_len = 0: no authentication */
 	size_t key_len;
 } th_target;
 
-/* Fill t with the defaults above (empty host/vm). */
+/* Fill t with the defaults (th_stream_conf_defaults(); empty host/vm, no key). */
 void th_target_defaults(th_target *t);
 
-/* Parse "ADDR:PORT" or "[IPv6]:PORT" into t->host/t->port. */
+/* Parse "ADDR:PORT" or "[IPv6]:PORT" into t->host/t->port (th_addr_parse(), what "address"). */
 th_err th_target_set_addr(th_target *t, const char *addrport, char *errbuf);
 
 /* Read a key file (at least TH_KEY_MIN bytes, at most TH_KEY_MAX) into key/len. */

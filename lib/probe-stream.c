@@ -82,11 +82,11 @@ struct th_stream {
 void th_stream_conf_defaults(th_stream_conf *c)
 {
 	memset(c, 0, sizeof *c);
-	c->interval_ns = 10 * TH_NS_PER_MS;
-	c->loss_timeout_ns = TH_NS_PER_SEC;
+	c->interval_ns = TH_INTERVAL_DEFAULT_NS;
+	c->loss_timeout_ns = TH_LOSS_TIMEOUT_DEFAULT_NS;
 	c->stall_ns = -1;
-	c->min_lost = 2;
-	c->hold_max_ns = 600 * TH_NS_PER_SEC;
+	c->min_lost = TH_MIN_LOST_DEFAULT;
+	c->hold_max_ns = TH_HOLD_MAX_DEFAULT_NS;
 }
 
 static int64_t floor_div(int64_t a, int64_t b)
@@ -143,24 +143,54 @@ static int64_t send_ns_of(const th_stream *s, uint64_t seq)
 	return sched_ns(s, seq) + s->slip[seq & (s->cap - 1)];
 }
 
+/* ns in units of unit (TH_NS_PER_MS or TH_NS_PER_SEC), exact: "0.099999", "60001", "-1e-9" is
+ * written "-0.000000001". For the messages that name a refused setting. */
+static const char *ns_text(char buf[40], int64_t ns, int64_t unit)
+{
+	uint64_t a = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
+	uint64_t whole = a / (uint64_t)unit, frac = a % (uint64_t)unit;
+	int len = snprintf(buf, 40, "%s%llu", ns < 0 ? "-" : "", (unsigned long long)whole);
+
+	if (frac != 0) {
+		len += snprintf(buf + len, 40 - (size_t)len, ".%0*llu",
+		                unit == TH_NS_PER_SEC ? 9 : 6, (unsigned long long)frac);
+		while (buf[len - 1] == '0')
+			buf[--len] = '\0';
+	}
+	return buf;
+}
+
 th_err th_stream_new(th_stream **out, const th_stream_conf *conf, const th_clock *clock,
                      int64_t start_ns, char *errbuf)
 {
 	th_stream *s;
+	char num[40];
 
 	*out = NULL;
-	if (conf->interval_ns < 100 * TH_NS_PER_US || conf->interval_ns > 60 * TH_NS_PER_SEC)
+	if (conf->interval_ns < TH_INTERVAL_MIN_NS || conf->interval_ns > TH_INTERVAL_MAX_NS)
 		return th_seterr(errbuf, TH_ERR_INVALID,
-		                 "interval %.3f ms out of range (0.1 ms .. 60 s)",
-		                 (double)conf->interval_ns / 1e6);
-	if (conf->loss_timeout_ns <= 0 || conf->loss_timeout_ns > 3600 * TH_NS_PER_SEC)
+		                 "interval %s ms out of range (%g .. %g ms)",
+		                 ns_text(num, conf->interval_ns, TH_NS_PER_MS), TH_INTERVAL_MIN_MS,
+		                 TH_INTERVAL_MAX_MS);
+	if (conf->loss_timeout_ns < TH_LOSS_TIMEOUT_MIN_NS ||
+	    conf->loss_timeout_ns > TH_LOSS_TIMEOUT_MAX_NS)
 		return th_seterr(errbuf, TH_ERR_INVALID,
-		                 "loss timeout %.3f ms out of range (> 0, <= 1 h)",
-		                 (double)conf->loss_timeout_ns / 1e6);
-	if (conf->min_lost < 1)
-		return th_seterr(errbuf, TH_ERR_INVALID, "min-lost must be at least 1");
-	if (conf->hold_max_ns < 0)
-		return th_seterr(errbuf, TH_ERR_INVALID, "hold limit must not be negative");
+		                 "loss timeout %s ms out of range (%lld .. %lld ms)",
+		                 ns_text(num, conf->loss_timeout_ns, TH_NS_PER_MS),
+		                 (long long)(TH_LOSS_TIMEOUT_MIN_NS / TH_NS_PER_MS),
+		                 (long long)(TH_LOSS_TIMEOUT_MAX_NS / TH_NS_PER_MS));
+	if (conf->stall_ns > TH_STALL_MAX_NS)
+		return th_seterr(errbuf, TH_ERR_INVALID, "stall %s ms out of range (0 .. %lld ms)",
+		                 ns_text(num, conf->stall_ns, TH_NS_PER_MS),
+		                 (long long)(TH_STALL_MAX_NS / TH_NS_PER_MS));
+	if (conf->min_lost < TH_MIN_LOST_MIN || conf->min_lost > TH_MIN_LOST_MAX)
+		return th_seterr(errbuf, TH_ERR_INVALID, "min-lost %lu out of range (%d .. %d)",
+		                 (unsigned long)conf->min_lost, TH_MIN_LOST_MIN, TH_MIN_LOST_MAX);
+	if (conf->hold_max_ns < 0 || conf->hold_max_ns > TH_HOLD_MAX_MAX_NS)
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "hold limit %s s out of range (0 .. %lld s)",
+		                 ns_text(num, conf->hold_max_ns, TH_NS_PER_SEC),
+		                 (long long)(TH_HOLD_MAX_MAX_NS / TH_NS_PER_SEC));
 	if (conf->vm[0] == '\0')
 		return th_seterr(errbuf, TH_ERR_INVALID, "stream has no VM name");
 	s = calloc(1, sizeof *s);
@@ -170,7 +200,7 @@ th_err th_stream_new(th_stream **out, const th_stream_conf *conf, const th_clock
 	s->conf = *conf;
 	if (s->conf.stall_ns < 0)
 		s->conf.stall_ns =
-		    conf->interval_ns > TH_STALL_MIN_NS ? conf->interval_ns : TH_STALL_MIN_NS;
+		    conf->interval_ns > TH_STALL_FLOOR_NS ? conf->interval_ns : TH_STALL_FLOOR_NS;
 	s->clock = *clock;
 	s->start_ns = start_ns;
 	s->old_clock = *clock;

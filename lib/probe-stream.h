@@ -49,26 +49,28 @@
 #include <stdint.h>
 
 #include "th-error.h"
+#include "th-limits.h"
 #include "th-record.h"
 #include "th-time.h"
 
 /* Receives every finished record; rec is valid only during the call. */
 typedef void (*th_record_cb)(const th_record *rec, void *arg);
 
+/* The settings of one stream; ranges and defaults are th-limits.h's. */
 typedef struct th_stream_conf {
-	char vm[TH_NAME_MAX];
-	char stream[TH_NAME_MAX];
-	int64_t interval_ns;     /* > 0; 100 us .. 60 s */
-	int64_t loss_timeout_ns; /* > 0 */
-	int64_t stall_ns;        /* reflector hold that makes a probe part of an outage; 0 = off */
-	uint32_t min_lost;       /* shortest run reported as an outage, >= 1 */
-	int64_t hold_max_ns;     /* longest wait for a direction before "unknown"; 0 = unbounded */
+	char vm[TH_NAME_MAX];     /* VM name in the records */
+	char stream[TH_NAME_MAX]; /* stream id in the records */
+	int64_t interval_ns;      /* TH_INTERVAL_MIN_NS .. TH_INTERVAL_MAX_NS */
+	int64_t loss_timeout_ns;  /* TH_LOSS_TIMEOUT_MIN_NS .. TH_LOSS_TIMEOUT_MAX_NS */
+	int64_t stall_ns;    /* reflector hold that makes a probe part of an outage; 0 = off, < 0 =
+	                        max(interval, TH_STALL_FLOOR_NS); at most TH_STALL_MAX_NS */
+	uint32_t min_lost;   /* shortest run reported as an outage, TH_MIN_LOST_MIN .. _MAX */
+	int64_t hold_max_ns; /* longest wait for a direction before "unknown"; 0 = unbounded,
+	                        at most TH_HOLD_MAX_MAX_NS */
 } th_stream_conf;
 
-#define TH_STALL_MIN_NS (50 * TH_NS_PER_MS)
-
 /* Defaults: interval 10 ms, loss timeout 1 s, stall = max(interval, 50 ms) (set by
- * th_stream_new when stall_ns < 0), min_lost 2, hold_max 600 s. */
+ * th_stream_new when stall_ns < 0), min_lost 2, hold_max 600 s (th-limits.h). */
 void th_stream_conf_defaults(th_stream_conf *c);
 
 /* What an echo told us (decoded and authenticated by the caller). */

@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "agent-cmd.h"
+#include "th-addr.h"
+#include "th-limits.h"
 #include "th-name.h"
 
 static bool agent_only(const char *s, const char *extra)
@@ -33,6 +35,15 @@ bool agent_name_ok(const char *s)
 bool agent_addr_ok(const char *s)
 {
 	return agent_only(s, ".:-") && s[0] != '-';
+}
+
+/* host and port as the agent reads them (th-addr.h: IPv6 in brackets). */
+static th_err agent_addr_port(char *out, size_t size, const char *host, int port, char *errbuf)
+{
+	char ps[8];
+
+	snprintf(ps, sizeof ps, "%d", port);
+	return th_addr_format(host, ps, out, size, errbuf);
 }
 
 bool agent_path_ok(const char *s)
@@ -244,7 +255,8 @@ th_err agent_cmd_reflect(char *out, size_t size, const agent_paths *p, const cha
 		                 listen_addr);
 	if (port < 1 || port > 65535)
 		return th_seterr(errbuf, TH_ERR_INVALID, "bad reflector port %d", port);
-	snprintf(spec, sizeof spec, "%s:%d", listen_addr, port);
+	if ((e = agent_addr_port(spec, sizeof spec, listen_addr, port, errbuf)) != TH_OK)
+		return e;
 	agent_file(log, sizeof log, p, "reflect", ".log");
 	ac_raw(&l, "setsid ");
 	ac_q(&l, p->agent);
@@ -332,10 +344,11 @@ th_err agent_cmd_probe(char *out, size_t size, const agent_paths *p, const char 
 		    "VM name \"%s\" cannot be passed to the agent: only [A-Za-z0-9._-]", vm);
 	if (!agent_name_ok(session))
 		return th_seterr(errbuf, TH_ERR_INVALID, "bad session id \"%s\"", session);
-	if (!(interval_ms >= 0.1 && interval_ms <= 60000))
-		return th_seterr(errbuf, TH_ERR_INVALID,
-		                 "probe interval %g ms outside [0.1, 60000]", interval_ms);
-	snprintf(target, sizeof target, "%s:%d", target_addr, port);
+	if (!(interval_ms >= TH_INTERVAL_MIN_MS && interval_ms <= TH_INTERVAL_MAX_MS))
+		return th_seterr(errbuf, TH_ERR_INVALID, "probe interval %g ms outside [%g, %g]",
+		                 interval_ms, TH_INTERVAL_MIN_MS, TH_INTERVAL_MAX_MS);
+	if ((e = agent_addr_port(target, sizeof target, target_addr, port, errbuf)) != TH_OK)
+		return e;
 	snprintf(report, sizeof report, "%s/themis-%s.jsonl", p->dir, session);
 	ac_raw(&l, "setsid ");
 	ac_q(&l, p->agent);

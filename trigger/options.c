@@ -14,6 +14,7 @@
 #include "agent-cmd.h"
 #include "one-client.h"
 #include "options.h"
+#include "th-limits.h"
 #include "th-ports.h"
 
 typedef enum { OT_STR, OT_INT, OT_DBL, OT_SIZE, OT_TRUE, OT_FALSE } opt_type;
@@ -73,7 +74,7 @@ static const opt_def opt_table[] = {
     I("reflect-port", reflect_port, 1, 65535),
     S("bandwidth", bandwidth),
     I("iperf-port", iperf_port, 1, 65535),
-    D("interval", interval_ms, 0.1, 60000),
+    D("interval", interval_ms, TH_INTERVAL_MIN_MS, TH_INTERVAL_MAX_MS),
     S("agent-path", agent_path),
     S("vm-agent-path", vm_agent_path),
     S("remote-dir", remote_dir),
@@ -136,7 +137,7 @@ void trig_opts_defaults(trig_opts *o)
 	o->reflect_port = TH_REFLECT_PORT;
 	snprintf(o->probe, sizeof o->probe, "own");
 	o->iperf_port = 5201;
-	o->interval_ms = 10;
+	o->interval_ms = (double)TH_INTERVAL_DEFAULT_NS / (double)TH_NS_PER_MS;
 	o->one_timeout_ms = 10000;
 	o->max_response = ONE_RESPONSE_DEFAULT;
 	snprintf(o->agent_path, sizeof o->agent_path, "/usr/bin/themis-agent");

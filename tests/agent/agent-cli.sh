@@ -25,6 +25,14 @@ refuse 'target 127.0.0.1:9 has no --vm NAME' probe --target 127.0.0.1:9
 refuse 'port must be 1..65535' probe --target 127.0.0.1:0 --vm a
 refuse 'expected ADDR:PORT' probe --target 127.0.0.1 --vm a
 refuse 'expected \[IPv6\]:PORT' probe --target '[::1' --vm a
+# an IPv6 address with a port must be bracketed, by every subcommand alike (lib/th-addr.h)
+refuse 'address "fe80::1:7300" is ambiguous: write an IPv6 address in brackets, \[ADDR\]:PORT' probe --target fe80::1:7300 --vm a
+rc=0
+err=$("$AGENT" reflect --listen ::1:7300 2>&1 >/dev/null) || rc=$?
+th_assert_eq 1 "$rc" "exit status of: reflect --listen ::1:7300"
+th_assert_match 'address "::1:7300" is ambiguous' "$err" "message of: reflect --listen ::1:7300"
+refuse 'send: --target "fe80::1:7300" is ambiguous' send --target fe80::1:7300
+refuse 'receive: --listen "::1:7300" is ambiguous' receive --listen ::1:7300 --vm a
 refuse '--interval 0.05: must be between 0.1 and 60000 ms' probe --target 127.0.0.1:9 --vm a --interval 0.05
 refuse '--interval "10x": not a number of ms' probe --target 127.0.0.1:9 --vm a --interval 10x
 refuse '--loss-timeout 0: must be between' probe --target 127.0.0.1:9 --vm a --loss-timeout 0

@@ -7,6 +7,7 @@
 
 #include "oneway-engine.h"
 #include "th-check.h"
+#include "th-limits.h"
 
 #define MS TH_NS_PER_MS
 #define T0 1000 /* the epoch second at monotonic 0 */
@@ -303,6 +304,36 @@ START_TEST(wire_round_trip_and_refusals)
 }
 END_TEST
 
+/* The one-way wire takes the probes' interval range (th-limits.h): 0.1 ms .. 60 s. */
+static const struct {
+	int64_t interval_ns;
+	const char *msg; /* NULL: accepted */
+} ow_intervals[] = {
+    {10 * TH_NS_PER_US,
+     "one-way packet announces interval 10000 ns (0.1 .. 60000 ms)"}, /* the old lower bound */
+    {TH_INTERVAL_MIN_NS - 1, "one-way packet announces interval 99999 ns (0.1 .. 60000 ms)"},
+    {TH_INTERVAL_MIN_NS, NULL},
+    {TH_INTERVAL_MAX_NS, NULL},
+    {TH_INTERVAL_MAX_NS + 1, "one-way packet announces interval 60000000001 ns (0.1 .. 60000 ms)"},
+};
+
+START_TEST(wire_interval_range_is_the_probes)
+{
+	th_ow_pkt p = {.seq = 1, .interval_ns = ow_intervals[_i].interval_ns}, q;
+	uint8_t buf[TH_OW_MAX_LEN];
+	char err[TH_ERRLEN];
+
+	th_ow_encode(&p, buf);
+	if (ow_intervals[_i].msg == NULL) {
+		ck_assert_int_eq(th_ow_decode(buf, TH_OW_HDR_LEN, &q, err), TH_OK);
+		ck_assert_int_eq(q.interval_ns, ow_intervals[_i].interval_ns);
+	} else {
+		ck_assert_int_eq(th_ow_decode(buf, TH_OW_HDR_LEN, &q, err), TH_ERR_PARSE);
+		ck_assert_str_eq(err, ow_intervals[_i].msg);
+	}
+}
+END_TEST
+
 Suite *th_test_suite(void)
 {
 	Suite *s = suite_create("oneway");
@@ -316,6 +347,8 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, long_silence_is_declared_while_it_lasts);
 	tcase_add_test(tc, restarted_sender_silence_between_runs_is_loss);
 	tcase_add_test(tc, wire_round_trip_and_refusals);
+	tcase_add_loop_test(tc, wire_interval_range_is_the_probes, 0,
+	                    (int)(sizeof ow_intervals / sizeof ow_intervals[0]));
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -190,7 +190,7 @@ static th_prober *new_prober(refl *r, got *g)
 	th_target_defaults(&t);
 	snprintf(addr, sizeof addr, "127.0.0.1:%d", r->port);
 	ck_assert_int_eq(th_target_set_addr(&t, addr, err), TH_OK);
-	snprintf(t.vm, sizeof t.vm, "vm1");
+	snprintf(t.probe.vm, sizeof t.probe.vm, "vm1");
 	ck_assert_int_eq(th_prober_add(p, &t, err), TH_OK);
 	return p;
 }

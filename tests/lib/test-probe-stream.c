@@ -940,6 +940,74 @@ START_TEST(bad_configuration_is_refused_with_its_name)
 }
 END_TEST
 
+/* The stream enforces the limits table (th-limits.h) at both ends of every range, naming the
+ * setting and its value; every front-end checks the same figures before. */
+enum { LIM_INTERVAL, LIM_LOSS, LIM_STALL, LIM_HOLD, LIM_MIN_LOST };
+static const struct {
+	int field;
+	int64_t v;
+	const char *msg; /* NULL: accepted */
+} limits[] = {
+    {LIM_INTERVAL, TH_INTERVAL_MIN_NS - 1, "interval 0.099999 ms out of range (0.1 .. 60000 ms)"},
+    {LIM_INTERVAL, TH_INTERVAL_MIN_NS, NULL},
+    {LIM_INTERVAL, TH_INTERVAL_MAX_NS, NULL},
+    {LIM_INTERVAL, TH_INTERVAL_MAX_NS + TH_NS_PER_MS,
+     "interval 60001 ms out of range (0.1 .. 60000 ms)"},
+    {LIM_LOSS, TH_LOSS_TIMEOUT_MIN_NS - TH_NS_PER_US,
+     "loss timeout 0.999 ms out of range (1 .. 3600000 ms)"},
+    {LIM_LOSS, TH_LOSS_TIMEOUT_MIN_NS, NULL},
+    {LIM_LOSS, TH_LOSS_TIMEOUT_MAX_NS, NULL},
+    {LIM_LOSS, TH_LOSS_TIMEOUT_MAX_NS + TH_NS_PER_MS,
+     "loss timeout 3600001 ms out of range (1 .. 3600000 ms)"},
+    {LIM_STALL, -1, NULL}, /* the default: max(interval, 50 ms) */
+    {LIM_STALL, 0, NULL},
+    {LIM_STALL, TH_STALL_MAX_NS, NULL},
+    {LIM_STALL, TH_STALL_MAX_NS + TH_NS_PER_MS, "stall 60001 ms out of range (0 .. 60000 ms)"},
+    {LIM_HOLD, -1, "hold limit -0.000000001 s out of range (0 .. 86400 s)"},
+    {LIM_HOLD, 0, NULL},
+    {LIM_HOLD, TH_HOLD_MAX_MAX_NS, NULL},
+    {LIM_HOLD, TH_HOLD_MAX_MAX_NS + TH_NS_PER_SEC,
+     "hold limit 86401 s out of range (0 .. 86400 s)"},
+    {LIM_MIN_LOST, 0, "min-lost 0 out of range (1 .. 1000000)"},
+    {LIM_MIN_LOST, TH_MIN_LOST_MIN, NULL},
+    {LIM_MIN_LOST, TH_MIN_LOST_MAX, NULL},
+    {LIM_MIN_LOST, TH_MIN_LOST_MAX + 1, "min-lost 1000001 out of range (1 .. 1000000)"},
+};
+
+START_TEST(stream_enforces_the_limits_table)
+{
+	th_stream_conf c;
+	th_clock clk = {0, 0};
+	th_stream *s = NULL;
+	char err[TH_ERRLEN] = "";
+
+	sim_conf(&c);
+	switch (limits[_i].field) {
+	case LIM_INTERVAL:
+		c.interval_ns = limits[_i].v;
+		break;
+	case LIM_LOSS:
+		c.loss_timeout_ns = limits[_i].v;
+		break;
+	case LIM_STALL:
+		c.stall_ns = limits[_i].v;
+		break;
+	case LIM_HOLD:
+		c.hold_max_ns = limits[_i].v;
+		break;
+	default:
+		c.min_lost = (uint32_t)limits[_i].v;
+	}
+	if (limits[_i].msg == NULL) {
+		ck_assert_int_eq(th_stream_new(&s, &c, &clk, 0, err), TH_OK);
+		th_stream_free(s);
+	} else {
+		ck_assert_int_eq(th_stream_new(&s, &c, &clk, 0, err), TH_ERR_INVALID);
+		ck_assert_str_eq(err, limits[_i].msg);
+	}
+}
+END_TEST
+
 Suite *th_test_suite(void)
 {
 	Suite *s = suite_create("probe-stream");
@@ -965,6 +1033,8 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, echo_after_timeout_is_late_whatever_the_cursor);
 	tcase_add_test(tc, relay_pattern_directions_are_exact);
 	tcase_add_test(tc, bad_configuration_is_refused_with_its_name);
+	tcase_add_loop_test(tc, stream_enforces_the_limits_table, 0,
+	                    (int)(sizeof limits / sizeof limits[0]));
 	tcase_add_test(tc, clock_step_forward_renumbers_the_seconds_after_it);
 	tcase_add_test(tc, clock_step_backward_repeats_seconds_in_order);
 	tcase_add_test(tc, outage_across_clock_step_keeps_its_duration);

@@ -289,6 +289,76 @@ START_TEST(values_no_writer_saw_are_dispatched_at_the_next_start)
 }
 END_TEST
 
+/* <Target> takes its host by the address rules of every part (lib/th-addr.h: a name, IPv4, IPv6
+ * bare or in brackets, never a port inside the host) and its ranges from lib/th-limits.h. */
+static const struct {
+	const char *key, *host, *port; /* port NULL: none; "#n": the number n */
+	double number;                 /* the value of Interval/LossTimeout */
+	int ok;
+} target_cases[] = {
+    {"Address", "192.0.2.1", NULL, 0, 1},
+    {"Address", "192.0.2.1", "7300", 0, 1},
+    {"Address", "192.0.2.1", "#7300", 0, 1},
+    {"Address", "reflector.example", "#1", 0, 1},
+    {"Address", "::1", "7300", 0, 1},
+    {"Address", "[::1]", "7300", 0, 1},
+    {"Address", "fe80::1%eth0", NULL, 0, 1},
+    {"Address", "192.0.2.1:7300", NULL, 0, 0},
+    {"Address", "[::1]:7300", "7300", 0, 0},
+    {"Address", "[192.0.2.1]", NULL, 0, 0},
+    {"Address", "a b", NULL, 0, 0},
+    {"Address", "192.0.2.1", "0", 0, 0},
+    {"Address", "192.0.2.1", "#65536", 0, 0},
+    {"Address", "192.0.2.1", "#7300.5", 0, 0},
+    {"Address", "192.0.2.1", "http", 0, 0},
+    {"Interval", "192.0.2.1", NULL, 0.0001, 1},
+    {"Interval", "192.0.2.1", NULL, 60, 1},
+    {"Interval", "192.0.2.1", NULL, 0.00001, 0},
+    {"Interval", "192.0.2.1", NULL, 60.001, 0},
+    {"LossTimeout", "192.0.2.1", NULL, 0.001, 1},
+    {"LossTimeout", "192.0.2.1", NULL, 3600, 1},
+    {"LossTimeout", "192.0.2.1", NULL, 0.0005, 0},
+    {"LossTimeout", "192.0.2.1", NULL, 3601, 0},
+};
+
+START_TEST(target_address_and_ranges_follow_the_shared_rules)
+{
+	char port_s[16];
+	int port = free_port();
+	oconfig_value_t listen[2] = {sv("127.0.0.1"), sv(port_s)}, name = sv("vm-1"), addr[2],
+	                num = nv(target_cases[_i].number);
+	oconfig_item_t tkids[2] = {{.key = "Address", .values = addr, .values_num = 1}};
+	oconfig_item_t kids[2] = {
+	    {.key = "Listen", .values = listen, .values_num = 2},
+	    {.key = "Target",
+	     .values = &name,
+	     .values_num = 1,
+	     .children = tkids,
+	     .children_num = 1},
+	};
+	oconfig_item_t root = {.key = "Plugin", .children = kids, .children_num = 2};
+	const char *p = target_cases[_i].port;
+
+	snprintf(port_s, sizeof port_s, "%d", port);
+	addr[0] = sv(target_cases[_i].host);
+	if (p != NULL) {
+		addr[1] = p[0] == '#' ? nv(strtod(p + 1, NULL)) : sv(p);
+		tkids[0].values_num = 2;
+	}
+	if (strcmp(target_cases[_i].key, "Address") != 0) {
+		tkids[1] = (oconfig_item_t){
+		    .key = (char *)target_cases[_i].key, .values = &num, .values_num = 1};
+		kids[1].children_num = 2;
+	}
+	module_register();
+	ck_assert_ptr_nonnull(stub_config_cb);
+	if (target_cases[_i].ok)
+		ck_assert_int_eq(stub_config_cb(&root), 0);
+	else
+		ck_assert_int_ne(stub_config_cb(&root), 0);
+}
+END_TEST
+
 Suite *th_test_suite(void)
 {
 	Suite *s = suite_create("glue");
@@ -297,6 +367,8 @@ Suite *th_test_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, glue_ingests_dispatches_and_archives);
 	tcase_add_test(tc, values_no_writer_saw_are_dispatched_at_the_next_start);
+	tcase_add_loop_test(tc, target_address_and_ranges_follow_the_shared_rules, 0,
+	                    (int)(sizeof target_cases / sizeof target_cases[0]));
 	suite_add_tcase(s, tc);
 	return s;
 }

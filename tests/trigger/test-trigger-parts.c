@@ -94,6 +94,14 @@ START_TEST(remote_commands_only_from_safe_arguments)
 	                      "'http://127.0.0.1:8089/v1/records' --token-file "
 	                      "'/etc/themis/token' >/dev/null 2>&1 </dev/null & echo $! "
 	                      ">'/tmp/themis-probe.pid'");
+	/* an IPv6 address goes to the agents in brackets (an unbracketed one with a port is
+	 * ambiguous, the agent refuses it) */
+	ck_assert_int_eq(agent_cmd_reflect(cmd, sizeof cmd, &p, "::", 7300, NULL, err), TH_OK);
+	ck_assert_ptr_nonnull(strstr(cmd, " reflect --listen '[::]:7300' "));
+	ck_assert_int_eq(agent_cmd_probe(cmd, sizeof cmd, &p, "fe80::1", 7300, "vm", 10, "s", NULL,
+	                                 NULL, NULL, NULL, err),
+	                 TH_OK);
+	ck_assert_ptr_nonnull(strstr(cmd, " probe --target '[fe80::1]:7300' --vm 'vm' "));
 	/* names and addresses with shell metacharacters are still refused, naming the value */
 	ck_assert_int_eq(agent_cmd_probe(cmd, sizeof cmd, &p, "10.0.0.5;reboot", 7777, "vm", 10,
 	                                 "s", NULL, NULL, NULL, NULL, err),
