@@ -451,18 +451,17 @@ START_TEST(the_summaries_line_says_everything_of_the_session)
 			line = out.jobs[j].summary_line;
 	ck_assert_ptr_nonnull(line);
 	ck_assert_str_eq(
-	    line,
-	    "{\"session\":\"x.1\",\"vm\":\"v\",\"vm_id\":7,\"origin\":\"observed\","
-	    "\"definition\":\"watch\",\"cycle\":null,\"src_host\":\"\",\"dst_host\":\"\","
-	    "\"first\":1764590400,\"last\":1764590403,\"closed_by\":\"session-end\","
-	    "\"t_request\":1764590401.500000,\"t_migration_start\":null,"
-	    "\"t_migration_end\":1764590402.500000,\"outcome\":\"failed\","
-	    "\"message\":\"Cannot migrate \\\"x\\\"\",\"summary\":{\"outcome\":\"failed\","
-	    "\"downtime_ms\":500.000000,\"downtime_bound_ms\":10.000000,"
-	    "\"outage_total_ms\":500.000000,\"lost_up\":40,\"lost_down\":2,\"lost_unknown\":0,"
-	    "\"one_stime\":1764590401,\"one_rstime\":null,\"one_etime\":1764590403,"
-	    "\"one_duration_s\":2.000000,\"hv_downtime_ms\":null,\"hv_total_ms\":null,"
-	    "\"delta_ms\":null},\"summary_source\":\"plugin\"}\n");
+	    line, "{\"session\":\"x.1\",\"vm\":\"v\",\"vm_id\":7,\"origin\":\"observed\","
+	          "\"definition\":\"watch\",\"cycle\":null,\"src_host\":\"\",\"dst_host\":\"\","
+	          "\"first\":1764590400,\"last\":1764590403,\"closed_by\":\"session-end\","
+	          "\"t_request\":1764590401.500000,\"t_migration_start\":null,"
+	          "\"t_migration_end\":1764590402.500000,\"outcome\":\"failed\","
+	          "\"message\":\"Cannot migrate \\\"x\\\"\",\"summary\":{\"outcome\":\"failed\","
+	          "\"one_stime\":1764590401,\"one_rstime\":0,\"one_etime\":1764590403,"
+	          "\"one_duration_s\":2.000,\"downtime_ms\":500.000,\"downtime_bound_ms\":10.000,"
+	          "\"outage_total_ms\":500.000,\"lost_up\":40,\"lost_down\":2,\"lost_unknown\":0,"
+	          "\"hv_downtime_ms\":null,\"hv_total_ms\":null,"
+	          "\"delta_ms\":null},\"summary_source\":\"plugin\"}\n");
 	tp_out_free(&out);
 	tp_core_free(core);
 }
