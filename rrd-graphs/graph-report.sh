@@ -34,7 +34,7 @@ TH_JQ_ROWS='
 	    migration_end: mark("migration-end") }
 	+ (reduce ($fields[] | select(.type != "outcome")) as $f ({};
 	    .[$f.name] = ($s[$f.name] | if type == "number" and . >= $f.min then . else null end)))
-	+ { outcome: ($s.outcome // ([.markers[]? | select(.event == "migration-end") | .outcome]
+	+ { outcome: ($s.outcome // ([.markers[]? | select(.event == "migration-end") | .outcome | select(. != "none")]
 	              | first) // (if .closed_by == "open" then "open" else "unknown" end)) }'
 
 # The summary CSV's columns: the session's, then every summary field (TH_SUMMARY_FIELDS).
