@@ -36,7 +36,6 @@ static th_err th_decode_outcome(yajl_val v, const char *w, th_outcome *out, bool
                                 char *errbuf)
 {
 	yajl_val o = th_json_member(v, "outcome");
-
 	int oc;
 
 	*present = o != NULL;
