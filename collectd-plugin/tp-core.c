@@ -1073,7 +1073,7 @@ static void tp_notice_add(tp_core *c, const tp_sess *s, bool timed_out, double t
 	if (tp_grow((void **)&out->notices, &out->capnotices, out->nnotices + 1,
 	            sizeof *out->notices))
 		return;
-	ocn = th_outcome_name(x->outcome) ? th_outcome_name(x->outcome) : "outcome unknown";
+	ocn = x->outcome != TH_OUT_NONE ? th_outcome_name(x->outcome) : "outcome unknown";
 	n = &out->notices[out->nnotices++];
 	memset(n, 0, sizeof *n);
 	n->severity = tp_core_severity(&c->cfg, x->outcome, dt, timed_out);

@@ -1,6 +1,8 @@
 /* tp-session-json.c — renders a session's <session>.json exactly as th-archive.h lays it out
  * (identity, first/last second, closed_by, every marker as received, every outage, summary and
- * where it comes from), its summaries.jsonl line, and the lines of availability.jsonl. */
+ * where it comes from), its summaries.jsonl line, and the lines of availability.jsonl. Markers
+ * and summaries go through lib's one encoder (th-marker-json.h), outages through the record
+ * encoder (record-json.h): only the archive's own keys are written here. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,8 +10,8 @@
 
 #include <yajl/yajl_gen.h>
 
-#include "codec-marker.h"
-#include "codec-record.h"
+#include "record-json.h"
+#include "th-marker-json.h"
 #include "tp-session.h"
 #include "tp-vm.h"
 
@@ -78,41 +80,15 @@ static void tp_kv_int_or_null(yajl_gen g, const char *k, long long v, long long 
 		yajl_gen_integer(g, v);
 }
 
-static void tp_summary(yajl_gen g, const th_summary *s)
-{
-	const char *o = th_outcome_name(s->outcome);
-
-	yajl_gen_map_open(g);
-	tp_str(g, "outcome");
-	if (o)
-		tp_str(g, o);
-	else
-		yajl_gen_null(g);
-	tp_kv_num(g, "downtime_ms", s->downtime_ms);
-	tp_kv_num(g, "downtime_bound_ms", s->downtime_bound_ms);
-	tp_kv_num(g, "outage_total_ms", s->outage_total_ms);
-	tp_kv_int_or_null(g, "lost_up", s->lost_up, -1);
-	tp_kv_int_or_null(g, "lost_down", s->lost_down, -1);
-	tp_kv_int_or_null(g, "lost_unknown", s->lost_unknown, -1);
-	tp_kv_int_or_null(g, "one_stime", s->one_stime, 0);
-	tp_kv_int_or_null(g, "one_rstime", s->one_rstime, 0);
-	tp_kv_int_or_null(g, "one_etime", s->one_etime, 0);
-	tp_kv_num(g, "one_duration_s", s->one_duration_s);
-	tp_kv_num(g, "hv_downtime_ms", s->hv_downtime_ms);
-	tp_kv_num(g, "hv_total_ms", s->hv_total_ms);
-	tp_kv_num(g, "delta_ms", s->delta_ms);
-	yajl_gen_map_close(g);
-}
-
 /* "summary" (null while there is none), and once finalised "summary_source" and, when the
  * trigger's and the plugin's figures differ, "summary_plugin". */
 static void tp_summaries(yajl_gen g, const tp_sess *s, const th_marker *end)
 {
 	tp_str(g, "summary");
 	if (s->source != TP_SRC_NONE)
-		tp_summary(g, &s->summary);
+		th_summary_json_gen(g, &s->summary, TH_OUT_NONE);
 	else if (end != NULL)
-		tp_summary(g, &end->summary);
+		th_summary_json_gen(g, &end->summary, TH_OUT_NONE);
 	else
 		yajl_gen_null(g);
 	if (s->source == TP_SRC_NONE)
@@ -120,34 +96,8 @@ static void tp_summaries(yajl_gen g, const tp_sess *s, const th_marker *end)
 	tp_kv_str(g, "summary_source", tp_source_name(s->source));
 	if (s->source == TP_SRC_BOTH) {
 		tp_str(g, "summary_plugin");
-		tp_summary(g, &s->summary_net);
+		th_summary_json_gen(g, &s->summary_net, TH_OUT_NONE);
 	}
-}
-
-static void tp_marker(yajl_gen g, const th_marker *m)
-{
-	yajl_gen_map_open(g);
-	tp_kv_str(g, "kind", "marker");
-	tp_kv_str(g, "session", m->session);
-	tp_kv_str(g, "definition", m->definition);
-	tp_kv_int_or_null(g, "cycle", m->cycle, -1);
-	tp_kv_str(g, "vm", m->vm);
-	tp_kv_int_or_null(g, "vm_id", m->vm_id, -1);
-	tp_kv_str(g, "src_host", m->src_host);
-	tp_kv_str(g, "dst_host", m->dst_host);
-	tp_kv_str(g, "event", th_event_name(m->event));
-	tp_kv_num(g, "t", m->t);
-	if (m->outcome != TH_OUT_NONE)
-		tp_kv_str(g, "outcome", th_outcome_name(m->outcome));
-	if (m->origin != TH_ORIGIN_NONE)
-		tp_kv_str(g, "origin", th_origin_name(m->origin));
-	if (m->message[0] != '\0')
-		tp_kv_str(g, "message", m->message);
-	if (m->event == TH_EV_SESSION_END) {
-		tp_str(g, "summary");
-		tp_summary(g, &m->summary);
-	}
-	yajl_gen_map_close(g);
 }
 
 static void tp_kv_str_or_null(yajl_gen g, const char *k, const char *v)
@@ -180,7 +130,7 @@ static void tp_identity(yajl_gen g, const tp_sess *s, const th_marker *m0, bool 
 char *tp_session_json(const tp_sess *s)
 {
 	const th_marker *m0 = s->nmarkers ? &s->markers[0] : NULL, *end = NULL;
-	char *out;
+	char *out = NULL;
 	yajl_gen g = yajl_gen_alloc(NULL);
 
 	if (g == NULL)
@@ -197,24 +147,18 @@ char *tp_session_json(const tp_sess *s)
 	tp_str(g, "markers");
 	yajl_gen_array_open(g);
 	for (size_t i = 0; i < s->nmarkers; i++)
-		tp_marker(g, &s->markers[i]);
+		if (th_marker_json_gen(g, &s->markers[i], NULL) != TH_OK)
+			goto fail; /* not a decoded marker */
 	yajl_gen_array_close(g);
 	tp_str(g, "outages");
 	yajl_gen_array_open(g);
 	for (size_t i = 0; i < s->noutages; i++) {
-		const th_outage *o = &s->outages[i];
+		th_record r = {.kind = TH_REC_OUTAGE, .u.outage = s->outages[i]};
 
-		yajl_gen_map_open(g);
-		tp_kv_str(g, "kind", "outage");
-		tp_kv_str(g, "vm", s->vm);
-		tp_kv_str(g, "stream", s->outage_streams[i]);
-		tp_kv_str(g, "direction", th_direction_name(o->direction));
-		tp_kv_num(g, "start", o->start);
-		tp_kv_num(g, "end", o->end);
-		tp_kv_num(g, "duration_ms", o->duration_ms);
-		tp_kv_num(g, "bound_ms", o->bound_ms);
-		tp_kv_int(g, "lost", o->lost);
-		yajl_gen_map_close(g);
+		snprintf(r.vm, sizeof r.vm, "%s", s->vm);
+		snprintf(r.stream, sizeof r.stream, "%s", s->outage_streams[i]);
+		if (th_record_json_gen(g, &r, NULL) != TH_OK)
+			goto fail;
 	}
 	yajl_gen_array_close(g);
 	if (s->outages_dropped > 0) /* only past MaxOutagesPerSession */
@@ -222,6 +166,7 @@ char *tp_session_json(const tp_sess *s)
 	tp_summaries(g, s, end);
 	yajl_gen_map_close(g);
 	out = tp_finish(g);
+fail:
 	yajl_gen_free(g);
 	return out;
 }
@@ -252,9 +197,13 @@ char *tp_session_summary_line(const tp_sess *s)
 	for (size_t i = 0; i < s->nmarkers && origin == NULL; i++)
 		if (s->markers[i].origin != TH_ORIGIN_NONE)
 			origin = th_origin_name(s->markers[i].origin);
-	outcome = th_outcome_name(s->summary.outcome);
-	if (outcome == NULL && mend != NULL)
+	/* the line's "outcome" is null, not "none", when neither summary nor marker knows it */
+	if (s->summary.outcome != TH_OUT_NONE)
+		outcome = th_outcome_name(s->summary.outcome);
+	else if (mend != NULL && mend->outcome != TH_OUT_NONE)
 		outcome = th_outcome_name(mend->outcome);
+	else
+		outcome = NULL;
 	if (mend != NULL && mend->message[0] != '\0')
 		message = mend->message;
 	for (size_t i = 0; i < s->nmarkers && message == NULL; i++)

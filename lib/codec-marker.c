@@ -11,51 +11,7 @@
 #include "codec-record.h"
 #include "json-stream.h"
 #include "th-name.h"
-
-static const char *const th_event_names[] = {
-    [TH_EV_SESSION_START] = "session-start",     [TH_EV_MIGRATION_REQUEST] = "migration-request",
-    [TH_EV_MIGRATION_START] = "migration-start", [TH_EV_MIGRATION_END] = "migration-end",
-    [TH_EV_SESSION_END] = "session-end",
-};
-
-static const char *const th_outcome_names[] = {
-    [TH_OUT_SUCCESS] = "success", [TH_OUT_FAILED] = "failed",   [TH_OUT_TIMEOUT] = "timeout",
-    [TH_OUT_LOST] = "lost",       [TH_OUT_ABORTED] = "aborted",
-};
-
-static const char *const th_origin_names[] = {
-    [TH_ORIGIN_RUN] = "run",
-    [TH_ORIGIN_OBSERVED] = "observed",
-};
-
-const char *th_origin_name(th_origin o)
-{
-	if (o < TH_ORIGIN_RUN || o > TH_ORIGIN_OBSERVED)
-		return NULL;
-	return th_origin_names[o];
-}
-
-const char *th_event_name(th_event e)
-{
-	if (e < TH_EV_SESSION_START || e > TH_EV_SESSION_END)
-		return NULL;
-	return th_event_names[e];
-}
-
-const char *th_outcome_name(th_outcome o)
-{
-	if (o < TH_OUT_SUCCESS || o > TH_OUT_ABORTED)
-		return NULL;
-	return th_outcome_names[o];
-}
-
-th_outcome th_outcome_parse(const char *s)
-{
-	for (int o = TH_OUT_SUCCESS; o <= TH_OUT_ABORTED; o++)
-		if (strcmp(s, th_outcome_names[o]) == 0)
-			return (th_outcome)o;
-	return TH_OUT_NONE;
-}
+#include "th-summary.h"
 
 bool th_codec_session_ok(const char *s)
 {
@@ -80,52 +36,50 @@ static th_err th_decode_outcome(yajl_val v, const char *w, th_outcome *out, bool
                                 char *errbuf)
 {
 	yajl_val o = th_json_member(v, "outcome");
+	int oc;
 
 	*present = o != NULL;
 	if (o == NULL)
 		return TH_OK;
-	if (YAJL_IS_STRING(o) && strcmp(o->u.string, "none") == 0) {
-		*out = TH_OUT_NONE;
-		return TH_OK;
-	}
-	if (!YAJL_IS_STRING(o) || (*out = th_outcome_parse(o->u.string)) == TH_OUT_NONE)
+	if (!YAJL_IS_STRING(o) || (oc = th_outcome_parse(o->u.string)) < 0)
 		return th_seterr(errbuf, TH_ERR_INVALID,
 		                 "%s.outcome: expected \"success\", \"failed\", \"timeout\", "
 		                 "\"lost\", \"aborted\" or \"none\"",
 		                 w);
+	*out = (th_outcome)oc;
 	return TH_OK;
 }
 
+/* Every key of th_summary_fields, optional, by its type; absent or null = unknown. */
 static th_err th_decode_summary(yajl_val v, const char *w, th_summary *s, char *errbuf)
 {
 	bool present;
-	th_err e;
+	th_err e = TH_OK;
 
-	s->downtime_ms = s->downtime_bound_ms = s->outage_total_ms = NAN;
-	s->one_duration_s = s->hv_downtime_ms = s->hv_total_ms = s->delta_ms = NAN;
-	s->lost_up = s->lost_down = s->lost_unknown = -1;
-	s->one_stime = s->one_rstime = s->one_etime = 0;
+	th_summary_init(s);
 	if (!YAJL_IS_OBJECT(v))
 		return th_seterr(errbuf, TH_ERR_INVALID, "%s: expected an object", w);
-	if ((e = th_decode_outcome(v, w, &s->outcome, &present, errbuf)) ||
-	    (e = th_json_double_opt(v, w, "downtime_ms", 0, 1e12, &s->downtime_ms, errbuf)) ||
-	    (e = th_json_double_opt(v, w, "downtime_bound_ms", 0, 1e12, &s->downtime_bound_ms,
-	                            errbuf)) ||
-	    (e = th_json_double_opt(v, w, "outage_total_ms", 0, 1e12, &s->outage_total_ms,
-	                            errbuf)) ||
-	    (e = th_json_int_opt(v, w, "lost_up", 0, INT64_MAX, &s->lost_up, errbuf)) ||
-	    (e = th_json_int_opt(v, w, "lost_down", 0, INT64_MAX, &s->lost_down, errbuf)) ||
-	    (e = th_json_int_opt(v, w, "lost_unknown", 0, INT64_MAX, &s->lost_unknown, errbuf)) ||
-	    (e = th_json_int_opt(v, w, "one_stime", 0, TH_EPOCH_MAX, &s->one_stime, errbuf)) ||
-	    (e = th_json_int_opt(v, w, "one_rstime", 0, TH_EPOCH_MAX, &s->one_rstime, errbuf)) ||
-	    (e = th_json_int_opt(v, w, "one_etime", 0, TH_EPOCH_MAX, &s->one_etime, errbuf)) ||
-	    (e = th_json_double_opt(v, w, "one_duration_s", -1e9, 1e9, &s->one_duration_s,
-	                            errbuf)) ||
-	    (e = th_json_double_opt(v, w, "hv_downtime_ms", 0, 1e12, &s->hv_downtime_ms, errbuf)) ||
-	    (e = th_json_double_opt(v, w, "hv_total_ms", 0, 1e12, &s->hv_total_ms, errbuf)) ||
-	    (e = th_json_double_opt(v, w, "delta_ms", -1e12, 1e12, &s->delta_ms, errbuf)))
-		return e;
-	return TH_OK;
+	for (size_t i = 0; i < TH_SUMMARY_NFIELDS && e == TH_OK; i++) {
+		const th_summary_field *f = &th_summary_fields[i];
+		void *p = th_summary_member(s, f);
+
+		switch (f->type) {
+		case TH_SF_OUTCOME:
+			e = th_decode_outcome(v, w, p, &present, errbuf);
+			break;
+		case TH_SF_MS:
+		case TH_SF_SECONDS:
+			e = th_json_double_opt(v, w, f->name, f->min, f->max, p, errbuf);
+			break;
+		case TH_SF_COUNT:
+			e = th_json_int_opt(v, w, f->name, 0, INT64_MAX, p, errbuf);
+			break;
+		case TH_SF_EPOCH:
+			e = th_json_int_opt(v, w, f->name, 0, TH_EPOCH_MAX, p, errbuf);
+			break;
+		}
+	}
+	return e;
 }
 
 th_err th_marker_decode_value(yajl_val v, const char *w, th_marker *m, char *errbuf)
@@ -171,9 +125,7 @@ th_err th_marker_decode_value(yajl_val v, const char *w, th_marker *m, char *err
 	m->vm_id = (int)x;
 	if (th_json_string(v, w, "event", event, sizeof event, NULL) != TH_OK)
 		event[0] = '\0';
-	for (int ev = TH_EV_SESSION_START; ev <= TH_EV_SESSION_END; ev++)
-		if (strcmp(event, th_event_names[ev]) == 0)
-			m->event = (th_event)ev;
+	m->event = th_event_parse(event);
 	if (m->event == 0)
 		return th_seterr(errbuf, TH_ERR_INVALID,
 		                 "%s.event: expected \"session-start\", \"migration-request\", "
@@ -186,9 +138,7 @@ th_err th_marker_decode_value(yajl_val v, const char *w, th_marker *m, char *err
 
 		if (th_json_string(v, w, "origin", origin, sizeof origin, NULL) != TH_OK)
 			origin[0] = '\0';
-		for (int o = TH_ORIGIN_RUN; o <= TH_ORIGIN_OBSERVED; o++)
-			if (strcmp(origin, th_origin_names[o]) == 0)
-				m->origin = (th_origin)o;
+		m->origin = th_origin_parse(origin);
 		if (m->origin == TH_ORIGIN_NONE)
 			return th_seterr(errbuf, TH_ERR_INVALID,
 			                 "%s.origin: expected \"run\" or \"observed\"", w);

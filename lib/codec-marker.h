@@ -2,9 +2,11 @@
  *
  * Required: kind ("marker"), session ([A-Za-z0-9_.]+), vm, event, t. Optional with a type
  * check: definition, cycle, vm_id (-1 or null = unknown), src_host, dst_host, message, outcome
- * ("none" = unknown). "migration-end" needs an outcome key; "session-end" needs a summary object
- * whose keys are those of th_summary (numbers may be null = unknown; the outcome comes from the
- * summary or else from the marker, and may stay unknown).
+ * ("none" = unknown, as an absent key), origin. Names come from th-record-names.h.
+ * "migration-end" needs an outcome key; "session-end" needs a summary object whose keys are
+ * those of th_summary_fields (th-summary.h), each optional with its type and range (numbers may
+ * be null = unknown; the outcome comes from the summary or else from the marker, and may stay
+ * unknown). th-marker-json.h writes what this reads.
  *
  * vm must be a valid name (th-name.h). A body is walked as a stream (json-stream.h): each
  * marker is built alone in bounded storage, nesting is limited to TH_JS_DEPTH_MAX levels, a
@@ -21,6 +23,7 @@
 
 #include "th-error.h"
 #include "th-marker.h"
+#include "th-record-names.h" /* the names of events, outcomes and origins */
 
 #define TH_MARKERS_MAX 10000 /* markers in one POST /v1/markers body */
 
@@ -33,13 +36,5 @@ th_err th_marker_decode_value(yajl_val v, const char *where, th_marker *m, char 
 /* Decode a POST /v1/markers body: a JSON array of markers or one marker object (bounds above).
  * On success *out (malloc'd, free()) holds *n markers. */
 th_err th_markers_decode(const char *body, size_t len, th_marker **out, size_t *n, char *errbuf);
-
-/* JSON names of events and outcomes; NULL for invalid values. */
-const char *th_event_name(th_event e);
-const char *th_outcome_name(th_outcome o);
-/* Parse an outcome name; TH_OUT_NONE when unknown. */
-th_outcome th_outcome_parse(const char *s);
-/* "run", "observed"; NULL for TH_ORIGIN_NONE and invalid values. */
-const char *th_origin_name(th_origin o);
 
 #endif

@@ -10,6 +10,7 @@
 #include "codec-record.h"
 #include "json-stream.h"
 #include "th-name.h"
+#include "th-record-names.h"
 
 #define U32 ((int64_t)UINT32_MAX)
 
@@ -75,15 +76,7 @@ static th_err th_decode_outage(yajl_val v, const char *w, th_outage *o, char *er
 		return th_seterr(errbuf, TH_ERR_INVALID,
 		                 "%s.direction: expected \"up\", \"down\", \"both\" or \"unknown\"",
 		                 w);
-	if (strcmp(dir, "up") == 0)
-		o->direction = TH_DIR_UP;
-	else if (strcmp(dir, "down") == 0)
-		o->direction = TH_DIR_DOWN;
-	else if (strcmp(dir, "both") == 0)
-		o->direction = TH_DIR_BOTH;
-	else if (strcmp(dir, "unknown") == 0)
-		o->direction = TH_DIR_UNKNOWN;
-	else
+	if ((o->direction = th_direction_parse(dir)) == 0)
 		return th_seterr(errbuf, TH_ERR_INVALID,
 		                 "%s.direction: \"%s\" is not \"up\", \"down\", \"both\" or "
 		                 "\"unknown\"",
@@ -148,16 +141,12 @@ th_err th_record_decode_value(yajl_val v, const char *where, th_record *r, char 
 		snprintf(field, sizeof field, "%s.stream", where);
 		return th_stream_id_check(field, r->stream, errbuf);
 	}
-	if (strcmp(kind, "second") == 0) {
-		r->kind = TH_REC_SECOND;
+	switch ((r->kind = th_record_kind_parse(kind))) {
+	case TH_REC_SECOND:
 		return th_decode_second(v, where, &r->u.second, errbuf);
-	}
-	if (strcmp(kind, "outage") == 0) {
-		r->kind = TH_REC_OUTAGE;
+	case TH_REC_OUTAGE:
 		return th_decode_outage(v, where, &r->u.outage, errbuf);
-	}
-	if (strcmp(kind, "iperf") == 0) {
-		r->kind = TH_REC_IPERF;
+	case TH_REC_IPERF:
 		return th_decode_iperf(v, where, &r->u.iperf, errbuf);
 	}
 	return th_seterr(errbuf, TH_ERR_INVALID,

@@ -22,10 +22,10 @@
  *     "first": <epoch s, first second in the rrd>, "last": <epoch s, last second> (= first when
  *     there is no rrd),
  *     "closed_by": "session-end" | "timeout" | "open",
- *     "markers": [ <every marker of the session, as received (DESIGN §5.2)> ],
- *     "outages": [ <every outage record of the session (DESIGN §5.1)> ],
+ *     "markers": [ <every marker of the session, as received: th_marker_json_gen (DESIGN §5.2)> ],
+ *     "outages": [ <every outage record of the session: th_record_json_gen (DESIGN §5.1)> ],
  *     "outages_dropped": N,  <only when MaxOutagesPerSession were kept and N more came>
- *     "summary": { <the session-end summary; keys as in th_summary, th-marker.h> },
+ *     "summary": { <the session-end summary: th_summary_json_gen, keys th_summary_fields> },
  *     once closed (the plugin computed its own network figures, th_summary_network):
  *     "summary_source": "plugin" | "trigger" | "both",
  *     "summary_plugin": { <same keys: the plugin's own figures> }  <only with "both"> }

@@ -1,11 +1,64 @@
-/* th-summary.c — migration-window downtime, outage union and loss sums. */
+/* th-summary.c — the summary's field table; migration-window downtime, outage union and loss
+ * sums. */
 #include "themis-config.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "th-summary.h"
+
+/* One entry: the JSON key is the member's own name, so the two cannot differ. */
+/* clang-format off */
+#define TH_SF(n, t, u, lo, hi) {#n, t, u, offsetof(th_summary, n), lo, hi}
+/* clang-format on */
+
+/* The order of the trigger's CSV since its first release: outcome, OpenNebula's view, the
+ * network's, the hypervisor's. */
+const th_summary_field th_summary_fields[TH_SUMMARY_NFIELDS] = {
+    TH_SF(outcome, TH_SF_OUTCOME, "", 0, 0),
+    TH_SF(one_stime, TH_SF_EPOCH, "epoch s", 0, 0),
+    TH_SF(one_rstime, TH_SF_EPOCH, "epoch s", 0, 0),
+    TH_SF(one_etime, TH_SF_EPOCH, "epoch s", 0, 0),
+    TH_SF(one_duration_s, TH_SF_SECONDS, "s", -1e9, 1e9),
+    TH_SF(downtime_ms, TH_SF_MS, "ms", 0, 1e12),
+    TH_SF(downtime_bound_ms, TH_SF_MS, "ms", 0, 1e12),
+    TH_SF(outage_total_ms, TH_SF_MS, "ms", 0, 1e12),
+    TH_SF(lost_up, TH_SF_COUNT, "probes", 0, 0),
+    TH_SF(lost_down, TH_SF_COUNT, "probes", 0, 0),
+    TH_SF(lost_unknown, TH_SF_COUNT, "probes", 0, 0),
+    TH_SF(hv_downtime_ms, TH_SF_MS, "ms", 0, 1e12),
+    TH_SF(hv_total_ms, TH_SF_MS, "ms", 0, 1e12),
+    TH_SF(delta_ms, TH_SF_MS, "ms", -1e12, 1e12),
+};
+
+const char *th_sfield_type_name(th_sfield_type t)
+{
+	switch (t) {
+	case TH_SF_OUTCOME:
+		return "outcome";
+	case TH_SF_MS:
+		return "ms";
+	case TH_SF_SECONDS:
+		return "s";
+	case TH_SF_COUNT:
+		return "count";
+	case TH_SF_EPOCH:
+		return "epoch";
+	}
+	return NULL;
+}
+
+void *th_summary_member(th_summary *s, const th_summary_field *f)
+{
+	return (char *)s + f->offset;
+}
+
+const void *th_summary_cmember(const th_summary *s, const th_summary_field *f)
+{
+	return (const char *)s + f->offset;
+}
 
 void th_summary_init(th_summary *s)
 {

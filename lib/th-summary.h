@@ -1,4 +1,6 @@
-/* th-summary.h — the session summary (DESIGN §4.5): pure functions over th_record arrays. */
+/* th-summary.h — the session summary (DESIGN §4.5): the one table of its fields (name, type,
+ * unit) that every encoder, decoder and column list iterates, and pure functions over th_record
+ * arrays that compute it. */
 #ifndef TH_SUMMARY_H
 #define TH_SUMMARY_H
 
@@ -8,6 +10,36 @@
 #include "th-error.h"
 #include "th-marker.h"
 #include "th-record.h"
+
+/* How a summary field is stored, encoded and decoded (th_summary, th-marker.h). */
+typedef enum th_sfield_type {
+	TH_SF_OUTCOME, /* th_outcome; JSON: its name (th-record-names.h), left out when unknown */
+	TH_SF_MS,      /* double; JSON: a number with 3 decimals, null when NaN (unknown) */
+	TH_SF_SECONDS, /* double; JSON: a number with 3 decimals, null when NaN (unknown) */
+	TH_SF_COUNT,   /* int64_t; JSON: an integer, null when negative (unknown) */
+	TH_SF_EPOCH,   /* int64_t epoch seconds; JSON: an integer, 0 = unset */
+} th_sfield_type;
+
+typedef struct th_summary_field {
+	const char *name; /* JSON key, CSV column and graph column */
+	th_sfield_type type;
+	const char *unit; /* "ms", "s", "probes", "epoch s"; "" for the outcome */
+	size_t offset;    /* of the member in th_summary */
+	double min, max;  /* range a decoder accepts (TH_SF_MS and TH_SF_SECONDS) */
+} th_summary_field;
+
+/* The fields of th_summary in their one order (JSON keys, trigger CSV, graphs' summary.csv). */
+#define TH_SUMMARY_NFIELDS 14
+extern const th_summary_field th_summary_fields[TH_SUMMARY_NFIELDS];
+
+/* Name of a field type as the graphs' generated list says it: "outcome", "ms", "s", "count",
+ * "epoch". */
+const char *th_sfield_type_name(th_sfield_type t);
+
+/* The member of s that f describes: a double (TH_SF_MS, TH_SF_SECONDS), an int64_t (TH_SF_COUNT,
+ * TH_SF_EPOCH) or a th_outcome (TH_SF_OUTCOME). */
+void *th_summary_member(th_summary *s, const th_summary_field *f);
+const void *th_summary_cmember(const th_summary *s, const th_summary_field *f);
 
 /* Every figure "not known": NaN doubles, -1 counters, 0 OpenNebula times, TH_OUT_NONE. */
 void th_summary_init(th_summary *s);

@@ -185,7 +185,7 @@ th_summary_fields() {
 	jq -r '
 		def known: if type == "number" and . >= 0 then . else "" end;
 		(.summary // {}) as $s
-		| [ ($s.outcome // ([.markers[]? | select(.event == "migration-end") | .outcome] | first)
+		| [ ($s.outcome // ([.markers[]? | select(.event == "migration-end") | .outcome | select(. != "none")] | first)
 		     // (if .closed_by == "open" then "open" else "unknown" end)),
 		    ($s.downtime_ms | known), ($s.downtime_bound_ms | known), ($s.one_duration_s | known),
 		    ($s.hv_downtime_ms | known),

@@ -18,35 +18,34 @@ th_session_csv() {
 		th_die "$TH_EXIT_USAGE" "rrdtool xport failed for $rrd"
 }
 
-# The jq program shared by the summary CSV and the HTML table: one row object per session.
+# The jq program shared by the summary CSV and the HTML table: one row object per session, from
+# $fields (TH_SUMMARY_FIELDS_JSON). The session's own columns are named here; the summary's come
+# from lib's table, each shown when it is a number at or above the field's "min" (else null).
+# The outcome falls back to the migration-end marker's, then to closed_by.
 # shellcheck disable=SC2016 # jq variables, not shell ones
 TH_JQ_ROWS='
-	def known: if type == "number" and . >= 0 then . else null end;
 	def mark($ev): [.markers[]? | select(.event == $ev) | .t] | first;
 	(.summary // {}) as $s
 	| { session: (.session // ""), vm: (.vm // ""), definition: (.definition // ""),
 	    cycle: .cycle, src_host: (.src_host // ""), dst_host: (.dst_host // ""),
-	    outcome: ($s.outcome // ([.markers[]? | select(.event == "migration-end") | .outcome]
-	              | first) // (if .closed_by == "open" then "open" else "unknown" end)),
 	    closed_by: (.closed_by // ""),
 	    markers: [.markers[]? | select(.t | type == "number") | {event, t}],
 	    migration_request: mark("migration-request"), migration_start: mark("migration-start"),
-	    migration_end: mark("migration-end"),
-	    one_duration_s: ($s.one_duration_s | known), downtime_ms: ($s.downtime_ms | known),
-	    downtime_bound_ms: ($s.downtime_bound_ms | known),
-	    outage_total_ms: ($s.outage_total_ms | known), lost_up: ($s.lost_up | known),
-	    lost_down: ($s.lost_down | known), lost_unknown: ($s.lost_unknown | known),
-	    hv_downtime_ms: ($s.hv_downtime_ms | known), hv_total_ms: ($s.hv_total_ms | known),
-	    delta_ms: (if ($s.delta_ms | type) == "number" then $s.delta_ms else null end) }'
+	    migration_end: mark("migration-end") }
+	+ (reduce ($fields[] | select(.type != "outcome")) as $f ({};
+	    .[$f.name] = ($s[$f.name] | if type == "number" and . >= $f.min then . else null end)))
+	+ { outcome: ($s.outcome // ([.markers[]? | select(.event == "migration-end") | .outcome | select(. != "none")]
+	              | first) // (if .closed_by == "open" then "open" else "unknown" end)) }'
 
-TH_SUMMARY_COLUMNS="session vm definition cycle src_host dst_host outcome closed_by migration_request migration_start migration_end one_duration_s downtime_ms downtime_bound_ms outage_total_ms lost_up lost_down lost_unknown hv_downtime_ms hv_total_ms delta_ms"
+# The summary CSV's columns: the session's, then every summary field (TH_SUMMARY_FIELDS).
+TH_SESSION_COLUMNS="session vm definition cycle src_host dst_host closed_by migration_request migration_start migration_end"
 
 # th_rows_json FILE...: a JSON array of row objects, in the order given.
-th_rows_json() { jq -s "map($TH_JQ_ROWS)" "$@"; }
+th_rows_json() { jq -s --argjson fields "$TH_SUMMARY_FIELDS_JSON" "map($TH_JQ_ROWS)" "$@"; }
 
 # th_summary_csv ROWS_JSON: the summary CSV (header + one line per session; unknown = empty).
 th_summary_csv() {
-	jq -r --arg cols "$TH_SUMMARY_COLUMNS" '($cols | split(" ")) as $c
+	jq -r --arg cols "$TH_SESSION_COLUMNS $TH_SUMMARY_FIELDS" '($cols | split(" ")) as $c
 		| ($c | join(",")), (.[] | [.[$c[]]] | @csv)' "$1"
 }
 

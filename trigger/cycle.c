@@ -647,7 +647,7 @@ th_err cycle_run(trig_ctx *c, int cycle, int src_hid, const char *src, int dst_h
 	m.outcome = r->s.outcome;
 	snprintf(m.message, sizeof m.message, "%s", v.message);
 	cycle_emit(c, &m, "migration-end");
-	cycle_status(c, "%s %s", label, th_marker_outcome_name(r->s.outcome));
+	cycle_status(c, "%s %s", label, th_outcome_name(r->s.outcome));
 
 	/* 4. cool-down covers the grace period of the window */
 	if (!cycle_sleep(c, o->cooldown_s > o->grace_s ? o->cooldown_s : o->grace_s))

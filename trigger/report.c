@@ -7,6 +7,7 @@
 
 #include "report.h"
 #include "th-marker-json.h"
+#include "th-summary.h"
 
 static int report_dcmp(const void *a, const void *b)
 {
@@ -68,7 +69,7 @@ void report_table(FILE *f, const cycle_result *r, int n, const report_agg *a)
 	for (int i = 0; i < n; i++) {
 		const th_summary *s = &r[i].s;
 		fprintf(f, "%-5d %-12.12s %-12.12s %-8s %7s %12s %9s %8s %9s %10s %9s\n",
-		        r[i].cycle, r[i].src, r[i].dst, th_marker_outcome_name(s->outcome),
+		        r[i].cycle, r[i].src, r[i].dst, th_outcome_name(s->outcome),
 		        report_num(b[0], 32, s->one_duration_s, 0),
 		        report_num(b[1], 32, s->downtime_ms, 1),
 		        report_num(b[2], 32, s->downtime_bound_ms, 1),
@@ -113,38 +114,43 @@ static void report_csv_cnt(FILE *f, long long v)
 		fprintf(f, "%lld", v);
 }
 
+/* One summary field as a CSV cell (th_summary_fields' type; empty when unknown). */
+static void report_csv_field(FILE *f, const th_summary *s, const th_summary_field *fd)
+{
+	const void *p = th_summary_cmember(s, fd);
+
+	switch (fd->type) {
+	case TH_SF_OUTCOME:
+		fputs(th_outcome_name(*(const th_outcome *)p), f);
+		break;
+	case TH_SF_MS:
+	case TH_SF_SECONDS:
+		report_csv_num(f, *(const double *)p, 3);
+		break;
+	case TH_SF_COUNT:
+		report_csv_cnt(f, (long long)*(const int64_t *)p);
+		break;
+	case TH_SF_EPOCH:
+		fprintf(f, "%lld", (long long)*(const int64_t *)p);
+		break;
+	}
+}
+
 void report_csv(FILE *f, const cycle_result *r, int n)
 {
-	fprintf(f, "cycle,session,src_host,dst_host,outcome,one_stime,one_rstime,one_etime,"
-	           "one_duration_s,downtime_ms,downtime_bound_ms,outage_total_ms,lost_up,lost_down,"
-	           "lost_unknown,hv_downtime_ms,hv_total_ms,delta_ms,message\n");
+	fputs("cycle,session,src_host,dst_host", f);
+	for (size_t k = 0; k < TH_SUMMARY_NFIELDS; k++)
+		fprintf(f, ",%s", th_summary_fields[k].name);
+	fputs(",message\n", f);
 	for (int i = 0; i < n; i++) {
-		const th_summary *s = &r[i].s;
 		fprintf(f, "%d,%s,", r[i].cycle, r[i].session);
 		report_csv_str(f, r[i].src);
 		fputc(',', f);
 		report_csv_str(f, r[i].dst);
-		fprintf(f, ",%s,%lld,%lld,%lld,", th_marker_outcome_name(s->outcome),
-		        (long long)s->one_stime, (long long)s->one_rstime, (long long)s->one_etime);
-		report_csv_num(f, s->one_duration_s, 0);
-		fputc(',', f);
-		report_csv_num(f, s->downtime_ms, 3);
-		fputc(',', f);
-		report_csv_num(f, s->downtime_bound_ms, 3);
-		fputc(',', f);
-		report_csv_num(f, s->outage_total_ms, 3);
-		fputc(',', f);
-		report_csv_cnt(f, s->lost_up);
-		fputc(',', f);
-		report_csv_cnt(f, s->lost_down);
-		fputc(',', f);
-		report_csv_cnt(f, s->lost_unknown);
-		fputc(',', f);
-		report_csv_num(f, s->hv_downtime_ms, 3);
-		fputc(',', f);
-		report_csv_num(f, s->hv_total_ms, 3);
-		fputc(',', f);
-		report_csv_num(f, s->delta_ms, 3);
+		for (size_t k = 0; k < TH_SUMMARY_NFIELDS; k++) {
+			fputc(',', f);
+			report_csv_field(f, &r[i].s, &th_summary_fields[k]);
+		}
 		fputc(',', f);
 		report_csv_str(f, r[i].message);
 		fputc('\n', f);
@@ -192,8 +198,7 @@ void report_json(FILE *f, const char *definition, const char *description, const
 		report_json_str(f, r[i].src);
 		fputs(",\"dst_host\":", f);
 		report_json_str(f, r[i].dst);
-		fprintf(f,
-		        ",\"outcome\":\"%s\",\"message\":", th_marker_outcome_name(r[i].s.outcome));
+		fprintf(f, ",\"outcome\":\"%s\",\"message\":", th_outcome_name(r[i].s.outcome));
 		report_json_str(f, r[i].message);
 		if (th_summary_to_json(&r[i].s, &sj, NULL, NULL) == TH_OK) {
 			fprintf(f, ",\"summary\":%s", sj);

@@ -26,6 +26,8 @@ typedef struct report_agg {
 void report_aggregate(const cycle_result *r, int n, report_agg *a);
 
 void report_table(FILE *f, const cycle_result *r, int n, const report_agg *a);
+/* One row per cycle: cycle, session, src_host, dst_host, every field of th_summary_fields (in
+ * its order, numbers with three decimals, empty when unknown), message. */
 void report_csv(FILE *f, const cycle_result *r, int n);
 void report_json(FILE *f, const char *definition, const char *description, const char *vm,
                  int vm_id, const cycle_result *r, int n, const report_agg *a);

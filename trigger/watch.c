@@ -158,12 +158,12 @@ static void wt_say(watch *w, const th_marker *m)
 		break;
 	case TH_EV_MIGRATION_END:
 		wt_log("VM %s (%d): migration %s -> %s ended: %s%s%s", m->vm, m->vm_id, m->src_host,
-		       m->dst_host, th_marker_outcome_name(m->outcome), m->message[0] ? ": " : "",
+		       m->dst_host, th_outcome_name(m->outcome), m->message[0] ? ": " : "",
 		       m->message);
 		break;
 	case TH_EV_SESSION_END:
 		wt_log("VM %s (%d): session %s closed: %s%s%s", m->vm, m->vm_id, m->session,
-		       th_marker_outcome_name(m->outcome), m->message[0] ? ": " : "", m->message);
+		       th_outcome_name(m->outcome), m->message[0] ? ": " : "", m->message);
 		w->closed++;
 		break;
 	default:

@@ -62,6 +62,10 @@ outcome failed' "$(th_session_legend "$TH_TMP/t.json")" "legend without a summar
 th_assert_eq '100 150' "$(th_session_range "$TH_TMP/t.json")" "range from markers"
 jq 'del(.summary, .markers[2]) | .closed_by = "open"' "$j" >"$TH_TMP/t.json"
 th_assert_eq 'outcome open' "$(th_session_legend "$TH_TMP/t.json" | tail -n 1)" "open session"
+# A migration-end whose outcome is "none" (not known) does not stand in for the outcome.
+jq 'del(.summary) | .markers[2].outcome = "none"' "$j" >"$TH_TMP/t.json"
+th_assert_eq 'outcome unknown' "$(th_session_legend "$TH_TMP/t.json" | tail -n 1)" \
+	"migration-end outcome none"
 
 # Aggregates: 20 successful cycles with downtimes 1..20 ms, 5 failed: success 80 %, median
 # 10.5 (mean of the middle two), p95 nearest rank = the 19th value; failed cycles' downtimes

@@ -2,7 +2,9 @@
  * opened with a start in the past takes over the kept rows and outages, its summary equals
  * th_summary_network() (the trigger's function) over the same records and says where it comes
  * from (plugin / trigger / both); HistoryMaxBytes is counted; the availability tally rolls over
- * by UTC hour; the summaries.jsonl line is exact. */
+ * by UTC hour; the summaries.jsonl line is exact; a <session>.json read back at a restart
+ * writes the same <session>.json (markers, outages and summaries through lib's one encoder and
+ * decoder). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 #include "th-summary.h"
 #include "th-time.h"
 #include "tp-core.h"
+#include "tp-resume.h"
 #include "tp-vm.h"
 
 #define S  TH_NS_PER_SEC
@@ -451,18 +454,17 @@ START_TEST(the_summaries_line_says_everything_of_the_session)
 			line = out.jobs[j].summary_line;
 	ck_assert_ptr_nonnull(line);
 	ck_assert_str_eq(
-	    line,
-	    "{\"session\":\"x.1\",\"vm\":\"v\",\"vm_id\":7,\"origin\":\"observed\","
-	    "\"definition\":\"watch\",\"cycle\":null,\"src_host\":\"\",\"dst_host\":\"\","
-	    "\"first\":1764590400,\"last\":1764590403,\"closed_by\":\"session-end\","
-	    "\"t_request\":1764590401.500000,\"t_migration_start\":null,"
-	    "\"t_migration_end\":1764590402.500000,\"outcome\":\"failed\","
-	    "\"message\":\"Cannot migrate \\\"x\\\"\",\"summary\":{\"outcome\":\"failed\","
-	    "\"downtime_ms\":500.000000,\"downtime_bound_ms\":10.000000,"
-	    "\"outage_total_ms\":500.000000,\"lost_up\":40,\"lost_down\":2,\"lost_unknown\":0,"
-	    "\"one_stime\":1764590401,\"one_rstime\":null,\"one_etime\":1764590403,"
-	    "\"one_duration_s\":2.000000,\"hv_downtime_ms\":null,\"hv_total_ms\":null,"
-	    "\"delta_ms\":null},\"summary_source\":\"plugin\"}\n");
+	    line, "{\"session\":\"x.1\",\"vm\":\"v\",\"vm_id\":7,\"origin\":\"observed\","
+	          "\"definition\":\"watch\",\"cycle\":null,\"src_host\":\"\",\"dst_host\":\"\","
+	          "\"first\":1764590400,\"last\":1764590403,\"closed_by\":\"session-end\","
+	          "\"t_request\":1764590401.500000,\"t_migration_start\":null,"
+	          "\"t_migration_end\":1764590402.500000,\"outcome\":\"failed\","
+	          "\"message\":\"Cannot migrate \\\"x\\\"\",\"summary\":{\"outcome\":\"failed\","
+	          "\"one_stime\":1764590401,\"one_rstime\":0,\"one_etime\":1764590403,"
+	          "\"one_duration_s\":2.000,\"downtime_ms\":500.000,\"downtime_bound_ms\":10.000,"
+	          "\"outage_total_ms\":500.000,\"lost_up\":40,\"lost_down\":2,\"lost_unknown\":0,"
+	          "\"hv_downtime_ms\":null,\"hv_total_ms\":null,"
+	          "\"delta_ms\":null},\"summary_source\":\"plugin\"}\n");
 	tp_out_free(&out);
 	tp_core_free(core);
 }
@@ -490,6 +492,81 @@ START_TEST(a_resumed_session_known_in_summaries_writes_no_second_line)
 }
 END_TEST
 
+/* The JSON of session k of out, or NULL. */
+static const char *job_json(const tp_out *out, size_t k)
+{
+	return k < out->njobs ? out->jobs[k].json : NULL;
+}
+
+/* Encoder and decoder of the archive are one pair: a session's <session>.json, written within
+ * the grace after a session-end whose outcome is not known, read back as a restart does
+ * (tp_resume_session), makes the resumed session write byte for byte the same <session>.json
+ * and summaries.jsonl line once it closes. */
+START_TEST(an_open_session_json_read_back_writes_the_same_json)
+{
+	tp_config c = cfg();
+	tp_core *a = tp_core_new(&c), *b = tp_core_new(&c);
+	tp_out oa = {0}, ob = {0};
+	th_record o[2] = {outage("v", "s1", TH_DIR_BOTH, T0 + 2.25, T0 + 2.75),
+	                  outage("v", "s2", TH_DIR_UNKNOWN, T0 + 3.125, T0 + 3.5)};
+	th_marker m[4] = {marker("j.1", TH_EV_SESSION_START, T0 + 0.5),
+	                  marker("j.1", TH_EV_MIGRATION_REQUEST, T0 + 1.5),
+	                  marker("j.1", TH_EV_MIGRATION_END, T0 + 4.25),
+	                  marker("j.1", TH_EV_SESSION_END, T0 + 5)};
+	char *first = NULL, err[TH_ERRLEN];
+	size_t dups;
+
+	m[0].cycle = 3;
+	snprintf(m[0].src_host, sizeof m[0].src_host, "node2");
+	m[1].origin = TH_ORIGIN_NONE;
+	m[2].outcome = TH_OUT_FAILED;
+	snprintf(m[2].message, sizeof m[2].message, "Cannot migrate: \"x\"");
+	m[3].outcome = m[3].summary.outcome = TH_OUT_NONE; /* not known */
+	th_summary_set_one(&m[3].summary, T0 + 1, T0 + 4, 0);
+	th_summary_set_hv(&m[3].summary, 45.125, 900.5);
+	m[3].summary.downtime_ms = 500;
+	m[3].summary.downtime_bound_ms = 10;
+	ck_assert_int_eq(tp_core_markers(a, m, 2, 0, &oa, &dups, NULL), TH_OK);
+	ck_assert_int_eq(tp_core_records(a, o, 2, 0, &oa, &dups, NULL), TH_OK);
+	ck_assert_int_eq(tp_core_markers(a, m + 2, 2, 0, &oa, &dups, NULL), TH_OK);
+	tp_out_reset(&oa);
+	tp_core_tick(a, 1 * S, false, &oa); /* within the grace: still open */
+	ck_assert_ptr_nonnull(job_json(&oa, 0));
+	ck_assert_ptr_nonnull(strstr(job_json(&oa, 0), "\"closed_by\":\"open\""));
+	ck_assert_ptr_nonnull(strstr(job_json(&oa, 0), "\"event\":\"session-end\""));
+	first = strdup(job_json(&oa, 0));
+	ck_assert_msg(tp_resume_session(b, NULL, first, strlen(first), "/nonexistent/j.1.rrd", 0,
+	                                err) == TH_OK,
+	              "%s", err);
+	tp_out_reset(&oa);
+
+	tp_core_tick(a, 10 * S, false, &oa);
+	tp_core_tick(b, 10 * S, false, &ob);
+	ck_assert_uint_eq(oa.njobs, 1);
+	ck_assert_uint_eq(ob.njobs, 1);
+	ck_assert_ptr_nonnull(strstr(job_json(&oa, 0), "\"closed_by\":\"session-end\""));
+	ck_assert_str_eq(job_json(&ob, 0), job_json(&oa, 0));
+	ck_assert_ptr_nonnull(oa.jobs[0].summary_line);
+	ck_assert_ptr_nonnull(ob.jobs[0].summary_line);
+	ck_assert_str_eq(ob.jobs[0].summary_line, oa.jobs[0].summary_line);
+	/* the markers as received: the message with its quotes, no origin on the request, "none"
+	 * on the session-end and no outcome key in its summary */
+	ck_assert_ptr_nonnull(strstr(job_json(&ob, 0), "\"outcome\":\"failed\",\"origin\":"
+	                                               "\"observed\",\"message\":\"Cannot "
+	                                               "migrate: \\\"x\\\"\"}"));
+	ck_assert_ptr_nonnull(strstr(job_json(&ob, 0), "\"event\":\"migration-request\","
+	                                               "\"t\":1764590401.500000},"));
+	ck_assert_ptr_nonnull(strstr(job_json(&ob, 0), "\"outcome\":\"none\",\"origin\":"
+	                                               "\"observed\",\"summary\":{"
+	                                               "\"one_stime\":1764590401,"));
+	free(first);
+	tp_out_free(&oa);
+	tp_out_free(&ob);
+	tp_core_free(a);
+	tp_core_free(b);
+}
+END_TEST
+
 Suite *th_test_suite(void)
 {
 	Suite *s = suite_create("summary");
@@ -503,6 +580,7 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, outages_taken_over_by_a_session_count_as_in_sessions);
 	tcase_add_test(tc, the_summaries_line_says_everything_of_the_session);
 	tcase_add_test(tc, a_resumed_session_known_in_summaries_writes_no_second_line);
+	tcase_add_test(tc, an_open_session_json_read_back_writes_the_same_json);
 	suite_add_tcase(s, tc);
 	return s;
 }

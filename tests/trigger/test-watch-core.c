@@ -257,7 +257,7 @@ static void fmt(const wc_out *o)
 
 		n += (size_t)snprintf(got + n, sizeof got - n, "%s%s%s%s@%g", n ? " " : "", ev,
 		                      m->outcome != TH_OUT_NONE ? ":" : "",
-		                      m->outcome != TH_OUT_NONE ? th_marker_outcome_name(m->outcome)
+		                      m->outcome != TH_OUT_NONE ? th_outcome_name(m->outcome)
 		                                                : "",
 		                      m->t - (double)T0);
 	}

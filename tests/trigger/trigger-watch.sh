@@ -91,9 +91,9 @@ check_session() {
 		"$(jq -r '[.markers[].event] | join(" ")' "$f")" "markers of $f"
 	th_assert_eq "observed observed observed observed" \
 		"$(jq -r '[.markers[].origin] | join(" ")' "$f")" "origins in $f"
-	# cycle -1 (none) is stored as null
-	th_assert_eq "watch null $3 $4" \
-		"$(jq -r '.markers[0] | "\(.definition) \(.cycle) \(.src_host) \(.dst_host)"' "$f")" \
+	# cycle -1 (none): the marker as the trigger sent it, the session's own key null
+	th_assert_eq "watch -1 $3 $4 null" \
+		"$(jq -r '"\(.markers[0] | "\(.definition) \(.cycle) \(.src_host) \(.dst_host)") \(.cycle)"' "$f")" \
 		"definition, cycle, hosts in $f"
 	th_assert_eq "$2 $2" "$(jq -r '"\(.markers[2].outcome) \(.summary.outcome)"' "$f")" "outcome in $f"
 	# session-start = STIME − lead (5 s), session-end = migration end + cool-down (1 s)
@@ -119,7 +119,7 @@ f=$(closed 1)
 check_session "$f" failed host1 host0
 th_assert_match '^[A-Z][a-z]{2} [A-Z][a-z]{2} .* [0-9]{4}: MIGRATE: .*injected failure' \
 	"$(jq -r '.markers[2].message' "$f")" "failure message"
-th_assert_eq true "$(jq -r '.summary.one_etime == .markers[2].t and .summary.one_rstime == null' "$f")" \
+th_assert_eq true "$(jq -r '.summary.one_etime == .markers[2].t and .summary.one_rstime == 0' "$f")" \
 	"failure ends at the destination record's ETIME (RSTIME unset)"
 
 # 3. the watcher frozen through a whole migration: the next poll sees it finished
