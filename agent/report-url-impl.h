@@ -28,8 +28,8 @@
  * logged, and the memory is written to the spool as soon as it takes records again; while
  * nothing older waits in the spool, the delivery thread also POSTs straight from memory.
  */
-#ifndef TH_REPORT_URL_IMPL_H
-#define TH_REPORT_URL_IMPL_H
+#ifndef TH_AGENT_REPORT_URL_IMPL_H
+#define TH_AGENT_REPORT_URL_IMPL_H
 
 #include <stdbool.h>
 #include <stddef.h>

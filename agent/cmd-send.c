@@ -1,4 +1,4 @@
-/* oneway-send.c — `themis-agent send` (on the VM): a paced stream of numbered UDP packets to a
+/* cmd-send.c — `themis-agent send` (on the VM): a paced stream of numbered UDP packets to a
  * `receive` on the supervisor. Slot n is due at start + (n - 1) * interval on this host's
  * monotonic clock; when the process falls more than one interval behind (it was stopped, or
  * the VM paused) it does not burst: it skips to the current slot, so the skipped numbers are

@@ -1,4 +1,4 @@
-/* iperf-cmd.c — `themis-agent iperf [options] -- <iperf3 args>`: runs Debian 12's iperf3 (3.12)
+/* cmd-iperf.c — `themis-agent iperf [options] -- <iperf3 args>`: runs Debian 12's iperf3 (3.12)
  * as a child in text mode with --forceflush --timestamps='%s ' (and -f k unless a format is
  * given), echoes its output to stderr, and turns each interval line into an `iperf` record and
  * each run of zero-byte intervals into an `outage` record (iperf-parse.h) on the --report

@@ -1,4 +1,4 @@
-/* oneway-receive.c — `themis-agent receive` (on the supervisor): receives the stream of a
+/* cmd-receive.c — `themis-agent receive` (on the supervisor): receives the stream of a
  * `send`, measures it on this host's monotonic clock (oneway-engine.h) and writes `second` and
  * `outage` records to the --report outputs. Malformed packets and, with a key, packets without
  * a valid tag are dropped and counted; replays count as duplicates.
