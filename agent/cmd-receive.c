@@ -1,7 +1,8 @@
 /* cmd-receive.c — `themis-agent receive` (on the supervisor): receives the stream of a
  * `send`, measures it on this host's monotonic clock (oneway-engine.h) and writes `second` and
  * `outage` records to the --report outputs. Malformed packets and, with a key, packets without
- * a valid tag are dropped and counted; replays count as duplicates.
+ * a valid tag are dropped and counted; replays count as duplicates. receive_parse reads the
+ * options, receive_run receives.
  */
 #include "themis-config.h"
 
@@ -23,24 +24,24 @@
 #include "report.h"
 #include "th-time.h"
 
-#define OWR_MAX_REPORTS 8
+#define RECEIVE_MAX_REPORTS 8
 
-static volatile sig_atomic_t owr_quit;
+static volatile sig_atomic_t receive_quit;
 
-static void owr_on_signal(int sig)
+static void receive_on_signal(int sig)
 {
-	owr_quit = 1;
+	receive_quit = 1;
 }
 
-typedef struct owr_out {
+typedef struct receive_out {
 	th_report *report;
 	unsigned long long errors;
 	char last_err[TH_ERRLEN];
-} owr_out;
+} receive_out;
 
-static void owr_emit(const th_record *rec, void *arg)
+static void receive_emit(const th_record *rec, void *arg)
 {
-	owr_out *o = arg;
+	receive_out *o = arg;
 	char err[TH_ERRLEN];
 
 	if (th_report_write(o->report, rec, err) != TH_OK) {
@@ -50,7 +51,7 @@ static void owr_emit(const th_record *rec, void *arg)
 	}
 }
 
-static void owr_usage(FILE *f)
+static void receive_usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: themis-agent receive --listen ADDR:PORT --vm NAME [--report -|FILE|URL]... "
@@ -59,7 +60,25 @@ static void owr_usage(FILE *f)
 	        "[--min-lost N] [--duration S] [--key-file F]\n");
 }
 
-int cmd_receive(int argc, char **argv)
+typedef struct receive_opts {
+	const char *listen_at;      /* --listen, as given */
+	struct sockaddr_storage ss; /* ... parsed */
+	socklen_t sslen;
+	th_ow_conf conf;     /* VM, stream, loss timeout, min lost */
+	int64_t duration;    /* 0: until a signal */
+	const char *keyfile; /* NULL: packets are not authenticated */
+	const char *reports[RECEIVE_MAX_REPORTS];
+	size_t nreports;
+	report_url_opts url;
+	bool help;  /* --help: print the usage, run nothing */
+	bool usage; /* on an error: the usage follows the message */
+} receive_opts;
+
+/* Read and check the options (argv[0] is "receive"): the listening address, the record names
+ * (default stream: <host name>/<vm>/<port>/oneway), the measurement settings and the --report
+ * outputs. Opens nothing; TH_ERR_INVALID with errbuf set, or empty when getopt already named an
+ * unknown option on stderr. */
+static th_err receive_parse(int argc, char **argv, receive_opts *o, char *errbuf)
 {
 	static const struct option opts[] = {{"listen", required_argument, NULL, 'l'},
 	                                     {"vm", required_argument, NULL, 'v'},
@@ -76,154 +95,154 @@ int cmd_receive(int argc, char **argv)
 	                                     {"key-file", required_argument, NULL, 'k'},
 	                                     {"help", no_argument, NULL, 'h'},
 	                                     {NULL, 0, NULL, 0}};
-	const char *listen_at = NULL, *keyfile = NULL, *reports[OWR_MAX_REPORTS];
-	size_t nreports = 0;
-	report_url_opts uopts = {0};
-	th_ow_conf conf;
-	th_clock clk;
-	th_ow *eng = NULL;
-	owr_out out = {0};
-	struct sockaddr_storage ss;
-	socklen_t sslen;
-	int64_t duration = 0, t_end = 0;
 	uint64_t min_lost = 2;
-	th_hmac hmac;
-	bool keyed = false;
-	char err[TH_ERRLEN], host[64];
-	unsigned long long malformed = 0, forged = 0;
-	struct sigaction sa = {0};
-	th_ow_counters cnt;
-	int c, fd = -1, rc = TH_EXIT_FAIL, one = 1;
+	char host[64];
+	int c;
 
-	th_ow_conf_defaults(&conf);
+	memset(o, 0, sizeof *o);
+	th_ow_conf_defaults(&o->conf);
+	errbuf[0] = '\0';
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		th_err e = TH_OK;
 		switch (c) {
 		case 'l':
-			listen_at = optarg;
+			o->listen_at = optarg;
 			break;
 		case 'v':
-			e = th_arg_name("--vm", optarg, conf.vm, err);
+			e = th_arg_name("--vm", optarg, o->conf.vm, errbuf);
 			break;
 		case 'r':
-			if (nreports == OWR_MAX_REPORTS) {
-				e = th_seterr(err, TH_ERR_INVALID, "at most %d --report outputs",
-				              OWR_MAX_REPORTS);
+			if (o->nreports == RECEIVE_MAX_REPORTS) {
+				e = th_seterr(errbuf, TH_ERR_INVALID, "at most %d --report outputs",
+				              RECEIVE_MAX_REPORTS);
 				break;
 			}
-			reports[nreports++] = optarg;
+			o->reports[o->nreports++] = optarg;
 			break;
 		case 'T':
-			uopts.token_file = optarg;
+			o->url.token_file = optarg;
 			break;
 		case 'S':
-			uopts.spool_dir = optarg;
+			o->url.spool_dir = optarg;
 			break;
 		case 'a':
-			uopts.cacert = optarg;
+			o->url.cacert = optarg;
 			break;
 		case 'c':
-			uopts.cert = optarg;
+			o->url.cert = optarg;
 			break;
 		case 'K':
-			uopts.key = optarg;
+			o->url.key = optarg;
 			break;
 		case 's':
-			e = th_arg_name("--stream", optarg, conf.stream, err);
+			e = th_arg_name("--stream", optarg, o->conf.stream, errbuf);
 			break;
 		case 'L':
 			e = th_arg_ms("--loss-timeout", optarg, TH_NS_PER_MS, 10 * TH_NS_PER_SEC,
-			              &conf.loss_timeout_ns, err);
+			              &o->conf.loss_timeout_ns, errbuf);
 			break;
 		case 'm':
-			e = th_arg_uint("--min-lost", optarg, 1, 1000000, &min_lost, err);
+			e = th_arg_uint("--min-lost", optarg, 1, 1000000, &min_lost, errbuf);
 			break;
 		case 'd':
 			e = th_arg_s("--duration", optarg, 0, 365LL * 86400 * TH_NS_PER_SEC,
-			             &duration, err);
+			             &o->duration, errbuf);
 			break;
 		case 'k':
-			keyfile = optarg;
+			o->keyfile = optarg;
 			break;
 		case 'h':
-			owr_usage(stdout);
-			return TH_EXIT_OK;
+			o->help = true;
+			return TH_OK;
 		default:
-			owr_usage(stderr);
-			return TH_EXIT_USAGE;
+			o->usage = true; /* getopt said what is wrong */
+			return TH_ERR_INVALID;
 		}
-		if (e != TH_OK) {
-			fprintf(stderr, "themis-agent receive: %s\n", err);
-			return TH_EXIT_USAGE;
-		}
+		if (e != TH_OK)
+			return e;
 	}
-	conf.min_lost = (uint32_t)min_lost;
-	if (optind < argc || listen_at == NULL || conf.vm[0] == '\0') {
-		fprintf(stderr, "themis-agent receive: %s\n",
-		        optind < argc ? "unexpected argument"
-		                      : "--listen ADDR:PORT and --vm NAME are required");
-		owr_usage(stderr);
-		return TH_EXIT_USAGE;
+	o->conf.min_lost = (uint32_t)min_lost;
+	if (optind < argc || o->listen_at == NULL || o->conf.vm[0] == '\0') {
+		o->usage = true;
+		return th_seterr(errbuf, TH_ERR_INVALID, "%s",
+		                 optind < argc ? "unexpected argument"
+		                               : "--listen ADDR:PORT and --vm NAME are required");
 	}
-	if (th_ow_parse_addr("--listen", listen_at, &ss, &sslen, err) != TH_OK) {
-		fprintf(stderr, "themis-agent receive: %s\n", err);
-		return TH_EXIT_USAGE;
-	}
-	if (conf.stream[0] == '\0') {
-		const char *port = strrchr(listen_at, ':') + 1;
+	th_err e = th_ow_parse_addr("--listen", o->listen_at, &o->ss, &o->sslen, errbuf);
+	if (e != TH_OK)
+		return e;
+	if (o->conf.stream[0] == '\0') {
+		const char *port = strrchr(o->listen_at, ':') + 1;
 		if (gethostname(host, sizeof host) != 0)
 			strcpy(host, "supervisor");
 		host[sizeof host - 1] = '\0';
-		int n = snprintf(conf.stream, sizeof conf.stream, "%s/%s/%s/oneway", host, conf.vm,
-		                 port);
-		if (n < 0 || (size_t)n >= sizeof conf.stream) {
-			fprintf(stderr,
-			        "themis-agent receive: stream name \"%s/%s/%s/oneway\" is "
-			        "too long: give --stream\n",
-			        host, conf.vm, port);
-			return TH_EXIT_USAGE;
-		}
+		int n = snprintf(o->conf.stream, sizeof o->conf.stream, "%s/%s/%s/oneway", host,
+		                 o->conf.vm, port);
+		if (n < 0 || (size_t)n >= sizeof o->conf.stream)
+			return th_seterr(
+			    errbuf, TH_ERR_INVALID,
+			    "stream name \"%s/%s/%s/oneway\" is too long: give --stream", host,
+			    o->conf.vm, port);
 	}
-	if (keyfile) {
-		if (sodium_init() < 0 || th_ow_load_key(keyfile, &hmac, err) != TH_OK) {
+	if (o->nreports == 0)
+		o->reports[o->nreports++] = "-";
+	return TH_OK;
+}
+
+/* Receive and measure with the parsed options until a signal or --duration; the exit status. */
+static int receive_run(const receive_opts *o)
+{
+	th_clock clk;
+	th_ow *eng = NULL;
+	receive_out out = {0};
+	int64_t t_end = 0;
+	th_hmac hmac;
+	bool keyed = false;
+	char err[TH_ERRLEN];
+	unsigned long long malformed = 0, forged = 0;
+	struct sigaction sa = {0};
+	th_ow_counters cnt;
+	int fd = -1, rc = TH_EXIT_FAIL, one = 1;
+
+	if (o->keyfile) {
+		if (sodium_init() < 0 || th_ow_load_key(o->keyfile, &hmac, err) != TH_OK) {
 			fprintf(stderr, "themis-agent receive: %s\n", err);
 			return TH_EXIT_FAIL;
 		}
 		keyed = true;
 	}
-	if (nreports == 0)
-		reports[nreports++] = "-";
 	if (th_report_new(&out.report, err) != TH_OK) {
 		fprintf(stderr, "themis-agent receive: %s\n", err);
 		return TH_EXIT_FAIL;
 	}
-	for (size_t i = 0; i < nreports; i++) {
-		if (th_report_add(out.report, reports[i], &uopts, err) != TH_OK) {
-			fprintf(stderr, "themis-agent receive: --report %s: %s\n", reports[i], err);
+	for (size_t i = 0; i < o->nreports; i++) {
+		if (th_report_add(out.report, o->reports[i], &o->url, err) != TH_OK) {
+			fprintf(stderr, "themis-agent receive: --report %s: %s\n", o->reports[i],
+			        err);
 			goto done;
 		}
 	}
-	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	fd = socket(o->ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd >= 0)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, sslen) != 0) {
-		fprintf(stderr, "themis-agent receive: cannot listen on %s: %s\n", listen_at,
+	if (fd < 0 || bind(fd, (const struct sockaddr *)&o->ss, o->sslen) != 0) {
+		fprintf(stderr, "themis-agent receive: cannot listen on %s: %s\n", o->listen_at,
 		        strerror(errno));
 		goto done;
 	}
 	th_clock_init(&clk);
-	if (th_ow_new(&eng, &conf, &clk, err) != TH_OK) {
+	if (th_ow_new(&eng, &o->conf, &clk, err) != TH_OK) {
 		fprintf(stderr, "themis-agent receive: %s\n", err);
 		goto done;
 	}
-	sa.sa_handler = owr_on_signal;
+	sa.sa_handler = receive_on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	if (duration > 0)
-		t_end = th_mono_ns() + duration;
+	if (o->duration > 0)
+		t_end = th_mono_ns() + o->duration;
 
-	while (!owr_quit) {
+	while (!receive_quit) {
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
 		int64_t now = th_mono_ns();
 
@@ -247,11 +266,11 @@ int cmd_receive(int argc, char **argv)
 				forged++;
 				continue;
 			}
-			th_ow_packet(eng, &p, at, owr_emit, &out);
+			th_ow_packet(eng, &p, at, receive_emit, &out);
 		}
-		th_ow_advance(eng, th_mono_ns(), owr_emit, &out);
+		th_ow_advance(eng, th_mono_ns(), receive_emit, &out);
 	}
-	th_ow_finish(eng, th_mono_ns(), owr_emit, &out);
+	th_ow_finish(eng, th_mono_ns(), receive_emit, &out);
 	th_ow_get_counters(eng, &cnt);
 	fprintf(stderr,
 	        "themis-agent receive: %llu received, %llu lost, %llu late, %llu duplicate, "
@@ -271,4 +290,23 @@ done:
 	if (keyed)
 		th_hmac_clear(&hmac);
 	return rc;
+}
+
+int cmd_receive(int argc, char **argv)
+{
+	receive_opts o;
+	char err[TH_ERRLEN];
+
+	if (receive_parse(argc, argv, &o, err) != TH_OK) {
+		if (err[0])
+			fprintf(stderr, "themis-agent receive: %s\n", err);
+		if (o.usage)
+			receive_usage(stderr);
+		return TH_EXIT_USAGE;
+	}
+	if (o.help) {
+		receive_usage(stdout);
+		return TH_EXIT_OK;
+	}
+	return receive_run(&o);
 }
