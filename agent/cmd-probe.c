@@ -1,6 +1,7 @@
 /* cmd-probe.c — "themis-agent probe": options and targets, the prober (lib/probe-engine.h)
  * with its records going to the --report outputs (from the prober's output thread), its log
- * lines on stderr, clean stop on SIGINT/SIGTERM, a summary on stderr. */
+ * lines on stderr, clean stop on SIGINT/SIGTERM, a summary on stderr. probe_parse reads the
+ * options and targets, probe_run probes. */
 #include "themis-config.h"
 
 #include <errno.h>
@@ -27,6 +28,8 @@ typedef struct probe_opts {
 	size_t nreports;
 	report_url_opts url;
 	bool quiet;
+	bool help;  /* --help: print the usage, run nothing */
+	bool usage; /* on an error: the usage follows the message */
 } probe_opts;
 
 typedef struct probe_ctx {
@@ -180,7 +183,11 @@ static th_err probe_read_targets(probe_opts *o, const char *path, char *err)
 	return e;
 }
 
-static int probe_parse(probe_opts *o, int argc, char **argv)
+/* Read and check the options (argv[0] is "probe"), the targets and their settings (a
+ * --targets-file and --key-file are read here). Starts nothing; TH_ERR_INVALID (or the error of
+ * the file that could not be read) with errbuf set. o->targets and o->reports are allocated
+ * even on failure: the caller frees them (probe_opts_free). */
+static th_err probe_parse(int argc, char **argv, probe_opts *o, char *errbuf)
 {
 	static const struct option opts[] = {
 	    {"target", required_argument, NULL, 'T'},
@@ -206,9 +213,11 @@ static int probe_parse(probe_opts *o, int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	char err[TH_ERRLEN];
 	int c, idx;
 
+	memset(o, 0, sizeof *o);
+	th_target_defaults(&o->defaults);
+	o->url.close_timeout_ms = 5000;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
@@ -216,23 +225,23 @@ static int probe_parse(probe_opts *o, int argc, char **argv)
 		char name[64];
 		switch (c) {
 		case 'T':
-			e = probe_add_target(o, optarg, err);
+			e = probe_add_target(o, optarg, errbuf);
 			break;
 		case 'F':
-			e = probe_read_targets(o, optarg, err);
+			e = probe_read_targets(o, optarg, errbuf);
 			break;
 		case 'v':
 			snprintf(name, sizeof name, "--%s", opts[idx].name);
-			e = probe_set(probe_cur(o), name, optarg, err);
+			e = probe_set(probe_cur(o), name, optarg, errbuf);
 			break;
 		case 'd':
 			e = th_arg_s("--duration", optarg, TH_NS_PER_MS,
-			             366LL * 86400 * TH_NS_PER_SEC, &o->duration_ns, err);
+			             366LL * 86400 * TH_NS_PER_SEC, &o->duration_ns, errbuf);
 			break;
 		case 'r': {
 			const char **nr = realloc(o->reports, (o->nreports + 1) * sizeof *nr);
 			if (nr == NULL)
-				e = th_seterr(err, TH_ERR_NOMEM, "out of memory");
+				e = th_seterr(errbuf, TH_ERR_NOMEM, "out of memory");
 			else {
 				o->reports = nr;
 				o->reports[o->nreports++] = optarg;
@@ -256,14 +265,14 @@ static int probe_parse(probe_opts *o, int argc, char **argv)
 			break;
 		case 'm': {
 			uint64_t u = 0;
-			e = th_arg_uint("--spool-memory", optarg, 1, 10000000, &u, err);
+			e = th_arg_uint("--spool-memory", optarg, 1, 10000000, &u, errbuf);
 			o->url.spool_memory = (unsigned)u;
 			break;
 		}
 		case 'M': {
 			uint64_t u = 0;
 			e = th_arg_size("--spool-max", optarg, TH_SPOOL_MAX_MIN, TH_SPOOL_MAX_MAX,
-			                &u, err);
+			                &u, errbuf);
 			o->url.spool_max = u;
 			break;
 		}
@@ -271,36 +280,29 @@ static int probe_parse(probe_opts *o, int argc, char **argv)
 			o->quiet = true;
 			break;
 		case 'h':
-			probe_usage(stdout);
-			return -1;
+			o->help = true;
+			return TH_OK;
 		default:
-			fprintf(stderr, PR "unknown option or missing value: %s\n",
-			        argv[optind - 1]);
-			probe_usage(stderr);
-			return TH_EXIT_USAGE;
+			o->usage = true;
+			return th_seterr(errbuf, TH_ERR_INVALID,
+			                 "unknown option or missing value: %s", argv[optind - 1]);
 		}
-		if (e != TH_OK) {
-			fprintf(stderr, PR "%s\n", err);
-			return TH_EXIT_USAGE;
-		}
+		if (e != TH_OK)
+			return e;
 	}
-	if (optind < argc) {
-		fprintf(stderr, PR "unexpected argument \"%s\"\n", argv[optind]);
-		return TH_EXIT_USAGE;
-	}
+	if (optind < argc)
+		return th_seterr(errbuf, TH_ERR_INVALID, "unexpected argument \"%s\"",
+		                 argv[optind]);
 	if (o->n == 0) {
-		fprintf(stderr, PR "no target: give --target ADDR:PORT or --targets-file FILE\n");
-		probe_usage(stderr);
-		return TH_EXIT_USAGE;
+		o->usage = true;
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "no target: give --target ADDR:PORT or --targets-file FILE");
 	}
-	for (size_t i = 0; i < o->n; i++) {
-		if (o->targets[i].probe.vm[0] == '\0') {
-			fprintf(stderr, PR "target %s:%s has no --vm NAME\n", o->targets[i].host,
-			        o->targets[i].port);
-			return TH_EXIT_USAGE;
-		}
-	}
-	return TH_EXIT_OK;
+	for (size_t i = 0; i < o->n; i++)
+		if (o->targets[i].probe.vm[0] == '\0')
+			return th_seterr(errbuf, TH_ERR_INVALID, "target %s:%s has no --vm NAME",
+			                 o->targets[i].host, o->targets[i].port);
+	return TH_OK;
 }
 
 static void probe_on_record(const th_record *rec, void *arg)
@@ -358,37 +360,28 @@ static void probe_summary(th_prober *p)
 	}
 }
 
-int cmd_probe(int argc, char **argv)
+/* Probe the parsed targets until SIGINT, SIGTERM or --duration; the exit status. */
+static int probe_run(const probe_opts *o)
 {
-	probe_opts o = {0};
 	probe_ctx ctx = {0};
 	char err[TH_ERRLEN];
-	int rc;
+	int rc = TH_EXIT_FAIL;
 
-	th_target_defaults(&o.defaults);
-	o.url.close_timeout_ms = 5000;
-	rc = probe_parse(&o, argc, argv);
-	if (rc != TH_EXIT_OK) {
-		free(o.targets);
-		free(o.reports);
-		return rc < 0 ? TH_EXIT_OK : rc;
-	}
-	rc = TH_EXIT_FAIL;
 	if (th_report_new(&ctx.report, err) != TH_OK)
 		goto out_msg;
-	for (size_t i = 0; i < o.nreports; i++) {
-		if (th_report_add(ctx.report, o.reports[i], &o.url, err) != TH_OK) {
+	for (size_t i = 0; i < o->nreports; i++) {
+		if (th_report_add(ctx.report, o->reports[i], &o->url, err) != TH_OK) {
 			rc = TH_EXIT_USAGE;
 			goto out_msg;
 		}
 	}
-	if (o.nreports == 0 && th_report_add(ctx.report, "-", &o.url, err) != TH_OK)
+	if (o->nreports == 0 && th_report_add(ctx.report, "-", &o->url, err) != TH_OK)
 		goto out_msg;
 	if (th_prober_new(&ctx.prober, probe_on_record, &ctx, err) != TH_OK)
 		goto out_msg;
 	th_prober_set_log(ctx.prober, probe_log, NULL);
-	for (size_t i = 0; i < o.n; i++) {
-		th_err e = th_prober_add(ctx.prober, &o.targets[i], err);
+	for (size_t i = 0; i < o->n; i++) {
+		th_err e = th_prober_add(ctx.prober, &o->targets[i], err);
 		if (e != TH_OK) {
 			rc = e == TH_ERR_INVALID ? TH_EXIT_USAGE : TH_EXIT_FAIL;
 			goto out_msg;
@@ -401,13 +394,13 @@ int cmd_probe(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (th_prober_run(ctx.prober, o.duration_ns, err) != TH_OK)
+	if (th_prober_run(ctx.prober, o->duration_ns, err) != TH_OK)
 		goto out_msg;
 	probe_running = NULL;
 	rc = ctx.failed ? TH_EXIT_FAIL : TH_EXIT_OK;
 	if (ctx.failed)
 		fprintf(stderr, PR "%s\n", ctx.err);
-	if (!o.quiet)
+	if (!o->quiet)
 		probe_summary(ctx.prober);
 	goto out;
 out_msg:
@@ -419,10 +412,36 @@ out:
 		rc = TH_EXIT_FAIL;
 	}
 	th_prober_free(ctx.prober);
-	for (size_t i = 0; i < o.n; i++)
-		memset(o.targets[i].key, 0, sizeof o.targets[i].key);
-	memset(o.defaults.key, 0, sizeof o.defaults.key);
-	free(o.targets);
-	free(o.reports);
+	return rc;
+}
+
+/* Wipe the keys, free the targets and the outputs. */
+static void probe_opts_free(probe_opts *o)
+{
+	for (size_t i = 0; i < o->n; i++)
+		memset(o->targets[i].key, 0, sizeof o->targets[i].key);
+	memset(o->defaults.key, 0, sizeof o->defaults.key);
+	free(o->targets);
+	free(o->reports);
+}
+
+int cmd_probe(int argc, char **argv)
+{
+	probe_opts o;
+	char err[TH_ERRLEN];
+	int rc;
+
+	if (probe_parse(argc, argv, &o, err) != TH_OK) {
+		fprintf(stderr, PR "%s\n", err);
+		if (o.usage)
+			probe_usage(stderr);
+		rc = TH_EXIT_USAGE;
+	} else if (o.help) {
+		probe_usage(stdout);
+		rc = TH_EXIT_OK;
+	} else {
+		rc = probe_run(&o);
+	}
+	probe_opts_free(&o);
 	return rc;
 }

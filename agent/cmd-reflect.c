@@ -3,7 +3,7 @@
  * timestamps to measure how long a probe waited before being echoed. Only a probe that decoded
  * as this wire version (and, with a key, authenticated) can cause an echo, and an echo is never
  * longer than that probe (probe-wire.h). The counters go to standard error on SIGUSR1 and when
- * it stops. */
+ * it stops. refl_parse reads the options, refl_run echoes. */
 #include "themis-config.h"
 
 #include <errno.h>
@@ -268,7 +268,17 @@ static int refl_loop(int fd, th_reflector *r, const th_hmac *key, refl_counts *c
 	return TH_EXIT_OK;
 }
 
-int cmd_reflect(int argc, char **argv)
+typedef struct refl_opts {
+	const char *listen_spec; /* --listen ADDR:PORT */
+	const char *key_file;    /* NULL: probes are not authenticated */
+	th_refl_conf rconf;      /* stream table limits */
+	bool help;               /* --help: print the usage, run nothing */
+	bool usage;              /* on an error: the usage follows the message */
+} refl_opts;
+
+/* Read and check the options (argv[0] is "reflect"). Opens nothing; TH_ERR_INVALID with errbuf
+ * set. */
+static th_err refl_parse(int argc, char **argv, refl_opts *o, char *errbuf)
 {
 	static const struct option opts[] = {
 	    {"listen", required_argument, NULL, 'l'},
@@ -280,70 +290,70 @@ int cmd_reflect(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *listen_spec = NULL, *key_file = NULL;
-	th_refl_conf rconf;
 	uint64_t v;
 	th_err e = TH_OK;
-	char err[TH_ERRLEN];
-	int o;
+	int c;
 
-	th_refl_conf_defaults(&rconf);
-
+	memset(o, 0, sizeof *o);
+	th_refl_conf_defaults(&o->rconf);
 	optind = 1;
 	opterr = 0;
-	while (e == TH_OK && (o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (o) {
+	while (e == TH_OK && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
 		case 'l':
-			listen_spec = optarg;
+			o->listen_spec = optarg;
 			break;
 		case 'k':
-			key_file = optarg;
+			o->key_file = optarg;
 			break;
 		case 'm':
-			e = th_arg_uint("--max-streams", optarg, 1, TH_REFL_MAX_STREAMS, &v, err);
-			rconf.max_streams = (size_t)v;
+			e = th_arg_uint("--max-streams", optarg, 1, TH_REFL_MAX_STREAMS, &v,
+			                errbuf);
+			o->rconf.max_streams = (size_t)v;
 			break;
 		case 'a':
 			e = th_arg_s("--active-window", optarg, 0, 86400 * TH_NS_PER_SEC,
-			             &rconf.active_window_ns, err);
+			             &o->rconf.active_window_ns, errbuf);
 			break;
 		case 'r':
-			e = th_arg_uint("--new-streams-rate", optarg, 0, 1000000, &v, err);
-			rconf.new_per_sec = (uint32_t)v;
+			e = th_arg_uint("--new-streams-rate", optarg, 0, 1000000, &v, errbuf);
+			o->rconf.new_per_sec = (uint32_t)v;
 			break;
 		case 'b':
-			e = th_arg_uint("--new-streams-burst", optarg, 1, 1000000, &v, err);
-			rconf.new_burst = (uint32_t)v;
+			e = th_arg_uint("--new-streams-burst", optarg, 1, 1000000, &v, errbuf);
+			o->rconf.new_burst = (uint32_t)v;
 			break;
 		case 'h':
-			refl_usage(stdout);
-			return TH_EXIT_OK;
+			o->help = true;
+			return TH_OK;
 		default:
-			fprintf(stderr,
-			        "themis-agent reflect: unknown option or missing value: %s\n",
-			        argv[optind - 1]);
-			refl_usage(stderr);
-			return TH_EXIT_USAGE;
+			o->usage = true;
+			return th_seterr(errbuf, TH_ERR_INVALID,
+			                 "unknown option or missing value: %s", argv[optind - 1]);
 		}
 	}
-	if (e != TH_OK) {
-		fprintf(stderr, "themis-agent reflect: %s\n", err);
-		return TH_EXIT_USAGE;
+	if (e != TH_OK)
+		return e;
+	if (optind < argc)
+		return th_seterr(errbuf, TH_ERR_INVALID, "unexpected argument \"%s\"",
+		                 argv[optind]);
+	if (o->listen_spec == NULL) {
+		o->usage = true;
+		return th_seterr(errbuf, TH_ERR_INVALID, "--listen ADDR:PORT is required");
 	}
-	if (optind < argc) {
-		fprintf(stderr, "themis-agent reflect: unexpected argument \"%s\"\n", argv[optind]);
-		return TH_EXIT_USAGE;
-	}
-	if (listen_spec == NULL) {
-		fprintf(stderr, "themis-agent reflect: --listen ADDR:PORT is required\n");
-		refl_usage(stderr);
-		return TH_EXIT_USAGE;
-	}
+	return TH_OK;
+}
+
+/* Echo probes with the parsed options until SIGINT or SIGTERM; the exit status. */
+static int refl_run(const refl_opts *o)
+{
+	char err[TH_ERRLEN];
+
 	th_hmac hmac, *key = NULL;
-	if (key_file != NULL) {
+	if (o->key_file != NULL) {
 		uint8_t k[TH_KEY_MAX];
 		size_t klen;
-		if (th_key_load(key_file, k, &klen, err) != TH_OK ||
+		if (th_key_load(o->key_file, k, &klen, err) != TH_OK ||
 		    th_hmac_init(&hmac, k, klen, err) != TH_OK) {
 			fprintf(stderr, "themis-agent reflect: %s\n", err);
 			return TH_EXIT_USAGE;
@@ -351,13 +361,13 @@ int cmd_reflect(int argc, char **argv)
 		memset(k, 0, sizeof k);
 		key = &hmac;
 	}
-	int fd = refl_open(listen_spec, err);
+	int fd = refl_open(o->listen_spec, err);
 	if (fd < 0) {
 		fprintf(stderr, "themis-agent reflect: %s\n", err);
 		return TH_EXIT_FAIL;
 	}
 	th_reflector *r;
-	if (th_reflector_new(&r, &rconf, err) != TH_OK) {
+	if (th_reflector_new(&r, &o->rconf, err) != TH_OK) {
 		fprintf(stderr, "themis-agent reflect: %s\n", err);
 		close(fd);
 		return TH_EXIT_FAIL;
@@ -367,7 +377,7 @@ int cmd_reflect(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
-	fprintf(stderr, "themis-agent reflect: listening on %s%s\n", listen_spec,
+	fprintf(stderr, "themis-agent reflect: listening on %s%s\n", o->listen_spec,
 	        key != NULL ? " (authenticated)" : "");
 
 	refl_counts c = {0};
@@ -378,4 +388,22 @@ int cmd_reflect(int argc, char **argv)
 		th_hmac_clear(key);
 	close(fd);
 	return rc;
+}
+
+int cmd_reflect(int argc, char **argv)
+{
+	refl_opts o;
+	char err[TH_ERRLEN];
+
+	if (refl_parse(argc, argv, &o, err) != TH_OK) {
+		fprintf(stderr, "themis-agent reflect: %s\n", err);
+		if (o.usage)
+			refl_usage(stderr);
+		return TH_EXIT_USAGE;
+	}
+	if (o.help) {
+		refl_usage(stdout);
+		return TH_EXIT_OK;
+	}
+	return refl_run(&o);
 }

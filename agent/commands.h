@@ -1,6 +1,8 @@
 /* commands.h — the subcommands of themis-agent. Each takes the arguments after its name
  * (argv[0] is the subcommand) and returns the process exit status: 0 success, 1 runtime
- * failure, 2 bad usage. */
+ * failure, 2 bad usage. Each cmd-*.c has the same shape: a static X_parse(argc, argv, opts,
+ * errbuf) that reads and checks the options and starts nothing, a static X_run(opts) that runs,
+ * and cmd_X, which prints what the parser refused (or the usage) and runs. */
 #ifndef TH_AGENT_COMMANDS_H
 #define TH_AGENT_COMMANDS_H
 

@@ -1,4 +1,6 @@
 /* iperf-parse.c — iperf3 3.12 text lines to `iperf` and `outage` records (see iperf-parse.h). */
+#include "themis-config.h"
+
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>

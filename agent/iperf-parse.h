@@ -11,8 +11,8 @@
  * to the start of the interval in which traffic resumed (bound: one interval).
  * Summary lines ("sender"/"receiver") are not intervals and give no records.
  */
-#ifndef TH_IPERF_PARSE_H
-#define TH_IPERF_PARSE_H
+#ifndef TH_AGENT_IPERF_PARSE_H
+#define TH_AGENT_IPERF_PARSE_H
 
 #include <stdbool.h>
 #include <stdint.h>

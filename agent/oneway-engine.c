@@ -1,4 +1,6 @@
 /* oneway-engine.c — receiver maths of the one-way mode (see oneway-engine.h). */
+#include "themis-config.h"
+
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>

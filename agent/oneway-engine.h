@@ -19,8 +19,8 @@
  * - `slips` counts the slots the sender says it skipped because it fell behind (its process or
  *   VM did not run); they are also lost, since nothing was sent for them.
  */
-#ifndef TH_ONEWAY_ENGINE_H
-#define TH_ONEWAY_ENGINE_H
+#ifndef TH_AGENT_ONEWAY_ENGINE_H
+#define TH_AGENT_ONEWAY_ENGINE_H
 
 #include <stdint.h>
 

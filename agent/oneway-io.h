@@ -1,7 +1,7 @@
 /* oneway-io.h — the socket and file plumbing shared by `send` and `receive`: ADDR:PORT
  * parsing, the key file, and the HMAC of one-way packets. */
-#ifndef TH_ONEWAY_IO_H
-#define TH_ONEWAY_IO_H
+#ifndef TH_AGENT_ONEWAY_IO_H
+#define TH_AGENT_ONEWAY_IO_H
 
 #include <stdbool.h>
 #include <stddef.h>

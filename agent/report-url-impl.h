@@ -27,9 +27,11 @@
  * is kept in memory (at most mem_max records, further ones are dropped and counted), a warning is
  * logged, and the memory is written to the spool as soon as it takes records again; while
  * nothing older waits in the spool, the delivery thread also POSTs straight from memory.
+ * The code: report-url.c (open, push, close, options), report-spool.c (the spool and rejected/),
+ * report-send.c (the delivery thread and its decisions), report-curl.c (libcurl).
  */
-#ifndef TH_REPORT_URL_IMPL_H
-#define TH_REPORT_URL_IMPL_H
+#ifndef TH_AGENT_REPORT_URL_IMPL_H
+#define TH_AGENT_REPORT_URL_IMPL_H
 
 #include <stdbool.h>
 #include <stddef.h>

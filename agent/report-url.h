@@ -16,8 +16,8 @@
  * endpoint's idempotent keys) as long as the spool stays under spool_max; beyond it the oldest
  * batches are deleted and counted. close() reports records lost because the spool failed.
  */
-#ifndef TH_REPORT_URL_H
-#define TH_REPORT_URL_H
+#ifndef TH_AGENT_REPORT_URL_H
+#define TH_AGENT_REPORT_URL_H
 
 #include "th-error.h"
 #include "th-record.h"

@@ -1,4 +1,4 @@
-/* delivery-unit.c — the pure decisions of `--report URL` delivery: which HTTP answers keep,
+/* test-delivery.c — the pure decisions of `--report URL` delivery: which HTTP answers keep,
  * split or reject a batch, how a batch is delivered through splits and rejections (every record
  * settled exactly once, a rejected batch that cannot be kept stays), how the --report argument
  * becomes the endpoint URL, how a token file is read, and where a spool segment cut short by a

@@ -1,4 +1,4 @@
-/* oneway-unit.c — the one-way receiver's maths driven with exact arrival times: a paused sender
+/* test-oneway.c — the one-way receiver's maths driven with exact arrival times: a paused sender
  * shows as loss in the right seconds and as one outage of the pause's length, sequence gaps
  * wait for the loss timeout so reordering is not loss, duplicates and stragglers are counted,
  * FIN ends a stream without loss, and a long silence is declared while it lasts. */

@@ -1,4 +1,4 @@
-/* iperf-unit.c — iperf3 3.12 text output captured from real runs (TCP and UDP, client and
+/* test-iperf.c — iperf3 3.12 text output captured from real runs (TCP and UDP, client and
  * server, reverse mode, 1 s / 0.5 s / 0.1 s intervals, with a 2 s nftables drop in the middle;
  * files iperf-cap-*.txt) becomes the right `iperf` records, with the zero-byte intervals flagged
  * as blackout and each blackout run as one outage of its real length. */

@@ -1,8 +1,9 @@
-/* iperf-cmd.c — `themis-agent iperf [options] -- <iperf3 args>`: runs Debian 12's iperf3 (3.12)
+/* cmd-iperf.c — `themis-agent iperf [options] -- <iperf3 args>`: runs Debian 12's iperf3 (3.12)
  * as a child in text mode with --forceflush --timestamps='%s ' (and -f k unless a format is
  * given), echoes its output to stderr, and turns each interval line into an `iperf` record and
  * each run of zero-byte intervals into an `outage` record (iperf-parse.h) on the --report
- * outputs. The exit status is iperf3's (1 when it failed).
+ * outputs. The exit status is iperf3's (1 when it failed). iperf_parse reads the options,
+ * iperf_run runs iperf3.
  */
 #include "themis-config.h"
 
@@ -21,30 +22,30 @@
 #include "report.h"
 #include "th-time.h"
 
-#define IPC_MAX_REPORTS 8
+#define IPERF_MAX_REPORTS 8
 
-static volatile sig_atomic_t ipc_signal;
+static volatile sig_atomic_t iperf_signal;
 
-static void ipc_on_signal(int sig)
+static void iperf_on_signal(int sig)
 {
-	ipc_signal = sig;
+	iperf_signal = sig;
 }
 
-typedef struct ipc_out {
+typedef struct iperf_out {
 	th_report *report;
 	unsigned long long errors;
-} ipc_out;
+} iperf_out;
 
-static void ipc_emit(const th_record *rec, void *arg)
+static void iperf_emit(const th_record *rec, void *arg)
 {
-	ipc_out *o = arg;
+	iperf_out *o = arg;
 	char err[TH_ERRLEN];
 
 	if (th_report_write(o->report, rec, err) != TH_OK && o->errors++ == 0)
 		fprintf(stderr, "themis-agent iperf: %s\n", err);
 }
 
-static void ipc_usage(FILE *f)
+static void iperf_usage(FILE *f)
 {
 	fprintf(f, "usage: themis-agent iperf [--vm NAME] [--stream ID] [--direction up|down] "
 	           "[--report -|FILE|URL]... [--token-file F] [--spool-dir D] [--spool-max SIZE] "
@@ -54,7 +55,7 @@ static void ipc_usage(FILE *f)
 }
 
 /* Options iperf3 must not get from the user: they change the output this command reads. */
-static const char *ipc_refused(const char *a)
+static const char *iperf_refused(const char *a)
 {
 	static const char *bad[] = {
 	    "-J",       "--json", "--json-stream", "--bidir", "--logfile", "--timestamps", "-D",
@@ -68,7 +69,25 @@ static const char *ipc_refused(const char *a)
 	return NULL;
 }
 
-int cmd_iperf(int argc, char **argv)
+typedef struct iperf_opts {
+	char vm[TH_NAME_MAX], stream[TH_NAME_MAX];
+	const char *reports[IPERF_MAX_REPORTS];
+	size_t nreports;
+	report_url_opts url;
+	th_direction dir;
+	const char *iperf3; /* the program to run */
+	char **args;        /* iperf3's arguments (after --) */
+	int nargs;          /* ... how many */
+	bool quiet, sum_only, has_format;
+	bool help;  /* --help: print the usage, run nothing */
+	bool usage; /* on an error: the usage follows the message */
+} iperf_opts;
+
+/* Read and check the options (argv[0] is "iperf"): the --report outputs, the record names
+ * (default VM: the -c host, else "iperf"; default stream: <host name>/<vm>/iperf) and iperf3's
+ * arguments. Opens nothing; TH_ERR_INVALID with errbuf set, or empty when getopt already named
+ * an unknown option on stderr. */
+static th_err iperf_parse(int argc, char **argv, iperf_opts *o, char *errbuf)
 {
 	static const struct option opts[] = {{"vm", required_argument, NULL, 'v'},
 	                                     {"stream", required_argument, NULL, 's'},
@@ -84,17 +103,129 @@ int cmd_iperf(int argc, char **argv)
 	                                     {"quiet", no_argument, NULL, 'q'},
 	                                     {"help", no_argument, NULL, 'h'},
 	                                     {NULL, 0, NULL, 0}};
-	char vm[TH_NAME_MAX] = "", stream[TH_NAME_MAX] = "", err[TH_ERRLEN], host[64];
-	const char *reports[IPC_MAX_REPORTS], *iperf3 = getenv("THEMIS_IPERF3");
-	size_t nreports = 0;
-	report_url_opts uopts = {0};
-	th_direction dir = TH_DIR_UNKNOWN;
-	bool quiet = false, sum_only = false, has_format = false;
 	const char *client = NULL;
+	char host[64];
+	int c;
+
+	memset(o, 0, sizeof *o);
+	o->dir = TH_DIR_UNKNOWN;
+	o->iperf3 = getenv("THEMIS_IPERF3");
+	errbuf[0] = '\0';
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		th_err e = TH_OK;
+		switch (c) {
+		case 'v':
+			e = th_arg_name("--vm", optarg, o->vm, errbuf);
+			break;
+		case 's':
+			e = th_arg_name("--stream", optarg, o->stream, errbuf);
+			break;
+		case 'D':
+			if (strcmp(optarg, "up") == 0)
+				o->dir = TH_DIR_UP;
+			else if (strcmp(optarg, "down") == 0)
+				o->dir = TH_DIR_DOWN;
+			else
+				e = th_seterr(errbuf, TH_ERR_INVALID,
+				              "--direction \"%s\": expected up or down", optarg);
+			break;
+		case 'r':
+			if (o->nreports == IPERF_MAX_REPORTS)
+				e = th_seterr(errbuf, TH_ERR_INVALID, "at most %d --report outputs",
+				              IPERF_MAX_REPORTS);
+			else
+				o->reports[o->nreports++] = optarg;
+			break;
+		case 'T':
+			o->url.token_file = optarg;
+			break;
+		case 'S':
+			o->url.spool_dir = optarg;
+			break;
+		case 'M': {
+			uint64_t u = 0;
+			e = th_arg_size("--spool-max", optarg, TH_SPOOL_MAX_MIN, TH_SPOOL_MAX_MAX,
+			                &u, errbuf);
+			o->url.spool_max = u;
+			break;
+		}
+		case 'a':
+			o->url.cacert = optarg;
+			break;
+		case 'c':
+			o->url.cert = optarg;
+			break;
+		case 'k':
+			o->url.key = optarg;
+			break;
+		case 'I':
+			o->iperf3 = optarg;
+			break;
+		case 'q':
+			o->quiet = true;
+			break;
+		case 'h':
+			o->help = true;
+			return TH_OK;
+		default:
+			o->usage = true; /* getopt said what is wrong */
+			return TH_ERR_INVALID;
+		}
+		if (e != TH_OK)
+			return e;
+	}
+	if (optind >= argc) {
+		o->usage = true;
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "no iperf3 arguments (give them after --)");
+	}
+	o->args = argv + optind;
+	o->nargs = argc - optind;
+	for (int i = optind; i < argc; i++) {
+		const char *a = argv[i], *bad = iperf_refused(a);
+		if (bad)
+			return th_seterr(
+			    errbuf, TH_ERR_INVALID,
+			    "iperf3 option %s is not allowed here: it changes the text "
+			    "output the records are read from",
+			    bad);
+		if (strcmp(a, "-f") == 0 || strncmp(a, "--format", 8) == 0 ||
+		    (strncmp(a, "-f", 2) == 0 && a[2]))
+			o->has_format = true;
+		if ((strcmp(a, "-P") == 0 || strcmp(a, "--parallel") == 0) && i + 1 < argc &&
+		    atoi(argv[i + 1]) > 1)
+			o->sum_only = true;
+		if ((strcmp(a, "-c") == 0 || strcmp(a, "--client") == 0) && i + 1 < argc)
+			client = argv[i + 1];
+	}
+	if (o->vm[0] == '\0' &&
+	    (client == NULL || th_arg_name("--vm", client, o->vm, NULL) != TH_OK))
+		strcpy(o->vm, "iperf");
+	if (o->stream[0] == '\0') {
+		if (gethostname(host, sizeof host) != 0)
+			strcpy(host, "host");
+		host[sizeof host - 1] = '\0';
+		if (snprintf(o->stream, sizeof o->stream, "%s/%s/iperf", host, o->vm) >=
+		    (int)sizeof o->stream)
+			return th_seterr(errbuf, TH_ERR_INVALID,
+			                 "stream name too long: give --stream");
+	}
+	if (o->iperf3 == NULL || *o->iperf3 == '\0')
+		o->iperf3 = "iperf3";
+	if (o->nreports == 0)
+		o->reports[o->nreports++] = "-";
+	return TH_OK;
+}
+
+/* Run iperf3 with the parsed options, its output turned into records; the exit status. */
+static int iperf_run(const iperf_opts *o)
+{
+	char err[TH_ERRLEN];
 	char **child_argv;
-	int c, nargs, pfd[2], status = 0, rc = TH_EXIT_FAIL;
+	int pfd[2], status = 0, rc = TH_EXIT_FAIL;
 	pid_t pid;
-	ipc_out out = {0};
+	iperf_out out = {0};
 	th_iperf_conv conv;
 	th_clock clk;
 	struct sigaction sa = {0};
@@ -102,142 +233,34 @@ int cmd_iperf(int argc, char **argv)
 	char *line = NULL;
 	size_t cap = 0;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-		th_err e = TH_OK;
-		switch (c) {
-		case 'v':
-			e = th_arg_name("--vm", optarg, vm, err);
-			break;
-		case 's':
-			e = th_arg_name("--stream", optarg, stream, err);
-			break;
-		case 'D':
-			if (strcmp(optarg, "up") == 0)
-				dir = TH_DIR_UP;
-			else if (strcmp(optarg, "down") == 0)
-				dir = TH_DIR_DOWN;
-			else
-				e = th_seterr(err, TH_ERR_INVALID,
-				              "--direction \"%s\": expected up or down", optarg);
-			break;
-		case 'r':
-			if (nreports == IPC_MAX_REPORTS)
-				e = th_seterr(err, TH_ERR_INVALID, "at most %d --report outputs",
-				              IPC_MAX_REPORTS);
-			else
-				reports[nreports++] = optarg;
-			break;
-		case 'T':
-			uopts.token_file = optarg;
-			break;
-		case 'S':
-			uopts.spool_dir = optarg;
-			break;
-		case 'M': {
-			uint64_t u = 0;
-			e = th_arg_size("--spool-max", optarg, TH_SPOOL_MAX_MIN, TH_SPOOL_MAX_MAX,
-			                &u, err);
-			uopts.spool_max = u;
-			break;
-		}
-		case 'a':
-			uopts.cacert = optarg;
-			break;
-		case 'c':
-			uopts.cert = optarg;
-			break;
-		case 'k':
-			uopts.key = optarg;
-			break;
-		case 'I':
-			iperf3 = optarg;
-			break;
-		case 'q':
-			quiet = true;
-			break;
-		case 'h':
-			ipc_usage(stdout);
-			return TH_EXIT_OK;
-		default:
-			ipc_usage(stderr);
-			return TH_EXIT_USAGE;
-		}
-		if (e != TH_OK) {
-			fprintf(stderr, "themis-agent iperf: %s\n", err);
-			return TH_EXIT_USAGE;
-		}
-	}
-	if (optind >= argc) {
-		fprintf(stderr, "themis-agent iperf: no iperf3 arguments (give them after --)\n");
-		ipc_usage(stderr);
-		return TH_EXIT_USAGE;
-	}
-	nargs = argc - optind;
-	for (int i = optind; i < argc; i++) {
-		const char *a = argv[i], *bad = ipc_refused(a);
-		if (bad) {
-			fprintf(
-			    stderr,
-			    "themis-agent iperf: iperf3 option %s is not allowed here: it changes "
-			    "the text output the records are read from\n",
-			    bad);
-			return TH_EXIT_USAGE;
-		}
-		if (strcmp(a, "-f") == 0 || strncmp(a, "--format", 8) == 0 ||
-		    (strncmp(a, "-f", 2) == 0 && a[2]))
-			has_format = true;
-		if ((strcmp(a, "-P") == 0 || strcmp(a, "--parallel") == 0) && i + 1 < argc &&
-		    atoi(argv[i + 1]) > 1)
-			sum_only = true;
-		if ((strcmp(a, "-c") == 0 || strcmp(a, "--client") == 0) && i + 1 < argc)
-			client = argv[i + 1];
-	}
-	if (vm[0] == '\0' && (client == NULL || th_arg_name("--vm", client, vm, NULL) != TH_OK))
-		strcpy(vm, "iperf");
-	if (stream[0] == '\0') {
-		if (gethostname(host, sizeof host) != 0)
-			strcpy(host, "host");
-		host[sizeof host - 1] = '\0';
-		if (snprintf(stream, sizeof stream, "%s/%s/iperf", host, vm) >=
-		    (int)sizeof stream) {
-			fprintf(stderr,
-			        "themis-agent iperf: stream name too long: give --stream\n");
-			return TH_EXIT_USAGE;
-		}
-	}
-	if (iperf3 == NULL || *iperf3 == '\0')
-		iperf3 = "iperf3";
-
-	child_argv = calloc((size_t)nargs + 6, sizeof *child_argv);
+	child_argv = calloc((size_t)o->nargs + 6, sizeof *child_argv);
 	if (child_argv == NULL) {
 		fprintf(stderr, "themis-agent iperf: out of memory\n");
 		return TH_EXIT_FAIL;
 	}
 	{
 		int k = 0;
-		child_argv[k++] = (char *)iperf3;
-		for (int i = optind; i < argc; i++)
-			child_argv[k++] = argv[i];
+		child_argv[k++] = (char *)o->iperf3;
+		for (int i = 0; i < o->nargs; i++)
+			child_argv[k++] = o->args[i];
 		child_argv[k++] = "--forceflush";
 		child_argv[k++] = "--timestamps=%s ";
-		if (!has_format) {
+		if (!o->has_format) {
 			child_argv[k++] = "-f";
 			child_argv[k++] = "k";
 		}
 		child_argv[k] = NULL;
 	}
 
-	if (nreports == 0)
-		reports[nreports++] = "-";
 	if (th_report_new(&out.report, err) != TH_OK) {
 		fprintf(stderr, "themis-agent iperf: %s\n", err);
 		free(child_argv);
 		return TH_EXIT_FAIL;
 	}
-	for (size_t i = 0; i < nreports; i++)
-		if (th_report_add(out.report, reports[i], &uopts, err) != TH_OK) {
-			fprintf(stderr, "themis-agent iperf: --report %s: %s\n", reports[i], err);
+	for (size_t i = 0; i < o->nreports; i++)
+		if (th_report_add(out.report, o->reports[i], &o->url, err) != TH_OK) {
+			fprintf(stderr, "themis-agent iperf: --report %s: %s\n", o->reports[i],
+			        err);
 			goto done;
 		}
 
@@ -258,25 +281,25 @@ int cmd_iperf(int argc, char **argv)
 		dup2(pfd[1], STDERR_FILENO);
 		close(pfd[0]);
 		close(pfd[1]);
-		execvp(iperf3, child_argv);
-		fprintf(stderr, "iperf3: error - cannot run %s: %s\n", iperf3, strerror(errno));
+		execvp(o->iperf3, child_argv);
+		fprintf(stderr, "iperf3: error - cannot run %s: %s\n", o->iperf3, strerror(errno));
 		_exit(127);
 	}
 	close(pfd[1]);
-	sa.sa_handler = ipc_on_signal;
+	sa.sa_handler = iperf_on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	th_clock_init(&clk);
-	th_iperf_conv_init(&conv, vm, stream, dir, sum_only);
+	th_iperf_conv_init(&conv, o->vm, o->stream, o->dir, o->sum_only);
 	in = fdopen(pfd[0], "r");
 	for (;;) {
 		ssize_t n;
 		errno = 0;
 		n = in ? getline(&line, &cap, in) : -1;
-		if (ipc_signal) {
-			kill(pid,
-			     ipc_signal == SIGTERM ? SIGTERM : SIGINT); /* iperf3 then summarises */
-			ipc_signal = 0;
+		if (iperf_signal) {
+			kill(pid, iperf_signal == SIGTERM ? SIGTERM
+			                                  : SIGINT); /* iperf3 then summarises */
+			iperf_signal = 0;
 		}
 		if (n < 0) {
 			if (in && errno == EINTR) {
@@ -287,12 +310,12 @@ int cmd_iperf(int argc, char **argv)
 		}
 		if (n > 0 && line[n - 1] == '\n')
 			line[--n] = '\0';
-		th_iperf_conv_line(&conv, line, th_clock_to_epoch(&clk, th_mono_ns()), ipc_emit,
+		th_iperf_conv_line(&conv, line, th_clock_to_epoch(&clk, th_mono_ns()), iperf_emit,
 		                   &out);
-		if (!quiet)
+		if (!o->quiet)
 			fprintf(stderr, "%s\n", line);
 	}
-	th_iperf_conv_finish(&conv, ipc_emit, &out);
+	th_iperf_conv_finish(&conv, iperf_emit, &out);
 	if (in)
 		fclose(in);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
@@ -300,7 +323,7 @@ int cmd_iperf(int argc, char **argv)
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		rc = out.errors ? TH_EXIT_FAIL : TH_EXIT_OK;
 	} else {
-		fprintf(stderr, "themis-agent iperf: %s %s%s%s\n", iperf3,
+		fprintf(stderr, "themis-agent iperf: %s %s%s%s\n", o->iperf3,
 		        WIFEXITED(status) ? "failed" : "was killed", conv.last_error[0] ? ": " : "",
 		        conv.last_error);
 	}
@@ -316,4 +339,23 @@ done:
 		rc = TH_EXIT_FAIL;
 	}
 	return rc;
+}
+
+int cmd_iperf(int argc, char **argv)
+{
+	iperf_opts o;
+	char err[TH_ERRLEN];
+
+	if (iperf_parse(argc, argv, &o, err) != TH_OK) {
+		if (err[0])
+			fprintf(stderr, "themis-agent iperf: %s\n", err);
+		if (o.usage)
+			iperf_usage(stderr);
+		return TH_EXIT_USAGE;
+	}
+	if (o.help) {
+		iperf_usage(stdout);
+		return TH_EXIT_OK;
+	}
+	return iperf_run(&o);
 }
