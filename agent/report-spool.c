@@ -253,7 +253,8 @@ th_err ru_seal_locked(th_report_url *r)
 	return TH_OK;
 }
 
-/* Bytes of the files in <dir>/rejected (they count towards spool_max). */
+/* Bytes of the files in <dir>/rejected (they count towards spool_max). A ".tmp" left by a crash
+ * while a rejected batch was being written is removed: that batch is still in the spool. */
 static unsigned long long ru_rejected_bytes(th_report_url *r)
 {
 	char path[PATH_MAX + 16], f[PATH_MAX + 300];
@@ -266,8 +267,11 @@ static unsigned long long ru_rejected_bytes(th_report_url *r)
 	if ((d = opendir(path)) == NULL)
 		return 0;
 	while ((de = readdir(d)) != NULL) {
+		size_t len = strlen(de->d_name);
 		snprintf(f, sizeof f, "%s/%s", path, de->d_name);
-		if (de->d_name[0] != '.' && stat(f, &sb) == 0 && S_ISREG(sb.st_mode))
+		if (de->d_name[0] == '.' && len > 4 && strcmp(de->d_name + len - 4, ".tmp") == 0)
+			unlink(f);
+		else if (de->d_name[0] != '.' && stat(f, &sb) == 0 && S_ISREG(sb.st_mode))
 			sum += (unsigned long long)sb.st_size;
 	}
 	closedir(d);
@@ -659,7 +663,7 @@ bool ru_keep_cb(void *ctx, size_t lo, size_t hi, long status)
 {
 	ru_batch *b = ctx;
 	th_report_url *r = b->r;
-	char path[PATH_MAX + 48], rpath[PATH_MAX + 48], head[64];
+	char path[PATH_MAX + 48], rpath[PATH_MAX + 48], tmp[PATH_MAX + 48], head[64];
 	int err = 0;
 
 	snprintf(path, sizeof path, "%s/rejected", r->dir);
@@ -682,11 +686,15 @@ bool ru_keep_cb(void *ctx, size_t lo, size_t hi, long status)
 	int n = snprintf(head, sizeof head, "HTTP %ld\n", status);
 	const char *rparts[] = {head, r->reason};
 	size_t rlens[] = {(size_t)n, r->reason_len};
-	if (!ru_write_durable(path, b->lines + (lo - b->base), b->lens + (lo - b->base), hi - lo,
-	                      true, &err))
+	/* The batch is written under a dot name the cap's scan ignores and renamed into place
+	 * under the lock, together with counting its bytes: the scan never sees (and deletes) a
+	 * batch half written, or one whose bytes are not counted yet. */
+	snprintf(tmp, sizeof tmp, "%s/rejected/." RU_SEQ_FMT ".%zu.batch.tmp", r->dir, b->seq, k);
+	if (!ru_write_durable(rpath, rparts, rlens, 2, false, &err))
 		goto fail;
-	if (!ru_write_durable(rpath, rparts, rlens, 2, false, &err)) {
-		unlink(path);
+	if (!ru_write_durable(tmp, b->lines + (lo - b->base), b->lens + (lo - b->base), hi - lo,
+	                      true, &err)) {
+		unlink(rpath);
 		goto fail;
 	}
 	{
@@ -694,6 +702,13 @@ bool ru_keep_cb(void *ctx, size_t lo, size_t hi, long status)
 		for (size_t i = lo; i < hi; i++)
 			bytes += b->lens[i - b->base] + 1;
 		pthread_mutex_lock(&r->mu);
+		if (rename(tmp, path) != 0) {
+			err = errno;
+			pthread_mutex_unlock(&r->mu);
+			unlink(tmp);
+			unlink(rpath);
+			goto fail;
+		}
 		r->st.spool_bytes += bytes;
 		ru_make_room_locked(r, 0);
 		pthread_mutex_unlock(&r->mu);
