@@ -10,7 +10,7 @@
 #include "marker-post.h"
 #include "one-client.h"
 #include "options.h"
-#include "report.h"
+#include "run-report.h"
 #include "ssh-exec.h"
 #include "th-journal.h"
 #include "th-time.h"

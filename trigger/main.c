@@ -16,7 +16,7 @@
 #include "one-client.h"
 #include "one-names.h"
 #include "options.h"
-#include "report.h"
+#include "run-report.h"
 #include "ssh-exec.h"
 #include "th-name.h"
 #include "th-secret.h"

@@ -12,7 +12,7 @@
 #include "hv-view.h"
 #include "options.h"
 #include "records-read.h"
-#include "report.h"
+#include "run-report.h"
 #include "th-check.h"
 #include "th-summary.h"
 #include "th-time.h"

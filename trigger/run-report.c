@@ -1,11 +1,11 @@
-/* report.c — aggregates and the three output formats of a run. */
+/* run-report.c — aggregates and the three output formats of a run. */
 #include "themis-config.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "report.h"
+#include "run-report.h"
 #include "th-marker-json.h"
 #include "th-summary.h"
 

@@ -1,6 +1,6 @@
-/* report.h — per-cycle results, aggregates and the final outputs (table, JSON, CSV). */
-#ifndef REPORT_H
-#define REPORT_H
+/* run-report.h — per-cycle results, aggregates and the final outputs (table, JSON, CSV). */
+#ifndef TH_TRIGGER_RUN_REPORT_H
+#define TH_TRIGGER_RUN_REPORT_H
 
 #include <stdio.h>
 
