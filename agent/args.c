@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "commands.h"
 #include "th-record.h"
 #include "th-time.h"
 
@@ -125,4 +126,21 @@ th_err th_arg_size(const char *opt, const char *val, uint64_t min, uint64_t max,
 		                 (unsigned long long)min, (unsigned long long)max);
 	*out = v << shift;
 	return TH_OK;
+}
+
+int th_cmd_parsed(const char *cmd, th_err e, const char *err, bool usage, bool help,
+                  void (*usage_fn)(FILE *))
+{
+	if (e != TH_OK) {
+		if (err[0] != '\0')
+			fprintf(stderr, "themis-agent %s: %s\n", cmd, err);
+		if (usage)
+			usage_fn(stderr);
+		return TH_EXIT_USAGE;
+	}
+	if (help) {
+		usage_fn(stdout);
+		return TH_EXIT_OK;
+	}
+	return -1;
 }

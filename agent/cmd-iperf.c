@@ -344,18 +344,9 @@ done:
 int cmd_iperf(int argc, char **argv)
 {
 	iperf_opts o;
-	char err[TH_ERRLEN];
+	char err[TH_ERRLEN] = "";
+	th_err e = iperf_parse(argc, argv, &o, err);
+	int rc = th_cmd_parsed("iperf", e, err, o.usage, o.help, iperf_usage);
 
-	if (iperf_parse(argc, argv, &o, err) != TH_OK) {
-		if (err[0])
-			fprintf(stderr, "themis-agent iperf: %s\n", err);
-		if (o.usage)
-			iperf_usage(stderr);
-		return TH_EXIT_USAGE;
-	}
-	if (o.help) {
-		iperf_usage(stdout);
-		return TH_EXIT_OK;
-	}
-	return iperf_run(&o);
+	return rc >= 0 ? rc : iperf_run(&o);
 }

@@ -428,20 +428,12 @@ static void probe_opts_free(probe_opts *o)
 int cmd_probe(int argc, char **argv)
 {
 	probe_opts o;
-	char err[TH_ERRLEN];
-	int rc;
+	char err[TH_ERRLEN] = "";
+	th_err e = probe_parse(argc, argv, &o, err);
+	int rc = th_cmd_parsed("probe", e, err, o.usage, o.help, probe_usage);
 
-	if (probe_parse(argc, argv, &o, err) != TH_OK) {
-		fprintf(stderr, PR "%s\n", err);
-		if (o.usage)
-			probe_usage(stderr);
-		rc = TH_EXIT_USAGE;
-	} else if (o.help) {
-		probe_usage(stdout);
-		rc = TH_EXIT_OK;
-	} else {
+	if (rc < 0)
 		rc = probe_run(&o);
-	}
 	probe_opts_free(&o);
 	return rc;
 }

@@ -297,18 +297,9 @@ done:
 int cmd_receive(int argc, char **argv)
 {
 	receive_opts o;
-	char err[TH_ERRLEN];
+	char err[TH_ERRLEN] = "";
+	th_err e = receive_parse(argc, argv, &o, err);
+	int rc = th_cmd_parsed("receive", e, err, o.usage, o.help, receive_usage);
 
-	if (receive_parse(argc, argv, &o, err) != TH_OK) {
-		if (err[0])
-			fprintf(stderr, "themis-agent receive: %s\n", err);
-		if (o.usage)
-			receive_usage(stderr);
-		return TH_EXIT_USAGE;
-	}
-	if (o.help) {
-		receive_usage(stdout);
-		return TH_EXIT_OK;
-	}
-	return receive_run(&o);
+	return rc >= 0 ? rc : receive_run(&o);
 }

@@ -393,17 +393,9 @@ static int refl_run(const refl_opts *o)
 int cmd_reflect(int argc, char **argv)
 {
 	refl_opts o;
-	char err[TH_ERRLEN];
+	char err[TH_ERRLEN] = "";
+	th_err e = refl_parse(argc, argv, &o, err);
+	int rc = th_cmd_parsed("reflect", e, err, o.usage, o.help, refl_usage);
 
-	if (refl_parse(argc, argv, &o, err) != TH_OK) {
-		fprintf(stderr, "themis-agent reflect: %s\n", err);
-		if (o.usage)
-			refl_usage(stderr);
-		return TH_EXIT_USAGE;
-	}
-	if (o.help) {
-		refl_usage(stdout);
-		return TH_EXIT_OK;
-	}
-	return refl_run(&o);
+	return rc >= 0 ? rc : refl_run(&o);
 }

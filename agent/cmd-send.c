@@ -193,18 +193,9 @@ static int send_run(const send_opts *o)
 int cmd_send(int argc, char **argv)
 {
 	send_opts o;
-	char err[TH_ERRLEN];
+	char err[TH_ERRLEN] = "";
+	th_err e = send_parse(argc, argv, &o, err);
+	int rc = th_cmd_parsed("send", e, err, o.usage, o.help, send_usage);
 
-	if (send_parse(argc, argv, &o, err) != TH_OK) {
-		if (err[0])
-			fprintf(stderr, "themis-agent send: %s\n", err);
-		if (o.usage)
-			send_usage(stderr);
-		return TH_EXIT_USAGE;
-	}
-	if (o.help) {
-		send_usage(stdout);
-		return TH_EXIT_OK;
-	}
-	return send_run(&o);
+	return rc >= 0 ? rc : send_run(&o);
 }
