@@ -37,11 +37,17 @@ bool agent_addr_ok(const char *s)
 	return agent_only(s, ".:-") && s[0] != '-';
 }
 
-/* host and port as the agent reads them (th-addr.h: IPv6 in brackets). */
-static th_err agent_addr_port(char *out, size_t size, const char *host, int port, char *errbuf)
+/* host and port checked and written as the agent reads them (th-addr.h: IPv6 in brackets);
+ * what names them in messages ("bad <what> address", "bad <what_port> port"). */
+static th_err agent_addr_port(char *out, size_t size, const char *what, const char *what_port,
+                              const char *host, int port, char *errbuf)
 {
 	char ps[8];
 
+	if (!agent_addr_ok(host))
+		return th_seterr(errbuf, TH_ERR_INVALID, "bad %s address \"%s\"", what, host);
+	if (port < 1 || port > 65535)
+		return th_seterr(errbuf, TH_ERR_INVALID, "bad %s port %d", what_port, port);
 	snprintf(ps, sizeof ps, "%d", port);
 	return th_addr_format(host, ps, out, size, errbuf);
 }
@@ -248,14 +254,8 @@ th_err agent_cmd_reflect(char *out, size_t size, const agent_paths *p, const cha
 	ac_line l = ac_start(out, size);
 	th_err e = agent_check_paths(p, errbuf);
 
-	if (e != TH_OK)
-		return e;
-	if (!agent_addr_ok(listen_addr))
-		return th_seterr(errbuf, TH_ERR_INVALID, "bad reflector listen address \"%s\"",
-		                 listen_addr);
-	if (port < 1 || port > 65535)
-		return th_seterr(errbuf, TH_ERR_INVALID, "bad reflector port %d", port);
-	if ((e = agent_addr_port(spec, sizeof spec, listen_addr, port, errbuf)) != TH_OK)
+	if (e != TH_OK || (e = agent_addr_port(spec, sizeof spec, "reflector listen", "reflector",
+	                                       listen_addr, port, errbuf)) != TH_OK)
 		return e;
 	agent_file(log, sizeof log, p, "reflect", ".log");
 	ac_raw(&l, "setsid ");
@@ -331,13 +331,9 @@ th_err agent_cmd_probe(char *out, size_t size, const agent_paths *p, const char 
 	ac_line l = ac_start(out, size);
 	th_err e = agent_check_paths(p, errbuf);
 
-	if (e != TH_OK)
+	if (e != TH_OK || (e = agent_addr_port(target, sizeof target, "probe target",
+	                                       "probe target", target_addr, port, errbuf)) != TH_OK)
 		return e;
-	if (!agent_addr_ok(target_addr))
-		return th_seterr(errbuf, TH_ERR_INVALID, "bad probe target address \"%s\"",
-		                 target_addr);
-	if (port < 1 || port > 65535)
-		return th_seterr(errbuf, TH_ERR_INVALID, "bad probe target port %d", port);
 	if (!agent_name_ok(vm))
 		return th_seterr(
 		    errbuf, TH_ERR_INVALID,
@@ -347,8 +343,6 @@ th_err agent_cmd_probe(char *out, size_t size, const agent_paths *p, const char 
 	if (!(interval_ms >= TH_INTERVAL_MIN_MS && interval_ms <= TH_INTERVAL_MAX_MS))
 		return th_seterr(errbuf, TH_ERR_INVALID, "probe interval %g ms outside [%g, %g]",
 		                 interval_ms, TH_INTERVAL_MIN_MS, TH_INTERVAL_MAX_MS);
-	if ((e = agent_addr_port(target, sizeof target, target_addr, port, errbuf)) != TH_OK)
-		return e;
 	snprintf(report, sizeof report, "%s/themis-%s.jsonl", p->dir, session);
 	ac_raw(&l, "setsid ");
 	ac_q(&l, p->agent);
