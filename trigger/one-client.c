@@ -457,6 +457,31 @@ static bool one_is_id(const char *s)
 	return strlen(s) < 10;
 }
 
+/* One candidate of a lookup by id or name: counted and kept when it matches. */
+static void one_match(const char *id_or_name, bool byid, int cid, const char *cname, size_t *hits,
+                      int *id, char *name, size_t namesz)
+{
+	if ((byid && cid == atoi(id_or_name)) || (!byid && strcmp(cname, id_or_name) == 0)) {
+		(*hits)++;
+		*id = cid;
+		snprintf(name, namesz, "%s", cname);
+	}
+}
+
+/* The verdict of a lookup that found hits objects of kind what ("VM", "host"). */
+static th_err one_lookup_end(const one_client *c, const char *what, const char *id_or_name,
+                             size_t hits, char *errbuf)
+{
+	if (hits == 0)
+		return th_seterr(errbuf, TH_ERR_NOTFOUND, "no %s \"%s\" in OpenNebula at %s", what,
+		                 id_or_name, c->url);
+	if (hits > 1)
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "%zu %ss are named \"%s\": give the %s id instead", hits, what,
+		                 id_or_name, what);
+	return TH_OK;
+}
+
 th_err one_vm_lookup(one_client *c, const char *id_or_name, int *id, char *name, size_t namesz,
                      char *errbuf)
 {
@@ -467,23 +492,10 @@ th_err one_vm_lookup(one_client *c, const char *id_or_name, int *id, char *name,
 
 	if (e != TH_OK)
 		return e;
-	for (size_t i = 0; i < n; i++) {
-		if ((byid && vms[i].id == atoi(id_or_name)) ||
-		    (!byid && strcmp(vms[i].name, id_or_name) == 0)) {
-			hits++;
-			*id = vms[i].id;
-			snprintf(name, namesz, "%s", vms[i].name);
-		}
-	}
+	for (size_t i = 0; i < n; i++)
+		one_match(id_or_name, byid, vms[i].id, vms[i].name, &hits, id, name, namesz);
 	one_vm_array_free(vms, n);
-	if (hits == 0)
-		return th_seterr(errbuf, TH_ERR_NOTFOUND, "no VM \"%s\" in OpenNebula at %s",
-		                 id_or_name, c->url);
-	if (hits > 1)
-		return th_seterr(errbuf, TH_ERR_INVALID,
-		                 "%zu VMs are named \"%s\": give the VM id instead", hits,
-		                 id_or_name);
-	return TH_OK;
+	return one_lookup_end(c, "VM", id_or_name, hits, errbuf);
 }
 
 th_err one_host_lookup(one_client *c, const char *id_or_name, int *id, char *name, size_t namesz,
@@ -496,20 +508,8 @@ th_err one_host_lookup(one_client *c, const char *id_or_name, int *id, char *nam
 
 	if (e != TH_OK)
 		return e;
-	for (size_t i = 0; i < n; i++) {
-		if ((byid && h[i].id == atoi(id_or_name)) ||
-		    (!byid && strcmp(h[i].name, id_or_name) == 0)) {
-			hits++;
-			*id = h[i].id;
-			snprintf(name, namesz, "%s", h[i].name);
-		}
-	}
+	for (size_t i = 0; i < n; i++)
+		one_match(id_or_name, byid, h[i].id, h[i].name, &hits, id, name, namesz);
 	free(h);
-	if (hits == 0)
-		return th_seterr(errbuf, TH_ERR_NOTFOUND, "no host \"%s\" in OpenNebula at %s",
-		                 id_or_name, c->url);
-	if (hits > 1)
-		return th_seterr(errbuf, TH_ERR_INVALID, "%zu hosts are named \"%s\": give the id",
-		                 hits, id_or_name);
-	return TH_OK;
+	return one_lookup_end(c, "host", id_or_name, hits, errbuf);
 }
