@@ -1,4 +1,6 @@
 /* oneway-wire.c — encoding and decoding of one-way packets (see oneway-wire.h). */
+#include "themis-config.h"
+
 #include <string.h>
 
 #include "oneway-wire.h"

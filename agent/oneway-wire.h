@@ -6,8 +6,8 @@
  *   gaps)  24 send_ns (sender's CLOCK_MONOTONIC)  32 interval_ns (the sender's schedule)
  * Pure encoding/decoding; authentication is the caller's (probe-hmac.h).
  */
-#ifndef TH_ONEWAY_WIRE_H
-#define TH_ONEWAY_WIRE_H
+#ifndef TH_AGENT_ONEWAY_WIRE_H
+#define TH_AGENT_ONEWAY_WIRE_H
 
 #include <stdbool.h>
 #include <stddef.h>

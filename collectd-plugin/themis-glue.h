@@ -9,8 +9,8 @@
  * appends to the pending output. The worker swaps it out under the lock and does every slow
  * thing (dispatch, local files) outside it; the archive thread writes the RRDs; each probe
  * group has a prober thread (and the engine's output thread, which feeds tp_take_records). */
-#ifndef THEMIS_GLUE_H
-#define THEMIS_GLUE_H
+#ifndef TH_PLUGIN_THEMIS_GLUE_H
+#define TH_PLUGIN_THEMIS_GLUE_H
 
 #include "collectd/core/daemon/collectd.h"
 

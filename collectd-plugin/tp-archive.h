@@ -8,8 +8,8 @@
  * re-created with max(2 x rows, needed) rows, prefilled from the old file (every stored second
  * kept), under a temporary name renamed over the old one. Past `rows` the file stops growing and
  * its ring keeps the newest `rows` seconds. */
-#ifndef TP_ARCHIVE_H
-#define TP_ARCHIVE_H
+#ifndef TH_PLUGIN_TP_ARCHIVE_H
+#define TH_PLUGIN_TP_ARCHIVE_H
 
 #include <stdbool.h>
 #include <stddef.h>

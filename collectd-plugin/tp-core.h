@@ -11,8 +11,8 @@
  * the recent history that a session opened with a start in the past takes over, and the hourly
  * availability tally. Output is collected in a tp_out that the caller drains outside its lock.
  */
-#ifndef TP_CORE_H
-#define TP_CORE_H
+#ifndef TH_PLUGIN_TP_CORE_H
+#define TH_PLUGIN_TP_CORE_H
 
 #include <stdbool.h>
 #include <stddef.h>

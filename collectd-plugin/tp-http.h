@@ -2,8 +2,8 @@
  * that collects request bodies (bounded) and hands each request to tp_ingest_handle(); with a
  * certificate and key it speaks HTTPS only (GnuTLS), and with a CA it refuses clients that do not
  * present a certificate that CA signed. */
-#ifndef TP_HTTP_H
-#define TP_HTTP_H
+#ifndef TH_PLUGIN_TP_HTTP_H
+#define TH_PLUGIN_TP_HTTP_H
 
 #include <stdint.h>
 

@@ -11,8 +11,8 @@
  * session's own bound), 413 (body bound, MaxBodySize), 429 (a count limit: send again later),
  * 503 (queue full or shutting down; nothing accepted, send again later).
  */
-#ifndef TP_INGEST_H
-#define TP_INGEST_H
+#ifndef TH_PLUGIN_TP_INGEST_H
+#define TH_PLUGIN_TP_INGEST_H
 
 #include <stdbool.h>
 #include <stddef.h>

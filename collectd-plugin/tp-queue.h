@@ -10,8 +10,8 @@
  *   then rows of TP_QUEUE_ROW bytes: the second (int64) and TH_ARCHIVE_NDS doubles (NaN = U).
  * Only appended to, and truncated back to its header by the archive thread.
  */
-#ifndef TP_QUEUE_H
-#define TP_QUEUE_H
+#ifndef TH_PLUGIN_TP_QUEUE_H
+#define TH_PLUGIN_TP_QUEUE_H
 
 #include <stddef.h>
 #include <stdint.h>

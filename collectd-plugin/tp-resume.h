@@ -1,8 +1,8 @@
 /* tp-resume.h — after a restart, reopen the sessions the archive still records as "open": their
  * markers and outages come from <session>.json, the seconds already stored from the RRD's last
  * update, so re-sent records change nothing and later ones continue the same files. */
-#ifndef TP_RESUME_H
-#define TP_RESUME_H
+#ifndef TH_PLUGIN_TP_RESUME_H
+#define TH_PLUGIN_TP_RESUME_H
 
 #include <stddef.h>
 #include <stdint.h>

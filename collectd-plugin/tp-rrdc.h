@@ -23,8 +23,8 @@
  *
  * The pure part (address, command lines, reply framing, INFO and LAST replies) is apart from the
  * I/O and tested on its own. */
-#ifndef TP_RRDC_H
-#define TP_RRDC_H
+#ifndef TH_PLUGIN_TP_RRDC_H
+#define TH_PLUGIN_TP_RRDC_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,7 +1,7 @@
 /* tp-session.h — one migration session as the plugin keeps it (private to tp-core.c and
  * tp-session-json.c). */
-#ifndef TP_SESSION_H
-#define TP_SESSION_H
+#ifndef TH_PLUGIN_TP_SESSION_H
+#define TH_PLUGIN_TP_SESSION_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,7 +1,7 @@
 /* tp-tls.h — TLS settings of the ingest endpoint (TLSCertFile, TLSKeyFile, TLSCAFile,
  * TLSPriorities; collectd-themis(5)). */
-#ifndef TP_TLS_H
-#define TP_TLS_H
+#ifndef TH_PLUGIN_TP_TLS_H
+#define TH_PLUGIN_TP_TLS_H
 
 #include <stdbool.h>
 

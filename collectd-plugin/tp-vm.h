@@ -2,8 +2,8 @@
  * archive rows and outages (HistorySeconds, all VMs together within HistoryMaxBytes), which a
  * session opened with a start in the past takes over, and its availability tally per UTC hour
  * (availability.jsonl, th-archive.h). Pure logic; callers lock. */
-#ifndef TP_VM_H
-#define TP_VM_H
+#ifndef TH_PLUGIN_TP_VM_H
+#define TH_PLUGIN_TP_VM_H
 
 #include <stdbool.h>
 #include <stddef.h>
