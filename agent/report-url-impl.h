@@ -142,10 +142,6 @@ th_report_verdict th_report_deliver_range(th_report_post_fn *post, th_report_kee
  * (or only "/"). Refuses anything but http:// and https:// and URLs with spaces or controls. */
 th_err th_report_url_endpoint(const char *arg, char *out, size_t len, char *errbuf);
 
-/* Bearer token from the contents of a token file: the first line without trailing blanks.
- * Refuses empty tokens and tokens with control characters or spaces. */
-th_err th_report_parse_token(const char *text, size_t n, char *out, size_t len, char *errbuf);
-
 /* Length of the part of a spool segment that holds complete records: up to and including the
  * last newline (a write cut short by a crash leaves a tail without one). */
 size_t th_report_complete_len(const char *buf, size_t n);

@@ -16,8 +16,9 @@
 #include <sys/types.h>
 
 #include "report-url-impl.h"
+#include "th-secret.h"
 
-#define RU_TOKEN_MAX       1024
+#define RU_TOKEN_MAX       TH_TOKEN_MAX
 #define RU_URL_MAX         2048
 #define RU_REASON_MAX      512
 #define RU_SEQ_FMT         "%020" PRIu64

@@ -80,21 +80,6 @@ START_TEST(endpoint_refuses_bad_urls_naming_them)
 }
 END_TEST
 
-START_TEST(token_is_first_line_without_trailing_blanks)
-{
-	char tok[16], err[TH_ERRLEN];
-	const char *t1 = "abc123 \r\nsecond line\n";
-
-	ck_assert_int_eq(th_report_parse_token(t1, strlen(t1), tok, sizeof tok, err), TH_OK);
-	ck_assert_str_eq(tok, "abc123");
-	ck_assert_int_eq(th_report_parse_token("\n", 1, tok, sizeof tok, err), TH_ERR_INVALID);
-	ck_assert_int_eq(th_report_parse_token("a b", 3, tok, sizeof tok, err), TH_ERR_INVALID);
-	ck_assert_ptr_nonnull(strstr(err, "byte 2"));
-	ck_assert_int_eq(th_report_parse_token("0123456789abcdefXYZ", 19, tok, sizeof tok, err),
-	                 TH_ERR_TOOBIG);
-}
-END_TEST
-
 START_TEST(complete_len_drops_a_torn_last_record)
 {
 	const char *seg = "{\"a\":1}\n{\"b\":2}\n{\"c\":";
@@ -234,7 +219,6 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, classify_rejects_401_and_403_once_given_up);
 	tcase_add_test(tc, endpoint_appends_records_path_only_when_missing);
 	tcase_add_test(tc, endpoint_refuses_bad_urls_naming_them);
-	tcase_add_test(tc, token_is_first_line_without_trailing_blanks);
 	tcase_add_test(tc, complete_len_drops_a_torn_last_record);
 	tcase_add_test(tc, split_then_failure_resumes_after_the_acknowledged_half);
 	tcase_add_test(tc, split_down_to_one_record_rejects_only_that_one);
