@@ -119,7 +119,7 @@ static int tp_cfg_number(const oconfig_item_t *ci, double min, double max, doubl
 
 static int tp_cfg_listen(const oconfig_item_t *ci)
 {
-	char port[32];
+	char port[32], host[TH_HOST_MAX], canon[TH_PORT_MAX], err[TH_ERRLEN];
 
 	if (ci->values_num < 1 || ci->values_num > 2 || ci->values[0].type != OCONFIG_TYPE_STRING) {
 		ERROR(TP_NAME " plugin: Listen needs an address and an optional port.");
@@ -131,10 +131,16 @@ static int tp_cfg_listen(const oconfig_item_t *ci)
 		snprintf(port, sizeof port, "%s", ci->values[1].value.string);
 	else
 		snprintf(port, sizeof port, "%s", TH_PLUGIN_PORT_STR);
+	/* the same rules as every address a user writes (th-addr.h) */
+	if (th_addr_host("Listen", ci->values[0].value.string, host, err) != TH_OK ||
+	    th_addr_port("Listen", port, canon, err) != TH_OK) {
+		ERROR(TP_NAME " plugin: %s", err);
+		return -1;
+	}
 	free(tp_listen_node);
 	free(tp_listen_service);
-	tp_listen_node = strdup(ci->values[0].value.string);
-	tp_listen_service = strdup(port);
+	tp_listen_node = strdup(host);
+	tp_listen_service = strdup(canon);
 	return tp_listen_node && tp_listen_service ? 0 : -1;
 }
 

@@ -359,6 +359,37 @@ START_TEST(target_address_and_ranges_follow_the_shared_rules)
 }
 END_TEST
 
+/* Listen follows th-addr's rules too: a host alone (no port inside, IPv6 unbracketed or in
+ * brackets) and a port 1..65535. */
+static const struct {
+	const char *host, *port;
+	int ok;
+} listen_cases[] = {
+    {"127.0.0.1", NULL, 1},      {"::1", NULL, 1},
+    {"[::1]", NULL, 1},          {"localhost", NULL, 1},
+    {"127.0.0.1:8741", NULL, 0}, {"127.0.0.1", "0", 0},
+    {"127.0.0.1", "65536", 0},   {"127.0.0.1", "http", 0},
+    {"bad host", NULL, 0},
+};
+
+START_TEST(listen_follows_the_shared_address_rules)
+{
+	char port_s[16];
+	oconfig_value_t listen[2] = {sv(listen_cases[_i].host), sv(port_s)};
+	oconfig_item_t kids[1] = {{.key = "Listen", .values = listen, .values_num = 2}};
+	oconfig_item_t root = {.key = "Plugin", .children = kids, .children_num = 1};
+
+	snprintf(port_s, sizeof port_s, "%s",
+	         listen_cases[_i].port != NULL ? listen_cases[_i].port : "8741");
+	module_register();
+	ck_assert_ptr_nonnull(stub_config_cb);
+	if (listen_cases[_i].ok)
+		ck_assert_int_eq(stub_config_cb(&root), 0);
+	else
+		ck_assert_int_ne(stub_config_cb(&root), 0);
+}
+END_TEST
+
 Suite *th_test_suite(void)
 {
 	Suite *s = suite_create("glue");
@@ -367,6 +398,8 @@ Suite *th_test_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, glue_ingests_dispatches_and_archives);
 	tcase_add_test(tc, values_no_writer_saw_are_dispatched_at_the_next_start);
+	tcase_add_loop_test(tc, listen_follows_the_shared_address_rules, 0,
+	                    (int)(sizeof listen_cases / sizeof listen_cases[0]));
 	tcase_add_loop_test(tc, target_address_and_ranges_follow_the_shared_rules, 0,
 	                    (int)(sizeof target_cases / sizeof target_cases[0]));
 	suite_add_tcase(s, tc);
