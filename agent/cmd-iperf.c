@@ -48,9 +48,7 @@ static void iperf_emit(const th_record *rec, void *arg)
 static void iperf_usage(FILE *f)
 {
 	fprintf(f, "usage: themis-agent iperf [--vm NAME] [--stream ID] [--direction up|down] "
-	           "[--report -|FILE|URL]... [--token-file F] [--spool-dir D] [--spool-max SIZE] "
-	           "[--cacert F] "
-	           "[--cert F --key F] [--iperf3 PATH] "
+	           "[--report -|FILE|URL]... " TH_REPORT_USAGE " [--iperf3 PATH] "
 	           "[--quiet] -- IPERF3-ARGS...\n");
 }
 
@@ -93,14 +91,9 @@ static th_err iperf_parse(int argc, char **argv, iperf_opts *o, char *errbuf)
 	                                     {"stream", required_argument, NULL, 's'},
 	                                     {"direction", required_argument, NULL, 'D'},
 	                                     {"report", required_argument, NULL, 'r'},
-	                                     {"token-file", required_argument, NULL, 'T'},
-	                                     {"spool-dir", required_argument, NULL, 'S'},
-	                                     {"spool-max", required_argument, NULL, 'M'},
-	                                     {"cacert", required_argument, NULL, 'a'},
-	                                     {"cert", required_argument, NULL, 'c'},
-	                                     {"key", required_argument, NULL, 'k'},
 	                                     {"iperf3", required_argument, NULL, 'I'},
 	                                     {"quiet", no_argument, NULL, 'q'},
+	                                     TH_REPORT_LONGOPTS,
 	                                     {"help", no_argument, NULL, 'h'},
 	                                     {NULL, 0, NULL, 0}};
 	const char *client = NULL;
@@ -137,28 +130,6 @@ static th_err iperf_parse(int argc, char **argv, iperf_opts *o, char *errbuf)
 			else
 				o->reports[o->nreports++] = optarg;
 			break;
-		case 'T':
-			o->url.token_file = optarg;
-			break;
-		case 'S':
-			o->url.spool_dir = optarg;
-			break;
-		case 'M': {
-			uint64_t u = 0;
-			e = th_arg_size("--spool-max", optarg, TH_SPOOL_MAX_MIN, TH_SPOOL_MAX_MAX,
-			                &u, errbuf);
-			o->url.spool_max = u;
-			break;
-		}
-		case 'a':
-			o->url.cacert = optarg;
-			break;
-		case 'c':
-			o->url.cert = optarg;
-			break;
-		case 'k':
-			o->url.key = optarg;
-			break;
 		case 'I':
 			o->iperf3 = optarg;
 			break;
@@ -169,6 +140,8 @@ static th_err iperf_parse(int argc, char **argv, iperf_opts *o, char *errbuf)
 			o->help = true;
 			return TH_OK;
 		default:
+			if (th_report_opt(c, optarg, &o->url, &e, errbuf))
+				break;
 			o->usage = true; /* getopt said what is wrong */
 			return TH_ERR_INVALID;
 		}

@@ -58,9 +58,8 @@ static void probe_usage(FILE *f)
 	    "                          [--targets-file FILE] [--interval MS] [--duration S]\n"
 	    "                          [--loss-timeout MS] [--min-lost N] [--stall MS]\n"
 	    "                          [--hold-max S] [--stream ID] [--key-file FILE]\n"
-	    "                          [--report -|FILE|URL]... [--token-file FILE]\n"
-	    "                          [--spool-dir DIR] [--spool-max SIZE] [--spool-memory N]\n"
-	    "                          [--cacert FILE] [--cert FILE --key FILE] [--quiet]\n"
+	    "                          [--report -|FILE|URL]... [--quiet]\n"
+	    "                          " TH_REPORT_USAGE "\n"
 	    "Per-target options given after a --target apply to that target; otherwise they are\n"
 	    "defaults for the targets (and --targets-file lines) that follow them.\n");
 }
@@ -202,14 +201,8 @@ static th_err probe_parse(int argc, char **argv, probe_opts *o, char *errbuf)
 	    {"key-file", required_argument, NULL, 'v'},
 	    {"duration", required_argument, NULL, 'd'},
 	    {"report", required_argument, NULL, 'r'},
-	    {"token-file", required_argument, NULL, 't'},
-	    {"spool-dir", required_argument, NULL, 's'},
-	    {"cacert", required_argument, NULL, 'a'},
-	    {"cert", required_argument, NULL, 'c'},
-	    {"key", required_argument, NULL, 'k'},
-	    {"spool-memory", required_argument, NULL, 'm'},
-	    {"spool-max", required_argument, NULL, 'M'},
 	    {"quiet", no_argument, NULL, 'q'},
+	    TH_REPORT_LONGOPTS,
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -248,34 +241,6 @@ static th_err probe_parse(int argc, char **argv, probe_opts *o, char *errbuf)
 			}
 			break;
 		}
-		case 't':
-			o->url.token_file = optarg;
-			break;
-		case 's':
-			o->url.spool_dir = optarg;
-			break;
-		case 'a':
-			o->url.cacert = optarg;
-			break;
-		case 'c':
-			o->url.cert = optarg;
-			break;
-		case 'k':
-			o->url.key = optarg;
-			break;
-		case 'm': {
-			uint64_t u = 0;
-			e = th_arg_uint("--spool-memory", optarg, 1, 10000000, &u, errbuf);
-			o->url.spool_memory = (unsigned)u;
-			break;
-		}
-		case 'M': {
-			uint64_t u = 0;
-			e = th_arg_size("--spool-max", optarg, TH_SPOOL_MAX_MIN, TH_SPOOL_MAX_MAX,
-			                &u, errbuf);
-			o->url.spool_max = u;
-			break;
-		}
 		case 'q':
 			o->quiet = true;
 			break;
@@ -283,6 +248,8 @@ static th_err probe_parse(int argc, char **argv, probe_opts *o, char *errbuf)
 			o->help = true;
 			return TH_OK;
 		default:
+			if (th_report_opt(c, optarg, &o->url, &e, errbuf))
+				break;
 			o->usage = true;
 			return th_seterr(errbuf, TH_ERR_INVALID,
 			                 "unknown option or missing value: %s", argv[optind - 1]);

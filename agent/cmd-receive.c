@@ -54,11 +54,10 @@ static void receive_emit(const th_record *rec, void *arg)
 
 static void receive_usage(FILE *f)
 {
-	fprintf(f,
-	        "usage: themis-agent receive --listen ADDR:PORT --vm NAME [--report -|FILE|URL]... "
-	        "[--token-file F] [--spool-dir D] [--cacert F] [--cert F --key F] "
-	        "[--stream ID] [--loss-timeout MS] "
-	        "[--min-lost N] [--duration S] [--key-file F]\n");
+	fprintf(f, "usage: themis-agent receive --listen ADDR:PORT --vm NAME [--report "
+	           "-|FILE|URL]... " TH_REPORT_USAGE " "
+	           "[--stream ID] [--loss-timeout MS] "
+	           "[--min-lost N] [--duration S] [--key-file F]\n");
 }
 
 typedef struct receive_opts {
@@ -84,16 +83,12 @@ static th_err receive_parse(int argc, char **argv, receive_opts *o, char *errbuf
 	static const struct option opts[] = {{"listen", required_argument, NULL, 'l'},
 	                                     {"vm", required_argument, NULL, 'v'},
 	                                     {"report", required_argument, NULL, 'r'},
-	                                     {"token-file", required_argument, NULL, 'T'},
-	                                     {"spool-dir", required_argument, NULL, 'S'},
-	                                     {"cacert", required_argument, NULL, 'a'},
-	                                     {"cert", required_argument, NULL, 'c'},
-	                                     {"key", required_argument, NULL, 'K'},
 	                                     {"stream", required_argument, NULL, 's'},
 	                                     {"loss-timeout", required_argument, NULL, 'L'},
 	                                     {"min-lost", required_argument, NULL, 'm'},
 	                                     {"duration", required_argument, NULL, 'd'},
 	                                     {"key-file", required_argument, NULL, 'k'},
+	                                     TH_REPORT_LONGOPTS,
 	                                     {"help", no_argument, NULL, 'h'},
 	                                     {NULL, 0, NULL, 0}};
 	uint64_t min_lost = 2;
@@ -121,21 +116,6 @@ static th_err receive_parse(int argc, char **argv, receive_opts *o, char *errbuf
 			}
 			o->reports[o->nreports++] = optarg;
 			break;
-		case 'T':
-			o->url.token_file = optarg;
-			break;
-		case 'S':
-			o->url.spool_dir = optarg;
-			break;
-		case 'a':
-			o->url.cacert = optarg;
-			break;
-		case 'c':
-			o->url.cert = optarg;
-			break;
-		case 'K':
-			o->url.key = optarg;
-			break;
 		case 's':
 			e = th_arg_name("--stream", optarg, o->conf.stream, errbuf);
 			break;
@@ -158,6 +138,8 @@ static th_err receive_parse(int argc, char **argv, receive_opts *o, char *errbuf
 			o->help = true;
 			return TH_OK;
 		default:
+			if (th_report_opt(c, optarg, &o->url, &e, errbuf))
+				break;
 			o->usage = true; /* getopt said what is wrong */
 			return TH_ERR_INVALID;
 		}

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "record-json.h"
 #include "report.h"
 
@@ -174,4 +175,38 @@ th_err th_report_close(th_report *r, char *errbuf)
 	free(r->o);
 	free(r);
 	return first;
+}
+
+bool th_report_opt(int c, const char *arg, report_url_opts *url, th_err *e, char *errbuf)
+{
+	uint64_t u = 0;
+
+	*e = TH_OK;
+	switch (c) {
+	case TH_ROPT_TOKEN_FILE:
+		url->token_file = arg;
+		return true;
+	case TH_ROPT_SPOOL_DIR:
+		url->spool_dir = arg;
+		return true;
+	case TH_ROPT_SPOOL_MAX:
+		*e =
+		    th_arg_size("--spool-max", arg, TH_SPOOL_MAX_MIN, TH_SPOOL_MAX_MAX, &u, errbuf);
+		url->spool_max = u;
+		return true;
+	case TH_ROPT_SPOOL_MEMORY:
+		*e = th_arg_uint("--spool-memory", arg, 1, 10000000, &u, errbuf);
+		url->spool_memory = (unsigned)u;
+		return true;
+	case TH_ROPT_CACERT:
+		url->cacert = arg;
+		return true;
+	case TH_ROPT_CERT:
+		url->cert = arg;
+		return true;
+	case TH_ROPT_KEY:
+		url->key = arg;
+		return true;
+	}
+	return false;
 }
