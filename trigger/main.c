@@ -449,6 +449,10 @@ int main(int argc, char **argv)
 	char err[TH_ERRLEN];
 	const char *cmd;
 
+	/* A peer that closes early (OpenNebula's server, an SSH host, the plugin, a reader of our
+	 * output) is an error on that write, never a signal that kills a run with agents started
+	 * and key files installed. */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_SETUP;

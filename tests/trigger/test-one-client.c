@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +109,9 @@ static void *srv_run(void *arg)
 
 static void server_up(void)
 {
+	/* the client stops reading a reply over its limit: the in-process server's write to the
+	 * closed connection must fail, not kill the test */
+	signal(SIGPIPE, SIG_IGN);
 	xmlrpc_env env;
 	xmlrpc_server_abyss_parms parms;
 	struct sockaddr_in sa = {.sin_family = AF_INET};
