@@ -13,6 +13,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "th-limits.h"
 #include "probe-engine.h"
 #include "report.h"
 
@@ -228,8 +229,8 @@ static th_err probe_parse(int argc, char **argv, probe_opts *o, char *errbuf)
 			e = probe_set(probe_cur(o), name, optarg, errbuf);
 			break;
 		case 'd':
-			e = th_arg_s("--duration", optarg, TH_NS_PER_MS,
-			             366LL * 86400 * TH_NS_PER_SEC, &o->duration_ns, errbuf);
+			e = th_arg_s("--duration", optarg, TH_NS_PER_MS, TH_DURATION_MAX_NS,
+			             &o->duration_ns, errbuf);
 			break;
 		case 'r': {
 			const char **nr = realloc(o->reports, (o->nreports + 1) * sizeof *nr);

@@ -73,8 +73,8 @@ static th_err send_parse(int argc, char **argv, send_opts *o, char *errbuf)
 			              &o->interval, errbuf);
 			break;
 		case 'd':
-			e = th_arg_s("--duration", optarg, 0, 365LL * 86400 * TH_NS_PER_SEC,
-			             &o->duration, errbuf);
+			e = th_arg_s("--duration", optarg, 0, TH_DURATION_MAX_NS, &o->duration,
+			             errbuf);
 			break;
 		case 'k':
 			o->keyfile = optarg;

@@ -35,4 +35,8 @@
 #define TH_MIN_LOST_MAX     1000000
 #define TH_MIN_LOST_DEFAULT 2
 
+/* --duration of the agent's probe, send and receive: at most 366 days (0 or absent: until
+ * stopped). */
+#define TH_DURATION_MAX_NS (366LL * 86400 * TH_NS_PER_SEC)
+
 #endif
