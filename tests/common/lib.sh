@@ -10,16 +10,26 @@ set -eu
 : "${TH_TEST_ID:=th$$}"
 TH_NAME=$(basename "$0" .sh)
 TH_CLEANUP=()
+TH_ON_FAIL=()
 
 th_log() { printf '%s: %s\n' "$TH_NAME" "$*" >&2; }
 
 # th_on_exit CMD...: push a cleanup command (run last-in first-out at exit, failures ignored).
 th_on_exit() { TH_CLEANUP+=("$(printf '%q ' "$@")"); }
 
+# th_on_fail CMD...: run CMD (its output into the log) when the test ends with a failure,
+# before the cleanup stack: diagnostics of what was running when the check failed.
+th_on_fail() { TH_ON_FAIL+=("$(printf '%q ' "$@")"); }
+
 th__cleanup() {
 	local rc=$? i
 	trap - EXIT INT TERM
 	set +e
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
+		for ((i = 0; i < ${#TH_ON_FAIL[@]}; i++)); do
+			eval "${TH_ON_FAIL[i]}" >&2 2>&1
+		done
+	fi
 	for ((i = ${#TH_CLEANUP[@]} - 1; i >= 0; i--)); do
 		eval "${TH_CLEANUP[i]}" >/dev/null 2>&1
 	done

@@ -24,6 +24,9 @@ lab="$top_builddir/lab/themis-lab"
 N=${THEMIS_LAB_E2E_MIGRATIONS:-5}
 export THEMIS_LAB_DIR="$TH_TMP/lab" THEMIS_LAB_PREFIX="$TH_TEST_ID-lab"
 th_on_exit "$lab" down
+# shellcheck source=lab-diag.sh
+. "$top_srcdir/tests/lab/lab-diag.sh"
+th_on_fail lab_diag
 
 t0=$(date +%s%N)
 "$lab" up --hosts 2 --vms 1 --accel tcg

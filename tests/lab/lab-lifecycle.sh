@@ -16,6 +16,9 @@ PY=${THEMIS_PYTHON:-/usr/bin/python3}
 lab="$top_builddir/lab/themis-lab"
 export THEMIS_LAB_DIR="$TH_TMP/lab" THEMIS_LAB_PREFIX="$TH_TEST_ID-lab" THEMIS_LAB_ACCEL=tcg
 th_on_exit "$lab" down
+# shellcheck source=lab-diag.sh
+. "$top_srcdir/tests/lab/lab-diag.sh"
+th_on_fail lab_diag
 
 nothing_left() {
 	if ip netns list | grep -q "^$THEMIS_LAB_PREFIX-"; then th_fail "$1: namespaces left: $(ip netns list | tr '\n' ' ')"; fi

@@ -24,6 +24,9 @@ lab="$top_builddir/lab/themis-lab"
 export THEMIS_LAB_DIR="$TH_TMP/lab" THEMIS_LAB_PREFIX="$TH_TEST_ID-lab" THEMIS_LAB_ACCEL=tcg
 export THEMIS_DEMO_DIR="$TH_TMP/demo" THEMIS_DEMO_EVERY=12 THEMIS_DEMO_COUNT=4
 th_on_exit "$lab" down
+# shellcheck source=lab-diag.sh
+. "$top_srcdir/tests/lab/lab-diag.sh"
+th_on_fail lab_diag
 
 "$lab" demo-watch >"$TH_TMP/demo.out" 2>"$TH_TMP/demo.err" || {
 	cat "$TH_TMP/demo.out" "$TH_TMP/demo.err" >&2
