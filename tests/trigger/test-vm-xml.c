@@ -176,6 +176,102 @@ START_TEST(nic_ip_comes_before_context_ip)
 }
 END_TEST
 
+/* One.vm.info as oned 6.10 writes it for a VM whose template has a CONTEXT section (values in
+ * CDATA, USER_TEMPLATE after TEMPLATE), with the given extra context elements. */
+static one_vm ctx_doc(const char *extra)
+{
+	char doc[4096];
+	one_vm vm;
+
+	snprintf(doc, sizeof doc,
+	         "<VM><ID>42</ID><UID>0</UID><GID>0</GID><UNAME>oneadmin</UNAME><GNAME>oneadmin"
+	         "</GNAME><NAME>web-1</NAME><STATE>3</STATE><LCM_STATE>3</LCM_STATE>"
+	         "<TEMPLATE><CONTEXT><DISK_ID><![CDATA[1]]></DISK_ID><ETH0_IP><![CDATA[10.0.0.5]]>"
+	         "</ETH0_IP><NETWORK><![CDATA[YES]]></NETWORK><SSH_PUBLIC_KEY><![CDATA[]]>"
+	         "</SSH_PUBLIC_KEY><TARGET><![CDATA[hda]]></TARGET>%s</CONTEXT><CPU><![CDATA[1]]>"
+	         "</CPU><VMID><![CDATA[42]]></VMID></TEMPLATE><USER_TEMPLATE/>"
+	         "<HISTORY_RECORDS/></VM>",
+	         extra);
+	ck_assert_int_eq(one_vm_parse(doc, strlen(doc), &vm, NULL), TH_OK);
+	return vm;
+}
+
+START_TEST(context_variables_are_read_and_checked)
+{
+	const char key[] = "3f1c0e5b9a7d4c2e8f6a1b3d5c7e9f0a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e";
+	char extra[512], err[TH_ERRLEN];
+	one_context c;
+	one_vm vm;
+
+	/* keyed, on its own port */
+	snprintf(extra, sizeof extra,
+	         "<THEMIS_REFLECT_KEY><![CDATA[%s]]></THEMIS_REFLECT_KEY><THEMIS_REFLECT_PORT>"
+	         "<![CDATA[7311]]></THEMIS_REFLECT_PORT><THEMIS_TYPE><![CDATA[VM]]></THEMIS_TYPE>",
+	         key);
+	vm = ctx_doc(extra);
+	ck_assert_str_eq(vm.themis_type, "VM");
+	ck_assert_int_eq(one_vm_context(&vm, &c, err), TH_OK);
+	ck_assert(c.reflector);
+	ck_assert_int_eq(c.port, 7311);
+	ck_assert_uint_eq(c.key_len, 64);
+	ck_assert_mem_eq(c.key, key, 64);
+	one_vm_free(&vm);
+	ck_assert_str_eq(vm.ctx_key, "");
+
+	/* THEMIS_TYPE alone: keyless on the default port */
+	vm = ctx_doc("<THEMIS_TYPE><![CDATA[VM]]></THEMIS_TYPE>");
+	ck_assert_int_eq(one_vm_context(&vm, &c, err), TH_OK);
+	ck_assert(c.reflector);
+	ck_assert_int_eq(c.port, 7300);
+	ck_assert_uint_eq(c.key_len, 0);
+	one_vm_free(&vm);
+
+	/* no context variables: no reflector; without THEMIS_TYPE=VM the others are not checked */
+	vm = ctx_doc("");
+	ck_assert_int_eq(one_vm_context(&vm, &c, err), TH_OK);
+	ck_assert(!c.reflector);
+	ck_assert_int_eq(c.port, 7300);
+	one_vm_free(&vm);
+	vm = ctx_doc("<THEMIS_REFLECT_PORT><![CDATA[x]]></THEMIS_REFLECT_PORT>");
+	ck_assert_int_eq(one_vm_context(&vm, &c, err), TH_OK);
+	ck_assert(!c.reflector);
+	one_vm_free(&vm);
+
+	/* bad ports */
+	static const char *const bad[] = {"0", "65536", "7300x", " 7300", "-1", "0000007300"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char want[256];
+
+		snprintf(extra, sizeof extra,
+		         "<THEMIS_TYPE>VM</THEMIS_TYPE><THEMIS_REFLECT_PORT><![CDATA[%s]]>"
+		         "</THEMIS_REFLECT_PORT>",
+		         bad[i]);
+		vm = ctx_doc(extra);
+		ck_assert_int_eq(one_vm_context(&vm, &c, err), TH_ERR_INVALID);
+		snprintf(want, sizeof want,
+		         "VM web-1 (42): context THEMIS_REFLECT_PORT \"%s\" is not a UDP port "
+		         "(digits, 1..65535)",
+		         bad[i]);
+		ck_assert_str_eq(err, want);
+		ck_assert(!c.reflector);
+		one_vm_free(&vm);
+	}
+
+	/* a short key, a key with a newline */
+	vm = ctx_doc("<THEMIS_TYPE>VM</THEMIS_TYPE><THEMIS_REFLECT_KEY><![CDATA["
+	             "0123456789abcdef0123456789abcde]]></THEMIS_REFLECT_KEY>");
+	ck_assert_int_eq(one_vm_context(&vm, &c, err), TH_ERR_INVALID);
+	ck_assert_str_eq(err, "VM web-1 (42): context THEMIS_REFLECT_KEY has 31 characters: 32 to "
+	                      "256 needed");
+	one_vm_free(&vm);
+	vm = ctx_doc("<THEMIS_TYPE>VM</THEMIS_TYPE><THEMIS_REFLECT_KEY><![CDATA["
+	             "0123456789abcdef\n0123456789abcdef]]></THEMIS_REFLECT_KEY>");
+	ck_assert_int_eq(one_vm_context(&vm, &c, err), TH_ERR_INVALID);
+	ck_assert_str_eq(err, "VM web-1 (42): context THEMIS_REFLECT_KEY holds a newline");
+	one_vm_free(&vm);
+}
+END_TEST
+
 /* "Billion laughs": 436 bytes whose nested entities expand to 10^7 bytes in <NAME>, ten times
  * more per extra level: libxml2's own limits stop it, and any document with a DTD is refused
  * before its values are read. */
@@ -253,6 +349,7 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, user_template_error_in_cdata_is_read_verbatim);
 	tcase_add_test(tc, malformed_documents_are_refused_with_the_reason);
 	tcase_add_test(tc, nic_ip_comes_before_context_ip);
+	tcase_add_test(tc, context_variables_are_read_and_checked);
 	tcase_add_test(tc, vmpool_short_bodies_give_current_host);
 	tcase_add_test(tc, hostpool_lists_ids_names_states);
 	tcase_add_test(tc, nested_entities_are_refused_without_expansion);
