@@ -345,8 +345,8 @@ th_err cycle_context_check(trig_ctx *c, double wait_s, char *errbuf)
 	if ((e = th_session_id_make(session, c->o->definition, c->run_wall_ns, c->run_rnd, 0,
 	                            errbuf)) != TH_OK ||
 	    (e = agent_cmd_probe(cmd, sizeof cmd, &p, c->vm_addr, c->reflect_port, c->vm_name,
-	                         c->o->interval_ms, session, "", NULL, NULL, c->key_sup,
-	                         errbuf)) != TH_OK)
+	                         c->o->interval_ms, session, "", NULL, NULL, c->key_sup, errbuf)) !=
+	        TH_OK)
 		goto out;
 	if ((e = cycle_sup(c, cmd, NULL, 0, sub)) != TH_OK) {
 		e = th_seterr(errbuf, e, "supervisor: cannot start the prober checking VM %s: %s",
@@ -370,13 +370,14 @@ th_err cycle_context_check(trig_ctx *c, double wait_s, char *errbuf)
 	if (*c->stop)
 		e = th_seterr(errbuf, TH_ERR_STATE, "interrupted while checking the reflector");
 	else if (!seen)
-		e = th_seterr(errbuf, TH_ERR_REMOTE,
-		              "VM %s: the reflector started by context (THEMIS_TYPE=VM) does not "
-		              "answer at %s UDP port %d within %.0f s%s: check themis-context in the "
-		              "guest (/var/log/themis-reflector.log or journalctl -u "
-		              "themis-reflector), the port and the key",
-		              c->vm_name, c->vm_addr, c->reflect_port, wait_s,
-		              c->key_sup[0] ? " (keyed probes)" : " (unauthenticated probes)");
+		e = th_seterr(
+		    errbuf, TH_ERR_REMOTE,
+		    "VM %s: the reflector started by context (THEMIS_TYPE=VM) does not "
+		    "answer at %s UDP port %d within %.0f s%s: check themis-context in the "
+		    "guest (/var/log/themis-reflector.log or journalctl -u "
+		    "themis-reflector), the port and the key",
+		    c->vm_name, c->vm_addr, c->reflect_port, wait_s,
+		    c->key_sup[0] ? " (keyed probes)" : " (unauthenticated probes)");
 out:
 	free(out);
 	return e;
@@ -388,8 +389,8 @@ static th_err cycle_reflect_start(trig_ctx *c, char *errbuf)
 	agent_paths vp = cycle_vm_paths(c);
 	char cmd[2048], out[1024];
 	int status = -1;
-	th_err e = agent_cmd_reflect(cmd, sizeof cmd, &vp, "0.0.0.0", c->reflect_port, c->key_vm,
-	                             errbuf);
+	th_err e =
+	    agent_cmd_reflect(cmd, sizeof cmd, &vp, "0.0.0.0", c->reflect_port, c->key_vm, errbuf);
 
 	if (e != TH_OK ||
 	    (e = ssh_exec(&c->vm_ssh, cmd, out, sizeof out, &status, errbuf)) != TH_OK)

@@ -224,11 +224,12 @@ static th_err trig_context(trig_ctx *c, const trig_opts *o, const one_vm *vm, ch
 		return TH_OK;
 	if (ctx.key_len == 0 && !o->no_auth) {
 		sodium_memzero(&ctx, sizeof ctx);
-		return th_seterr(err, TH_ERR_INVALID,
-		                 "VM %s (%d): its context starts a keyless reflector (THEMIS_TYPE=VM "
-		                 "without THEMIS_REFLECT_KEY): set THEMIS_REFLECT_KEY in the VM "
-		                 "template, or give --no-auth to probe it unauthenticated",
-		                 c->vm_name, c->vm_id);
+		return th_seterr(
+		    err, TH_ERR_INVALID,
+		    "VM %s (%d): its context starts a keyless reflector (THEMIS_TYPE=VM "
+		    "without THEMIS_REFLECT_KEY): set THEMIS_REFLECT_KEY in the VM "
+		    "template, or give --no-auth to probe it unauthenticated",
+		    c->vm_name, c->vm_id);
 	}
 	if (ctx.key_len > 0 && o->no_auth) {
 		sodium_memzero(&ctx, sizeof ctx);
@@ -416,15 +417,17 @@ static int cmd_run(const trig_opts *o)
 			if (ke != TH_OK)
 				goto setup_error;
 			if (c.ctx_reflector)
-				fprintf(stderr,
-				        "themis-trigger: probes authenticated with the key of VM %s's "
-				        "context (THEMIS_REFLECT_KEY, %s on the supervisor)\n",
-				        c.vm_name, c.key_sup);
+				fprintf(
+				    stderr,
+				    "themis-trigger: probes authenticated with the key of VM %s's "
+				    "context (THEMIS_REFLECT_KEY, %s on the supervisor)\n",
+				    c.vm_name, c.key_sup);
 			else
-				fprintf(stderr,
-				        "themis-trigger: probes authenticated with a fresh key (%s on "
-				        "VM %s, %s on the supervisor)\n",
-				        c.key_vm, c.vm_name, c.key_sup);
+				fprintf(
+				    stderr,
+				    "themis-trigger: probes authenticated with a fresh key (%s on "
+				    "VM %s, %s on the supervisor)\n",
+				    c.key_vm, c.vm_name, c.key_sup);
 		}
 		/* the guest's own reflector must answer before anything is measured */
 		if (c.ctx_reflector && cycle_context_check(&c, CONTEXT_CHECK_S, err) != TH_OK)

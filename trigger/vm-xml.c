@@ -243,10 +243,11 @@ th_err one_vm_context(const one_vm *vm, one_context *c, char *errbuf)
 
 		if (strspn(vm->ctx_port, "0123456789") != len || len > 5 ||
 		    (port = strtol(vm->ctx_port, NULL, 10)) < 1 || port > 65535)
-			return th_seterr(errbuf, TH_ERR_INVALID,
-			                 "VM %s (%d): context THEMIS_REFLECT_PORT \"%.20s\" is not a "
-			                 "UDP port (digits, 1..65535)",
-			                 vm->name, vm->id, vm->ctx_port);
+			return th_seterr(
+			    errbuf, TH_ERR_INVALID,
+			    "VM %s (%d): context THEMIS_REFLECT_PORT \"%.20s\" is not a "
+			    "UDP port (digits, 1..65535)",
+			    vm->name, vm->id, vm->ctx_port);
 		c->port = (int)port;
 	}
 	if (n > 0) {
@@ -255,11 +256,12 @@ th_err one_vm_context(const one_vm *vm, one_context *c, char *errbuf)
 			                 "VM %s (%d): context THEMIS_REFLECT_KEY holds a newline",
 			                 vm->name, vm->id);
 		if (n < ONE_CTX_KEY_MIN || n > ONE_CTX_KEY_MAX)
-			return th_seterr(errbuf, TH_ERR_INVALID,
-			                 "VM %s (%d): context THEMIS_REFLECT_KEY has %zu%s characters: "
-			                 "%d to %d needed",
-			                 vm->name, vm->id, n, n >= sizeof vm->ctx_key - 1 ? "+" : "",
-			                 ONE_CTX_KEY_MIN, ONE_CTX_KEY_MAX);
+			return th_seterr(
+			    errbuf, TH_ERR_INVALID,
+			    "VM %s (%d): context THEMIS_REFLECT_KEY has %zu%s characters: "
+			    "%d to %d needed",
+			    vm->name, vm->id, n, n >= sizeof vm->ctx_key - 1 ? "+" : "",
+			    ONE_CTX_KEY_MIN, ONE_CTX_KEY_MAX);
 		memcpy(c->key, vm->ctx_key, n);
 		c->key_len = n;
 	}

@@ -33,7 +33,7 @@ typedef struct one_vm {
 	char ctx_type[32];
 	char ctx_port[32];
 	char ctx_key[320];
-	one_history *hist;    /* in document order (ascending SEQ) */
+	one_history *hist; /* in document order (ascending SEQ) */
 	size_t nhist;
 } one_vm;
 
