@@ -80,18 +80,17 @@ for p in "${PKGS[@]}"; do
 	installed "$p" || th_fail "$p not installed after dpkg -i"
 	dpkg -L "$p" >"$TH_TMP/files.$p"
 done
-# what each package owns: files (and links) must go at purge, directories unless shared
-: >"$TH_TMP/owned.files"
-: >"$TH_TMP/owned.dirs"
-for p in "${PKGS[@]}"; do
-	while IFS= read -r f; do
-		if [ -d "$f" ] && [ ! -L "$f" ]; then
-			printf '%s\n' "$f" >>"$TH_TMP/owned.dirs"
-		else
-			printf '%s\n' "$f" >>"$TH_TMP/owned.files"
-		fi
-	done <"$TH_TMP/files.$p"
-done
+# what each package owns, typed by its .deb (dpkg -L cannot tell a directory from /lib, a link
+# to one on merged-/usr systems): files and links must go at purge, directories unless shared
+for deb in "${debs[@]}"; do
+	dpkg-deb -c "$deb" | awk '{ p = $6; sub(/^\./, "", p); sub(/\/$/, "", p)
+		if (p != "") print substr($1, 1, 1), p }'
+done >"$TH_TMP/owned"
+awk '$1 == "d" { print $2 }' "$TH_TMP/owned" | sort -u >"$TH_TMP/owned.dirs"
+cat "${PKGS[@]/#/$TH_TMP/files.}" | grep -vx '/\.' | sort -u | comm -23 - "$TH_TMP/owned.dirs" \
+	>"$TH_TMP/owned.files"
+awk '$1 != "d" { print $2 }' "$TH_TMP/owned" | sort -u | cmp -s - "$TH_TMP/owned.files" ||
+	th_fail "dpkg -L and the .debs' contents differ"
 for f in /usr/bin/themis-agent /usr/lib/collectd/themis.so /usr/share/themis/types.db \
 	/etc/collectd/collectd.conf.d/themis.conf /lib/systemd/system/themis-reflector.service; do
 	grep -qx "$f" "$TH_TMP/owned.files" || th_fail "$f is in no package"
@@ -147,7 +146,7 @@ rec+='"received":97,"lost_up":3,"lost_down":0,"lost_unknown":0,"late":0,"dup":0,
 rec+='"rtt_min_ms":0.5,"rtt_avg_ms":1.5,"rtt_max_ms":9,"jitter_ms":0.25,"max_gap_ms":10}'
 reply=$(ip netns exec "$ns" curl -sS -H 'Content-Type: application/json' --data-binary "[$rec]" \
 	-w ' %{http_code}' http://127.0.0.1:8741/v1/records)
-th_assert_eq '{"accepted":1,"duplicates":0} 200' "$reply" "POST /v1/records reply"
+th_assert_eq '{"accepted":1,"duplicates":0} 200' "${reply//$'\n'/}" "POST /v1/records reply"
 day=$(date -u -d "@$t" +%F)
 probe_csv="$TH_TMP/csv/pkgtest/themis-pkgvm/themis_probe-$day"
 th_poll_for 10 test -s "$probe_csv" || {
@@ -208,4 +207,4 @@ left=$(find /etc/systemd/system /var/lib/systemd/deb-systemd-helper-enabled \
 	/var/lib/systemd/deb-systemd-helper-masked -name 'themis-*' 2>/dev/null || true)
 [ -z "$left" ] || th_fail_later "systemd enablement left after purge: $left"
 th_check_failures
-th_log "$(sort -u "$TH_TMP/owned.files" | wc -l) files and links installed by ${#PKGS[@]} packages, none left after purge"
+th_log "$(wc -l <"$TH_TMP/owned.files") files and links installed by ${#PKGS[@]} packages, none left after purge"
