@@ -194,7 +194,8 @@ void cycle_stop_agents(trig_ctx *c)
 	if (agent_cmd_clean(cmd, sizeof cmd, &p, "probe", NULL) == TH_OK)
 		cycle_sup(c, cmd, NULL, 0, NULL);
 	agent_paths vp = cycle_vm_paths(c);
-	if (agent_cmd_clean(cmd, sizeof cmd, &vp, "reflect", NULL) == TH_OK)
+	/* a reflector started by context is the guest's own: never stopped, never over SSH */
+	if (!c->ctx_reflector && agent_cmd_clean(cmd, sizeof cmd, &vp, "reflect", NULL) == TH_OK)
 		cycle_vm(c, cmd, NULL);
 	if (c->load) {
 		if (agent_cmd_clean(cmd, sizeof cmd, &p, "iperf", NULL) == TH_OK)
@@ -248,15 +249,38 @@ static th_err cycle_key_send(const ssh_target *t, const agent_paths *p, const ch
 	return TH_OK;
 }
 
+/* The prober's key file on the supervisor (same path and mode for a fresh or a context key). */
+static th_err cycle_key_sup(trig_ctx *c, const uint8_t *key, size_t len, char *errbuf)
+{
+	agent_paths p = cycle_paths(c);
+	char sub[TH_ERRLEN], path[512];
+	th_err e;
+
+	if ((e = agent_key_path(path, sizeof path, &p, "probe", errbuf)) != TH_OK)
+		return e;
+	snprintf(c->key_sup, sizeof c->key_sup, "%s", path);
+	e = c->sup_local ? cycle_key_write_local(path, key, len, sub)
+	                 : cycle_key_send(&c->sup_ssh, &p, "probe", key, len, sub);
+	if (e != TH_OK)
+		e = th_seterr(errbuf, e, "supervisor %s: cannot install the probe key %s: %s",
+		              c->o->supervisor, path, sub);
+	return e;
+}
+
 th_err cycle_keys_install(trig_ctx *c, char *errbuf)
 {
-	agent_paths p = cycle_paths(c), vp = cycle_vm_paths(c);
+	agent_paths vp = cycle_vm_paths(c);
 	uint8_t key[CYCLE_KEY_LEN];
 	char sub[TH_ERRLEN], path[512];
 	th_err e;
 
 	if (!c->measure || c->background || c->o->no_auth)
 		return TH_OK;
+	if (c->ctx_reflector) {
+		if (c->ctx_key_len == 0)
+			return TH_OK;
+		return cycle_key_sup(c, c->ctx_key, c->ctx_key_len, errbuf);
+	}
 	if (sodium_init() < 0)
 		return th_seterr(errbuf, TH_ERR_IO, "libsodium did not initialise: no probe key");
 	randombytes_buf(key, sizeof key);
@@ -269,14 +293,7 @@ th_err cycle_keys_install(trig_ctx *c, char *errbuf)
 		              path, sub);
 		goto out;
 	}
-	if ((e = agent_key_path(path, sizeof path, &p, "probe", errbuf)) != TH_OK)
-		goto out;
-	snprintf(c->key_sup, sizeof c->key_sup, "%s", path);
-	e = c->sup_local ? cycle_key_write_local(path, key, sizeof key, sub)
-	                 : cycle_key_send(&c->sup_ssh, &p, "probe", key, sizeof key, sub);
-	if (e != TH_OK)
-		e = th_seterr(errbuf, e, "supervisor %s: cannot install the probe key %s: %s",
-		              c->o->supervisor, path, sub);
+	e = cycle_key_sup(c, key, sizeof key, errbuf);
 out:
 	sodium_memzero(key, sizeof key);
 	return e;
@@ -299,13 +316,79 @@ void cycle_keys_remove(trig_ctx *c)
 	c->key_vm[0] = c->key_sup[0] = '\0';
 }
 
+/* True when the records in text hold a second with at least one echo. */
+static bool cycle_echoes_seen(const char *text)
+{
+	th_record *recs = NULL;
+	size_t n = 0;
+	bool seen = false;
+
+	if (records_read(text, &recs, &n, NULL, NULL) != TH_OK)
+		return false;
+	for (size_t i = 0; i < n && !seen; i++)
+		seen = recs[i].kind == TH_REC_SECOND && recs[i].u.second.received > 0;
+	free(recs);
+	return seen;
+}
+
+th_err cycle_context_check(trig_ctx *c, double wait_s, char *errbuf)
+{
+	agent_paths p = cycle_paths(c);
+	char session[TH_SESSION_MAX], cmd[2048], sub[TH_ERRLEN];
+	char *out = malloc(CYCLE_OUT_MAX);
+	int64_t end = th_mono_ns() + (int64_t)(wait_s * TH_NS_PER_SEC);
+	bool seen = false;
+	th_err e;
+
+	if (out == NULL)
+		return th_seterr(errbuf, TH_ERR_NOMEM, "out of memory checking the reflector");
+	if ((e = th_session_id_make(session, c->o->definition, c->run_wall_ns, c->run_rnd, 0,
+	                            errbuf)) != TH_OK ||
+	    (e = agent_cmd_probe(cmd, sizeof cmd, &p, c->vm_addr, c->reflect_port, c->vm_name,
+	                         c->o->interval_ms, session, "", NULL, NULL, c->key_sup,
+	                         errbuf)) != TH_OK)
+		goto out;
+	if ((e = cycle_sup(c, cmd, NULL, 0, sub)) != TH_OK) {
+		e = th_seterr(errbuf, e, "supervisor: cannot start the prober checking VM %s: %s",
+		              c->vm_name, sub);
+		goto out;
+	}
+	cycle_status(c, "checking the reflector started by context on VM %s (%s, UDP port %d)",
+	             c->vm_name, c->vm_addr, c->reflect_port);
+	/* the prober writes a second once its probes' loss timeout has passed: poll its tail */
+	while (!seen && !*c->stop && th_mono_ns() < end) {
+		if (!cycle_sleep(c, 0.5))
+			break;
+		if (agent_cmd_tail(cmd, sizeof cmd, &p, session, 20, sub) == TH_OK &&
+		    cycle_sup(c, cmd, out, CYCLE_OUT_MAX, sub) == TH_OK)
+			seen = cycle_echoes_seen(out);
+	}
+	/* stop the check's prober and remove its file; its final records count too */
+	if (agent_cmd_collect(cmd, sizeof cmd, &p, session, 5, sub) == TH_OK &&
+	    cycle_sup(c, cmd, out, CYCLE_OUT_MAX, sub) == TH_OK && !seen)
+		seen = cycle_echoes_seen(out);
+	if (*c->stop)
+		e = th_seterr(errbuf, TH_ERR_STATE, "interrupted while checking the reflector");
+	else if (!seen)
+		e = th_seterr(errbuf, TH_ERR_REMOTE,
+		              "VM %s: the reflector started by context (THEMIS_TYPE=VM) does not "
+		              "answer at %s UDP port %d within %.0f s%s: check themis-context in the "
+		              "guest (/var/log/themis-reflector.log or journalctl -u "
+		              "themis-reflector), the port and the key",
+		              c->vm_name, c->vm_addr, c->reflect_port, wait_s,
+		              c->key_sup[0] ? " (keyed probes)" : " (unauthenticated probes)");
+out:
+	free(out);
+	return e;
+}
+
 /* Start the reflector on the VM; when it dies at once, its own message says why. */
 static th_err cycle_reflect_start(trig_ctx *c, char *errbuf)
 {
 	agent_paths vp = cycle_vm_paths(c);
 	char cmd[2048], out[1024];
 	int status = -1;
-	th_err e = agent_cmd_reflect(cmd, sizeof cmd, &vp, "0.0.0.0", c->o->reflect_port, c->key_vm,
+	th_err e = agent_cmd_reflect(cmd, sizeof cmd, &vp, "0.0.0.0", c->reflect_port, c->key_vm,
 	                             errbuf);
 
 	if (e != TH_OK ||
@@ -581,6 +664,11 @@ th_err cycle_run(trig_ctx *c, int cycle, int src_hid, const char *src, int dst_h
 	e = cycle_move(c, src_hid, src, errbuf);
 	if (e != TH_OK)
 		return e;
+	/* a cold migration powered the guest off: its context brings the reflector up again at
+	 * boot, so a later cycle waits (up to --timeout) until it answers */
+	if (c->ctx_reflector && c->measure && !o->live && cycle > 1 &&
+	    (e = cycle_context_check(c, o->timeout_s, errbuf)) != TH_OK)
+		return e;
 
 	cycle_marker(c, &m, TH_EV_SESSION_START, cycle, session, src, dst);
 	if (o->description[0] != '\0')
@@ -594,11 +682,13 @@ th_err cycle_run(trig_ctx *c, int cycle, int src_hid, const char *src, int dst_h
 		if (o->plugin_url[0] != '\0' &&
 		    marker_post_url(o->plugin_url, "/v1/records", url, sizeof url, err) != TH_OK)
 			url[0] = '\0';
-		if ((e = cycle_reflect_start(c, errbuf)) != TH_OK)
+		/* a reflector started by context runs already (after a cold migration: again,
+		 * since the guest booted; cycle_run checked it answers) */
+		if (!c->ctx_reflector && (e = cycle_reflect_start(c, errbuf)) != TH_OK)
 			goto setup_failed;
 		agent_tls tls = trig_opts_prober_tls(o);
 
-		if ((e = agent_cmd_probe(cmd, sizeof cmd, &paths, c->vm_addr, o->reflect_port,
+		if ((e = agent_cmd_probe(cmd, sizeof cmd, &paths, c->vm_addr, c->reflect_port,
 		                         c->vm_name, o->interval_ms, session, url,
 		                         o->supervisor_token_file, &tls, c->key_sup, errbuf)) !=
 		        TH_OK ||
@@ -678,7 +768,8 @@ finish:
 			           err);
 		}
 		free(out);
-		if (agent_cmd_clean(cmd, sizeof cmd, &vpaths, "reflect", NULL) == TH_OK &&
+		if (!c->ctx_reflector &&
+		    agent_cmd_clean(cmd, sizeof cmd, &vpaths, "reflect", NULL) == TH_OK &&
 		    cycle_vm(c, cmd, err) != TH_OK)
 			cycle_note(c, "cycle %d: stopping the reflector: %s", cycle, err);
 		if (c->load) {

@@ -40,17 +40,31 @@ typedef struct trig_ctx {
 	/* the per-run probe key's files ("" = none installed): reflector's on the VM, prober's on
 	 * the supervisor */
 	char key_vm[512], key_sup[512];
+	/* the VM's context starts its reflector (THEMIS_TYPE=VM, not --no-context): nothing is
+	 * started on the VM over SSH, ctx_key (ctx_key_len bytes, 0 = keyless) becomes the
+	 * prober's key until cycle_keys_install has written it */
+	bool ctx_reflector;
+	uint8_t ctx_key[256];
+	size_t ctx_key_len;
+	int reflect_port; /* the context's THEMIS_REFLECT_PORT, else --reflect-port */
 } trig_ctx;
 
 /* Bytes of the per-run probe key (HMAC-SHA256 key, libsodium randombytes_buf). */
 #define CYCLE_KEY_LEN 32
 
 /* With agents and without --no-auth: make a fresh random key and install it as a new file of
- * mode 0600 on the VM (for the reflector) and on the supervisor (for the prober); the bytes
+ * mode 0600 on the VM (for the reflector) and on the supervisor (for the prober) — with a
+ * reflector started by context, its key (ctx_key) on the supervisor only; the bytes
  * travel on the SSH channel's standard input (or are written directly for a local supervisor),
  * never on a command line, and are wiped from memory afterwards. On error the message names
  * the host and file; call cycle_keys_remove for what was installed. */
 th_err cycle_keys_install(trig_ctx *c, char *errbuf);
+
+/* With a reflector started by the VM's context: probe it for up to wait_s seconds with the run's
+ * key (a prober session of its own, cycle 0 of the run, reporting nowhere but its file, read back
+ * as the live line reads it) until its records show an echo. TH_ERR_REMOTE names the VM, the
+ * address and the port when none came. */
+th_err cycle_context_check(trig_ctx *c, double wait_s, char *errbuf);
 
 /* Remove the key files installed by cycle_keys_install (errors ignored). */
 void cycle_keys_remove(trig_ctx *c);

@@ -5,6 +5,7 @@
 #include "themis-config.h"
 
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,9 @@
 #define EXIT_SOME_FAILED 1
 #define EXIT_SETUP       2
 
+/* Seconds a reflector started by context has to answer before the first cycle. */
+#define CONTEXT_CHECK_S 10
+
 static volatile sig_atomic_t trig_stop;
 
 static void trig_on_signal(int sig)
@@ -43,7 +47,7 @@ static void usage(FILE *f)
 	      "                          [--cacert FILE] [--cert FILE --key FILE]\n"
 	      "                          [--live|--cold] [--ping-pong] [--timeout S] [--warmup S]\n"
 	      "                          [--cooldown S] [--hv-command CMD] [--json|--csv]\n"
-	      "                          [--no-auth] [--max-response SIZE]\n"
+	      "                          [--no-auth] [--no-context] [--max-response SIZE]\n"
 	      "                          [--config FILE] [--force] [more: themis-trigger(1)]\n"
 	      "       themis-trigger watch [--vm ID|NAME ...|--all] [--events URL|none]\n"
 	      "                          [--poll S] [--lead S] [--cooldown S] [--timeout S]\n"
@@ -159,14 +163,18 @@ static th_err trig_preflight(trig_ctx *c, char *err)
 	int status = -1;
 	th_err e;
 
-	if ((e = agent_cmd_executable(cmd, sizeof cmd, c->vm_agent, sub)) != TH_OK)
-		return th_seterr(err, e, "VM %s: %s", c->vm_name, sub);
-	e = ssh_exec(&c->vm_ssh, cmd, NULL, 0, &status, sub);
-	if (e != TH_OK)
-		return th_seterr(err, e, "VM %s: %s", c->vm_name, sub);
-	if (status != 0)
-		return th_seterr(err, TH_ERR_NOTFOUND, "VM %s (%s): no executable agent at %s",
-		                 c->vm_name, c->vm_addr, c->vm_agent);
+	/* a reflector started by context needs no agent on the VM and no SSH to it */
+	if (!c->ctx_reflector) {
+		if ((e = agent_cmd_executable(cmd, sizeof cmd, c->vm_agent, sub)) != TH_OK)
+			return th_seterr(err, e, "VM %s: %s", c->vm_name, sub);
+		e = ssh_exec(&c->vm_ssh, cmd, NULL, 0, &status, sub);
+		if (e != TH_OK)
+			return th_seterr(err, e, "VM %s: %s", c->vm_name, sub);
+		if (status != 0)
+			return th_seterr(err, TH_ERR_NOTFOUND,
+			                 "VM %s (%s): no executable agent at %s", c->vm_name,
+			                 c->vm_addr, c->vm_agent);
+	}
 	if ((e = agent_cmd_executable(cmd, sizeof cmd, c->o->agent_path, sub)) != TH_OK)
 		return th_seterr(err, e, "supervisor: %s", sub);
 	if (c->sup_local)
@@ -197,6 +205,48 @@ static th_err trig_preflight(trig_ctx *c, char *err)
 			c->load = false;
 		}
 	}
+	return TH_OK;
+}
+
+/* The VM's context (unless --no-context): with THEMIS_TYPE=VM its reflector is the guest's, on
+ * the context's port with the context's key. */
+static th_err trig_context(trig_ctx *c, const trig_opts *o, const one_vm *vm, char *err)
+{
+	one_context ctx;
+	th_err e;
+
+	c->reflect_port = o->reflect_port;
+	if (o->no_context || !c->measure || c->background)
+		return TH_OK;
+	if ((e = one_vm_context(vm, &ctx, err)) != TH_OK)
+		return e;
+	if (!ctx.reflector)
+		return TH_OK;
+	if (ctx.key_len == 0 && !o->no_auth) {
+		sodium_memzero(&ctx, sizeof ctx);
+		return th_seterr(err, TH_ERR_INVALID,
+		                 "VM %s (%d): its context starts a keyless reflector (THEMIS_TYPE=VM "
+		                 "without THEMIS_REFLECT_KEY): set THEMIS_REFLECT_KEY in the VM "
+		                 "template, or give --no-auth to probe it unauthenticated",
+		                 c->vm_name, c->vm_id);
+	}
+	if (ctx.key_len > 0 && o->no_auth) {
+		sodium_memzero(&ctx, sizeof ctx);
+		return th_seterr(err, TH_ERR_INVALID,
+		                 "VM %s (%d): --no-auth, but its context starts a keyed reflector "
+		                 "(THEMIS_REFLECT_KEY), which answers keyed probes only",
+		                 c->vm_name, c->vm_id);
+	}
+	c->ctx_reflector = true;
+	c->reflect_port = ctx.port;
+	memcpy(c->ctx_key, ctx.key, ctx.key_len);
+	c->ctx_key_len = ctx.key_len;
+	sodium_memzero(&ctx, sizeof ctx);
+	fprintf(stderr,
+	        "themis-trigger: VM %s: reflector started by context (THEMIS_TYPE=VM): nothing "
+	        "started on the VM over SSH; probing UDP port %d (context THEMIS_REFLECT_PORT%s)\n",
+	        c->vm_name, c->reflect_port,
+	        c->reflect_port != o->reflect_port ? ", overrides --reflect-port" : "");
 	return TH_OK;
 }
 
@@ -311,6 +361,10 @@ static int cmd_run(const trig_opts *o)
 			goto setup_error;
 		}
 	}
+	if (trig_context(&c, o, &vm, err) != TH_OK) {
+		one_vm_free(&vm);
+		goto setup_error;
+	}
 	/* the probes' target: --vm-addr, else what OpenNebula knows (NIC/IP, CONTEXT/ETH0_IP) */
 	snprintf(c.vm_addr, sizeof c.vm_addr, "%s", o->vm_addr[0] ? o->vm_addr : vm.ip);
 	snprintf(c.vm_agent, sizeof c.vm_agent, "%s",
@@ -356,14 +410,25 @@ static int cmd_run(const trig_opts *o)
 		if (trig_preflight(&c, err) != TH_OK)
 			goto setup_error;
 		if (!o->no_auth) {
-			if (cycle_keys_install(&c, err) != TH_OK)
+			th_err ke = cycle_keys_install(&c, err);
+
+			sodium_memzero(c.ctx_key, sizeof c.ctx_key);
+			if (ke != TH_OK)
 				goto setup_error;
-			fprintf(
-			    stderr,
-			    "themis-trigger: probes authenticated with a fresh key (%s on VM %s, "
-			    "%s on the supervisor)\n",
-			    c.key_vm, c.vm_name, c.key_sup);
+			if (c.ctx_reflector)
+				fprintf(stderr,
+				        "themis-trigger: probes authenticated with the key of VM %s's "
+				        "context (THEMIS_REFLECT_KEY, %s on the supervisor)\n",
+				        c.vm_name, c.key_sup);
+			else
+				fprintf(stderr,
+				        "themis-trigger: probes authenticated with a fresh key (%s on "
+				        "VM %s, %s on the supervisor)\n",
+				        c.key_vm, c.vm_name, c.key_sup);
 		}
+		/* the guest's own reflector must answer before anything is measured */
+		if (c.ctx_reflector && cycle_context_check(&c, CONTEXT_CHECK_S, err) != TH_OK)
+			goto setup_error;
 	}
 
 	memset(&sa, 0, sizeof sa);

@@ -79,6 +79,7 @@ static const opt_def opt_table[] = {
     S("vm-agent-path", vm_agent_path),
     S("remote-dir", remote_dir),
     T("no-auth", no_auth),
+    T("no-context", no_context),
     S("markers", markers),
     S("plugin-url", plugin_url),
     S("token-file", token_file),

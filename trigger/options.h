@@ -32,6 +32,8 @@ typedef struct trig_opts {
 	double interval_ms;
 	char agent_path[256], vm_agent_path[256], remote_dir[256];
 	bool no_auth; /* agents without a key (by default a fresh key per run authenticates them) */
+	bool no_context; /* ignore the VM's context: start the reflector over SSH even when its
+	                  * CONTEXT says THEMIS_TYPE=VM */
 	/* markers */
 	char markers[512], plugin_url[512], token_file[512], supervisor_token_file[256];
 	/* https:// plugin URL: CA and client certificate for the markers; the prober gets the

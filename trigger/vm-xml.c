@@ -12,6 +12,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include "th-ports.h"
 #include "vm-xml.h"
 
 static xmlNode *one_child(const xmlNode *n, const char *name)
@@ -185,8 +186,13 @@ static th_err one_vm_from_node(const xmlNode *v, one_vm *vm, char *errbuf)
 	}
 	tp = one_child(v, "TEMPLATE");
 	ctx = tp != NULL ? one_child(tp, "CONTEXT") : NULL;
-	if (vm->themis_type[0] == '\0' && ctx != NULL)
-		one_text(ctx, "THEMIS_TYPE", vm->themis_type, sizeof vm->themis_type);
+	if (ctx != NULL) {
+		one_text(ctx, "THEMIS_TYPE", vm->ctx_type, sizeof vm->ctx_type);
+		one_text(ctx, "THEMIS_REFLECT_PORT", vm->ctx_port, sizeof vm->ctx_port);
+		one_text(ctx, "THEMIS_REFLECT_KEY", vm->ctx_key, sizeof vm->ctx_key);
+	}
+	if (vm->themis_type[0] == '\0')
+		snprintf(vm->themis_type, sizeof vm->themis_type, "%s", vm->ctx_type);
 	if (tp != NULL) {
 		xmlNode *nic = one_child(tp, "NIC");
 		if (nic != NULL)
@@ -220,6 +226,44 @@ static th_err one_vm_from_node(const xmlNode *v, one_vm *vm, char *errbuf)
 		}
 		vm->nhist++;
 	}
+	return TH_OK;
+}
+
+th_err one_vm_context(const one_vm *vm, one_context *c, char *errbuf)
+{
+	size_t n = strlen(vm->ctx_key);
+	long port = 0;
+
+	memset(c, 0, sizeof *c);
+	c->port = TH_REFLECT_PORT;
+	if (strcmp(vm->ctx_type, "VM") != 0)
+		return TH_OK;
+	if (vm->ctx_port[0] != '\0') {
+		size_t len = strlen(vm->ctx_port);
+
+		if (strspn(vm->ctx_port, "0123456789") != len || len > 5 ||
+		    (port = strtol(vm->ctx_port, NULL, 10)) < 1 || port > 65535)
+			return th_seterr(errbuf, TH_ERR_INVALID,
+			                 "VM %s (%d): context THEMIS_REFLECT_PORT \"%.20s\" is not a "
+			                 "UDP port (digits, 1..65535)",
+			                 vm->name, vm->id, vm->ctx_port);
+		c->port = (int)port;
+	}
+	if (n > 0) {
+		if (memchr(vm->ctx_key, '\n', n) != NULL)
+			return th_seterr(errbuf, TH_ERR_INVALID,
+			                 "VM %s (%d): context THEMIS_REFLECT_KEY holds a newline",
+			                 vm->name, vm->id);
+		if (n < ONE_CTX_KEY_MIN || n > ONE_CTX_KEY_MAX)
+			return th_seterr(errbuf, TH_ERR_INVALID,
+			                 "VM %s (%d): context THEMIS_REFLECT_KEY has %zu%s characters: "
+			                 "%d to %d needed",
+			                 vm->name, vm->id, n, n >= sizeof vm->ctx_key - 1 ? "+" : "",
+			                 ONE_CTX_KEY_MIN, ONE_CTX_KEY_MAX);
+		memcpy(c->key, vm->ctx_key, n);
+		c->key_len = n;
+	}
+	c->reflector = true;
 	return TH_OK;
 }
 
@@ -313,6 +357,8 @@ void one_vm_free(one_vm *vm)
 	free(vm->hist);
 	vm->hist = NULL;
 	vm->nhist = 0;
+	/* the context's probe key is a secret */
+	memset(vm->ctx_key, 0, sizeof vm->ctx_key);
 }
 
 void one_vm_array_free(one_vm *vms, size_t n)

@@ -28,6 +28,11 @@ typedef struct one_vm {
 	char error[512];      /* USER_TEMPLATE/ERROR, "" if none */
 	char themis_type[32]; /* USER_TEMPLATE/THEMIS_TYPE or TEMPLATE/CONTEXT/THEMIS_TYPE */
 	char ip[64];          /* first TEMPLATE/NIC/IP, else TEMPLATE/CONTEXT/ETH0_IP; "" if none */
+	/* TEMPLATE/CONTEXT as the guest sees it (raw text, "" if absent; checked by
+	 * one_vm_context): THEMIS_TYPE, THEMIS_REFLECT_PORT, THEMIS_REFLECT_KEY */
+	char ctx_type[32];
+	char ctx_port[32];
+	char ctx_key[320];
 	one_history *hist;    /* in document order (ascending SEQ) */
 	size_t nhist;
 } one_vm;
@@ -37,6 +42,24 @@ typedef struct one_host {
 	char name[TH_NAME_MAX];
 	int state;
 } one_host;
+
+/* Probe key bounds of a context key (the agent's key file bounds, lib/probe-engine.h). */
+#define ONE_CTX_KEY_MIN 32
+#define ONE_CTX_KEY_MAX 256
+
+/* What a VM's context says about its reflector (doc/contextualization.md). */
+typedef struct one_context {
+	bool reflector; /* CONTEXT/THEMIS_TYPE=VM: the guest starts its reflector at boot */
+	int port;       /* CONTEXT/THEMIS_REFLECT_PORT, else TH_REFLECT_PORT */
+	char key[ONE_CTX_KEY_MAX + 1]; /* CONTEXT/THEMIS_REFLECT_KEY's bytes, "" = keyless */
+	size_t key_len;
+} one_context;
+
+/* Read and check the context variables of vm: the port digits only, 1..65535; the key
+ * ONE_CTX_KEY_MIN..ONE_CTX_KEY_MAX bytes without a newline. Without THEMIS_TYPE=VM in the
+ * context, c->reflector is false and the other variables are not checked. TH_ERR_INVALID names
+ * the VM and the variable. */
+th_err one_vm_context(const one_vm *vm, one_context *c, char *errbuf);
 
 /* Parse a one.vm.info document (root <VM>). On success *vm owns hist: free with one_vm_free. */
 th_err one_vm_parse(const char *xml, size_t len, one_vm *vm, char *errbuf);
