@@ -21,10 +21,12 @@ static th_err ctx_line(const char *s, size_t len, const char *what, int lineno, 
 	while (i < len && ctx_name_char(s[i], i == 0))
 		i++;
 	if (i == 0 || i + 1 >= len || s[i] != '=' || s[i + 1] != '\'')
-		return th_seterr(errbuf, TH_ERR_PARSE, "%s line %d: not NAME='value'", what, lineno);
+		return th_seterr(errbuf, TH_ERR_PARSE, "%s line %d: not NAME='value'", what,
+		                 lineno);
 	if (i >= sizeof v->name)
-		return th_seterr(errbuf, TH_ERR_TOOBIG, "%s line %d: name longer than %d characters",
-		                 what, lineno, ONE_CTX_NAMELEN - 1);
+		return th_seterr(errbuf, TH_ERR_TOOBIG,
+		                 "%s line %d: name longer than %d characters", what, lineno,
+		                 ONE_CTX_NAMELEN - 1);
 	memcpy(v->name, s, i);
 	v->name[i] = '\0';
 	i += 2;
@@ -44,8 +46,8 @@ static th_err ctx_line(const char *s, size_t len, const char *what, int lineno, 
 				continue;
 			}
 			return th_seterr(errbuf, TH_ERR_PARSE,
-			                 "%s line %d: %s: text after the closing quote", what, lineno,
-			                 v->name);
+			                 "%s line %d: %s: text after the closing quote", what,
+			                 lineno, v->name);
 		}
 		if (o + 1 >= sizeof v->value)
 			goto toobig;
@@ -77,14 +79,15 @@ th_err one_context_parse(const char *text, const char *what, one_ctxvar **vars, 
 			len--;
 		if (len > 0 && text[0] != '#') {
 			if (cnt >= ONE_CTX_MAX) {
-				e = th_seterr(errbuf, TH_ERR_TOOBIG, "%s: more than %d variables", what,
-				              ONE_CTX_MAX);
+				e = th_seterr(errbuf, TH_ERR_TOOBIG, "%s: more than %d variables",
+				              what, ONE_CTX_MAX);
 				break;
 			}
 			if (out == NULL) {
 				out = calloc(ONE_CTX_MAX, sizeof *out);
 				if (out == NULL) {
-					e = th_seterr(errbuf, TH_ERR_NOMEM, "%s: out of memory", what);
+					e = th_seterr(errbuf, TH_ERR_NOMEM, "%s: out of memory",
+					              what);
 					break;
 				}
 			}

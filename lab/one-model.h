@@ -67,8 +67,8 @@ typedef struct lab_vm {
 	char error[ONE_ERRORLEN]; /* USER_TEMPLATE/ERROR, empty if none */
 	int unprepared;           /* no USER_TEMPLATE/THEMIS_TYPE=VM (the default has it) */
 	int migrating_live;       /* the migration in progress is live (1) or cold (0) */
-	one_ctxvar *ctx;          /* TEMPLATE/CONTEXT from the VM's context.sh (owned; may be NULL) */
-	size_t nctx;              /* 0: CONTEXT holds ETH0_IP, ETH0_MAC and NETWORK=YES */
+	one_ctxvar *ctx;          /* TEMPLATE/CONTEXT: its context.sh (owned) */
+	size_t nctx;              /* 0: ETH0_IP, ETH0_MAC, NETWORK=YES */
 	lab_history *hist;
 	size_t nhist, caphist;
 } lab_vm;

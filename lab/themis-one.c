@@ -138,7 +138,8 @@ static int load_context(const char *dir, lab_vm *vm)
 	}
 	fclose(f);
 	if (text == NULL) {
-		fprintf(stderr, "themis-one: --context-dir: %s: out of memory or over 1 MiB\n", path);
+		fprintf(stderr, "themis-one: --context-dir: %s: out of memory or over 1 MiB\n",
+		        path);
 		return -1;
 	}
 	text[len] = '\0';

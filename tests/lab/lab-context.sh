@@ -86,7 +86,7 @@ th_assert_eq "$key" "$(gssh cat /etc/themis/reflect.key)" "key written by themis
 th_assert_eq "600 700" "$(gssh stat -c %a /etc/themis/reflect.key /etc/themis | tr '\n' ' ' | sed 's/ $//')" "key and directory modes"
 rpid=$(gssh cat /run/themis-reflector.pid)
 th_assert_match '^[0-9]+$' "$rpid" "reflector pid file"
-th_assert_eq "/usr/bin/themis-reflector --listen 0.0.0.0:7300 --key-file /etc/themis/reflect.key" \
+th_assert_eq "themis-reflector --listen 0.0.0.0:7300 --key-file /etc/themis/reflect.key" \
 	"$(gssh "tr '\\0' ' ' </proc/$rpid/cmdline" | sed 's/ $//')" "reflector command line"
 th_assert_eq /usr/bin/themis-reflector "$(gssh readlink "/proc/$rpid/exe")" "reflector binary"
 libs=$(gssh cat /etc/initramfs.libs)
@@ -135,6 +135,9 @@ while :; do
 done
 t_end=$(date +%s.%N)
 th_log "LCM states seen: $seen"
+# cold: the LCM passed SAVE_MIGRATE (7), never MIGRATE (4)
+th_assert_match ' 7( |$)' "$seen" "SAVE_MIGRATE seen"
+case " $seen " in *" 4 "*) th_fail "a live MIGRATE (4) seen in a cold migration: $seen" ;; esac
 th_assert_eq 1 "$(one_hist "$d" 1 HID)" "cold migration target"
 th_assert_eq 1 "$(one_hist "$d" 0 ACTION)" "source record ACTION (migrate, not live-migrate)"
 info=$("$lab" migrate-info vm0)
