@@ -66,8 +66,10 @@ int one_vm_set_state(one_model *m, int vm_id, int state, int lcm)
 
 void one_model_free(one_model *m)
 {
-	for (size_t i = 0; i < m->nvms; i++)
+	for (size_t i = 0; i < m->nvms; i++) {
 		free(m->vms[i].hist);
+		free(m->vms[i].ctx);
+	}
 	one_model_init(m);
 }
 

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "one-context.h"
 #include "one-names.h"
 
 /* History ACTION codes (include/VMActions.h). */
@@ -66,6 +67,8 @@ typedef struct lab_vm {
 	char error[ONE_ERRORLEN]; /* USER_TEMPLATE/ERROR, empty if none */
 	int unprepared;           /* no USER_TEMPLATE/THEMIS_TYPE=VM (the default has it) */
 	int migrating_live;       /* the migration in progress is live (1) or cold (0) */
+	one_ctxvar *ctx;          /* TEMPLATE/CONTEXT: its context.sh (owned) */
+	size_t nctx;              /* 0: ETH0_IP, ETH0_MAC, NETWORK=YES */
 	lab_history *hist;
 	size_t nhist, caphist;
 } lab_vm;

@@ -211,11 +211,17 @@ void one_xml_vm(one_buf *b, const lab_vm *vm, const one_owner *o)
 	               vm->state, vm->lcm_state, vm->state, vm->lcm_state, vm->stime, vm->etime,
 	               vm->id);
 	one_buf_printf(b, "<MONITORING/><SCHED_ACTIONS></SCHED_ACTIONS><TEMPLATE><CONTEXT>");
-	if (vm->ip[0])
-		one_cdata_el(b, "ETH0_IP", vm->ip);
-	if (vm->mac[0])
-		one_cdata_el(b, "ETH0_MAC", vm->mac);
-	one_cdata_el(b, "NETWORK", "YES");
+	if (vm->nctx > 0) {
+		/* the variables of the VM's context.sh, as the guest sees them on its CD */
+		for (size_t i = 0; i < vm->nctx; i++)
+			one_cdata_el(b, vm->ctx[i].name, vm->ctx[i].value);
+	} else {
+		if (vm->ip[0])
+			one_cdata_el(b, "ETH0_IP", vm->ip);
+		if (vm->mac[0])
+			one_cdata_el(b, "ETH0_MAC", vm->mac);
+		one_cdata_el(b, "NETWORK", "YES");
+	}
 	one_buf_printf(b, "</CONTEXT>");
 	one_xml_template_common(b, vm);
 	one_cdata_el(b, "TM_MAD_SYSTEM", "shared");

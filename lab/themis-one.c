@@ -69,7 +69,7 @@ static void usage(FILE *out)
 	        "                  [--guest-ip-base A.B.C.D] [--sim-time MS] [--lcm-delay MS]\n"
 	        "                  [--qemu-hook PATH] [--qmp-dir DIR] [--info-dir DIR]\n"
 	        "                  [--events tcp://ADDR:PORT] [--events-hwm N]\n"
-	        "                  [--unprepared ID[,ID...]]\n"
+	        "                  [--unprepared ID[,ID...]] [--context-dir DIR]\n"
 	        "                  [--one-version V] [--verbose]\n");
 }
 
@@ -105,6 +105,53 @@ static int read_auth_file(const char *path, char *out, size_t outlen)
 	return 0;
 }
 
+/* --context-dir DIR: TEMPLATE/CONTEXT of vm from DIR/NAME/context.sh when that file exists.
+ * Returns 0 (also for no file), -1 after a message naming the file. */
+static int load_context(const char *dir, lab_vm *vm)
+{
+	char path[4096], err[TH_ERRLEN], *text;
+	size_t len = 0, cap = 4096, r;
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/%s/context.sh", dir, vm->name);
+	f = fopen(path, "r");
+	if (f == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		fprintf(stderr, "themis-one: --context-dir: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	text = malloc(cap);
+	while (text != NULL && (r = fread(text + len, 1, cap - len - 1, f)) > 0) {
+		len += r;
+		if (len + 1 == cap) {
+			char *n = cap < (1u << 20) ? realloc(text, cap * 2) : NULL;
+
+			if (n == NULL) {
+				free(text);
+				text = NULL;
+				break;
+			}
+			text = n;
+			cap *= 2;
+		}
+	}
+	fclose(f);
+	if (text == NULL) {
+		fprintf(stderr, "themis-one: --context-dir: %s: out of memory or over 1 MiB\n",
+		        path);
+		return -1;
+	}
+	text[len] = '\0';
+	if (one_context_parse(text, path, &vm->ctx, &vm->nctx, err) != TH_OK) {
+		fprintf(stderr, "themis-one: --context-dir: %s\n", err);
+		free(text);
+		return -1;
+	}
+	free(text);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -126,12 +173,13 @@ int main(int argc, char **argv)
 	    {"events", required_argument, NULL, 'e'},
 	    {"events-hwm", required_argument, NULL, 'w'},
 	    {"unprepared", required_argument, NULL, 'u'},
+	    {"context-dir", required_argument, NULL, 'c'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *listen_at = "127.0.0.1:2633", *state = NULL, *backend_name = "sim",
-	           *unprepared = NULL;
+	           *unprepared = NULL, *context_dir = NULL;
 	const char *qmp_dir = NULL, *info_dir = NULL;
 	const char *hook = NULL, *version = "6.10.0", *ip_base = "10.77.0.100", *events = NULL;
 	char auth[256] = "oneadmin:opennebula", addr[64], path[4096], err[TH_ERRLEN];
@@ -214,6 +262,9 @@ int main(int argc, char **argv)
 		case 'u':
 			unprepared = optarg;
 			break;
+		case 'c':
+			context_dir = optarg;
+			break;
 		case 'v':
 			verbose = 1;
 			break;
@@ -288,6 +339,8 @@ int main(int argc, char **argv)
 		snprintf(name, sizeof name, "vm%ld", i);
 		snprintf(mac, sizeof mac, "52:54:00:77:%02lx:%02lx", (i >> 8) & 0xff, i & 0xff);
 		one_model_add_vm(model, name, (int)(i % hosts), 1, (int)memory, ip, mac, now);
+		if (context_dir != NULL && load_context(context_dir, &model->vms[i]) != 0)
+			return 1;
 	}
 	/* VMs without THEMIS_TYPE=VM: `run` refuses them unless --force, `watch` ignores them */
 	for (const char *p = unprepared; p != NULL && *p != '\0';) {

@@ -3,7 +3,8 @@
 # themis-trigger into a real collectd with the themis plugin and rrdtool, the themis-graph
 # report, the summary, lab down. Checks the per-session archive (RRD + JSON), the markers
 # journal, QEMU's figures next to the network's, that the probes were authenticated end to end
-# (the run's own key, as by default), and that nothing of the lab is left.
+# with the VM's context key against the reflector its context started (nothing started over
+# SSH), and that nothing of the lab is left.
 # timeout: 600
 : "${top_srcdir:?run through make check}"
 # shellcheck source=../common/lib.sh
@@ -40,12 +41,16 @@ for k in 0 1 2; do
 	hv=$(jq ".cycles[$k].summary.hv_downtime_ms" "$d/summary.json")
 	if [ "$dt" = null ] || [ "$hv" = null ]; then th_fail "cycle $k: downtime $dt, hypervisor $hv"; fi
 done
-# authenticated end to end: the run's key at both ends, the guest's reflector started with it
-# (an echo without the right tag is dropped by the prober: the downtimes above need them)
-th_assert_eq "themis-trigger: probes authenticated with a fresh key (/tmp/themis-reflect.vm0.key on VM vm0, /tmp/themis-probe.vm0.key on the supervisor)" \
+# authenticated end to end: the context's key at both ends, the guest's reflector started by
+# its context at boot (an echo without the right tag is dropped by the prober: the downtimes
+# above need them), nothing started on the guest over SSH
+th_assert_match '^themis-trigger: probes authenticated with the key of VM vm0.s context \(THEMIS_REFLECT_KEY, /tmp/themis-probe\.vm0\.key on the supervisor\)$' \
 	"$(grep 'probes authenticated' "$d/trigger.log")" "trigger's note on the key"
-th_assert_eq "themis-agent reflect: listening on 0.0.0.0:7301 (authenticated)" \
-	"$(head -n 1 "$d/reflect.log")" "the guest's reflector of the run"
+th_assert_match '^themis-trigger: VM vm0: reflector started by context \(THEMIS_TYPE=VM\): nothing started on the VM over SSH; probing UDP port 7300' \
+	"$(grep 'started by context' "$d/trigger.log" | head -n 1)" "trigger's note on the reflector"
+th_assert_eq "themis-agent reflect: listening on 0.0.0.0:7300 (authenticated)" \
+	"$(head -n 1 "$d/reflect.log")" "the guest's reflector started by context"
+th_assert_eq 1 "$(grep -c listening "$d/reflect.log")" "reflector starts in the guest"
 # markers journal and the plugin's per-session archive
 th_assert_eq 3 "$(grep -c '"event":"session-end"' "$d/markers.jsonl")" "session-end markers"
 for s in $(jq -r '.cycles[].session' "$d/summary.json"); do

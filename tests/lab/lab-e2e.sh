@@ -1,6 +1,6 @@
 #!/bin/bash
 # lab-e2e.sh — the whole lab for real: themis-lab up (namespaces, QEMU guest with dropbear and
-# the themis-agent reflector, endpoint, supervisor sshd), live migrations requested through the
+# the reflector its context starts, endpoint, supervisor sshd), live migrations requested through the
 # endpoint with a hand-written XML-RPC client, each one confirmed by OpenNebula-style history
 # records and by QEMU (migrate-info), watched by themis-agent probe in the supervisor
 # namespace; then themis-lab down must leave no namespace, process, tap or file behind.
@@ -44,8 +44,10 @@ th_assert_eq vm0 "$("$lab" exec -- ssh root@10.77.0.100 hostname)" "ssh into the
 th_assert_eq vm0 "$("$lab" exec --in sup -- ssh root@10.77.0.100 hostname)" "ssh into the guest from sup"
 "$lab" exec -- ssh root@10.77.0.2 true || th_fail "ssh into the supervisor"
 
-# the probe runs in the supervisor namespace against the guest's reflector
+# the probe runs in the supervisor namespace against the guest's reflector (started by the
+# guest's context, keyed with the VM's key)
 "$lab" exec --in sup -- "$agent" probe --target 10.77.0.100:7300 --vm vm0 --interval 10 \
+	--key-file "$THEMIS_LAB_DIR/keys/vm0.reflect.key" \
 	--report "$TH_TMP/records.json" --quiet >"$TH_TMP/probe.log" 2>&1 &
 probe=$!
 th_on_exit kill -KILL "$probe"

@@ -36,6 +36,8 @@ cat "$TH_TMP/demo.out" >&2
 d=$THEMIS_DEMO_DIR
 a="$d/archive"
 grep -qx "themis demo-watch: report $d/report/index.html" "$TH_TMP/demo.out" || th_fail "no report line"
+# the plugin probes the reflectors the guests' contexts started, each with its VM's key
+th_assert_eq 2 "$(grep -cE "^    KeyFile \"$THEMIS_LAB_DIR/keys/vm[01]\.reflect\.key\"\$" "$d/collectd.conf")" "KeyFile of each <Target>"
 
 # the four requests, as the scheduler printed them: vm0, vm1, vm0, vm1 in turn
 th_assert_eq 4 "$(grep -c ': accepted$' "$d/scheduler.log")" "requests accepted"

@@ -161,6 +161,7 @@ th_poll_for 10 test -s "$TH_TMP/csv/pkgtest/load/load-$(date +%F)" ||
 	th_fail "no load values: the stock types.db is not loaded with the snippet's TypesDB"
 ! grep -E '\[error\]|Dataset not found' "$TH_TMP/collectd-file.log" ||
 	th_fail "collectd logged errors (above)"
+th_log "collectd with the snippet: plugin loaded from /usr/lib/collectd, record stored, stock and themis types read"
 kill -TERM "$cpid"
 th_wait_for 20 sh -c "! kill -0 $cpid"
 
@@ -174,6 +175,7 @@ for w in "${words[@]}"; do
 	if [ "$w" = '$THEMIS_REFLECT_ARGS' ]; then cmd+=(--listen 127.0.0.1:7300); else cmd+=("$w"); fi
 done
 [ "${#cmd[@]}" -gt "${#words[@]}" ] || th_fail "ExecStart does not pass \$THEMIS_REFLECT_ARGS: $exec_line"
+th_assert_eq /usr/bin/themis-reflector "${cmd[0]}" "the unit's program (the static reflector)"
 dpkg -S "${cmd[0]}" >/dev/null 2>&1 || th_fail "ExecStart's ${cmd[0]} belongs to no package"
 ip netns exec "$ns" "${cmd[@]}" >"$TH_TMP/reflector.log" 2>&1 &
 rpid=$!
@@ -187,6 +189,7 @@ ip netns exec "$ns" /usr/bin/themis-agent probe --target 127.0.0.1:7300 --vm pkg
 }
 th_assert_match 'sent 200 received 200 lost up 0 down 0 unknown 0' "$(cat "$TH_TMP/probe.log")" \
 	"probe summary against ${cmd[*]}"
+th_log "installed ${cmd[*]}: $(grep -o 'sent [0-9]* received [0-9]*' "$TH_TMP/probe.log")"
 kill -TERM "$rpid"
 
 # --- (c) purge leaves nothing of theirs
