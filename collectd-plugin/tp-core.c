@@ -1108,7 +1108,10 @@ static void tp_notice_add(tp_core *c, const tp_sess *s, bool timed_out, double t
 static bool tp_marker_dup(const tp_sess *s, const th_marker *m)
 {
 	for (size_t i = 0; i < s->nmarkers; i++)
-		if (s->markers[i].event == m->event && fabs(s->markers[i].t - m->t) < 1e-7)
+		if (s->markers[i].event == m->event && fabs(s->markers[i].t - m->t) < 1e-7 &&
+		    (!TH_EV_IS_HV(m->event) ||
+		     (strcmp(s->markers[i].hv_host, m->hv_host) == 0 &&
+		      strcmp(s->markers[i].hv_status, m->hv_status) == 0)))
 			return true;
 	return false;
 }
@@ -1142,6 +1145,12 @@ static th_err tp_markers_take(tp_core *c, const th_marker *m, size_t n, int64_t 
 
 		if (s == NULL && tp_finished(c, m[i].session)) {
 			c->hits[TP_HIT_CLOSED]++;
+			(*dups)++;
+			continue;
+		}
+		/* The hypervisor's events describe a session, they never open one (nor close
+		 * one): without their session they are ignored (counted with the duplicates). */
+		if (s == NULL && TH_EV_IS_HV(m[i].event)) {
 			(*dups)++;
 			continue;
 		}

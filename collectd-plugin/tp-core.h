@@ -3,9 +3,10 @@
  * Owns: session tagging per VM (markers open and close sessions; a record whose second lies in
  * a session's window belongs to it, otherwise it is background data of its VM), idempotency
  * (records keyed by vm + stream + kind + second, outages by stream + start, markers by session
- * + event + t), the per-second rows of each session's archive (written once a second can no
- * longer change: ArchiveLag seconds behind the newest data, after the same time of silence, or
- * when the session is finalised), session close by session-end (+ grace) or timeout, the
+ * + event + t, hypervisor markers also by hv_host + hv_status; hv-* markers never open or close
+ * a session, without one they are ignored), the per-second rows of each session's archive
+ * (written once a second can no longer change: ArchiveLag seconds behind the newest data, after
+ * the same time of silence, or when the session is finalised), session close by session-end (+ grace) or timeout, the
  * session's summary computed by the plugin at close (th_summary_network over its per-second loss
  * counts and outages), and the values and notifications to dispatch. Per VM (tp-vm.h) it keeps
  * the recent history that a session opened with a start in the past takes over, and the hourly

@@ -2,7 +2,10 @@
 # collectd-ingest.sh — a real collectd (-f) with the stock rrdtool plugin and themis: records,
 # iperf and markers posted with curl end up in the stock RRD files and in the session archive
 # with exact values and timestamps; bad token -> 401, malformed -> 400 naming the field,
-# oversized -> 413, and none of the refused input is stored while everything accepted is.
+# oversized -> 413, and none of the refused input is stored while everything accepted is. The
+# session's definition parameters (session-start "params"), the hypervisor's markers (hv-status,
+# hv-pause, hv-resume, posted after migration-end), the outage's per-direction windows and the
+# summary's decomposition come back from the archive exactly; an hv marker opens no session.
 # timeout: 120
 # shellcheck source=tests/common/lib.sh
 . "${top_srcdir:?}/tests/common/lib.sh"
@@ -72,13 +75,15 @@ th_assert_eq '{"error":"body: Content-Length 9882 is larger than the limit of 40
 
 # ArchiveLag 30: nothing is final before the session closes, whatever order kinds arrive in.
 # A session: start, seconds T0..T0+5 in two batches (the first re-sent), iperf, an outage, end.
-tp_expect_post 200 "$port" /v1/markers "[$(mk session-start $T0.250000)]" >/dev/null
+params=',"params":{"interval_ms":10.000,"bandwidth":"100M","live":true,"cycles":3,"load":"dirty 64 MB/s wss 96 MiB","migration":{"max-bandwidth":"32M","downtime-limit":"300"},"description":"live, loaded"}'
+tp_expect_post 200 "$port" /v1/markers "[$(mk session-start $T0.250000 "$params")]" >/dev/null
 b1="[$(tp_second vm1 s $T0 100 1.25),$(tp_second vm1 s $((T0 + 1)) 90 2.5),$(tp_second vm1 s $((T0 + 2)) 0)]"
 b2="[$(tp_second vm1 s $((T0 + 3)) 55),$(tp_second vm1 s $((T0 + 4)) 100),$(tp_second vm1 s $((T0 + 5)) 99)]"
 th_assert_eq '{"accepted":3,"duplicates":0}' "$(tp_expect_post 200 "$port" /v1/records "$b1")" "batch 1"
 th_assert_eq '{"accepted":0,"duplicates":3}' "$(tp_expect_post 200 "$port" /v1/records "$b1")" "batch 1 again"
 th_assert_eq '{"accepted":3,"duplicates":0}' "$(tp_expect_post 200 "$port" /v1/records "$b2")" "batch 2"
-outage="[{\"kind\":\"outage\",\"vm\":\"vm1\",\"stream\":\"s\",\"direction\":\"both\",\"start\":$((T0 + 1)).900000,\"end\":$((T0 + 3)).450000,\"duration_ms\":1550,\"bound_ms\":10,\"lost\":155}]"
+windows="\"up_start\":$((T0 + 1)).900000,\"up_end\":$((T0 + 2)).500000,\"down_start\":$((T0 + 2)).500000,\"down_end\":$((T0 + 3)).450000"
+outage="[{\"kind\":\"outage\",\"vm\":\"vm1\",\"stream\":\"s\",\"direction\":\"both\",\"start\":$((T0 + 1)).900000,\"end\":$((T0 + 3)).450000,\"duration_ms\":1550,\"bound_ms\":10,\"lost\":155,$windows}]"
 tp_expect_post 200 "$port" /v1/records "$outage" >/dev/null
 iperf="{\"start\":{\"timestamp\":{\"timesecs\":$T0}},\"intervals\":["
 iperf="$iperf{\"sum\":{\"start\":0,\"end\":1,\"seconds\":1,\"bytes\":125000,\"bits_per_second\":1000000,\"jitter_ms\":0.5,\"lost_packets\":1,\"packets\":100,\"omitted\":false}},"
@@ -87,8 +92,22 @@ iperf="$iperf{\"sum\":{\"start\":2,\"end\":3,\"seconds\":1,\"bytes\":62500,\"bit
 th_assert_eq '{"accepted":3,"duplicates":0}' \
 	"$(tp_expect_post 200 "$port" "/v1/iperf?vm=vm1&stream=ip" "$iperf")" "iperf document"
 tp_expect_post 200 "$port" /v1/markers "[$(mk migration-request $((T0 + 1)).100000)]" >/dev/null
+tp_expect_post 200 "$port" /v1/markers "[$(mk migration-end $((T0 + 4)).000000 ',"outcome":"success"')]" >/dev/null
+# The hypervisor's events, collected during the migration, come after migration-end with their
+# own times; a malformed one is refused by name and stores nothing.
+hv=',"hv_host":"h1","hv_source":"qmp","clock_bound_ms":0.000'
+hv2=',"hv_host":"h2","hv_source":"qmp","clock_bound_ms":0.000'
+body=$(tp_expect_post 400 "$port" /v1/markers "[$(mk hv-pause $((T0 + 1)).950125 ',"hv_host":"h1","hv_source":"ssh"')]")
+th_assert_eq '{"error":"markers[0].hv_source: expected \"qmp\" or \"libvirt\""}' "$body" "400 on a bad hv_source"
+th_assert_eq '{"accepted":3,"duplicates":0}' "$(tp_expect_post 200 "$port" /v1/markers \
+	"[$(mk hv-status $((T0 + 1)).800000 ',"hv_status":"device"'"$hv"),$(mk hv-pause $((T0 + 1)).950125 "$hv"),$(mk hv-resume $((T0 + 3)).200250 "$hv2")]")" "hv markers"
+# ... the same again are duplicates; one of an unknown session opens nothing
+th_assert_eq '{"accepted":0,"duplicates":1}' "$(tp_expect_post 200 "$port" /v1/markers "[$(mk hv-pause $((T0 + 1)).950125 "$hv")]")" "hv marker again"
+th_assert_eq '{"accepted":0,"duplicates":1}' "$(tp_expect_post 200 "$port" /v1/markers \
+	"{\"kind\":\"marker\",\"session\":\"ingest.nohv.c9\",\"vm\":\"vm3\",\"event\":\"hv-pause\",\"t\":$((T0 + 2)).5$hv}")" "hv marker of no session"
+decomp='"hv_pause":'$((T0 + 1))'.950125,"hv_resume":'$((T0 + 3))'.200250,"hv_paused_ms":1250.125,"pre_pause_ms":-50.125,"post_resume_ms":249.750,"decomp_bound_ms":10.000,"up_pre_pause_ms":-50.125,"up_post_resume_ms":-700.250,"down_pre_pause_ms":549.875,"down_post_resume_ms":249.750'
 tp_expect_post 200 "$port" /v1/markers \
-	"[$(mk migration-end $((T0 + 4)).000000 ',"outcome":"success"'),$(mk session-end $((T0 + 5)).500000 ',"summary":{"outcome":"success","downtime_ms":1550,"downtime_bound_ms":10,"outage_total_ms":1550,"lost_up":60,"lost_down":95,"lost_unknown":0,"hv_downtime_ms":25,"delta_ms":1525}')]" >/dev/null
+	"[$(mk session-end $((T0 + 5)).500000 ',"summary":{"outcome":"success","downtime_ms":1550,"downtime_bound_ms":10,"outage_total_ms":1550,"lost_up":60,"lost_down":95,"lost_unknown":0,"hv_downtime_ms":25,"delta_ms":1525,'"$decomp"'}')]" >/dev/null
 
 json="$d/archive/vm1/$S.json"
 closed() { [ "$(jq -r .closed_by "$json" 2>/dev/null)" = session-end ]; }
@@ -110,11 +129,25 @@ th_assert_match "Notification: severity = WARNING.*session $S2 of VM vm2 closed 
 rrd="$d/archive/vm1/$S.rrd"
 th_assert_eq "$T0" "$(jq -r .first "$json")" "archive first"
 th_assert_eq "$((T0 + 5))" "$(jq -r .last "$json")" "archive last"
-th_assert_eq 4 "$(jq '.markers | length' "$json")" "archive markers"
-th_assert_eq "migration-request" "$(jq -r '.markers[1].event' "$json")" "marker order"
+th_assert_eq "session-start migration-request hv-status hv-pause hv-resume migration-end session-end" \
+	"$(jq -r '[.markers[].event] | join(" ")' "$json")" "archive markers, in time order"
+# Exact text of the archive (jq would rewrite the numbers): the encoder's own output.
+has() { # has TEXT WHAT
+	grep -qF -- "$1" "$json" || th_fail "$2: the archive lacks $1: $(cat "$json")"
+}
+id='"session":"'$S'","definition":"ingest","cycle":1,"vm":"vm1","vm_id":42,"src_host":"h1","dst_host":"h2"'
+has "{\"kind\":\"marker\",$id,\"event\":\"session-start\",\"t\":$T0.250000$params}," \
+	"session-start with its params"
+has "{\"kind\":\"marker\",$id,\"event\":\"hv-status\",\"t\":$((T0 + 1)).800000,\"hv_status\":\"device\"$hv},{\"kind\":\"marker\",$id,\"event\":\"hv-pause\",\"t\":$((T0 + 1)).950125$hv},{\"kind\":\"marker\",$id,\"event\":\"hv-resume\",\"t\":$((T0 + 3)).200250$hv2}," \
+	"hv markers"
 th_assert_eq 1 "$(jq '.outages | length' "$json")" "archive outages"
 th_assert_eq 155 "$(jq '.outages[0].lost' "$json")" "outage lost"
+has "\"lost\":155,$windows}]" "outage per-direction windows"
 th_assert_eq 1550 "$(jq '.summary.downtime_ms' "$json")" "summary downtime"
+has "\"delta_ms\":1525.000,$decomp}" "summary decomposition"
+th_assert_eq 1550 "$(jq '.summary | -.pre_pause_ms + .hv_paused_ms + .post_resume_ms' "$json")" \
+	"-pre_pause + paused + post_resume = downtime"
+[ ! -e "$d/archive/vm3" ] || th_fail "an hv marker opened a session: $(ls -R "$d/archive/vm3")"
 for t in 0 1 2 3 4 5; do
 	want=$(printf '%s\n' 100 90 0 55 100 99 | sed -n "$((t + 1))p")
 	tp_assert_fetch "$rrd" "$((T0 + t))" received "$want"

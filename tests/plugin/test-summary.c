@@ -464,7 +464,11 @@ START_TEST(the_summaries_line_says_everything_of_the_session)
 	          "\"one_duration_s\":2.000,\"downtime_ms\":500.000,\"downtime_bound_ms\":10.000,"
 	          "\"outage_total_ms\":500.000,\"lost_up\":40,\"lost_down\":2,\"lost_unknown\":0,"
 	          "\"hv_downtime_ms\":null,\"hv_total_ms\":null,"
-	          "\"delta_ms\":null},\"summary_source\":\"plugin\"}\n");
+	          "\"delta_ms\":null,\"hv_pause\":null,\"hv_resume\":null,\"hv_paused_ms\":null,"
+	          "\"pre_pause_ms\":null,\"post_resume_ms\":null,\"decomp_bound_ms\":null,"
+	          "\"up_pre_pause_ms\":null,\"up_post_resume_ms\":null,"
+	          "\"down_pre_pause_ms\":null,\"down_post_resume_ms\":null},"
+	          "\"summary_source\":\"plugin\"}\n");
 	tp_out_free(&out);
 	tp_core_free(core);
 }
