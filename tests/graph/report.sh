@@ -36,13 +36,13 @@ th_assert_match 'session c6 has no data' "$(cat "$TH_TMP/err")" "no-data session
 th_assert_match "$A/web1/cut.json is not a valid session file" "$(cat "$TH_TMP/err")" "damaged file named on stderr"
 
 # Summary CSV, golden.
-th_assert_eq 'session,vm,definition,cycle,src_host,dst_host,closed_by,migration_request,migration_start,migration_end,outcome,one_stime,one_rstime,one_etime,one_duration_s,downtime_ms,downtime_bound_ms,outage_total_ms,lost_up,lost_down,lost_unknown,hv_downtime_ms,hv_total_ms,delta_ms
-"c1","web1","d1",1,"hv-a","hv-b","session-end",1700000038.4,1700000040.5,1700000048.75,"success",,,,2.1,1234.5,10,1234.5,120,30,0,45,,1189.5
-"c2","web1","d1",2,"hv-a","hv-b","session-end",1700003038.4,1700003040.5,1700003048.75,"success",,,,1.9,800,10,800,70,10,0,40,,760
-"c3","web1","d1",3,"hv-a","hv-b","session-end",1700006038.4,1700006040.5,1700006048.75,"failed",,,,5,3000,10,3000,300,0,0,,,
-"c4","web1","d1",4,"hv-a","hv-b","session-end",1700009038.4,1700009040.5,1700009048.75,"success",,,,2,950,10,950,90,5,0,50,,900
-"c5","web1","d1",5,"hv-a","hv-b","session-end",1700012038.4,1700012040.5,1700012048.75,"success",,,,2.25,1100,10,1100,100,0,0,,,
-"c6","web1","d1",6,"hv-a","hv-b","session-end",1700015038.4,1700015040.5,1700015048.75,"timeout",,,,,,,,,,,,,' \
+th_assert_eq 'session,vm,definition,cycle,src_host,dst_host,closed_by,migration_request,migration_start,migration_end,outcome,one_stime,one_rstime,one_etime,one_duration_s,downtime_ms,downtime_bound_ms,outage_total_ms,lost_up,lost_down,lost_unknown,hv_downtime_ms,hv_total_ms,delta_ms,hv_pause,hv_resume,hv_paused_ms,pre_pause_ms,post_resume_ms,decomp_bound_ms,up_pre_pause_ms,up_post_resume_ms,down_pre_pause_ms,down_post_resume_ms
+"c1","web1","d1",1,"hv-a","hv-b","session-end",1700000038.4,1700000040.5,1700000048.75,"success",,,,2.1,1234.5,10,1234.5,120,30,0,45,,1189.5,,,,,,,,,,
+"c2","web1","d1",2,"hv-a","hv-b","session-end",1700003038.4,1700003040.5,1700003048.75,"success",,,,1.9,800,10,800,70,10,0,40,,760,,,,,,,,,,
+"c3","web1","d1",3,"hv-a","hv-b","session-end",1700006038.4,1700006040.5,1700006048.75,"failed",,,,5,3000,10,3000,300,0,0,,,,,,,,,,,,,
+"c4","web1","d1",4,"hv-a","hv-b","session-end",1700009038.4,1700009040.5,1700009048.75,"success",,,,2,950,10,950,90,5,0,50,,900,,,,,,,,,,
+"c5","web1","d1",5,"hv-a","hv-b","session-end",1700012038.4,1700012040.5,1700012048.75,"success",,,,2.25,1100,10,1100,100,0,0,,,,,,,,,,,,,
+"c6","web1","d1",6,"hv-a","hv-b","session-end",1700015038.4,1700015040.5,1700015048.75,"timeout",,,,,,,,,,,,,,,,,,,,,,,' \
 	"$(cat "$R/summary.csv")" "summary.csv"
 
 html=$(cat "$R/index.html")
