@@ -96,7 +96,7 @@ th_assert_eq "observed plugin 1500 success $((NOW - 60)) 1" \
 	"summaries line"
 h=$(tp_health_json "$port")
 th_assert_eq 0 "$(jq '.limits.HistoryMaxBytes' <<<"$h")" "no VM refused history"
-th_assert_eq 185600 "$(jq .history_bytes <<<"$h")" "history of two VMs (92,800 bytes each)"
+th_assert_eq 187648 "$(jq .history_bytes <<<"$h")" "history of two VMs (93,824 bytes each)"
 tp_stop "${TP_PID_edge:?}"
 
 # The RRD, from the session's first second.
