@@ -77,9 +77,124 @@ static th_err th_decode_summary(yajl_val v, const char *w, th_summary *s, char *
 		case TH_SF_EPOCH:
 			e = th_json_int_opt(v, w, f->name, 0, TH_EPOCH_MAX, p, errbuf);
 			break;
+		case TH_SF_TIME:
+			e = th_json_double_opt(v, w, f->name, f->min, f->max, p, errbuf);
+			break;
 		}
 	}
 	return e;
+}
+
+/* A params.migration key: [a-z0-9-]{1,31}. */
+static bool th_param_key_ok(const char *k)
+{
+	size_t n = 0;
+
+	for (; k[n] != '\0'; n++)
+		if (!((k[n] >= 'a' && k[n] <= 'z') || (k[n] >= '0' && k[n] <= '9') || k[n] == '-'))
+			return false;
+	return n > 0 && n < TH_PARAMS_KEY_MAX;
+}
+
+/* "params" of a session-start (codec-marker.h); unknown keys are ignored. */
+static th_err th_decode_params(yajl_val v, const char *w, th_params *p, char *errbuf)
+{
+	yajl_val mv;
+	bool live;
+	th_err e;
+
+	th_params_init(p);
+	if (!YAJL_IS_OBJECT(v))
+		return th_seterr(errbuf, TH_ERR_INVALID, "%s: expected an object", w);
+	p->present = true;
+	if ((e = th_json_double_opt(v, w, "interval_ms", 1e-6, 3.6e6, &p->interval_ms, errbuf)) ||
+	    (e = th_json_string_opt(v, w, "bandwidth", p->bandwidth, sizeof p->bandwidth,
+	                            errbuf)) ||
+	    (e = th_json_int_opt(v, w, "cycles", 0, INT32_MAX, &p->cycles, errbuf)) ||
+	    (e = th_json_string_opt(v, w, "load", p->load, sizeof p->load, errbuf)) ||
+	    (e = th_json_string_opt(v, w, "description", p->description, sizeof p->description,
+	                            errbuf)))
+		return e;
+	if (th_json_member(v, "live") != NULL) {
+		if ((e = th_json_bool_opt(v, w, "live", &live, errbuf)))
+			return e;
+		p->live = live ? 1 : 0;
+	}
+	if ((mv = th_json_member(v, "migration")) == NULL)
+		return TH_OK;
+	if (!YAJL_IS_OBJECT(mv))
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "%s.migration: expected an object of strings", w);
+	if (mv->u.object.len > TH_PARAMS_MIGRATION_MAX)
+		return th_seterr(errbuf, TH_ERR_INVALID, "%s.migration: %zu entries, at most %d", w,
+		                 mv->u.object.len, TH_PARAMS_MIGRATION_MAX);
+	for (size_t i = 0; i < mv->u.object.len; i++) {
+		const char *k = mv->u.object.keys[i];
+		yajl_val x = mv->u.object.values[i];
+		size_t len;
+
+		if (!th_param_key_ok(k))
+			return th_seterr(errbuf, TH_ERR_INVALID,
+			                 "%s.migration: key \"%.40s\" is not [a-z0-9-]{1,31}", w,
+			                 k);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(p->migration[j].key, k) == 0)
+				return th_seterr(errbuf, TH_ERR_INVALID,
+				                 "%s.migration.%s: given twice", w, k);
+		if (!YAJL_IS_STRING(x))
+			return th_seterr(errbuf, TH_ERR_INVALID,
+			                 "%s.migration.%s: expected a string", w, k);
+		if ((len = strlen(x->u.string)) >= TH_PARAMS_VALUE_MAX)
+			return th_seterr(errbuf, TH_ERR_INVALID,
+			                 "%s.migration.%s: %zu bytes, at most %d", w, k, len,
+			                 TH_PARAMS_VALUE_MAX - 1);
+		memcpy(p->migration[i].key, k, strlen(k) + 1);
+		memcpy(p->migration[i].value, x->u.string, len + 1);
+		p->nmigration = i + 1;
+	}
+	return TH_OK;
+}
+
+/* The hypervisor fields: required hv_host and hv_source (and hv_status on hv-status) on hv-*
+ * events, refused on the others. */
+static th_err th_decode_hv(yajl_val v, const char *w, th_marker *m, char *errbuf)
+{
+	static const char *const keys[] = {"hv_status", "hv_host", "hv_source", "clock_bound_ms"};
+	char sw[64];
+	th_err e;
+
+	if (!TH_EV_IS_HV(m->event)) {
+		for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+			if (th_json_member(v, keys[i]) != NULL)
+				return th_seterr(
+				    errbuf, TH_ERR_INVALID,
+				    "%s.%s: only hv-status, hv-pause and hv-resume carry "
+				    "one",
+				    w, keys[i]);
+		return TH_OK;
+	}
+	if (m->event == TH_EV_HV_STATUS)
+		e = th_json_string(v, w, "hv_status", m->hv_status, sizeof m->hv_status, errbuf);
+	else
+		e = th_json_string_opt(v, w, "hv_status", m->hv_status, sizeof m->hv_status,
+		                       errbuf);
+	if (e)
+		return e;
+	snprintf(sw, sizeof sw, "%s.hv_host", w);
+	if ((e = th_json_string(v, w, "hv_host", m->hv_host, sizeof m->hv_host, errbuf)) ||
+	    (e = th_name_check(sw, m->hv_host, errbuf)))
+		return e;
+	if (th_json_string(v, w, "hv_source", m->hv_source, sizeof m->hv_source, NULL) != TH_OK ||
+	    (strcmp(m->hv_source, "qmp") != 0 && strcmp(m->hv_source, "libvirt") != 0))
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "%s.hv_source: expected \"qmp\" or \"libvirt\"", w);
+	if (th_json_member(v, "clock_bound_ms") != NULL &&
+	    YAJL_IS_NULL(th_json_member(v, "clock_bound_ms")))
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "%s.clock_bound_ms: expected a number >= 0 (leave it out when "
+		                 "unknown)",
+		                 w);
+	return th_json_double_opt(v, w, "clock_bound_ms", 0, 1e9, &m->clock_bound_ms, errbuf);
 }
 
 th_err th_marker_decode_value(yajl_val v, const char *w, th_marker *m, char *errbuf)
@@ -90,9 +205,7 @@ th_err th_marker_decode_value(yajl_val v, const char *w, th_marker *m, char *err
 	yajl_val sv;
 	th_err e;
 
-	memset(m, 0, sizeof *m);
-	m->cycle = -1;
-	m->vm_id = -1;
+	th_marker_init(m);
 	if (!YAJL_IS_OBJECT(v))
 		return th_seterr(errbuf, TH_ERR_INVALID, "%s: expected an object", w);
 	if (th_json_string(v, w, "kind", kind, sizeof kind, NULL) != TH_OK ||
@@ -129,8 +242,20 @@ th_err th_marker_decode_value(yajl_val v, const char *w, th_marker *m, char *err
 	if (m->event == 0)
 		return th_seterr(errbuf, TH_ERR_INVALID,
 		                 "%s.event: expected \"session-start\", \"migration-request\", "
-		                 "\"migration-start\", \"migration-end\" or \"session-end\"",
+		                 "\"migration-start\", \"migration-end\", \"session-end\", "
+		                 "\"hv-status\", \"hv-pause\" or \"hv-resume\"",
 		                 w);
+	if ((e = th_decode_hv(v, w, m, errbuf)))
+		return e;
+	sv = th_json_member(v, "params");
+	if (m->event == TH_EV_SESSION_START && sv != NULL && !YAJL_IS_NULL(sv)) {
+		snprintf(sw, sizeof sw, "%s.params", w);
+		if ((e = th_decode_params(sv, sw, &m->params, errbuf)))
+			return e;
+	} else if (sv != NULL && !YAJL_IS_NULL(sv)) {
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "%s.params: only session-start carries one", w);
+	}
 	if ((e = th_decode_outcome(v, w, &m->outcome, &has_outcome, errbuf)))
 		return e;
 	if (th_json_member(v, "origin") != NULL) {

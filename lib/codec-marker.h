@@ -8,6 +8,16 @@
  * be null = unknown; the outcome comes from the summary or else from the marker, and may stay
  * unknown). th-marker-json.h writes what this reads.
  *
+ * hv-status, hv-pause and hv-resume need hv_host (a valid name) and hv_source ("qmp" or
+ * "libvirt"), hv-status also hv_status (at most 31 bytes; optional on the other two);
+ * clock_bound_ms is optional, a finite number >= 0 (absent = unknown, null refused). Other
+ * events must not carry these keys. session-start may carry "params" (null = absent; other
+ * events must not): an object whose known keys are typed strictly (interval_ms a number in
+ * (0, 3.6e6], bandwidth a string of at most 31 bytes, live a boolean, cycles an integer >= 0,
+ * load and description strings of at most 255 bytes, migration an object of at most
+ * TH_PARAMS_MIGRATION_MAX distinct keys [a-z0-9-]{1,31} to strings of at most 63 bytes); its
+ * unknown keys are ignored.
+ *
  * vm must be a valid name (th-name.h). A body is walked as a stream (json-stream.h): each
  * marker is built alone in bounded storage, nesting is limited to TH_JS_DEPTH_MAX levels, a
  * marker to TH_JS_ELEM_NODES values and TH_JS_ELEM_BYTES bytes, a body to TH_MARKERS_MAX

@@ -66,6 +66,35 @@ static th_err th_decode_second(yajl_val v, const char *w, th_second *s, char *er
 	return TH_OK;
 }
 
+/* An optional per-direction window (DESIGN §4.4): both keys or neither, start <= end, inside
+ * the outage (1 us of rounding allowed). */
+static th_err th_decode_window(yajl_val v, const char *w, const char *dir, const th_outage *o,
+                               double *a, double *b, char *errbuf)
+{
+	char ka[16], kb[16];
+	th_err e;
+
+	snprintf(ka, sizeof ka, "%s_start", dir);
+	snprintf(kb, sizeof kb, "%s_end", dir);
+	*a = *b = NAN;
+	if ((th_json_member(v, ka) == NULL) != (th_json_member(v, kb) == NULL))
+		return th_seterr(errbuf, TH_ERR_INVALID, "%s.%s: %s and %s go together", w,
+		                 th_json_member(v, ka) == NULL ? ka : kb, ka, kb);
+	if (th_json_member(v, ka) == NULL)
+		return TH_OK;
+	if ((e = th_json_double(v, w, ka, 0, TH_EPOCH_MAX, false, a, errbuf)) ||
+	    (e = th_json_double(v, w, kb, 0, TH_EPOCH_MAX, false, b, errbuf)))
+		return e;
+	if (*b < *a)
+		return th_seterr(errbuf, TH_ERR_INVALID, "%s.%s: %.6f is before %s %.6f", w, kb, *b,
+		                 ka, *a);
+	if (*a < o->start - 1e-6 || *b > o->end + 1e-6)
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "%s.%s: [%.6f, %.6f] is not inside the outage [%.6f, %.6f]", w, ka,
+		                 *a, *b, o->start, o->end);
+	return TH_OK;
+}
+
 static th_err th_decode_outage(yajl_val v, const char *w, th_outage *o, char *errbuf)
 {
 	char dir[8];
@@ -91,6 +120,9 @@ static th_err th_decode_outage(yajl_val v, const char *w, th_outage *o, char *er
 	if (o->end < o->start)
 		return th_seterr(errbuf, TH_ERR_INVALID, "%s.end: %.6f is before start %.6f", w,
 		                 o->end, o->start);
+	if ((e = th_decode_window(v, w, "up", o, &o->up_start, &o->up_end, errbuf)) ||
+	    (e = th_decode_window(v, w, "down", o, &o->down_start, &o->down_end, errbuf)))
+		return e;
 	return TH_OK;
 }
 

@@ -4,7 +4,9 @@
  * its JSON type and range ("second" RTT/jitter fields may be null = no echo; iperf jitter_ms,
  * lost_packets and packets may be null or absent = unknown); unknown keys are ignored so that
  * producers can add fields. Errors name the record and the field: "records[3].sent: ...".
- * vm must be a valid name and stream a valid stream id (th-name.h).
+ * vm must be a valid name and stream a valid stream id (th-name.h). An outage's per-direction
+ * windows (up_start/up_end, down_start/down_end) are optional, NaN when absent; a pair comes
+ * whole, start <= end, inside [start, end] of the outage (1 us of rounding allowed).
  *
  * A body is walked as a stream (json-stream.h): each record is built alone in bounded storage,
  * nesting is limited to TH_JS_DEPTH_MAX levels, a record to TH_JS_ELEM_NODES values and

@@ -70,6 +70,7 @@ struct th_stream {
 	/* outage run in progress */
 	uint64_t run_len, run_up, run_down; /* probes in the run, and lost each known way */
 	int64_t run_first_ns, run_last_ns;
+	int64_t up_first_ns, up_last_ns, down_first_ns, down_last_ns; /* per-direction windows */
 
 	/* open seconds, oldest first, in a ring */
 	sec_acc *secs;
@@ -667,6 +668,19 @@ static void run_emit(th_stream *s, int64_t end_ns, th_record_cb cb, void *arg)
 		o->duration_ms = (double)(end_ns - s->run_first_ns) / 1e6;
 		o->bound_ms = (double)s->conf.interval_ns / 1e6;
 		o->lost = (uint32_t)s->run_len;
+		/* per direction: first lost probe's send time to the last one's + one interval,
+		 * at most the outage's end (DESIGN §4.4) */
+		o->up_start = o->up_end = o->down_start = o->down_end = NAN;
+		if (s->run_up > 0) {
+			int64_t e = s->up_last_ns + s->conf.interval_ns;
+			o->up_start = epoch_of(s, s->up_first_ns);
+			o->up_end = epoch_of(s, e < end_ns ? e : end_ns);
+		}
+		if (s->run_down > 0) {
+			int64_t e = s->down_last_ns + s->conf.interval_ns;
+			o->down_start = epoch_of(s, s->down_first_ns);
+			o->down_end = epoch_of(s, e < end_ns ? e : end_ns);
+		}
 		s->cnt.outages++;
 		if (cb != NULL)
 			cb(&r, arg);
@@ -682,10 +696,15 @@ static void run_add(th_stream *s, uint64_t seq, th_direction d)
 		s->run_first_ns = t;
 	s->run_last_ns = t;
 	s->run_len++;
-	if (d == TH_DIR_UP)
-		s->run_up++;
-	else if (d == TH_DIR_DOWN)
-		s->run_down++;
+	if (d == TH_DIR_UP) {
+		if (s->run_up++ == 0)
+			s->up_first_ns = t;
+		s->up_last_ns = t;
+	} else if (d == TH_DIR_DOWN) {
+		if (s->run_down++ == 0)
+			s->down_first_ns = t;
+		s->down_last_ns = t;
+	}
 }
 
 /* Settle slots in order while their fate is known. */

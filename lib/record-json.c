@@ -78,6 +78,16 @@ static int gen_outage(yajl_gen g, const th_outage *o)
 	e |= gkey_num(g, "duration_ms", o->duration_ms, 3);
 	e |= gkey_num(g, "bound_ms", o->bound_ms, 3);
 	e |= gkey_int(g, "lost", o->lost);
+	/* per-direction windows: only for a direction that lost probes (NaN, or 0 from a
+	 * zeroed record, leaves the pair out) */
+	if (isfinite(o->up_start) && isfinite(o->up_end) && o->up_start > 0) {
+		e |= gkey_num(g, "up_start", o->up_start, 6);
+		e |= gkey_num(g, "up_end", o->up_end, 6);
+	}
+	if (isfinite(o->down_start) && isfinite(o->down_end) && o->down_start > 0) {
+		e |= gkey_num(g, "down_start", o->down_start, 6);
+		e |= gkey_num(g, "down_end", o->down_end, 6);
+	}
 	return e;
 }
 

@@ -2,7 +2,8 @@
  *
  * Keys are exactly the DESIGN §5.1 names (plus the th-record.h additions noted there), NaN
  * numbers become null, epoch times with fractions ("start", "end") carry microsecond digits,
- * "t" is an integer. Decoding lives in the codec (lib/codec.am).
+ * "t" is an integer. An outage's per-direction windows ("up_start"/"up_end",
+ * "down_start"/"down_end") are written, as pairs, only when known (finite and > 0). Decoding lives in the codec (lib/codec.am).
  */
 #ifndef TH_RECORD_JSON_H
 #define TH_RECORD_JSON_H

@@ -76,8 +76,39 @@ void th_summary_json_gen(yajl_gen g, const th_summary *s, th_outcome fallback)
 		case TH_SF_EPOCH:
 			th_gen_int(g, f->name, (long long)*(const int64_t *)p);
 			break;
+		case TH_SF_TIME:
+			th_gen_dbl(g, f->name, *(const double *)p, 6);
+			break;
 		}
 	}
+	yajl_gen_map_close(g);
+}
+
+/* params as an object of its present fields (th-marker-json.h). */
+static void th_params_json_gen(yajl_gen g, const th_params *p)
+{
+	yajl_gen_map_open(g);
+	if (isfinite(p->interval_ms))
+		th_gen_dbl(g, "interval_ms", p->interval_ms, 3);
+	if (p->bandwidth[0] != '\0')
+		th_gen_str(g, "bandwidth", p->bandwidth);
+	if (p->live >= 0) {
+		th_gen_key(g, "live");
+		yajl_gen_bool(g, p->live != 0);
+	}
+	if (p->cycles >= 0)
+		th_gen_int(g, "cycles", (long long)p->cycles);
+	if (p->load[0] != '\0')
+		th_gen_str(g, "load", p->load);
+	if (p->nmigration > 0) {
+		th_gen_key(g, "migration");
+		yajl_gen_map_open(g);
+		for (size_t i = 0; i < p->nmigration && i < TH_PARAMS_MIGRATION_MAX; i++)
+			th_gen_str(g, p->migration[i].key, p->migration[i].value);
+		yajl_gen_map_close(g);
+	}
+	if (p->description[0] != '\0')
+		th_gen_str(g, "description", p->description);
 	yajl_gen_map_close(g);
 }
 
@@ -144,6 +175,18 @@ th_err th_marker_json_gen(yajl_gen g, const th_marker *m, char *errbuf)
 		th_gen_str(g, "origin", th_origin_name(m->origin));
 	if (m->message[0] != '\0')
 		th_gen_str(g, "message", m->message);
+	if (TH_EV_IS_HV(m->event)) {
+		if (m->hv_status[0] != '\0')
+			th_gen_str(g, "hv_status", m->hv_status);
+		th_gen_str(g, "hv_host", m->hv_host);
+		th_gen_str(g, "hv_source", m->hv_source);
+		if (isfinite(m->clock_bound_ms))
+			th_gen_dbl(g, "clock_bound_ms", m->clock_bound_ms, 3);
+	}
+	if (m->event == TH_EV_SESSION_START && m->params.present) {
+		th_gen_key(g, "params");
+		th_params_json_gen(g, &m->params);
+	}
 	if (m->event == TH_EV_SESSION_END) {
 		th_gen_key(g, "summary");
 		th_summary_json_gen(g, &m->summary, m->outcome);

@@ -9,12 +9,20 @@
  *                            on other events only when known
  *    [,"origin":"run"]       only when said
  *    [,"message":"…"]        only when non-empty
+ *    [,"hv_status":"active"] hv-* events, only when non-empty (always on hv-status)
+ *    [,"hv_host":…,"hv_source":"qmp"|"libvirt"]  hv-* events
+ *    [,"clock_bound_ms":N]   hv-* events, only when known (not NaN)
+ *    [,"params":{…}]         session-start only, when params.present: its known fields only,
+ *                            "interval_ms" (3 decimals), "bandwidth", "live" (a boolean),
+ *                            "cycles", "load", "migration" (object of string values, in
+ *                            order), "description"
  *    [,"summary":{…}]}       session-end only
  * cycle and vm_id are written as they are (-1 = unknown). The summary object has the keys of
  * th_summary_fields (th-summary.h), in that order, each encoded by its type: "outcome" a name
  * (the marker's outcome when the summary has none; left out when neither is known), doubles
- * with three decimals and null for NaN, counts as integers and null when negative, OpenNebula
- * times as integers (0 = unset). Names come from th-record-names.h.
+ * with three decimals (epoch times, TH_SF_TIME, with six) and null for NaN, counts as integers
+ * and null when negative, OpenNebula times as integers (0 = unset). Names come from
+ * th-record-names.h.
  */
 #ifndef TH_MARKER_JSON_H
 #define TH_MARKER_JSON_H

@@ -22,9 +22,14 @@ static const char *const th_direction_names[] = {
 };
 
 static const char *const th_event_names[] = {
-    [TH_EV_SESSION_START] = "session-start",     [TH_EV_MIGRATION_REQUEST] = "migration-request",
-    [TH_EV_MIGRATION_START] = "migration-start", [TH_EV_MIGRATION_END] = "migration-end",
+    [TH_EV_SESSION_START] = "session-start",
+    [TH_EV_MIGRATION_REQUEST] = "migration-request",
+    [TH_EV_MIGRATION_START] = "migration-start",
+    [TH_EV_MIGRATION_END] = "migration-end",
     [TH_EV_SESSION_END] = "session-end",
+    [TH_EV_HV_STATUS] = "hv-status",
+    [TH_EV_HV_PAUSE] = "hv-pause",
+    [TH_EV_HV_RESUME] = "hv-resume",
 };
 
 static const char *const th_outcome_names[] = {

@@ -22,8 +22,8 @@ const char *th_direction_name(th_direction d);
 /* The direction named s; 0 when s names none. */
 th_direction th_direction_parse(const char *s);
 
-/* "session-start", "migration-request", "migration-start", "migration-end", "session-end";
- * NULL for an invalid value. */
+/* "session-start", "migration-request", "migration-start", "migration-end", "session-end",
+ * "hv-status", "hv-pause", "hv-resume"; NULL for an invalid value. */
 const char *th_event_name(th_event e);
 /* The event named s; 0 when s names none. */
 th_event th_event_parse(const char *s);

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define TH_NAME_MAX 128   /* vm and stream names, bytes including NUL */
+#define TH_NAME_MAX 128 /* vm and stream names, bytes including NUL */
 
 typedef enum th_record_kind {
 	TH_REC_SECOND = 1, /* "second" */
@@ -52,6 +52,10 @@ typedef struct th_outage {
 	double duration_ms; /* end - start */
 	double bound_ms;    /* uncertainty of the bounds (one probe interval) */
 	uint32_t lost;      /* probes lost in the run */
+	/* Per-direction windows (DESIGN §4.4), NaN when that direction lost no probe in the run:
+	 * send time of its first lost probe, and end of its last (send time + one interval, at
+	 * most end). Stalled probes count as up; "unknown" losses as neither. */
+	double up_start, up_end, down_start, down_end;
 } th_outage;
 
 /* "kind":"iperf" — one per iperf interval. */
@@ -60,10 +64,10 @@ typedef struct th_iperf {
 	double seconds; /* interval length */
 	uint64_t bytes;
 	double bits_per_second;
-	double jitter_ms;      /* NaN when the side does not know it */
-	int64_t lost_packets;  /* -1 when unknown */
-	int64_t packets;       /* -1 when unknown */
-	bool blackout;         /* zero-byte interval: part of an outage, not "0 % loss" */
+	double jitter_ms;     /* NaN when the side does not know it */
+	int64_t lost_packets; /* -1 when unknown */
+	int64_t packets;      /* -1 when unknown */
+	bool blackout;        /* zero-byte interval: part of an outage, not "0 % loss" */
 } th_iperf;
 
 typedef struct th_record {

@@ -1,5 +1,6 @@
 /* th-summary.c — the summary's field table; migration-window downtime, outage union and loss
- * sums. */
+ * sums; the outage's decomposition against the hypervisor's pause and resume; the initial
+ * (all unknown) summary, params and marker. */
 #include "themis-config.h"
 
 #include <math.h>
@@ -7,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec-record.h" /* TH_EPOCH_MAX */
 #include "th-summary.h"
 
 /* One entry: the JSON key is the member's own name, so the two cannot differ. */
@@ -15,7 +17,8 @@
 /* clang-format on */
 
 /* The order of the trigger's CSV since its first release: outcome, OpenNebula's view, the
- * network's, the hypervisor's. */
+ * network's, the hypervisor's; then the decomposition (appended, so older columns keep their
+ * place). */
 const th_summary_field th_summary_fields[TH_SUMMARY_NFIELDS] = {
     TH_SF(outcome, TH_SF_OUTCOME, "", 0, 0),
     TH_SF(one_stime, TH_SF_EPOCH, "epoch s", 0, 0),
@@ -31,6 +34,16 @@ const th_summary_field th_summary_fields[TH_SUMMARY_NFIELDS] = {
     TH_SF(hv_downtime_ms, TH_SF_MS, "ms", 0, 1e12),
     TH_SF(hv_total_ms, TH_SF_MS, "ms", 0, 1e12),
     TH_SF(delta_ms, TH_SF_MS, "ms", -1e12, 1e12),
+    TH_SF(hv_pause, TH_SF_TIME, "epoch s", 0, (double)TH_EPOCH_MAX),
+    TH_SF(hv_resume, TH_SF_TIME, "epoch s", 0, (double)TH_EPOCH_MAX),
+    TH_SF(hv_paused_ms, TH_SF_MS, "ms", -1e12, 1e12),
+    TH_SF(pre_pause_ms, TH_SF_MS, "ms", -1e12, 1e12),
+    TH_SF(post_resume_ms, TH_SF_MS, "ms", -1e12, 1e12),
+    TH_SF(decomp_bound_ms, TH_SF_MS, "ms", 0, 1e12),
+    TH_SF(up_pre_pause_ms, TH_SF_MS, "ms", -1e12, 1e12),
+    TH_SF(up_post_resume_ms, TH_SF_MS, "ms", -1e12, 1e12),
+    TH_SF(down_pre_pause_ms, TH_SF_MS, "ms", -1e12, 1e12),
+    TH_SF(down_post_resume_ms, TH_SF_MS, "ms", -1e12, 1e12),
 };
 
 const char *th_sfield_type_name(th_sfield_type t)
@@ -46,6 +59,8 @@ const char *th_sfield_type_name(th_sfield_type t)
 		return "count";
 	case TH_SF_EPOCH:
 		return "epoch";
+	case TH_SF_TIME:
+		return "time";
 	}
 	return NULL;
 }
@@ -68,6 +83,29 @@ void th_summary_init(th_summary *s)
 	s->lost_up = s->lost_down = s->lost_unknown = -1;
 	s->one_duration_s = NAN;
 	s->hv_downtime_ms = s->hv_total_ms = s->delta_ms = NAN;
+	s->hv_pause = s->hv_resume = s->hv_paused_ms = NAN;
+	s->pre_pause_ms = s->post_resume_ms = s->decomp_bound_ms = NAN;
+	s->up_pre_pause_ms = s->up_post_resume_ms = NAN;
+	s->down_pre_pause_ms = s->down_post_resume_ms = NAN;
+}
+
+void th_params_init(th_params *p)
+{
+	memset(p, 0, sizeof *p);
+	p->interval_ms = NAN;
+	p->live = -1;
+	p->cycles = -1;
+}
+
+void th_marker_init(th_marker *m)
+{
+	memset(m, 0, sizeof *m);
+	m->cycle = -1;
+	m->vm_id = -1;
+	m->t = NAN;
+	m->clock_bound_ms = NAN;
+	th_params_init(&m->params);
+	th_summary_init(&m->summary);
 }
 
 typedef struct th_span {
@@ -180,4 +218,62 @@ void th_summary_set_hv(th_summary *s, double hv_downtime_ms, double hv_total_ms)
 	s->hv_downtime_ms = hv_downtime_ms;
 	s->hv_total_ms = hv_total_ms;
 	th_summary_delta(s);
+}
+
+const th_outage *th_summary_downtime_outage(const th_record *recs, size_t n, const char *vm,
+                                            double win_start, double win_end)
+{
+	const th_outage *best = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		const th_outage *o = &recs[i].u.outage;
+
+		if (recs[i].kind != TH_REC_OUTAGE || (vm != NULL && strcmp(recs[i].vm, vm) != 0))
+			continue;
+		if (o->start > win_end || o->end < win_start)
+			continue;
+		if (best == NULL || o->duration_ms > best->duration_ms)
+			best = o;
+	}
+	return best;
+}
+
+/* (a - b) in ms; NaN when either is unknown. */
+static double th_ms_between(double a, double b)
+{
+	return isfinite(a) && isfinite(b) ? (a - b) * 1000.0 : NAN;
+}
+
+void th_summary_decompose(th_summary *s, const th_outage *o, double hv_pause, double hv_resume,
+                          double clock_bound_ms)
+{
+	double nan = NAN;
+	const double *up_s = &nan, *up_e = &nan, *dn_s = &nan, *dn_e = &nan;
+	double o_start = NAN, o_end = NAN, o_dur = NAN, o_bound = NAN;
+
+	s->hv_pause = isfinite(hv_pause) ? hv_pause : NAN;
+	s->hv_resume = isfinite(hv_resume) ? hv_resume : NAN;
+	if (o != NULL) {
+		o_start = o->start;
+		o_end = o->end;
+		o_dur = o->duration_ms;
+		o_bound = o->bound_ms;
+		up_s = &o->up_start;
+		up_e = &o->up_end;
+		dn_s = &o->down_start;
+		dn_e = &o->down_end;
+	}
+	s->hv_paused_ms = th_ms_between(s->hv_resume, s->hv_pause);
+	s->pre_pause_ms = th_ms_between(o_start, s->hv_pause);
+	if (isfinite(s->pre_pause_ms) && isfinite(s->hv_paused_ms) && isfinite(o_dur))
+		s->post_resume_ms = o_dur + s->pre_pause_ms - s->hv_paused_ms;
+	else
+		s->post_resume_ms = th_ms_between(o_end, s->hv_resume);
+	s->decomp_bound_ms = isfinite(o_bound) && isfinite(clock_bound_ms) && clock_bound_ms >= 0
+	                         ? o_bound + clock_bound_ms
+	                         : NAN;
+	s->up_pre_pause_ms = th_ms_between(*up_s, s->hv_pause);
+	s->up_post_resume_ms = th_ms_between(*up_e, s->hv_resume);
+	s->down_pre_pause_ms = th_ms_between(*dn_s, s->hv_pause);
+	s->down_post_resume_ms = th_ms_between(*dn_e, s->hv_resume);
 }

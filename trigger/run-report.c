@@ -133,6 +133,9 @@ static void report_csv_field(FILE *f, const th_summary *s, const th_summary_fiel
 	case TH_SF_EPOCH:
 		fprintf(f, "%lld", (long long)*(const int64_t *)p);
 		break;
+	case TH_SF_TIME:
+		report_csv_num(f, *(const double *)p, 6);
+		break;
 	}
 }
 

@@ -260,6 +260,82 @@ START_TEST(down_then_up_run_is_both_with_exact_split)
 }
 END_TEST
 
+/* Per-direction windows (DESIGN §4.4): from the send of a direction's first lost probe to the
+ * send of its last plus one interval, at most the outage's end; NaN for a direction that lost
+ * nothing. */
+static const th_outage *run_pattern(sim *m, uint64_t up_from, uint64_t up_to, uint64_t down_from,
+                                    uint64_t down_to)
+{
+	th_stream_conf c;
+
+	sim_conf(&c);
+	sim_init(m, &c);
+	m->up_from = up_from;
+	m->up_to = up_to;
+	m->down_from = down_from;
+	m->down_to = down_to;
+	sim_run(m, 400);
+	ck_assert_uint_eq(sim_count(m, TH_REC_OUTAGE), 1);
+	return sim_outage(m, 0);
+}
+
+START_TEST(per_direction_windows_of_up_then_down_losses)
+{
+	sim m;
+	/* probes 121..150 never reach the VM, then the echoes of 151..190 never come back */
+	const th_outage *o = run_pattern(&m, 121, 150, 151, 190);
+
+	ck_assert_int_eq(o->direction, TH_DIR_BOTH);
+	ck_assert_uint_eq(o->lost, 70);
+	ck_assert_double_eq_tol(o->start, T0 + 1.20, 1e-6);
+	ck_assert_double_eq_tol(o->end, T0 + 1.90, 1e-6);
+	ck_assert_double_eq_tol(o->up_start, T0 + 1.20, 1e-6);   /* send of 121 */
+	ck_assert_double_eq_tol(o->up_end, T0 + 1.50, 1e-6);     /* send of 150 + 10 ms */
+	ck_assert_double_eq_tol(o->down_start, T0 + 1.50, 1e-6); /* send of 151 */
+	ck_assert_double_eq_tol(o->down_end, T0 + 1.90, 1e-6);   /* send of 190 + 10 ms = end */
+	sim_free(&m);
+
+	/* the other order: echoes of 121..140 lost, then probes 141..190 */
+	o = run_pattern(&m, 141, 190, 121, 140);
+	ck_assert_double_eq_tol(o->down_start, T0 + 1.20, 1e-6);
+	ck_assert_double_eq_tol(o->down_end, T0 + 1.40, 1e-6);
+	ck_assert_double_eq_tol(o->up_start, T0 + 1.40, 1e-6);
+	ck_assert_double_eq_tol(o->up_end, T0 + 1.90, 1e-6);
+	sim_free(&m);
+
+	/* one direction only: the other's window is absent */
+	o = run_pattern(&m, 151, 200, UINT64_MAX, 0);
+	ck_assert_double_eq_tol(o->up_start, T0 + 1.50, 1e-6);
+	ck_assert_double_eq_tol(o->up_end, T0 + 2.00, 1e-6);
+	ck_assert(isnan(o->down_start) && isnan(o->down_end));
+	sim_free(&m);
+	o = run_pattern(&m, UINT64_MAX, 0, 151, 200);
+	ck_assert(isnan(o->up_start) && isnan(o->up_end));
+	ck_assert_double_eq_tol(o->down_start, T0 + 1.50, 1e-6);
+	ck_assert_double_eq_tol(o->down_end, T0 + 2.00, 1e-6);
+	sim_free(&m);
+
+	/* a stopped reflector: its stalled probes are up; the window ends one interval after
+	 * the last stalled probe (245, sent at 2.44 s), before the outage's end (2.4995 s) */
+	{
+		th_stream_conf c;
+
+		sim_conf(&c);
+		sim_init(&m, &c);
+		m.up_from = m.down_from = UINT64_MAX;
+		m.stop_from = 1000 * MS;
+		m.stop_to = 2500 * MS;
+		sim_run(&m, 400);
+		o = sim_outage(&m, 0);
+		ck_assert_double_eq_tol(o->up_start, T0 + 1.00, 1e-6);
+		ck_assert_double_eq_tol(o->up_end, T0 + 2.45, 1e-6);
+		ck_assert_double_eq_tol(o->end, T0 + 2.4995, 1e-6);
+		ck_assert(isnan(o->down_start));
+		sim_free(&m);
+	}
+}
+END_TEST
+
 START_TEST(loss_lands_in_the_scheduled_seconds)
 {
 	th_stream_conf c;
@@ -1018,6 +1094,7 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, up_outage_is_attributed_up);
 	tcase_add_test(tc, down_outage_is_attributed_down);
 	tcase_add_test(tc, down_then_up_run_is_both_with_exact_split);
+	tcase_add_test(tc, per_direction_windows_of_up_then_down_losses);
 	tcase_add_test(tc, loss_lands_in_the_scheduled_seconds);
 	tcase_add_test(tc, long_outage_direction_exact_for_every_probe);
 	tcase_add_test(tc, long_down_then_up_outage_is_split_exactly);

@@ -100,14 +100,19 @@ START_TEST(session_end_carries_summary_with_nulls_for_unknowns)
 	m.summary.lost_unknown = 1;
 	th_summary_set_one(&m.summary, 1718003600, 1718003612, 0);
 	ck_assert_int_eq(th_marker_to_json(&m, &j, NULL, NULL), TH_OK);
-	ck_assert_msg(strstr(j, "\"event\":\"session-end\",\"t\":1718003600.123457,\"outcome\":"
-	                        "\"success\",\"summary\":{\"outcome\":\"success\",\"one_stime\":"
-	                        "1718003600,\"one_rstime\":1718003612,\"one_etime\":0,"
-	                        "\"one_duration_s\":12.000,\"downtime_ms\":300.000,"
-	                        "\"downtime_bound_ms\":10.000,\"outage_total_ms\":350.000,"
-	                        "\"lost_up\":21,\"lost_down\":5,\"lost_unknown\":1,"
-	                        "\"hv_downtime_ms\":null,\"hv_total_ms\":null,"
-	                        "\"delta_ms\":null}}") != NULL,
+	ck_assert_msg(strstr(j,
+	                     "\"event\":\"session-end\",\"t\":1718003600.123457,\"outcome\":"
+	                     "\"success\",\"summary\":{\"outcome\":\"success\",\"one_stime\":"
+	                     "1718003600,\"one_rstime\":1718003612,\"one_etime\":0,"
+	                     "\"one_duration_s\":12.000,\"downtime_ms\":300.000,"
+	                     "\"downtime_bound_ms\":10.000,\"outage_total_ms\":350.000,"
+	                     "\"lost_up\":21,\"lost_down\":5,\"lost_unknown\":1,"
+	                     "\"hv_downtime_ms\":null,\"hv_total_ms\":null,"
+	                     "\"delta_ms\":null,\"hv_pause\":null,\"hv_resume\":null,"
+	                     "\"hv_paused_ms\":null,\"pre_pause_ms\":null,"
+	                     "\"post_resume_ms\":null,\"decomp_bound_ms\":null,"
+	                     "\"up_pre_pause_ms\":null,\"up_post_resume_ms\":null,"
+	                     "\"down_pre_pause_ms\":null,\"down_post_resume_ms\":null}}") != NULL,
 	              "%s", j);
 	free(j);
 }
