@@ -742,27 +742,58 @@ static void cycle_hvev_free(cycle_hvev *h)
 	h->ev[0] = h->ev[1] = NULL;
 }
 
-/* The hypervisor's pause and resume of this cycle, said on the cycle's lines. */
+/* One hv-* marker: the hypervisor's own time, host and source, the clock bound of that host. */
+static void cycle_hv_marker(trig_ctx *c, th_event ev, const hv_event *e, const char *host,
+                            int cycle, const char *session, const char *src, const char *dst,
+                            const char *label)
+{
+	th_marker m;
+
+	cycle_marker(c, &m, ev, cycle, session, src, dst);
+	m.t = e->t;
+	snprintf(m.hv_status, sizeof m.hv_status, "%s", e->status);
+	snprintf(m.hv_host, sizeof m.hv_host, "%s", host);
+	snprintf(m.hv_source, sizeof m.hv_source, "%s", e->source);
+	m.clock_bound_ms = c->o->hv_clock_bound_ms;
+	cycle_emit(c, &m, label);
+}
+
+/* After migration-end, before session-end: the hypervisor's status changes, its pause and its
+ * resume as markers (only events inside the session: from t_open on), and the outage o (the
+ * one downtime_ms names, NULL = none) decomposed against them. */
 static void cycle_hv_markers(trig_ctx *c, const cycle_hvev *h, int cycle, const char *session,
-                             const char *src, const char *dst, th_summary *s)
+                             const char *src, const char *dst, double t_open, const th_outage *o,
+                             th_summary *s)
 {
 	const hv_event *pause, *resume;
+	double now = cycle_now(c);
 
-	(void)session;
-	(void)src;
-	(void)dst;
-	(void)s;
 	if (h->ev[0] == NULL && h->ev[1] == NULL)
 		return;
+	for (int i = 0; i < 2; i++)
+		for (size_t k = 0; h->ev[i] != NULL && k < h->ev[i]->n; k++) {
+			const hv_event *e = &h->ev[i]->ev[k];
+
+			if (e->kind == HV_EV_STATUS && e->t >= t_open && e->t <= now)
+				cycle_hv_marker(c, TH_EV_HV_STATUS, e, h->host[i], cycle, session,
+				                src, dst, "hv-status");
+		}
 	hv_events_pick(h->ev[0], h->ev[1], &pause, &resume);
-	if (pause != NULL && resume != NULL)
-		cycle_note(c,
-		           "cycle %d: hypervisor pause -> resume %.3f ms (%s %s on %s, %s on %s)",
-		           cycle, (resume->t - pause->t) * 1000, pause->source, pause->status,
-		           h->host[0], resume->status, h->host[1]);
-	else
+	if (pause != NULL && !(pause->t >= t_open && pause->t <= now))
+		pause = NULL;
+	if (resume != NULL && !(resume->t >= t_open && resume->t <= now))
+		resume = NULL;
+	if (pause != NULL)
+		cycle_hv_marker(c, TH_EV_HV_PAUSE, pause, h->host[0], cycle, session, src, dst,
+		                "hv-pause");
+	if (resume != NULL)
+		cycle_hv_marker(c, TH_EV_HV_RESUME, resume, h->host[1], cycle, session, src, dst,
+		                "hv-resume");
+	if (pause == NULL || resume == NULL)
 		cycle_note(c, "cycle %d: hypervisor events without a %s", cycle,
 		           pause == NULL ? "pause on the source" : "resume on the destination");
+	th_summary_decompose(s, o, pause != NULL ? pause->t : NAN, resume != NULL ? resume->t : NAN,
+	                     c->o->hv_clock_bound_ms);
 }
 
 th_err cycle_run(trig_ctx *c, int cycle, int src_hid, const char *src, int dst_hid, const char *dst,
@@ -779,6 +810,9 @@ th_err cycle_run(trig_ctx *c, int cycle, int src_hid, const char *src, int dst_h
 	bool aborted = false, agents = false;
 	double t_req = NAN, t_end = NAN;
 	cycle_hvev hv = {{false, false}, {"", ""}, {NULL, NULL}};
+	th_outage dt_outage; /* the outage downtime_ms names, when have_outage */
+	bool have_outage = false;
+	double t_open;
 	int64_t t0_ns;
 	th_err e;
 
@@ -807,6 +841,7 @@ th_err cycle_run(trig_ctx *c, int cycle, int src_hid, const char *src, int dst_h
 	cycle_marker(c, &m, TH_EV_SESSION_START, cycle, session, src, dst);
 	if (o->description[0] != '\0')
 		snprintf(m.message, sizeof m.message, "%s", o->description);
+	t_open = m.t;
 	cycle_emit(c, &m, "session-start");
 	cycle_status(c, "%s session %s started", label, session);
 
@@ -891,9 +926,18 @@ finish:
 			th_record *recs = NULL;
 			size_t n = 0, skipped = 0;
 			if (records_read(out, &recs, &n, &skipped, err) == TH_OK) {
-				if (isfinite(t_req) && isfinite(t_end))
+				if (isfinite(t_req) && isfinite(t_end)) {
+					const th_outage *dto;
+
 					th_summary_network(&r->s, recs, n, c->vm_name, t_req,
 					                   t_end + o->grace_s, NULL);
+					dto = th_summary_downtime_outage(recs, n, c->vm_name, t_req,
+					                                 t_end + o->grace_s);
+					if (dto != NULL) {
+						dt_outage = *dto;
+						have_outage = true;
+					}
+				}
 				if (n == 0)
 					cycle_note(c, "cycle %d: the prober reported no records",
 					           cycle);
@@ -919,7 +963,8 @@ finish:
 		cycle_hv(c, session, src, dst, &r->s);
 	cycle_hvev_stop(c, &hv, t_end);
 	if (!aborted)
-		cycle_hv_markers(c, &hv, cycle, session, src, dst, &r->s);
+		cycle_hv_markers(c, &hv, cycle, session, src, dst, t_open,
+		                 have_outage ? &dt_outage : NULL, &r->s);
 	cycle_hvev_free(&hv);
 
 	/* 6. session-end with the summary */
