@@ -22,6 +22,7 @@ targets=(
 	"vm-xml 65536"
 	"one-resp 65536"
 	"hook-msg 65536"
+	"hv-events 65536"
 )
 
 # ASan's quarantine of freed blocks (256 MB by default) alone pushes a long run past 512 MB:

@@ -156,6 +156,24 @@ static void qemu_log_progress(const one_migration *mig, yajl_val ret)
 	        dirty ? YAJL_GET_INTEGER(dirty) : -1LL, sync ? YAJL_GET_INTEGER(sync) : -1LL);
 }
 
+/* MIGRATION status events on both sides (QEMU sends them only with the "events" capability on):
+ * the source's monitor and the incoming QEMU's, which exists once the hook started it. */
+static th_err qemu_migration_events(qmp *src, const char *dst_sock, char *errbuf)
+{
+	static const char caps[] =
+	    "{\"capabilities\":[{\"capability\":\"events\",\"state\":true}]}";
+	qmp *dst = NULL;
+	th_err e =
+	    qmp_exec(src, "migrate-set-capabilities", caps, QEMU_QMP_TIMEOUT_MS, NULL, errbuf);
+
+	if (e == TH_OK && (e = qmp_open(dst_sock, QEMU_QMP_TIMEOUT_MS, &dst, errbuf)) == TH_OK) {
+		e = qmp_exec(dst, "migrate-set-capabilities", caps, QEMU_QMP_TIMEOUT_MS, NULL,
+		             errbuf);
+		qmp_close(dst);
+	}
+	return e;
+}
+
 static one_mig_result qemu_migrate(void *ctx, const one_migration *mig, char *msg, size_t msglen)
 {
 	qemu_ctx *c = ctx;
@@ -181,6 +199,8 @@ static one_mig_result qemu_migrate(void *ctx, const one_migration *mig, char *ms
 		e = qmp_open(src_sock, QEMU_QMP_TIMEOUT_MS, &src, err);
 	if (e == TH_OK && !mig->live)
 		e = qmp_exec(src, "stop", NULL, QEMU_QMP_TIMEOUT_MS, NULL, err);
+	if (e == TH_OK)
+		e = qemu_migration_events(src, dst_sock, err);
 	if (e == TH_OK) {
 		snprintf(args, sizeof args, "{\"uri\":\"%s\"}", uri);
 		e = qmp_exec(src, "migrate", args, QEMU_QMP_TIMEOUT_MS, NULL, err);

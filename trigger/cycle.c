@@ -18,6 +18,7 @@
 #include "agent-cmd.h"
 #include "cycle.h"
 #include "exec-local.h"
+#include "hv-events.h"
 #include "hv-view.h"
 #include "one-names.h"
 #include "records-read.h"
@@ -633,6 +634,168 @@ static void cycle_hv(trig_ctx *c, const char *session, const char *src, const ch
 	th_summary_set_hv(s, dt, total);
 }
 
+/* --hv-events: the command for one side runs detached where --hv-where says (local, or on that
+ * side's host over SSH), from before the request until migration-end + --hv-events-grace. */
+typedef struct cycle_hvev {
+	bool started[2];
+	char host[2][TH_NAME_MAX];
+	hv_events *ev[2]; /* NULL: nothing usable came */
+} cycle_hvev;
+
+static th_err cycle_hvev_exec(trig_ctx *c, hv_side side, const char *host, const char *cmd,
+                              char *out, size_t outsz, char *errbuf)
+{
+	int status = -1;
+	th_err e;
+
+	if (strcmp(c->o->hv_where, "local") == 0) {
+		e = exec_local(cmd, out, outsz, &status, c->o->ssh_timeout_s * 1000, errbuf);
+	} else {
+		ssh_target t = c->vm_ssh;
+		snprintf(t.host, sizeof t.host, "%s", host);
+		snprintf(t.user, sizeof t.user, "%s", c->o->host_user);
+		t.port = 22;
+		e = ssh_exec(&t, cmd, out, outsz, &status, errbuf);
+	}
+	if (e == TH_OK && status != 0)
+		e = th_seterr(errbuf, TH_ERR_REMOTE, "exited with status %d", status);
+	(void)side;
+	return e;
+}
+
+static void cycle_hvev_start(trig_ctx *c, cycle_hvev *h, const char *src, const char *dst)
+{
+	agent_paths p = cycle_paths(c);
+	char cmd[1024], line[6144], err[TH_ERRLEN];
+
+	memset(h, 0, sizeof *h);
+	if (c->o->hv_events[0] == '\0')
+		return;
+	for (int i = 0; i < 2; i++) {
+		hv_side side = i == 0 ? HV_SIDE_SRC : HV_SIDE_DST;
+		const char *host = i == 0 ? src : dst;
+
+		snprintf(h->host[i], sizeof h->host[i], "%s", host);
+		if (hv_events_expand(c->o->hv_events, cmd, sizeof cmd, c->vm_name, c->vm_id, host,
+		                     side, err) != TH_OK ||
+		    hv_events_cmd_start(line, sizeof line, &p, side, cmd, err) != TH_OK ||
+		    cycle_hvev_exec(c, side, host, line, NULL, 0, err) != TH_OK) {
+			cycle_note(c, "--hv-events for the %s (%s): cannot start \"%s\": %s",
+			           i == 0 ? "source" : "destination", host, c->o->hv_events, err);
+			continue;
+		}
+		h->started[i] = true;
+	}
+}
+
+/* Stop both sides and parse what they printed; a side that printed nothing usable is named in
+ * a warning and left out. */
+static void cycle_hvev_stop(trig_ctx *c, cycle_hvev *h, double t_end)
+{
+	agent_paths p = cycle_paths(c);
+	char line[2048], err[TH_ERRLEN];
+	char *out;
+
+	if (!h->started[0] && !h->started[1])
+		return;
+	if (isfinite(t_end) && cycle_now(c) < t_end + c->o->hv_events_grace_s)
+		cycle_sleep(c, t_end + c->o->hv_events_grace_s - cycle_now(c));
+	out = malloc(HV_EVENTS_OUT_MAX + 2048);
+	for (int i = 0; i < 2 && out != NULL; i++) {
+		hv_side side = i == 0 ? HV_SIDE_SRC : HV_SIDE_DST;
+		const char *what = i == 0 ? "source" : "destination";
+		char *sep, *stderr_text = "";
+
+		if (!h->started[i])
+			continue;
+		if (hv_events_cmd_stop(line, sizeof line, &p, side, 2, err) != TH_OK ||
+		    cycle_hvev_exec(c, side, h->host[i], line, out, HV_EVENTS_OUT_MAX + 2048,
+		                    err) != TH_OK) {
+			cycle_note(c, "--hv-events for the %s (%s): cannot read its output: %s",
+			           what, h->host[i], err);
+			continue;
+		}
+		sep = strstr(out, HV_EVENTS_ERR_SEP "\n");
+		if (sep != NULL) {
+			*sep = '\0';
+			stderr_text = sep + strlen(HV_EVENTS_ERR_SEP) + 1;
+			stderr_text[strcspn(stderr_text, "\r\n")] = '\0';
+		}
+		h->ev[i] = malloc(sizeof *h->ev[i]);
+		if (h->ev[i] == NULL)
+			break;
+		if (hv_events_parse(out, strlen(out), side, h->ev[i], err) != TH_OK) {
+			cycle_note(c, "--hv-events for the %s (%s): \"%s\" gave %s%s%s", what,
+			           h->host[i], c->o->hv_events, err,
+			           stderr_text[0] ? "; stderr: " : "", stderr_text);
+			free(h->ev[i]);
+			h->ev[i] = NULL;
+		}
+	}
+	free(out);
+}
+
+static void cycle_hvev_free(cycle_hvev *h)
+{
+	free(h->ev[0]);
+	free(h->ev[1]);
+	h->ev[0] = h->ev[1] = NULL;
+}
+
+/* One hv-* marker: the hypervisor's own time, host and source, the clock bound of that host. */
+static void cycle_hv_marker(trig_ctx *c, th_event ev, const hv_event *e, const char *host,
+                            int cycle, const char *session, const char *src, const char *dst,
+                            const char *label)
+{
+	th_marker m;
+
+	cycle_marker(c, &m, ev, cycle, session, src, dst);
+	m.t = e->t;
+	snprintf(m.hv_status, sizeof m.hv_status, "%s", e->status);
+	snprintf(m.hv_host, sizeof m.hv_host, "%s", host);
+	snprintf(m.hv_source, sizeof m.hv_source, "%s", e->source);
+	m.clock_bound_ms = c->o->hv_clock_bound_ms;
+	cycle_emit(c, &m, label);
+}
+
+/* After migration-end, before session-end: the hypervisor's status changes, its pause and its
+ * resume as markers (only events inside the session: from t_open on), and the outage o (the
+ * one downtime_ms names, NULL = none) decomposed against them. */
+static void cycle_hv_markers(trig_ctx *c, const cycle_hvev *h, int cycle, const char *session,
+                             const char *src, const char *dst, double t_open, const th_outage *o,
+                             th_summary *s)
+{
+	const hv_event *pause, *resume;
+	double now = cycle_now(c);
+
+	if (h->ev[0] == NULL && h->ev[1] == NULL)
+		return;
+	for (int i = 0; i < 2; i++)
+		for (size_t k = 0; h->ev[i] != NULL && k < h->ev[i]->n; k++) {
+			const hv_event *e = &h->ev[i]->ev[k];
+
+			if (e->kind == HV_EV_STATUS && e->t >= t_open && e->t <= now)
+				cycle_hv_marker(c, TH_EV_HV_STATUS, e, h->host[i], cycle, session,
+				                src, dst, "hv-status");
+		}
+	hv_events_pick(h->ev[0], h->ev[1], &pause, &resume);
+	if (pause != NULL && !(pause->t >= t_open && pause->t <= now))
+		pause = NULL;
+	if (resume != NULL && !(resume->t >= t_open && resume->t <= now))
+		resume = NULL;
+	if (pause != NULL)
+		cycle_hv_marker(c, TH_EV_HV_PAUSE, pause, h->host[0], cycle, session, src, dst,
+		                "hv-pause");
+	if (resume != NULL)
+		cycle_hv_marker(c, TH_EV_HV_RESUME, resume, h->host[1], cycle, session, src, dst,
+		                "hv-resume");
+	if (pause == NULL || resume == NULL)
+		cycle_note(c, "cycle %d: hypervisor events without a %s", cycle,
+		           pause == NULL ? "pause on the source" : "resume on the destination");
+	th_summary_decompose(s, o, pause != NULL ? pause->t : NAN, resume != NULL ? resume->t : NAN,
+	                     c->o->hv_clock_bound_ms);
+}
+
 th_err cycle_run(trig_ctx *c, int cycle, int src_hid, const char *src, int dst_hid, const char *dst,
                  cycle_result *r, char *errbuf)
 {
@@ -646,6 +809,10 @@ th_err cycle_run(trig_ctx *c, int cycle, int src_hid, const char *src, int dst_h
 	mig_verdict v;
 	bool aborted = false, agents = false;
 	double t_req = NAN, t_end = NAN;
+	cycle_hvev hv = {{false, false}, {"", ""}, {NULL, NULL}};
+	th_outage dt_outage; /* the outage downtime_ms names, when have_outage */
+	bool have_outage = false;
+	double t_open;
 	int64_t t0_ns;
 	th_err e;
 
@@ -674,6 +841,7 @@ th_err cycle_run(trig_ctx *c, int cycle, int src_hid, const char *src, int dst_h
 	cycle_marker(c, &m, TH_EV_SESSION_START, cycle, session, src, dst);
 	if (o->description[0] != '\0')
 		snprintf(m.message, sizeof m.message, "%s", o->description);
+	t_open = m.t;
 	cycle_emit(c, &m, "session-start");
 	cycle_status(c, "%s session %s started", label, session);
 
@@ -712,6 +880,8 @@ th_err cycle_run(trig_ctx *c, int cycle, int src_hid, const char *src, int dst_h
 	one_vm_free(&vm);
 	if (e != TH_OK)
 		goto setup_failed;
+	/* the hypervisor's events: listening before the request */
+	cycle_hvev_start(c, &hv, src, dst);
 	cycle_marker(c, &m, TH_EV_MIGRATION_REQUEST, cycle, session, src, dst);
 	t_req = m.t;
 	t0_ns = th_mono_ns();
@@ -756,9 +926,18 @@ finish:
 			th_record *recs = NULL;
 			size_t n = 0, skipped = 0;
 			if (records_read(out, &recs, &n, &skipped, err) == TH_OK) {
-				if (isfinite(t_req) && isfinite(t_end))
+				if (isfinite(t_req) && isfinite(t_end)) {
+					const th_outage *dto;
+
 					th_summary_network(&r->s, recs, n, c->vm_name, t_req,
 					                   t_end + o->grace_s, NULL);
+					dto = th_summary_downtime_outage(recs, n, c->vm_name, t_req,
+					                                 t_end + o->grace_s);
+					if (dto != NULL) {
+						dt_outage = *dto;
+						have_outage = true;
+					}
+				}
 				if (n == 0)
 					cycle_note(c, "cycle %d: the prober reported no records",
 					           cycle);
@@ -782,6 +961,11 @@ finish:
 	}
 	if (!aborted && isfinite(t_end))
 		cycle_hv(c, session, src, dst, &r->s);
+	cycle_hvev_stop(c, &hv, t_end);
+	if (!aborted)
+		cycle_hv_markers(c, &hv, cycle, session, src, dst, t_open,
+		                 have_outage ? &dt_outage : NULL, &r->s);
+	cycle_hvev_free(&hv);
 
 	/* 6. session-end with the summary */
 	cycle_marker(c, &m, TH_EV_SESSION_END, cycle, session, src, dst);

@@ -84,52 +84,61 @@ static bool hv_value_ok(const char *v)
 	return true;
 }
 
-th_err hv_expand(const char *tmpl, char *out, size_t size, const char *vm, int vm_id,
-                 const char *src, const char *dst, const char *session, char *errbuf)
+th_err hv_expand_vars(const char *what, const char *tmpl, char *out, size_t size,
+                      const char *const *names, const char *const *vals, size_t nvars, char *errbuf)
 {
 	size_t n = 0;
-	char idbuf[16];
 
-	snprintf(idbuf, sizeof idbuf, "%d", vm_id);
 	for (const char *p = tmpl; *p;) {
 		const char *val = NULL;
 		size_t skip = 0;
 
 		if (*p == '{') {
-			static const char *const names[] = {"{vm}", "{vm_id}", "{src}", "{dst}",
-			                                    "{session}"};
-			const char *vals[] = {vm, idbuf, src, dst, session};
-			for (size_t i = 0; i < 5; i++) {
+			for (size_t i = 0; i < nvars; i++) {
 				if (strncmp(p, names[i], strlen(names[i])) == 0) {
 					val = vals[i];
 					skip = strlen(names[i]);
 				}
 			}
-			if (val == NULL)
-				return th_seterr(
-				    errbuf, TH_ERR_INVALID,
-				    "--hv-command: unknown placeholder at \"%.20s\" (known: "
-				    "{vm} {vm_id} {src} {dst} {session})",
-				    p);
+			if (val == NULL) {
+				char known[128] = "";
+				for (size_t i = 0; i < nvars; i++)
+					snprintf(known + strlen(known),
+					         sizeof known - strlen(known), "%s%s", i ? " " : "",
+					         names[i]);
+				return th_seterr(errbuf, TH_ERR_INVALID,
+				                 "%s: unknown placeholder at \"%.20s\" (known: %s)",
+				                 what, p, known);
+			}
 		}
 		if (val == NULL) {
 			val = p;
 			skip = 1;
 		} else if (!hv_value_ok(val)) {
-			return th_seterr(
-			    errbuf, TH_ERR_INVALID,
-			    "--hv-command: %.*s would be \"%s\": only letters, digits, "
-			    "'.', '_' and '-' are substituted",
-			    (int)skip, p, val);
+			return th_seterr(errbuf, TH_ERR_INVALID,
+			                 "%s: %.*s would be \"%s\": only letters, digits, "
+			                 "'.', '_' and '-' are substituted",
+			                 what, (int)skip, p, val);
 		}
 		size_t l = val == p ? 1 : strlen(val);
 		if (n + l + 1 > size)
-			return th_seterr(errbuf, TH_ERR_TOOBIG,
-			                 "--hv-command too long after expansion");
+			return th_seterr(errbuf, TH_ERR_TOOBIG, "%s too long after expansion",
+			                 what);
 		memcpy(out + n, val, l);
 		n += l;
 		p += skip;
 	}
 	out[n] = '\0';
 	return TH_OK;
+}
+
+th_err hv_expand(const char *tmpl, char *out, size_t size, const char *vm, int vm_id,
+                 const char *src, const char *dst, const char *session, char *errbuf)
+{
+	static const char *const names[] = {"{vm}", "{vm_id}", "{src}", "{dst}", "{session}"};
+	char idbuf[16];
+
+	snprintf(idbuf, sizeof idbuf, "%d", vm_id);
+	const char *const vals[] = {vm, idbuf, src, dst, session};
+	return hv_expand_vars("--hv-command", tmpl, out, size, names, vals, 5, errbuf);
 }

@@ -23,4 +23,10 @@ th_err hv_parse(const char *text, double *downtime_ms, double *total_ms, char *e
 th_err hv_expand(const char *tmpl, char *out, size_t size, const char *vm, int vm_id,
                  const char *src, const char *dst, const char *session, char *errbuf);
 
+/* The same over any placeholder list: names[i] ("{vm}") replaced by vals[i]; what names the
+ * option in messages. */
+th_err hv_expand_vars(const char *what, const char *tmpl, char *out, size_t size,
+                      const char *const *names, const char *const *vals, size_t nvars,
+                      char *errbuf);
+
 #endif

@@ -104,6 +104,9 @@ static const opt_def opt_table[] = {
     I("ssh-timeout", ssh_timeout_s, 1, 3600),
     S("hv-command", hv_command),
     S("hv-where", hv_where),
+    S("hv-events", hv_events),
+    D("hv-clock-bound-ms", hv_clock_bound_ms, 0, 3600000),
+    D("hv-events-grace", hv_events_grace_s, 0, 600),
     T("json", json),
     T("csv", csv),
     T("force", force),
@@ -150,6 +153,8 @@ void trig_opts_defaults(trig_opts *o)
 	o->vm_ssh_port = o->supervisor_ssh_port = 22;
 	o->ssh_timeout_s = 15;
 	snprintf(o->hv_where, sizeof o->hv_where, "dst");
+	o->hv_clock_bound_ms = NAN;
+	o->hv_events_grace_s = 2;
 	if (pw != NULL && pw->pw_dir != NULL)
 		snprintf(o->known_hosts, sizeof o->known_hosts, "%.400s/.ssh/known_hosts",
 		         pw->pw_dir);

@@ -51,6 +51,10 @@ typedef struct trig_opts {
 	/* hypervisor view */
 	char hv_command[1024];
 	char hv_where[8]; /* local, src, dst */
+	/* hypervisor events (--hv-events): run for the source and the destination */
+	char hv_events[1024];
+	double hv_clock_bound_ms; /* bound on the hosts' clock offset; NaN = unknown */
+	double hv_events_grace_s; /* events still read this long after migration-end */
 	/* output */
 	bool json, csv;
 	/* run: measure a VM without THEMIS_TYPE=VM */
@@ -67,7 +71,7 @@ typedef struct trig_opts {
  * cool-down 3 s, grace 1 s, poll 200 ms, probe interval 10 ms, reflector port 7300
  * (TH_REFLECT_PORT), agents authenticated, XML-RPC replies up to 64 MiB, agent
  * /usr/bin/themis-agent, remote dir /tmp, users root, ssh port 22, ssh timeout 15 s, known_hosts
- * ~/.ssh/known_hosts, hv-where dst. */
+ * ~/.ssh/known_hosts, hv-where dst, hv clock bound unknown, hv events grace 2 s. */
 void trig_opts_defaults(trig_opts *o);
 
 /* The defaults `watch` changes (before parsing): timeout 600 s, cool-down 30 s, events

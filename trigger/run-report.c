@@ -81,6 +81,20 @@ void report_table(FILE *f, const cycle_result *r, int n, const report_agg *a)
 		if (r[i].message[0] != '\0')
 			fprintf(f, "cycle %d: %s\n", r[i].cycle, r[i].message);
 	}
+	/* the outage decomposed: -pre_pause + hv_paused + post_resume = downtime */
+	for (int i = 0; i < n; i++) {
+		const th_summary *s = &r[i].s;
+
+		if (!isfinite(s->hv_paused_ms))
+			continue;
+		fprintf(f,
+		        "cycle %d anatomy: hv pause -> resume %s ms; outage start - pause %s ms, "
+		        "outage end - resume %s ms (bound %s ms)\n",
+		        r[i].cycle, report_num(b[0], 32, s->hv_paused_ms, 3),
+		        report_num(b[1], 32, s->pre_pause_ms, 3),
+		        report_num(b[2], 32, s->post_resume_ms, 3),
+		        report_num(b[3], 32, s->decomp_bound_ms, 3));
+	}
 	fprintf(f, "cycles %d, succeeded %d (%s %%)\n", a->cycles, a->succeeded,
 	        report_num(b[0], 32, a->success_pct, 1));
 	if (a->ndowntime > 0)
