@@ -178,7 +178,7 @@ $rowsf[0] as $rows
     " · <a href=\"csv/\(.session | @html).csv\">per-second CSV</a></figcaption><img src=\"sessions/\(.session | @html).png\"\($g[.session] | wh) alt=\"timeline of session \(.session | @html)\">"
   else "</figcaption><p class=\"nodata\">No per-second data in the archive for this session.</p>" end)
 + (if .message != null and .outcome != "success" then "<p class=\"one-message\">OpenNebula: <q>\(.message | @html)</q></p>" else "" end)
-+ (($tl[.session] // "") | if . == "" then "" else "<div class=\"ms-timeline\">" + . + "</div>" end)
++ (.session as $sess | ($tl[.session] // "") | if . == "" then "" else "<div class=\"ms-timeline\" id=\"ms-" + ($sess | @html) + "\">" + . + "</div>" end)
 + "</figure>") | join("\n")) + "
 </section>
 " end)

@@ -64,7 +64,7 @@ def tl_outages:
      | select($w0 == null or (.end >= $w0 - 10 and .start <= ($w1 // $w0) + 10))];
 
 def tl_colour: {"migration-request": "#e6820e", "migration-start": "#7b3fb5",
-  "migration-end": "#2a9d4a", "hv-pause": "#1f4e79", "hv-resume": "#1f4e79",
+  "migration-end": "#2a9d4a", "hv-pause": "#35618f", "hv-resume": "#35618f",
   "hv-status": "#4a6d8c", "session-start": "#8c8c8c", "session-end": "#8c8c8c"}[.] // "#444444";
 
 def tl_attr($k; $v): " \($k)=\"\($v | tostring | @html)\"";
@@ -157,7 +157,7 @@ def tl_cycle_svg:
       # Hypervisor: pause → resume band.
       + (if $pause != null and $resume != null then
           tl_span_rect("hv-band"; $pause.ms; $resume.ms; $lo; $hi; $rHv; 22; "fill=\"#1f4e79\"")
-          + tl_text(tl_x([$resume.ms, $hi] | min; $lo; $hi) + 4; $rHv + 15; "start"; "#1f4e79";
+          + tl_text(tl_x([$resume.ms, $hi] | min; $lo; $hi) + 4; $rHv + 15; "start"; "#35618f";
               "paused \(($resume.ms - $pause.ms) | tl_fmt_ms)")
         else "" end)
       # Probe outages with their bound: shading and whiskers of ± bound_ms at both ends.

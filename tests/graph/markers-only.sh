@@ -28,8 +28,8 @@ th_assert_eq '"m2","web1","d1",2,"hv-a","hv-b","session-end",1700006008.4,170000
 	"$(grep '^"m2"' "$R/summary.csv")" "summary.csv line of the markers-only session"
 html=$(cat "$R/index.html")
 th_assert_match 'badge aborted">aborted<' "$(printf '%s\n' "$html" | grep '<tr id="row-m2">')" "table row m2"
-th_assert_eq '<figure class="session" id="s-m2"><figcaption><strong>m2</strong> · web1 · cycle 2 · hv-a → hv-b · <span class="badge aborted">aborted</span></figcaption><p class="nodata">No per-second records: the session has markers only. session-start 23:53:20 UTC · migration-request 23:53:28 UTC · migration-start 23:53:30 UTC · migration-end 23:53:38 UTC · session-end 23:53:39 UTC.</p><div class="ms-timeline"><svg' \
-	"$(printf '%s\n' "$html" | grep 'id="s-m2"' | sed 's/\(<div class="ms-timeline"><svg\).*/\1/')" \
+th_assert_eq '<figure class="session" id="s-m2"><figcaption><strong>m2</strong> · web1 · cycle 2 · hv-a → hv-b · <span class="badge aborted">aborted</span></figcaption><p class="nodata">No per-second records: the session has markers only. session-start 23:53:20 UTC · migration-request 23:53:28 UTC · migration-start 23:53:30 UTC · migration-end 23:53:38 UTC · session-end 23:53:39 UTC.</p><div class="ms-timeline" id="ms-m2"><svg' \
+	"$(printf '%s\n' "$html" | grep 'id="s-m2"' | sed 's/\(<div class="ms-timeline" id="ms-m2"><svg\).*/\1/')" \
 	"markers-only session section"
 # Markers are enough for the millisecond timeline: aligned on migration-start (no hv-pause).
 th_assert_match 'class="cycle-timeline"[^>]* data-ref="migration-start" data-lo-ms="-2600" data-hi-ms="8800"' \
