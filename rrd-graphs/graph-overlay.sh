@@ -209,3 +209,19 @@ th_overlay_graph() {
 	fi
 	printf '%sx%s\n' "$iw" "$ih"
 }
+
+# th_overlay_ms_svg ARCHIVE VM DEF OUT: write the millisecond view of every cycle of VM (and
+# DEF) aligned on its hv-pause, else migration-start (timeline.jq tl_overlay_svg), as a
+# standalone SVG; print its "WxH". Exit 2 when no session has either marker.
+th_overlay_ms_svg() {
+	local archive=$1 vm=$2 def=$3 out=$4
+	local -a files
+	mapfile -t files < <(th_list_sessions "$archive" "$vm" "$def")
+	[ "${#files[@]}" -gt 0 ] ||
+		th_die "$TH_EXIT_DATA" "no session of VM $vm${def:+ and definition $def} in $archive"
+	jq -rs -L "$TH_LIBDIR" 'include "timeline"; tl_overlay_svg' "${files[@]}" >"$out" ||
+		th_die "$TH_EXIT_USAGE" "cannot write $out"
+	[ "$(head -c 4 "$out")" = '<svg' ] ||
+		th_die "$TH_EXIT_DATA" "no session of VM $vm in $archive has an hv-pause or migration-start marker"
+	sed -n '1s/^<svg [^>]*width="\([0-9]*\)" height="\([0-9]*\)".*/\1x\2/p' "$out"
+}

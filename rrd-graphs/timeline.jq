@@ -156,7 +156,7 @@ def tl_cycle_svg:
         else "" end)
       # Hypervisor: pause → resume band.
       + (if $pause != null and $resume != null then
-          tl_span_rect("hv-band"; $pause.ms; $resume.ms; $lo; $hi; $rHv; 22; "fill=\"#1f4e79\"")
+          tl_span_rect("hv-band"; $pause.ms; $resume.ms; $lo; $hi; $rHv; 22; "fill=\"#0e4d64\"")
           + tl_text(tl_x([$resume.ms, $hi] | min; $lo; $hi) + 4; $rHv + 15; "start"; "#35618f";
               "paused \(($resume.ms - $pause.ms) | tl_fmt_ms)")
         else "" end)
@@ -213,8 +213,8 @@ def tl_cycle_svg:
 # its hv-pause (else migration-start): the pause → resume band and the outage bars; "" when no
 # session has a reference.
 def tl_overlay_svg:
-  map(. as $s | tl_model as $m | select($m != null)
-      | {session: ($s.session // ""), cycle: $s.cycle, vm: ($s.vm // ""), m: $m,
+  map(. as $sess | tl_model as $m | select($m != null)
+      | {session: ($sess.session // ""), cycle: $sess.cycle, vm: ($sess.vm // ""), m: $m,
          pause: ($m.markers | map(select(.event == "hv-pause")) | first | .ms?),
          resume: ($m.markers | map(select(.event == "hv-resume")) | first | .ms?)})
   | if length == 0 then ""
@@ -233,7 +233,7 @@ def tl_overlay_svg:
           + tl_text(4; $y + 15; "start"; "#1d232b";
               "cycle \(.cycle // "?")" + (if .m.ref.name == "hv-pause" then "" else " (mig.-start)" end))
           + (if .pause != null and .resume != null then
-              tl_span_rect("hv-band"; .pause; .resume; $lo; $hi; $y + 2; 18; "fill=\"#1f4e79\" fill-opacity=\"0.35\"")
+              tl_span_rect("hv-band"; .pause; .resume; $lo; $hi; $y + 2; 18; "fill=\"#0e4d64\" fill-opacity=\"0.35\"")
             else "" end)
           + (.m.outages | map(tl_span_rect("outage"; .ms0; .ms1; $lo; $hi; $y + 6; 10; "fill=\"#d62728\"")) | join(""))
           + ((.m.outages | map(.ms1 - .ms0) | max) as $d
