@@ -157,7 +157,7 @@ $rowsf[0] as $rows
 \(if ($mso | length) > 0 then
 "<section>
 <h2>Cycles aligned on the hypervisor pause, in milliseconds</h2>
-" + ($mso | map("<figure class=\"wide ms-overlay\" data-definition=\"\(.definition | @html)\">\(.svg)<figcaption>Definition \(.definition | @html): one row per cycle, aligned on its hypervisor pause (hv-pause marker; migration-start where the archive has none, so marked); dark band: guest paused (hv-pause → hv-resume), red: the probe's outages; the text at the right gives the longest outage and the pause.</figcaption></figure>") | join("\n")) + "
+" + ($mso | map("<figure class=\"wide ms-overlay\" data-definition=\"\(.definition | @html)\">\(.svg)<figcaption>Definition \(.definition | @html): one row per cycle, aligned on its hypervisor pause (hv-pause marker; migration-start where the archive has none, so marked); teal band: guest paused (hv-pause → hv-resume), red: the probe's outages; the text at the right gives the longest outage and the pause.</figcaption></figure>") | join("\n")) + "
 </section>
 " else "" end)
 \(if ($ov | length) > 0 then

@@ -233,7 +233,7 @@ def tl_overlay_svg:
           + tl_text(4; $y + 15; "start"; "#1d232b";
               "cycle \(.cycle // "?")" + (if .m.ref.name == "hv-pause" then "" else " (mig.-start)" end))
           + (if .pause != null and .resume != null then
-              tl_span_rect("hv-band"; .pause; .resume; $lo; $hi; $y + 2; 18; "fill=\"#0e4d64\" fill-opacity=\"0.35\"")
+              tl_span_rect("hv-band"; .pause; .resume; $lo; $hi; $y + 2; 18; "fill=\"#0e4d64\" fill-opacity=\"0.45\"")
             else "" end)
           + (.m.outages | map(tl_span_rect("outage"; .ms0; .ms1; $lo; $hi; $y + 6; 10; "fill=\"#d62728\"")) | join(""))
           + ((.m.outages | map(.ms1 - .ms0) | max) as $d
@@ -242,6 +242,6 @@ def tl_overlay_svg:
                  "outage \($d | tl_fmt_ms)" + (if .pause != null and .resume != null then " · paused \((.resume - .pause) | tl_fmt_ms)" else "" end)) end)
           + "</g>") | join(""))
       + tl_text(tl_x0; $ax + 34; "start"; "#5f6b78";
-          "ms relative to each cycle's hv-pause (migration-start where the archive has no pause); dark band: guest paused, red: probe outage")
+          "ms relative to each cycle's hv-pause (migration-start where the archive has no pause); teal band: guest paused (hv-pause → hv-resume), red: probe outage")
       + "</svg>"
     end;
