@@ -110,7 +110,38 @@ th_overlay_xport() {
 	' "$tmp/x.json"
 }
 
-# th_overlay_graph ... OUT: draw the overlay PNG; print its "WxH".
+# The minus sign of negative offsets (U+2212, written as bytes: the locale may not be UTF-8).
+TH_MINUS=$(printf '\342\210\222')
+
+# th_offset_label S: an offset of S whole seconds as "m:ss", negative ones with a minus sign:
+# -90 -> "−1:30", 0 -> "0:00", 30 -> "0:30".
+th_offset_label() {
+	local s=$1 sign=''
+	if [ "$s" -lt 0 ]; then
+		sign=$TH_MINUS
+		s=$((-s))
+	fi
+	printf '%s%d:%02d\n' "$sign" $((s / 60)) $((s % 60))
+}
+
+# th_overlay_labels BEFORE AFTER LAB LEFT PX: one "X<TAB>LABEL" line per x-axis label of the
+# overlay, every LAB seconds from -BEFORE to AFTER; X is the pixel column where rrdtool draws
+# that second on a graph starting at column LEFT with PX pixels per second (its window starts
+# one second before -BEFORE).
+th_overlay_labels() {
+	local before=$1 after=$2 lab=$3 left=$4 px=$5 k o
+	k=$(((before + lab - 1) / lab)) # labels before the marker
+	o=$((-k * lab))
+	while [ "$o" -le "$after" ]; do
+		printf '%s\t%s\n' $((left + (o + before + 1) * px)) "$(th_offset_label "$o")"
+		o=$((o + lab))
+	done
+}
+
+# th_overlay_graph ... OUT: draw the overlay PNG; print its "WxH". rrdtool labels a time axis
+# with strftime only, so before the marker it would read 59:xx of the hour before the
+# reference: it draws the grid with blank labels and ImageMagick's convert writes the offsets
+# (th_overlay_labels) under it; without convert the labels stay rrdtool's mm:ss, with a warning.
 th_overlay_graph() {
 	local archive=$1 vm=$2 def=$3 align=$4 ds=$5 before=$6 after=$7 out=$8 tmp win
 	tmp=$(th_tmpdir)
@@ -145,13 +176,52 @@ th_overlay_graph() {
 	local span=$((before + after + 1)) px
 	px=$((900 / span))
 	[ "$px" -ge 1 ] || px=1
-	th_rrd graph "$out" --imgformat PNG --start "$((TH_ALIGN_BASE - before - 1))" \
+	local fmt=' ' conv=yes
+	if ! command -v convert >/dev/null 2>&1; then
+		conv=no fmt='%M:%S'
+		th_warn "convert not found (install the Debian package imagemagick): the overlay's seconds before $align read 59:xx"
+	fi
+	th_rrd graphv "$out" --imgformat PNG --start "$((TH_ALIGN_BASE - before - 1))" \
 		--end "$((TH_ALIGN_BASE + after))" --step 1 -w "$((span * px))" -h 280 \
 		--units-length 7 "${style[@]}" \
-		--x-grid "SECOND:$grid:SECOND:$lab:SECOND:$lab:0:%M:%S" \
-		--title "$vm${def:+ · $def} · $n cycles aligned on $align (mm:ss after it)" \
+		--x-grid "SECOND:$grid:SECOND:$lab:SECOND:$lab:0:$fmt" \
+		--title "$vm${def:+ · $def} · $n cycles aligned on $align (m:ss from it)" \
 		--vertical-label "$label" \
 		"${defs[@]}" "${lines[@]}" 'LINE2:median#111111:median' \
-		"VRULE:$TH_ALIGN_BASE#7b3fb5:$(th_comment "$align"):dashes=4,2" |
-		sed -n '1p' || th_die "$TH_EXIT_USAGE" "rrdtool graph failed for VM $vm in $archive"
+		"VRULE:$TH_ALIGN_BASE#7b3fb5:$(th_comment "$align"):dashes=4,2" >"$tmp/geom" ||
+		th_die "$TH_EXIT_USAGE" "rrdtool graph failed for VM $vm in $archive"
+	local gl gt gh iw ih
+	gl=$(sed -n 's/^graph_left = //p' "$tmp/geom")
+	gt=$(sed -n 's/^graph_top = //p' "$tmp/geom")
+	gh=$(sed -n 's/^graph_height = //p' "$tmp/geom")
+	iw=$(sed -n 's/^image_width = //p' "$tmp/geom")
+	ih=$(sed -n 's/^image_height = //p' "$tmp/geom")
+	if [ "$conv" = yes ]; then
+		local -a ann=(-fill '#222222' -pointsize 11 -gravity North)
+		local font=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf x text
+		[ -r "$font" ] && ann+=(-font "$font")
+		while IFS=$'\t' read -r x text; do
+			ann+=(-annotate "$(printf '%+d%+d' $((x - iw / 2)) $((gt + gh + 3)))" "$text")
+		done < <(th_overlay_labels "$before" "$after" "$lab" "$gl" "$px")
+		convert "$out" "${ann[@]}" "$out.tmp.png" ||
+			th_die "$TH_EXIT_USAGE" "convert could not label the overlay $out"
+		mv "$out.tmp.png" "$out" || th_die "$TH_EXIT_USAGE" "cannot write $out"
+	fi
+	printf '%sx%s\n' "$iw" "$ih"
+}
+
+# th_overlay_ms_svg ARCHIVE VM DEF OUT: write the millisecond view of every cycle of VM (and
+# DEF) aligned on its hv-pause, else migration-start (timeline.jq tl_overlay_svg), as a
+# standalone SVG; print its "WxH". Exit 2 when no session has either marker.
+th_overlay_ms_svg() {
+	local archive=$1 vm=$2 def=$3 out=$4
+	local -a files
+	mapfile -t files < <(th_list_sessions "$archive" "$vm" "$def")
+	[ "${#files[@]}" -gt 0 ] ||
+		th_die "$TH_EXIT_DATA" "no session of VM $vm${def:+ and definition $def} in $archive"
+	jq -rs -L "$TH_LIBDIR" 'include "timeline"; tl_overlay_svg' "${files[@]}" >"$out" ||
+		th_die "$TH_EXIT_USAGE" "cannot write $out"
+	[ "$(head -c 4 "$out")" = '<svg' ] ||
+		th_die "$TH_EXIT_DATA" "no session of VM $vm in $archive has an hv-pause or migration-start marker"
+	sed -n '1s/^<svg [^>]*width="\([0-9]*\)" height="\([0-9]*\)".*/\1x\2/p' "$out"
 }

@@ -2,7 +2,8 @@
 # graph-report.sh — `themis-graph csv` and `report`: CSV exports of a session's per-second data
 # (rrdtool xport) and of the summaries, and the self-contained HTML report (summary table,
 # aggregates, availability per VM from the plugin's summaries (graph-availability.sh), one
-# overlay per VM, every session timeline, links to the CSV files).
+# overlay per VM, the millisecond timelines of timeline.jq, every session timeline, links to
+# the CSV files).
 
 # th_session_csv ARCHIVE SESSION: print "time,<every DS>" for each second of the session.
 th_session_csv() {
@@ -31,11 +32,18 @@ TH_JQ_ROWS='
 	    closed_by: (.closed_by // ""),
 	    markers: [.markers[]? | select(.t | type == "number") | {event, t}],
 	    migration_request: mark("migration-request"), migration_start: mark("migration-start"),
-	    migration_end: mark("migration-end") }
+	    migration_end: mark("migration-end"),
+	    description: ((.params.description // ([.markers[]? | select(.event == "session-start")
+	                  | .params.description | strings] | first)) // null),
+	    message: ([.markers[]? | select(.event == "migration-end" or .event == "session-end")
+	              | .message | strings | select(length > 0)] | first) }
 	+ (reduce ($fields[] | select(.type != "outcome")) as $f ({};
 	    .[$f.name] = ($s[$f.name] | if type == "number" and . >= $f.min then . else null end)))
 	+ { outcome: ($s.outcome // ([.markers[]? | select(.event == "migration-end") | .outcome | select(. != "none")]
 	              | first) // (if .closed_by == "open" then "open" else "unknown" end)) }'
+
+# The row objects also carry the definition's description (params of the session file or of
+# its session-start marker) and OpenNebula's message (migration-end, else session-end marker).
 
 # The summary CSV's columns: the session's, then every summary field (TH_SUMMARY_FIELDS).
 TH_SESSION_COLUMNS="session vm definition cycle src_host dst_host closed_by migration_request migration_start migration_end"
@@ -130,22 +138,38 @@ th_report() {
 		fi
 	done
 
+	# The millisecond timelines (timeline.jq): one per session, one aligned view per definition.
+	if [ "${#files[@]}" -gt 0 ]; then
+		jq -s -L "$TH_LIBDIR" 'include "timeline";
+			map({key: (.session // ""), value: tl_cycle_svg}) | from_entries' "${files[@]}" \
+			>"$tmp/timelines.json" || th_die "$TH_EXIT_USAGE" "jq failed on the timelines of $archive"
+		jq -s -L "$TH_LIBDIR" 'include "timeline";
+			group_by(.definition // "") | map({definition: (.[0].definition // ""), svg: tl_overlay_svg})
+			| map(select(.svg != ""))' "${files[@]}" >"$tmp/msoverlays.json" ||
+			th_die "$TH_EXIT_USAGE" "jq failed on the aligned timelines of $archive"
+	else
+		printf '{}\n' >"$tmp/timelines.json"
+		printf '[]\n' >"$tmp/msoverlays.json"
+	fi
+
 	th_report_html "$archive" "$def" "$tmp" >"$outdir/index.html"
 	printf '%s\n' "$outdir/index.html"
 }
 
 # th_report_html ARCHIVE DEFINITION TMP: print index.html from TMP/rows.json, TMP/graphs
 # ("session<TAB>WxH", empty size when the session has no data, "markers-only" when it has no
-# RRD), TMP/overlays ("vm<TAB>file<TAB>WxH") and TMP/avail.json (availability.jq's figures or
-# null). Styles are inlined; images are referenced by relative path.
+# RRD), TMP/overlays ("vm<TAB>file<TAB>WxH"), TMP/avail.json (availability.jq's figures or
+# null), TMP/timelines.json ({session: svg}) and TMP/msoverlays.json ([{definition, svg}]).
+# Styles and the timelines are inlined; images are referenced by relative path.
 th_report_html() {
 	local archive=$1 def=$2 tmp=$3
 	local agg
 	agg=$(th_aggregates "$tmp/rows.json")
 	jq -r -n --slurpfile rowsf "$tmp/rows.json" --rawfile graphs "$tmp/graphs" \
 		--rawfile overlays "$tmp/overlays" --slurpfile availf "$tmp/avail.json" \
-		--rawfile css "$TH_LIBDIR/report.css" \
+		--rawfile css "$TH_LIBDIR/report.css" --slurpfile timelinesf "$tmp/timelines.json" \
+		--slurpfile msoverlaysf "$tmp/msoverlays.json" \
 		--arg agg "$agg" --arg archive "$archive" --arg defn "$def" \
 		--arg generated "$(date -u '+%Y-%m-%d %H:%M UTC')" --arg version "$TH_VERSION" \
-		-f "$TH_LIBDIR/report-html.jq"
+		-L "$TH_LIBDIR" -f "$TH_LIBDIR/report-html.jq"
 }

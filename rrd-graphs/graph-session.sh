@@ -135,3 +135,16 @@ th_stack_png() {
 	convert "$@" -append "png:$out" || th_die "$TH_EXIT_USAGE" "could not write $out"
 	identify -format '%wx%h\n' "$out"
 }
+
+# th_session_ms_svg ARCHIVE SESSION OUT: write the session's millisecond timeline (timeline.jq
+# tl_cycle_svg) as a standalone SVG; print its "WxH". Exit 2 when the session has neither an
+# hv-pause nor a migration-start marker.
+th_session_ms_svg() {
+	local archive=$1 session=$2 out=$3 json
+	json=$(th_find_session "$archive" "$session")
+	jq -r -L "$TH_LIBDIR" 'include "timeline"; tl_cycle_svg' "$json" >"$out" ||
+		th_die "$TH_EXIT_USAGE" "cannot write $out"
+	[ "$(head -c 4 "$out")" = '<svg' ] ||
+		th_die "$TH_EXIT_DATA" "session $session has neither an hv-pause nor a migration-start marker"
+	sed -n '1s/^<svg [^>]*width="\([0-9]*\)" height="\([0-9]*\)".*/\1x\2/p' "$out"
+}

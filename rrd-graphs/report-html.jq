@@ -1,8 +1,12 @@
 # report-html.jq — the HTML of `themis-graph report` (index.html), built from the row objects
 # of graph-report.sh (TH_JQ_ROWS), the aggregates line, the lists of rendered images and the
 # availability figures of availability.jq ($availf[0], null when the archive has neither
-# summaries.jsonl nor availability.jsonl). Every text from the archive goes through @html. No
-# scripts, no external assets (the availability timeline is inline SVG).
+# summaries.jsonl nor availability.jsonl), the millisecond timelines of timeline.jq
+# ($timelinesf[0]: {session: svg}, $msoverlaysf[0]: [{definition, svg}]), each definition's
+# description and every unsuccessful cycle's message from OpenNebula. Every text from the
+# archive goes through @html. No scripts, no external assets (the timelines are inline SVG).
+
+include "timeline";
 
 def fixed($d):
   if . == null then null
@@ -85,6 +89,11 @@ $rowsf[0] as $rows
 | ($graphs | split("\n") | map(select(length > 0) | split("\t") | {key: .[0], value: (.[1] // "")})
    | from_entries) as $g
 | ($overlays | split("\n") | map(select(length > 0) | split("\t"))) as $ov
+| $timelinesf[0] as $tl
+| $msoverlaysf[0] as $mso
+| ($rows | group_by(.definition) | map({definition: .[0].definition,
+    description: (map(.description | strings | select(length > 0)) | first)})) as $defs
+| ($rows | map(select(.outcome != "success" and .outcome != "open"))) as $unsuccessful
 | def aggval($i; $d): if $a[$i] == "" or $a[$i] == null then "–" else ($a[$i] | tonumber | fixed($d)) end;
 
 "<!DOCTYPE html>
@@ -112,6 +121,13 @@ $rowsf[0] as $rows
 </section>
 
 <section>
+<h2>Definitions</h2>
+<dl class=\"definitions\">
+\($defs | map("<dt data-definition=\"\(.definition | @html)\">\(.definition | @html)</dt><dd class=\"description\">\(if .description == null then "<span class=\"note\">no description recorded</span>" else .description | @html end)</dd>") | join("\n"))
+</dl>
+</section>
+
+<section>
 <h2>Cycles</h2>
 <div class=\"table-wrap\">
 <table>
@@ -131,13 +147,23 @@ $rowsf[0] as $rows
 </table>
 </div>
 <p class=\"note\">Network downtime: the longest outage overlapping the migration window, on the supervisor's clock. Δ = network downtime − hypervisor downtime. Aggregates cover successful cycles with a known downtime.</p>
-</section>
+\(if ($unsuccessful | length) == 0 then "" else "<h3 id=\"failures\">Unsuccessful cycles: OpenNebula's messages</h3>
+<ul class=\"failures\">
+" + ($unsuccessful | map("<li id=\"msg-\(.session | @html)\"><a href=\"#s-\(.session | @html)\">cycle \(.cycle // "–" | tostring | @html) · \(.session | @html)</a> <span class=\"badge \(.outcome | @html)\">\(.outcome | @html)</span> \(if .message == null then "<span class=\"note\">no message from OpenNebula</span>" else "<q class=\"one-message\">" + (.message | @html) + "</q>" end)</li>") | join("\n")) + "
+</ul>
+" end)</section>
 " end)
 \(availability_section($avail))
+\(if ($mso | length) > 0 then
+"<section>
+<h2>Cycles aligned on the hypervisor pause, in milliseconds</h2>
+" + ($mso | map("<figure class=\"wide ms-overlay\" data-definition=\"\(.definition | @html)\">\(.svg)<figcaption>Definition \(.definition | @html): one row per cycle, aligned on its hypervisor pause (hv-pause marker; migration-start where the archive has none, so marked); teal band: guest paused (hv-pause → hv-resume), red: the probe's outages; the text at the right gives the longest outage and the pause.</figcaption></figure>") | join("\n")) + "
+</section>
+" else "" end)
 \(if ($ov | length) > 0 then
 "<section>
 <h2>Cycles aligned on migration start</h2>
-" + ($ov | map("<figure class=\"wide\"><img src=\"\(.[1] | @html)\"\(.[2] | wh) alt=\"lost probes per second of every cycle of \(.[0] | @html), aligned on migration start, with the median\"><figcaption>\(.[0] | @html): lost probes per second, one line per cycle, the median in black; x axis mm:ss after the migration-start marker (59:xx is before it). Data: <a href=\"csv/overlay-\(.[1] | ltrimstr("overlay-") | rtrimstr(".png") | @html).csv\">CSV</a>.</figcaption></figure>") | join("\n")) + "
+" + ($ov | map("<figure class=\"wide\"><img src=\"\(.[1] | @html)\"\(.[2] | wh) alt=\"lost probes per second of every cycle of \(.[0] | @html), aligned on migration start, with the median\"><figcaption>\(.[0] | @html): lost probes per second, one line per cycle, the median in black; x axis m:ss from the migration-start marker (−m:ss before it). Data: <a href=\"csv/overlay-\(.[1] | ltrimstr("overlay-") | rtrimstr(".png") | @html).csv\">CSV</a>.</figcaption></figure>") | join("\n")) + "
 </section>
 " else "" end)
 \(if ($rows | length) == 0 then "" else "<section>
@@ -151,6 +177,8 @@ $rowsf[0] as $rows
   elif ($g[.session] // "") != "" then
     " · <a href=\"csv/\(.session | @html).csv\">per-second CSV</a></figcaption><img src=\"sessions/\(.session | @html).png\"\($g[.session] | wh) alt=\"timeline of session \(.session | @html)\">"
   else "</figcaption><p class=\"nodata\">No per-second data in the archive for this session.</p>" end)
++ (if .message != null and .outcome != "success" then "<p class=\"one-message\">OpenNebula: <q>\(.message | @html)</q></p>" else "" end)
++ (.session as $sess | ($tl[.session] // "") | if . == "" then "" else "<div class=\"ms-timeline\" id=\"ms-" + ($sess | @html) + "\">" + . + "</div>" end)
 + "</figure>") | join("\n")) + "
 </section>
 " end)

@@ -110,3 +110,21 @@ fx_summary_line() {
 			lost_down: 0, lost_unknown: 0, delta_ms: null},
 		 summary_source: "plugin"}' >>"$1/summaries.jsonl"
 }
+
+# fx_hv_patch JSON MARKERS OUTAGES SUMMARY_EXTRA [PARAMS]: rewrite a session file of fx_session
+# with hand-written markers and outages in the archive's shape (DESIGN §5.1–§5.3): MARKERS and
+# OUTAGES are JSON arrays whose elements get the session's identity added (markers: kind
+# "marker"; outages: kind "outage"); SUMMARY_EXTRA is merged into the summary (null: none);
+# PARAMS (a JSON object) goes into the file and the session-start marker.
+fx_hv_patch() {
+	local json=$1 tmp
+	tmp=$(mktemp "$json.XXXXXX")
+	jq --argjson mk "$2" --argjson out "$3" --argjson extra "$4" --argjson params "${5:-null}" '
+		{kind: "marker", session, definition, cycle, vm, vm_id, src_host, dst_host} as $id
+		| .markers = [$mk[] | $id + .
+			| if .event == "session-start" and $params != null then . + {params: $params} else . end]
+		| .outages = [$out[] | {kind: "outage"} + .]
+		| if $extra != null then .summary = ((.summary // {}) + $extra) else . end
+		| if $params != null then .params = $params else . end' "$json" >"$tmp"
+	mv "$tmp" "$json"
+}

@@ -89,3 +89,29 @@ th_assert_eq 'z.1 a.2 b.10 c.1' "$(th_list_sessions "$TH_TMP/arch" | xargs -n 1 
 	"session order"
 th_assert_eq 'c.1' "$(th_list_sessions "$TH_TMP/arch" vm e | xargs -n 1 basename | sed 's/\.json$//')" "definition filter"
 th_assert_eq '' "$(th_list_sessions "$TH_TMP/arch" other)" "VM filter"
+
+# The overlay's x labels: offsets as m:ss, negative ones with a minus sign (U+2212), at the
+# pixel column of their second (graph from column 67, 9 px per second, window from −31 s).
+# shellcheck source=rrd-graphs/graph-overlay.sh
+. "$top_srcdir/rrd-graphs/graph-overlay.sh"
+M=$'\xe2\x88\x92'
+th_assert_eq "${M}1:30 ${M}0:30 0:00 0:05 1:00 12:05" \
+	"$(for s in -90 -30 0 5 60 725; do th_offset_label "$s"; done | paste -sd ' ')" "offset labels"
+th_assert_eq "76	${M}0:30
+346	0:00
+616	0:30
+886	1:00" "$(th_overlay_labels 30 60 30 67 9)" "overlay labels and columns"
+th_assert_eq "67	${M}5:00
+367	0:00" "$(th_overlay_labels 299 1 300 67 1 | sed -n '1,2p')" "labels from the first whole step"
+
+# The millisecond timelines' scale (timeline.jq): x of a time in ms on an axis from lo to hi
+# (plot from 140 to 900 px), the tick step, the tick labels with a true minus, the extent.
+tl() { jq -nr -L "$top_srcdir/rrd-graphs" "include \"timeline\"; $1"; }
+th_assert_eq '140 900 662.5 650.6' "$(tl '[tl_x(-2200; -2200; 1000), tl_x(1000; -2200; 1000), tl_x(0; -2200; 1000), tl_x(-50; -2200; 1000)] | map(tostring) | join(" ")')" "timeline x scale"
+th_assert_eq '1 2 5 10 200 500 1000 5000' "$(tl '[1, 12, 40, 80, 1600, 3200, 8000, 40000] | map(tl_step(.) | tostring) | join(" ")')" "timeline tick steps"
+th_assert_eq "${M}250 ms|0 ms|+500 ms|${M}1500 ms|+2 s|${M}4 s|0 s" \
+	"$(tl '[(-250 | tl_label(50)), (0 | tl_label(100)), (500 | tl_label(100)), (-1500 | tl_label(500)), (2000 | tl_label(1000)), (-4000 | tl_label(2000)), (0 | tl_label(5000))] | join("|")')" "timeline tick labels"
+th_assert_eq "${M}2000 ${M}1500 ${M}1000 ${M}500 0 500 1000" \
+	"$(tl '[tl_ticks(-2200; 1000)[] | if . < 0 then "\u2212\(-.)" else tostring end] | join(" ")')" "timeline ticks"
+th_assert_eq '[-2200,1000] [-60000,-59000] [-1000,60000]' \
+	"$(tl '[([-1700, 0, 500] | tl_extent(-60000; 60000)), ([-90000] | tl_extent(-60000; 60000)), ([-500, 75000] | tl_extent(-60000; 60000))] | map(tojson) | join(" ")')" "timeline extent"

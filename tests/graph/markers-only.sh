@@ -28,8 +28,12 @@ th_assert_eq '"m2","web1","d1",2,"hv-a","hv-b","session-end",1700006008.4,170000
 	"$(grep '^"m2"' "$R/summary.csv")" "summary.csv line of the markers-only session"
 html=$(cat "$R/index.html")
 th_assert_match 'badge aborted">aborted<' "$(printf '%s\n' "$html" | grep '<tr id="row-m2">')" "table row m2"
-th_assert_eq '<figure class="session" id="s-m2"><figcaption><strong>m2</strong> · web1 · cycle 2 · hv-a → hv-b · <span class="badge aborted">aborted</span></figcaption><p class="nodata">No per-second records: the session has markers only. session-start 23:53:20 UTC · migration-request 23:53:28 UTC · migration-start 23:53:30 UTC · migration-end 23:53:38 UTC · session-end 23:53:39 UTC.</p></figure>' \
-	"$(printf '%s\n' "$html" | grep 'id="s-m2"')" "markers-only session section"
+th_assert_eq '<figure class="session" id="s-m2"><figcaption><strong>m2</strong> · web1 · cycle 2 · hv-a → hv-b · <span class="badge aborted">aborted</span></figcaption><p class="nodata">No per-second records: the session has markers only. session-start 23:53:20 UTC · migration-request 23:53:28 UTC · migration-start 23:53:30 UTC · migration-end 23:53:38 UTC · session-end 23:53:39 UTC.</p><div class="ms-timeline" id="ms-m2"><svg' \
+	"$(printf '%s\n' "$html" | grep 'id="s-m2"' | sed 's/\(<div class="ms-timeline" id="ms-m2"><svg\).*/\1/')" \
+	"markers-only session section"
+# Markers are enough for the millisecond timeline: aligned on migration-start (no hv-pause).
+th_assert_match 'class="cycle-timeline"[^>]* data-ref="migration-start" data-lo-ms="-2600" data-hi-ms="8800"' \
+	"$(printf '%s\n' "$html" | grep 'id="s-m2"')" "markers-only session timeline"
 [ ! -e "$R/sessions/m2.png" ] || th_fail "a graph was drawn for the markers-only session"
 [ ! -e "$R/csv/m2.csv" ] || th_fail "a CSV was written for the markers-only session"
 [ -s "$R/sessions/m1.png" ] || th_fail "the session with data has no graph"

@@ -2,7 +2,7 @@
 # overlay-alignment.sh — sessions thousands of seconds apart, with known losses at known offsets
 # from their migration-start marker, line up row for row in `themis-graph xport`; the median
 # column is the median of the cycles; other markers and data sources align the same way; the
-# overlay PNG has one or more pixels per second.
+# overlay PNG has one or more pixels per second and labels negative offsets "−0:30".
 # timeout: 120
 # shellcheck source=tests/common/lib.sh
 . "${top_srcdir:?}/tests/common/lib.sh"
@@ -75,6 +75,29 @@ w=${size%x*}
 { [ "$w" -gt 819 ] && [ "$w" -lt 1000 ]; } || th_fail "overlay width $w: expected the 819 px data area plus axes"
 colours=$(identify -format '%k' "$TH_TMP/ov.png")
 [ "$colours" -ge 8 ] || th_fail "overlay PNG has only $colours colours"
+
+# The x labels are offsets, written under the axis every 30 s: the marker's rule (purple, one
+# column) gives the 0:00 column and the bottom of the data area; a label is centred 270 px (30 s
+# at 9 px) either side, and "−0:30" is wider than "0:30" by its minus sign (not rrdtool's 59:30,
+# which is as wide as 00:30).
+if command -v convert >/dev/null 2>&1; then
+	# box FILE GEOMETRY COLOUR FUZZ: "W H X Y" of the pixels within FUZZ of COLOUR in that crop.
+	box() {
+		convert "$1" -crop "$2" +repage -fuzz "$4" -fill black -opaque "$3" -fill white +opaque black \
+			-negate -trim -format '%w %h %X %Y' info: 2>/dev/null | tr -d '+'
+	}
+	read -r _ _ vx _ <<<"$(box "$TH_TMP/ov.png" "${w}x60+0+60" '#7b3fb5' 3%)"
+	read -r _ vh _ vy <<<"$(box "$TH_TMP/ov.png" "3x400+$((vx - 1))+0" '#7b3fb5' 3%)"
+	bottom=$((vy + vh))
+	label_w() { box "$TH_TMP/ov.png" "60x14+$(($1 - 30))+$((bottom + 1))" '#222222' 12% | cut -d' ' -f1; }
+	neg=$(label_w $((vx - 270)))
+	zero=$(label_w "$vx")
+	pos=$(label_w $((vx + 270)))
+	th_log "marker column $vx, data area bottom $bottom; label widths −0:30 $neg, 0:00 $zero, 0:30 $pos"
+	[ "${zero:-0}" -ge 15 ] || th_fail "no 0:00 label under the marker (width ${zero:-none})"
+	[ "${pos:-0}" -ge 15 ] || th_fail "no 0:30 label 30 s after the marker (width ${pos:-none})"
+	[ "${neg:-0}" -ge $((pos + 4)) ] || th_fail "the label 30 s before the marker is not −0:30 (width ${neg:-none}, 0:30 is $pos)"
+fi
 
 # Selection errors.
 rc=0
