@@ -59,6 +59,8 @@ static const opt_def opt_table[] = {
     I("cycles", cycles, 1, 100000),
     S("definition", definition),
     S("description", description),
+    S("load", load),
+    S("migration-param", migration_param),
     T("live", live),
     F("cold", live),
     S("cold-type", cold_type),
@@ -185,6 +187,8 @@ th_err trig_opts_set(trig_opts *o, const char *name, const char *value, char *er
 				                 "--%s: value longer than %zu bytes", name,
 				                 d->size - 1);
 			memcpy(p, value, strlen(value) + 1);
+			if (strcmp(name, "migration-param") == 0)
+				return trig_opts_migration_add(o, value, errbuf);
 			/* watch takes --vm more than once: each value is also kept in vm_list */
 			if (strcmp(name, "vm") == 0) {
 				size_t l = strlen(o->vm_list);
@@ -232,6 +236,46 @@ th_err trig_opts_set(trig_opts *o, const char *name, const char *value, char *er
 		}
 	}
 	return th_seterr(errbuf, TH_ERR_INVALID, "unknown option --%s", name);
+}
+
+th_err trig_opts_migration_add(trig_opts *o, const char *kv, char *errbuf)
+{
+	const char *eq = strchr(kv, '=');
+	size_t klen = eq != NULL ? (size_t)(eq - kv) : 0;
+
+	if (eq == NULL || klen == 0 || klen >= sizeof o->migration[0].key)
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "--migration-param \"%s\": KEY=VALUE with a KEY of 1 to %zu "
+		                 "characters [a-z0-9-]",
+		                 kv, sizeof o->migration[0].key - 1);
+	for (size_t i = 0; i < klen; i++) {
+		char ch = kv[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-'))
+			return th_seterr(errbuf, TH_ERR_INVALID,
+			                 "--migration-param \"%s\": the key may hold only a-z, 0-9 "
+			                 "and -",
+			                 kv);
+	}
+	if (strlen(eq + 1) >= sizeof o->migration[0].value)
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "--migration-param \"%s\": value longer than %zu bytes", kv,
+		                 sizeof o->migration[0].value - 1);
+	for (size_t i = 0; i < o->nmigration; i++) {
+		if (strlen(o->migration[i].key) == klen &&
+		    memcmp(o->migration[i].key, kv, klen) == 0)
+			return th_seterr(errbuf, TH_ERR_INVALID,
+			                 "--migration-param \"%s\": key %.*s given twice", kv,
+			                 (int)klen, kv);
+	}
+	if (o->nmigration >= TRIG_MIGRATION_MAX)
+		return th_seterr(errbuf, TH_ERR_INVALID,
+		                 "--migration-param \"%s\": more than %d parameters", kv,
+		                 TRIG_MIGRATION_MAX);
+	memcpy(o->migration[o->nmigration].key, kv, klen);
+	o->migration[o->nmigration].key[klen] = '\0';
+	snprintf(o->migration[o->nmigration].value, sizeof o->migration[0].value, "%s", eq + 1);
+	o->nmigration++;
+	return TH_OK;
 }
 
 th_err trig_size_parse(const char *s, uint64_t *out)
