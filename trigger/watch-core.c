@@ -58,6 +58,18 @@ static bool wc_mig_action(int a)
 	return a == 1 || a == 2 || a == 48 || a == 49; /* migrate, live-migrate, poweroff(-hard) */
 }
 
+/* Live or cold from the history ACTION of the pair (notes §3.4–3.6): record k carries
+ * live-migrate (2) from the LCM's start; a cold migration's migrate, poweroff-migrate or
+ * poweroff-hard-migrate (1, 48, 49) is on both records. 1 live, 0 cold, -1 not known. */
+static int wc_live(const one_history *r0, const one_history *r1)
+{
+	int a = wc_mig_action(r0->action) ? r0->action : r1->action;
+
+	if (a == 2)
+		return 1;
+	return wc_mig_action(a) ? 0 : -1;
+}
+
 /* LCM states of a migration under way (live, cold from RUNNING/POWEROFF/SUSPENDED/UNKNOWN). */
 static bool wc_lcm_migrating(int lcm, bool boot_too)
 {
@@ -222,6 +234,14 @@ static void wc_open(wc_vm *w, const wc_conf *c, const one_history *r0, const one
 	w->outcome = TH_OUT_NONE;
 	w->message[0] = '\0';
 	wc_marker(w, out, TH_EV_SESSION_START, (double)r1->stime - c->lead_s);
+	/* an observed session's params hold only what OpenNebula says: live or cold */
+	if (out->n > 0 && out->m[out->n - 1].event == TH_EV_SESSION_START) {
+		th_params *p = &out->m[out->n - 1].params;
+
+		th_params_init(p);
+		p->live = wc_live(r0, r1);
+		p->present = p->live >= 0;
+	}
 	wc_marker(w, out, TH_EV_MIGRATION_START, (double)r1->stime);
 }
 

@@ -1,6 +1,7 @@
 /* watch-core.h — `themis-trigger watch`, pure part: turns the successive one.vm.info documents
  * of one VM (from polls or events, in any mix, repeated or late) into the markers of contract
- * C2: one session per migration OpenNebula performs, with session-start (STIME − lead),
+ * C2: one session per migration OpenNebula performs, with session-start (STIME − lead; params
+ * {"live": …} when the history ACTION says live or cold, no params otherwise),
  * migration-start (STIME), migration-end (outcome, OpenNebula's end time) and session-end
  * (migration end + cool-down, carrying OpenNebula's times). No I/O and no clocks: the caller
  * passes the wall time and a random number for each new session id.

@@ -6,6 +6,7 @@
  * T0 − 100 unless a case says otherwise. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "th-check.h"
@@ -474,6 +475,59 @@ START_TEST(many_migrations_in_one_document_need_more_calls)
 }
 END_TEST
 
+/* The session-start of an observed migration carries params with "live" alone, from the
+ * history ACTION (live-migrate on record k: true; migrate on both records: false); with no
+ * migrate ACTION on either record (a migrating LCM state alone) it carries no params. */
+static void observed_start_json(const doc_hist *h, int lcm, char *json, size_t size)
+{
+	static char buf[DOCSZ];
+	doc_hist h0[1] = {R0_OPEN};
+	wc_conf c = conf(-100);
+	char err[TH_ERRLEN];
+	wc_vm w;
+	wc_out out;
+	one_vm vm;
+	char *j;
+	size_t n, len;
+
+	wc_vm_init(&w, 42, "migtest-1");
+	n = vm_doc(buf, sizeof buf, 42, "migtest-1", 3, 3, NULL, h0, 1);
+	ck_assert_int_eq(one_vm_parse(buf, n, &vm, NULL), TH_OK);
+	out.n = 0;
+	wc_observe(&w, &c, &vm, (double)T0 - 50, 1, &out);
+	one_vm_free(&vm);
+	n = vm_doc(buf, sizeof buf, 42, "migtest-1", 3, lcm, NULL, h, 2);
+	ck_assert_int_eq(one_vm_parse(buf, n, &vm, NULL), TH_OK);
+	out.n = 0;
+	wc_observe(&w, &c, &vm, (double)T0 + 1, 1, &out);
+	one_vm_free(&vm);
+	ck_assert_int_eq(out.n, 2);
+	ck_assert_int_eq(out.m[0].event, TH_EV_SESSION_START);
+	ck_assert(!out.m[1].params.present);
+	ck_assert_int_eq(th_marker_to_json(&out.m[0], &j, &len, err), TH_OK);
+	snprintf(json, size, "%s", j);
+	free(j);
+}
+
+START_TEST(observed_params_say_live_only_when_the_history_does)
+{
+	doc_hist live[2] = {R0_LIVE, R1_STARTED}, none[2] = {R0_OPEN, R1_STARTED};
+	doc_hist cold[2] = {R0_COLD, {1, 3, "node3", T0, 0, 0, 0, 1}};
+	doc_hist poweroff[2] = {{0, 2, "node2", 1718000000, 0, 1718000004, 0, 48},
+	                        {1, 3, "node3", T0, 0, 0, 0, 48}};
+	char json[4096];
+
+	observed_start_json(live, 4, json, sizeof json);
+	ck_assert_msg(strstr(json, ",\"params\":{\"live\":true}") != NULL, "live: %s", json);
+	observed_start_json(cold, 7, json, sizeof json);
+	ck_assert_msg(strstr(json, ",\"params\":{\"live\":false}") != NULL, "cold: %s", json);
+	observed_start_json(poweroff, 7, json, sizeof json);
+	ck_assert_msg(strstr(json, ",\"params\":{\"live\":false}") != NULL, "poweroff: %s", json);
+	observed_start_json(none, 4, json, sizeof json);
+	ck_assert_msg(strstr(json, "params") == NULL, "no migrate action: %s", json);
+}
+END_TEST
+
 Suite *th_test_suite(void)
 {
 	Suite *s = suite_create("watch-core");
@@ -485,6 +539,7 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, an_error_older_than_the_migration_is_not_its_message);
 	tcase_add_test(tc, a_poll_sees_the_newest_record_change_its_times);
 	tcase_add_test(tc, many_migrations_in_one_document_need_more_calls);
+	tcase_add_test(tc, observed_params_say_live_only_when_the_history_does);
 	suite_add_tcase(s, tc);
 	return s;
 }
