@@ -141,6 +141,28 @@ static void cycle_marker(trig_ctx *c, th_marker *m, th_event ev, int cycle, cons
 	th_summary_init(&m->summary);
 }
 
+/* The definition's parameters for a session-start (DESIGN §5.2): the probe interval only when
+ * the trigger's own prober measures (with --probe background the plugin's <Target> sets it;
+ * without --supervisor nothing probes), the bandwidth only when the iperf3 load runs (not when
+ * --bandwidth was ignored for want of iperf3), the others as given, absent when not given. */
+static void cycle_params(const trig_ctx *c, th_params *p)
+{
+	const trig_opts *o = c->o;
+
+	th_params_init(p);
+	p->present = true;
+	if (c->measure && !c->background)
+		p->interval_ms = o->interval_ms;
+	if (c->load)
+		snprintf(p->bandwidth, sizeof p->bandwidth, "%s", o->bandwidth);
+	p->live = o->live ? 1 : 0;
+	p->cycles = o->cycles;
+	snprintf(p->load, sizeof p->load, "%s", o->load);
+	p->nmigration = o->nmigration;
+	memcpy(p->migration, o->migration, sizeof p->migration);
+	snprintf(p->description, sizeof p->description, "%s", o->description);
+}
+
 /* Run a command on the supervisor (local or SSH). */
 static th_err cycle_sup(trig_ctx *c, const char *cmd, char *out, size_t outsz, char *errbuf)
 {
@@ -841,6 +863,7 @@ th_err cycle_run(trig_ctx *c, int cycle, int src_hid, const char *src, int dst_h
 	cycle_marker(c, &m, TH_EV_SESSION_START, cycle, session, src, dst);
 	if (o->description[0] != '\0')
 		snprintf(m.message, sizeof m.message, "%s", o->description);
+	cycle_params(c, &m.params);
 	t_open = m.t;
 	cycle_emit(c, &m, "session-start");
 	cycle_status(c, "%s session %s started", label, session);

@@ -267,10 +267,10 @@ th_err trig_opts_migration_add(trig_opts *o, const char *kv, char *errbuf)
 			                 "--migration-param \"%s\": key %.*s given twice", kv,
 			                 (int)klen, kv);
 	}
-	if (o->nmigration >= TRIG_MIGRATION_MAX)
+	if (o->nmigration >= TH_PARAMS_MIGRATION_MAX)
 		return th_seterr(errbuf, TH_ERR_INVALID,
 		                 "--migration-param \"%s\": more than %d parameters", kv,
-		                 TRIG_MIGRATION_MAX);
+		                 TH_PARAMS_MIGRATION_MAX);
 	memcpy(o->migration[o->nmigration].key, kv, klen);
 	o->migration[o->nmigration].key[klen] = '\0';
 	snprintf(o->migration[o->nmigration].value, sizeof o->migration[0].value, "%s", eq + 1);

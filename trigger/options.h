@@ -10,26 +10,23 @@
 
 #include "agent-cmd.h"
 #include "th-error.h"
+#include "th-marker.h"
 #include "th-record.h"
-
-#define TRIG_MIGRATION_MAX 8 /* --migration-param entries (params.migration, DESIGN §5.2) */
 
 typedef struct trig_opts {
 	/* what to measure */
 	char vm[TH_NAME_MAX], from[TH_NAME_MAX], to[TH_NAME_MAX];
 	int cycles;
 	char definition[TH_NAME_MAX];
-	char description[256];
+	char description[TH_PARAMS_TEXT_MAX];
 	/* recorded in the session-start marker's params only (DESIGN §5.2): the load the VM runs,
 	 * free text, and the hypervisor's migration parameters of the definition, KEY=VALUE each
 	 * (--migration-param, repeatable: keys [a-z0-9-]{1,31}, values at most 63 bytes, at most
-	 * TRIG_MIGRATION_MAX, each key once) */
-	char load[256];
+	 * TH_PARAMS_MIGRATION_MAX, each key once); the bounds are lib's (th-marker.h) */
+	char load[TH_PARAMS_TEXT_MAX];
 	char migration_param[128]; /* the last --migration-param as given */
 	size_t nmigration;
-	struct {
-		char key[32], value[64];
-	} migration[TRIG_MIGRATION_MAX];
+	th_param_kv migration[TH_PARAMS_MIGRATION_MAX];
 	bool live, ping_pong;
 	char cold_type[16]; /* save, poweroff, poweroff-hard: OpenNebula's migrate type */
 	double timeout_s, warmup_s, cooldown_s, grace_s, poll_ms;
@@ -99,7 +96,7 @@ th_err trig_size_parse(const char *s, uint64_t *out);
 
 /* Add one --migration-param KEY=VALUE to o->migration: TH_ERR_INVALID (naming the option and
  * the value) when KEY is not [a-z0-9-]{1,31}, VALUE is longer than 63 bytes, KEY is already
- * there or TRIG_MIGRATION_MAX are there. */
+ * there or TH_PARAMS_MIGRATION_MAX are there. */
 th_err trig_opts_migration_add(trig_opts *o, const char *kv, char *errbuf);
 
 /* Set one option by long name ("cycles", "live", …); value NULL for flags. */
