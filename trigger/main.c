@@ -47,6 +47,8 @@ static void usage(FILE *f)
 	      "                          [--cacert FILE] [--cert FILE --key FILE]\n"
 	      "                          [--live|--cold] [--ping-pong] [--timeout S] [--warmup S]\n"
 	      "                          [--cooldown S] [--hv-command CMD] [--json|--csv]\n"
+	      "                          [--definition NAME] [--description TEXT] [--load TEXT]\n"
+	      "                          [--migration-param KEY=VALUE ...]\n"
 	      "                          [--no-auth] [--no-context] [--max-response SIZE]\n"
 	      "                          [--config FILE] [--force] [more: themis-trigger(1)]\n"
 	      "       themis-trigger watch [--vm ID|NAME ...|--all] [--events URL|none]\n"
