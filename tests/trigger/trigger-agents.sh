@@ -113,7 +113,8 @@ in_sup env ONE_XMLRPC=http://127.0.0.1:2633/RPC2 ONE_AUTH="$TH_TMP/one_auth" \
 	--agent-path "$agent" --vm-agent-path "$TH_TMP/vm-bin/themis-agent" \
 	--remote-dir "$TH_TMP" --interval 10 \
 	--warmup 1 --cooldown 2 --grace 1 --poll-period 100 \
-	--plugin-url "$plugin_url" --bandwidth 1M \
+	--plugin-url "$plugin_url" --bandwidth 1M --cycles 1 --description 'agents: 600 ms drop' \
+	--load 'iperf3 1M' --migration-param max-bandwidth=32M \
 	--hv-command 'echo "vm {vm} on {dst}: downtime_ms=15 total_ms=518"' --hv-where local \
 	--json >"$TH_TMP/run.json" 2>"$TH_TMP/run.err" &
 tpid=$!
@@ -201,6 +202,9 @@ jq -c '.' "$j" >"$TH_TMP/journal.norm"
 # at-least-once delivery: a batch whose reply was lost may arrive twice; order is kept
 jq -c '.[]' "$TH_TMP/sink.out" | awk '!seen[$0]++' >"$TH_TMP/sink.norm"
 diff "$TH_TMP/journal.norm" "$TH_TMP/sink.norm" >&2 || th_fail "markers at the plugin differ from the journal"
+# the session-start's params: the options of the run, the same in the journal and at the plugin
+th_assert_eq '{"interval_ms":10,"bandwidth":"1M","live":true,"cycles":1,"load":"iperf3 1M","migration":{"max-bandwidth":"32M"},"description":"agents: 600 ms drop"}' \
+	"$(jq -c 'select(.event == "session-start") | .params' "$TH_TMP/sink.norm")" "session-start params"
 grep -q 'plugin unreachable' "$TH_TMP/run.err" || th_fail "no warning while the plugin was down: $(cat "$TH_TMP/run.err")"
 grep -q 'plugin reachable again' "$TH_TMP/run.err" || th_fail "no notice when the plugin came back: $(cat "$TH_TMP/run.err")"
 # the migration itself was not held up by the plugin: request → end within the 3 s simulation
@@ -237,6 +241,9 @@ th_assert_match "^$agent probe --target 10\.91\.0\.2:7300 --vm vm0 --interval 10
 	"$(agent_args "$agent probe")" "prober command line with --no-auth"
 if [ -e "$kv" ] || [ -e "$ks" ]; then th_fail "key files with --no-auth"; fi
 grep -q 'probes authenticated' "$TH_TMP/term.err" && th_fail "--no-auth run says it authenticates"
+# no --bandwidth: no bandwidth key; the default interval (10 ms) and one planned cycle
+th_assert_eq '{"interval_ms":10,"live":true,"cycles":1}' \
+	"$(jq -c 'select(.event == "session-start") | .params' "$TH_TMP/term.jsonl")" "params without --bandwidth"
 tt_sigterm_aborts "$tpid" 8000 "$TH_TMP/term.jsonl"
 if [ -e "$TH_TMP/themis-probe.vm0.pid" ] || [ -e "$TH_TMP/themis-reflect.vm0.pid" ]; then
 	th_fail "agent pid files left after SIGTERM"

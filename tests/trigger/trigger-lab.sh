@@ -42,8 +42,17 @@ th_assert_eq "ID     NAME                     STATE            HOST             
 # --- two measured cycles, ping-pong, by name
 j="$TH_TMP/markers.jsonl"
 "$trig" run --vm vm0 --from host0 --to host1 --cycles 2 --ping-pong --markers "$j" \
-	--definition lab_test "${common[@]}" --csv >"$TH_TMP/run1.csv" 2>"$TH_TMP/run1.err" ||
+	--definition lab_test "${common[@]}" --description 'Idle "vm0" & <lab>' \
+	--load 'dirty 0 MB/s' --migration-param downtime-limit=300 \
+	--migration-param max-bandwidth=32M --csv >"$TH_TMP/run1.csv" 2>"$TH_TMP/run1.err" ||
 	th_fail "ping-pong run failed: $(cat "$TH_TMP/run1.err")"
+# both session-starts carry the definition's params as given (migration in the order given);
+# no --supervisor: no probe interval, no --bandwidth: no bandwidth
+th_assert_eq '{"live":true,"cycles":2,"load":"dirty 0 MB/s","migration":{"downtime-limit":"300","max-bandwidth":"32M"},"description":"Idle \"vm0\" & <lab>"}
+{"live":true,"cycles":2,"load":"dirty 0 MB/s","migration":{"downtime-limit":"300","max-bandwidth":"32M"},"description":"Idle \"vm0\" & <lab>"}' \
+	"$(jq -c 'select(.event == "session-start") | .params' "$j")" "session-start params"
+th_assert_eq 0 "$(jq -c 'select(.event != "session-start" and has("params"))' "$j" | wc -l)" \
+	"params on session-start only"
 th_assert_eq 10 "$(wc -l <"$j")" "markers written for two cycles"
 th_assert_eq "session-start migration-request migration-start migration-end session-end session-start migration-request migration-start migration-end session-end" \
 	"$(jq -r .event "$j" | tr '\n' ' ' | sed 's/ $//')" "marker sequence"
@@ -163,9 +172,12 @@ cooldown = 0
 poll-period = 100
 markers = $TH_TMP/conf.jsonl
 CONF
-"$trig" run --config "$TH_TMP/def.conf" --json >"$TH_TMP/conf.json" 2>/dev/null || th_fail "config-file run failed"
+"$trig" run --config "$TH_TMP/def.conf" --cold --json >"$TH_TMP/conf.json" 2>/dev/null || th_fail "config-file run failed"
 th_assert_eq success "$(jq -r '.cycles[0].outcome' "$TH_TMP/conf.json")" "config-file run outcome"
 th_assert_eq from_conf "$(jq -r .definition "$TH_TMP/conf.jsonl" | sort -u)" "definition from the config file"
+# --cold after --config: a cold migration, and its params say so (nothing else was given)
+th_assert_eq '{"live":false,"cycles":1}' \
+	"$(jq -c 'select(.event == "session-start") | .params' "$TH_TMP/conf.jsonl")" "params of a --cold run"
 
 # --- stuck in MIGRATE: --timeout ends the cycle, it never hangs
 echo hang >"$state/fault"
