@@ -4,7 +4,8 @@
 # against a real `themis-agent reflect`) measures the migration. The reflector is paused for
 # 800 ms while OpenNebula (the lab endpoint, simulated migration of 2 s) says MIGRATE: the
 # session's archive must carry the plugin's own summary with that outage, the run's markers say
-# origin run, and the trigger's table says where the network figures are.
+# origin run, and the trigger's table says where the network figures are. The session file
+# holds the definition's params as given, and `themis-graph compare` shows them.
 # timeout: 120
 # shellcheck source=tests/common/lib.sh
 . "${top_srcdir:?}/tests/common/lib.sh"
@@ -66,7 +67,8 @@ th_assert_match 'probe background needs --plugin-url' "$out" "its message"
 j="$d/markers.jsonl"
 "$trig" run --vm vm0 --to host1 --probe background --plugin-url "http://127.0.0.1:$port" \
 	--token-file "$d/token" --markers "$j" --warmup 2 --cooldown 2 --grace 1 \
-	--poll-period 100 >"$d/run.out" 2>"$d/run.err" &
+	--poll-period 100 --definition bg_test --description 'reflector paused <800 ms>' \
+	--load idle --migration-param downtime-limit=300 >"$d/run.out" 2>"$d/run.err" &
 tpid=$!
 th_on_exit kill -KILL "$tpid"
 th_wait_for 30 grep -q migration-start "$j"
@@ -98,4 +100,17 @@ jq -e '.summary.lost_up >= 50 and .summary.lost_up <= 85 and .summary.lost_down 
 	th_fail "lost probes: $(jq -c .summary "$f")"
 th_assert_eq success "$(jq -r .summary.outcome "$f")" "outcome"
 grep -q "\"session\":\"$s\"" "$d/archive/summaries.jsonl" || th_fail "no summaries line for $s"
+# the definition's params reach the archive's session file with the session-start marker
+# (--probe background: the interval is the plugin's, so none), and compare shows them
+th_assert_eq '{"live":true,"cycles":1,"load":"idle","migration":{"downtime-limit":"300"},"description":"reflector paused <800 ms>"}' \
+	"$(jq -c '.markers[] | select(.event == "session-start") | .params' "$f")" "params in $s.json"
+export THEMIS_GRAPH_LIBDIR="$top_srcdir/rrd-graphs"
+"$top_builddir/rrd-graphs/themis-graph" compare "$d/archive" --definition bg_test \
+	--out "$d/compare" --csv "$d/defs.csv" >/dev/null 2>"$d/compare.err" ||
+	th_fail "compare failed: $(cat "$d/compare.err")"
+th_log "compare: $(sed -n 2p "$d/defs.csv")"
+th_assert_match '^"bg_test","reflector paused <800 ms>",,,true,1,"idle","downtime-limit=300",1,1,0,1,' \
+	"$(sed -n 2p "$d/defs.csv")" "compare: the definition's row"
+grep -q '<td data-col="description">reflector paused &lt;800 ms&gt;</td>' "$d/compare/index.html" ||
+	th_fail "compare's page lacks the description"
 tp_stop "${TP_PID_edge:?}"
