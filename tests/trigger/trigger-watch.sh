@@ -2,7 +2,7 @@
 # trigger-watch.sh — `themis-trigger watch` against the lab's OpenNebula-compatible endpoint
 # (themis-one, simulated backend) and a real collectd with the themis plugin: migrations started
 # by another XML-RPC client become closed sessions in the plugin's archive (four markers, origin
-# observed) — success, a failure with OpenNebula's ERROR, and one the watcher only learns of by a
+# observed, params {"live":true} from the history ACTION) — success, a failure with OpenNebula's ERROR, and one the watcher only learns of by a
 # later poll (frozen meanwhile: all four markers at once). Then the event path alone (--poll 0):
 # oned-shaped hook events published on ZeroMQ by a stand-in publisher, every state sent twice
 # under both keys, with malformed and oversized messages among them: one session, the junk
@@ -101,6 +101,8 @@ check_session() {
 		"lead and cool-down in $f"
 	th_assert_eq true "$(jq -r '.summary.one_stime == (.markers[1].t | floor) and .summary.one_stime > 0' "$f")" \
 		"OpenNebula's STIME in the summary of $f"
+	# a live migrate (history ACTION live-migrate): the only parameter an observer knows
+	th_assert_eq '{"live":true}' "$(jq -c '.markers[0].params' "$f")" "params in $f"
 }
 
 # 1. success
