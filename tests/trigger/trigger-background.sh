@@ -68,7 +68,8 @@ j="$d/markers.jsonl"
 "$trig" run --vm vm0 --to host1 --probe background --plugin-url "http://127.0.0.1:$port" \
 	--token-file "$d/token" --markers "$j" --warmup 2 --cooldown 2 --grace 1 \
 	--poll-period 100 --definition bg_test --description 'reflector paused <800 ms>' \
-	--load idle --migration-param downtime-limit=300 >"$d/run.out" 2>"$d/run.err" &
+	--load idle --migration-param downtime-limit=300 --remote-dir "$d/remote" \
+	>"$d/run.out" 2>"$d/run.err" &
 tpid=$!
 th_on_exit kill -KILL "$tpid"
 th_wait_for 30 grep -q migration-start "$j"
@@ -80,8 +81,8 @@ wait "$tpid" || rc=$?
 [ "$rc" -eq 0 ] || th_fail "run exited $rc: $(cat "$d/run.err")"
 grep -q "network figures: measured by the plugin's background prober" "$d/run.out" ||
 	th_fail "the table does not say where the figures are: $(cat "$d/run.out")"
-# no agent was started: no pid file, no prober of the trigger's
-compgen -G "/tmp/themis-*.vm0.pid" >/dev/null && th_fail "pid files of agents: $(ls /tmp/themis-*.vm0.pid)"
+# no agent was started: no pid file in the run's own remote directory, no prober of the trigger's
+compgen -G "$d/remote/themis-*.pid" >/dev/null && th_fail "pid files of agents: $(ls "$d"/remote/themis-*.pid)"
 th_assert_eq run "$(jq -r .origin "$j" | sort -u)" "origin of the run's markers"
 
 s=$(jq -r 'select(.event == "session-end") | .session' "$j")
