@@ -183,6 +183,7 @@ static one_mig_result qemu_migrate(void *ctx, const one_migration *mig, char *ms
 	qmp_migration qm;
 	qmp *src = NULL;
 	long polls = 0;
+	int early = 0;
 	th_err e;
 
 	memset(&qm, 0, sizeof qm);
@@ -236,9 +237,14 @@ static one_mig_result qemu_migrate(void *ctx, const one_migration *mig, char *ms
 		}
 		if (e != TH_OK)
 			break;
-		if (strcmp(qm.status, "completed") == 0 || strcmp(qm.status, "failed") == 0 ||
-		    strcmp(qm.status, "cancelled") == 0)
+		/* "completed" with total-time 0: QEMU has not computed the figures yet */
+		if (qmp_migration_final(&qm))
 			break;
+		if (strcmp(qm.status, "completed") == 0 && early++ == 0)
+			fprintf(stderr,
+			        "themis-one: qemu: %s: query-migrate says completed before QEMU set "
+			        "its figures (total-time 0); asking again\n",
+			        mig->vm_name);
 		if (th_mono_ns() > deadline) {
 			qmp_exec(src, "migrate_cancel", NULL, QEMU_QMP_TIMEOUT_MS, NULL, err);
 			e = th_seterr(err, TH_ERR_TIMEOUT, "migration still %s after %d s",

@@ -42,6 +42,14 @@ th_err qmp_migration_parse(yajl_val ret, qmp_migration *m, char *errbuf)
 	return TH_OK;
 }
 
+int qmp_migration_final(const qmp_migration *m)
+{
+	if (strcmp(m->status, "failed") == 0 || strcmp(m->status, "cancelled") == 0)
+		return 1;
+	/* a completed migration took time: total-time 0 is the value before QEMU computed it */
+	return strcmp(m->status, "completed") == 0 && m->total_ms != 0;
+}
+
 const char *qmp_run_status(yajl_val ret)
 {
 	const char *path[] = {"status", NULL};

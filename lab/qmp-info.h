@@ -21,6 +21,12 @@ typedef struct qmp_migration {
 /* Reads the "return" object of query-migrate. */
 th_err qmp_migration_parse(yajl_val ret, qmp_migration *m, char *errbuf);
 
+/* 1 when m holds a migration's final figures: status failed or cancelled, or completed with
+ * its total-time computed. QEMU (7.2 and older) sets "completed" before it computes total-time
+ * and downtime (migration_completion, then migration_iteration_finish): a query-migrate in
+ * between reads "completed" with total-time 0 and downtime 0, figures that are not yet set. */
+int qmp_migration_final(const qmp_migration *m);
+
 /* The "status" string of a query-status "return" object, or NULL. */
 const char *qmp_run_status(yajl_val ret);
 

@@ -38,6 +38,38 @@ START_TEST(completed_migration_figures)
 }
 END_TEST
 
+/* QEMU 7.2 answers "completed" before it computed total-time and downtime: not final yet */
+START_TEST(completed_before_the_figures_is_not_final)
+{
+	yajl_val early = parse("{\"status\":\"completed\",\"setup-time\":2,\"downtime\":0,"
+	                       "\"total-time\":0,\"ram\":{\"transferred\":82205623}}");
+	yajl_val done = parse("{\"status\":\"completed\",\"setup-time\":2,\"downtime\":207,"
+	                      "\"total-time\":4310}");
+	yajl_val act = parse("{\"status\":\"active\",\"total-time\":100}");
+	yajl_val fail = parse("{\"status\":\"failed\"}");
+	yajl_val canc = parse("{\"status\":\"cancelled\"}");
+	char err[TH_ERRLEN];
+	qmp_migration m;
+
+	ck_assert_int_eq(qmp_migration_parse(early, &m, err), TH_OK);
+	ck_assert_int_eq(qmp_migration_final(&m), 0);
+	ck_assert_int_eq(qmp_migration_parse(done, &m, err), TH_OK);
+	ck_assert_int_eq(qmp_migration_final(&m), 1);
+	ck_assert_int_eq(m.downtime_ms, 207);
+	ck_assert_int_eq(qmp_migration_parse(act, &m, err), TH_OK);
+	ck_assert_int_eq(qmp_migration_final(&m), 0);
+	ck_assert_int_eq(qmp_migration_parse(fail, &m, err), TH_OK);
+	ck_assert_int_eq(qmp_migration_final(&m), 1);
+	ck_assert_int_eq(qmp_migration_parse(canc, &m, err), TH_OK);
+	ck_assert_int_eq(qmp_migration_final(&m), 1);
+	yajl_tree_free(early);
+	yajl_tree_free(done);
+	yajl_tree_free(act);
+	yajl_tree_free(fail);
+	yajl_tree_free(canc);
+}
+END_TEST
+
 START_TEST(active_and_failed_migrations_leave_out_absent_figures)
 {
 	yajl_val v = parse("{\"status\":\"active\",\"setup-time\":1,\"total-time\":100,"
@@ -86,6 +118,7 @@ Suite *th_test_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, completed_migration_figures);
+	tcase_add_test(tc, completed_before_the_figures_is_not_final);
 	tcase_add_test(tc, active_and_failed_migrations_leave_out_absent_figures);
 	tcase_add_test(tc, no_migration_yet_and_bad_replies);
 	suite_add_tcase(s, tc);
