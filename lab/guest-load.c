@@ -153,6 +153,8 @@ static th_err gl_map(const gl_opts *o, gl_state *s, char *errbuf)
 	if (s->mem == MAP_FAILED)
 		return th_seterr(errbuf, TH_ERR_NOMEM, "--wss %ld MiB: mmap: %s", o->wss_mib,
 		                 strerror(errno));
+	/* 4 KiB pages: the working set's granularity is the hypervisor's dirty-page granularity */
+	madvise(s->mem, (size_t)s->pages * GL_PAGE, MADV_NOHUGEPAGE);
 	for (i = 0; i < s->pages; i++)
 		s->mem[i * GL_PAGE] = 1;
 	return TH_OK;
