@@ -4,10 +4,14 @@
  * quits the source. The outcome is QEMU's own. Injected faults act on the real processes: fail
  * kills the destination mid-migration, lose kills both. Each migration's QEMU figures are
  * written to <info_dir>/<vm>.migration (last) and appended to <info_dir>/<vm>.migrations.
+ * Before each migration the VM's parameters (<qmp_dir>/<vm>.migrate-params, written by
+ * `themis-lab migrate-params`; QEMU's defaults when absent) are set on the source with
+ * migrate-set-parameters and the values in effect are read back into that line.
  */
 #include "themis-config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,16 +76,20 @@ static void qemu_sleep_ms(long ms)
 		;
 }
 
-/* Last migration's figures: <vm>.migration (replaced) and <vm>.migrations (appended). */
+/* Last migration's figures: <vm>.migration (replaced) and <vm>.migrations (appended); the
+ * parameters in effect (pm, -1 = unknown) after them. */
 static void qemu_write_info(qemu_ctx *c, const one_migration *mig, const qmp_migration *qm,
-                            long wall_ms, long t0)
+                            long wall_ms, long t0, const qmp_mig_params *pm)
 {
-	char line[1024], figures[512], path[2048], tmp[2100];
+	char line[1024], figures[512], params[128] = "", path[2048], tmp[2100];
 	FILE *f;
 
 	qmp_migration_format(figures, sizeof figures, qm);
-	snprintf(line, sizeof line, "vm=%s src=%s dst=%s start=%ld %s wall_ms=%ld\n", mig->vm_name,
-	         mig->src_host, mig->dst_host, t0, figures, wall_ms);
+	if (pm->max_bandwidth >= 0 && pm->downtime_limit >= 0)
+		snprintf(params, sizeof params, " max_bandwidth=%lld downtime_limit=%ld",
+		         pm->max_bandwidth, pm->downtime_limit);
+	snprintf(line, sizeof line, "vm=%s src=%s dst=%s start=%ld %s wall_ms=%ld%s\n",
+	         mig->vm_name, mig->src_host, mig->dst_host, t0, figures, wall_ms, params);
 	snprintf(path, sizeof path, "%s/%s.migration", c->info_dir, mig->vm_name);
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
 	f = fopen(tmp, "w");
@@ -174,6 +182,46 @@ static th_err qemu_migration_events(qmp *src, const char *dst_sock, char *errbuf
 	return e;
 }
 
+/* Sets the VM's migration parameters on the source (QEMU's defaults for those not set) and reads
+ * back the values in effect into *eff; *timeout_ms is the VM's migration timeout. */
+static th_err qemu_apply_params(qemu_ctx *c, qmp *src, const char *vm, qmp_mig_params *eff,
+                                long *timeout_ms, char *errbuf)
+{
+	char path[2048], text[1024], args[256], why[TH_ERRLEN];
+	qmp_mig_params want;
+	yajl_val r = NULL;
+	ssize_t n = 0;
+	int fd;
+	th_err e;
+
+	text[0] = '\0';
+	snprintf(path, sizeof path, "%s/%s.migrate-params", c->qmp_dir, vm);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, text, sizeof text - 1);
+		close(fd);
+		if (n < 0)
+			return th_seterr(errbuf, TH_ERR_IO, "%s: %s", path, strerror(errno));
+		text[n] = '\0';
+	} else if (errno != ENOENT) {
+		return th_seterr(errbuf, TH_ERR_IO, "%s: %s", path, strerror(errno));
+	}
+	e = qmp_params_read(text, &want, why);
+	if (e != TH_OK)
+		return th_seterr(errbuf, e, "%s: %s", path, why);
+	*timeout_ms = want.timeout_s > 0 ? want.timeout_s * 1000 : QEMU_MIGRATE_TIMEOUT_MS;
+	qmp_params_args(args, sizeof args, &want);
+	e = qmp_exec(src, "migrate-set-parameters", args, QEMU_QMP_TIMEOUT_MS, NULL, errbuf);
+	if (e == TH_OK)
+		e = qmp_exec(src, "query-migrate-parameters", NULL, QEMU_QMP_TIMEOUT_MS, &r,
+		             errbuf);
+	if (e == TH_OK) {
+		e = qmp_params_parse(qmp_return(r), eff, errbuf);
+		yajl_tree_free(r);
+	}
+	return e;
+}
+
 static one_mig_result qemu_migrate(void *ctx, const one_migration *mig, char *msg, size_t msglen)
 {
 	qemu_ctx *c = ctx;
@@ -182,8 +230,9 @@ static one_mig_result qemu_migrate(void *ctx, const one_migration *mig, char *ms
 	long start = (long)time(NULL);
 	qmp_migration qm;
 	qmp *src = NULL;
-	long polls = 0;
+	long polls = 0, timeout_ms = QEMU_MIGRATE_TIMEOUT_MS;
 	int early = 0;
+	qmp_mig_params pm = {-1, -1, -1};
 	th_err e;
 
 	memset(&qm, 0, sizeof qm);
@@ -198,6 +247,10 @@ static one_mig_result qemu_migrate(void *ctx, const one_migration *mig, char *ms
 		              mig->vm_name, mig->dst_host);
 	if (e == TH_OK)
 		e = qmp_open(src_sock, QEMU_QMP_TIMEOUT_MS, &src, err);
+	if (e == TH_OK)
+		e = qemu_apply_params(c, src, mig->vm_name, &pm, &timeout_ms, err);
+	if (e == TH_OK)
+		deadline = t0 + (int64_t)timeout_ms * TH_NS_PER_MS;
 	if (e == TH_OK && !mig->live)
 		e = qmp_exec(src, "stop", NULL, QEMU_QMP_TIMEOUT_MS, NULL, err);
 	if (e == TH_OK)
@@ -219,7 +272,8 @@ static one_mig_result qemu_migrate(void *ctx, const one_migration *mig, char *ms
 		qmp_close(src);
 		qemu_hook(c, "qemu-stop", mig->vm_name, mig->src_host, NULL, 0, err);
 		snprintf(qm.status, sizeof qm.status, "lost");
-		qemu_write_info(c, mig, &qm, (long)((th_mono_ns() - t0) / TH_NS_PER_MS), start);
+		qemu_write_info(c, mig, &qm, (long)((th_mono_ns() - t0) / TH_NS_PER_MS), start,
+		                &pm);
 		snprintf(msg, msglen,
 		         "qemu: %s lost: source and destination QEMU killed (injected)",
 		         mig->vm_name);
@@ -247,8 +301,10 @@ static one_mig_result qemu_migrate(void *ctx, const one_migration *mig, char *ms
 			        mig->vm_name);
 		if (th_mono_ns() > deadline) {
 			qmp_exec(src, "migrate_cancel", NULL, QEMU_QMP_TIMEOUT_MS, NULL, err);
-			e = th_seterr(err, TH_ERR_TIMEOUT, "migration still %s after %d s",
-			              qm.status, QEMU_MIGRATE_TIMEOUT_MS / 1000);
+			e = th_seterr(err, TH_ERR_TIMEOUT,
+			              "migration still %s after %ld s (cancelled: not converging?)",
+			              qm.status, timeout_ms / 1000);
+			snprintf(qm.status, sizeof qm.status, "timeout");
 			break;
 		}
 		qemu_sleep_ms(QEMU_POLL_MS);
@@ -260,7 +316,7 @@ static one_mig_result qemu_migrate(void *ctx, const one_migration *mig, char *ms
 			qmp_close(src);
 			qemu_hook(c, "qemu-stop", mig->vm_name, mig->src_host, NULL, 0, err);
 			qemu_write_info(c, mig, &qm, (long)((th_mono_ns() - t0) / TH_NS_PER_MS),
-			                start);
+			                start, &pm);
 			return ONE_MIG_OK;
 		}
 	}
@@ -274,7 +330,7 @@ static one_mig_result qemu_migrate(void *ctx, const one_migration *mig, char *ms
 	if (!mig->live)
 		qmp_exec(src, "cont", NULL, QEMU_QMP_TIMEOUT_MS, NULL, err);
 	qmp_close(src);
-	qemu_write_info(c, mig, &qm, (long)((th_mono_ns() - t0) / TH_NS_PER_MS), start);
+	qemu_write_info(c, mig, &qm, (long)((th_mono_ns() - t0) / TH_NS_PER_MS), start, &pm);
 	return ONE_MIG_FAILED;
 }
 

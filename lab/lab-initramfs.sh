@@ -5,8 +5,11 @@
 # dropbear with the guests' host keys and authorized_keys from KEYDIR (vm*.dropbear,
 # authorized_keys), themis-agent (with its shared libraries) when given, the static
 # themis-reflector ($THEMIS_REFLECTOR_BIN, no library copied for it) and the context script
-# ($THEMIS_CONTEXT_SCRIPT) as /usr/bin/themis-context. /etc/initramfs.libs lists every shared
-# library copied and the program it was copied for. The guest's /init is lab-guest-init.
+# ($THEMIS_CONTEXT_SCRIPT) as /usr/bin/themis-context, the workload themis-guest-load
+# ($THEMIS_GUEST_LOAD_BIN, static when built so) and iperf3 (Debian's, with its shared
+# libraries: the iperf3 server `themis-trigger run --bandwidth` starts on the VM).
+# /etc/initramfs.libs lists every shared library copied and the program it was copied for. The
+# guest's /init is lab-guest-init.
 set -eu
 out=${1:?usage: lab-initramfs.sh OUT KVER KEYDIR [AGENT]}
 kver=${2:?kernel version}
@@ -71,6 +74,31 @@ if [ -n "$reflector" ] && [ -x "$reflector" ]; then
 	fi
 else
 	log "no themis-reflector at ${reflector:-(none)}: the guests' context starts themis-agent reflect"
+fi
+
+# copy_any PROGRAM DEST: alone when static, else with its shared libraries
+copy_any() {
+	if readelf -lW "$1" 2>/dev/null | grep -q 'INTERP' ||
+		readelf -dW "$1" 2>/dev/null | grep -q '(NEEDED)'; then
+		copy_prog "$1" "$2"
+	else
+		install -D -m 0755 "$1" "$root$2"
+	fi
+}
+
+# the workload of `themis-lab load`
+guest_load=${THEMIS_GUEST_LOAD_BIN:-}
+if [ -n "$guest_load" ] && [ -x "$guest_load" ]; then
+	copy_any "$guest_load" /usr/bin/themis-guest-load
+else
+	log "no themis-guest-load at ${guest_load:-(none)}: themis-lab load will not work in the guests"
+fi
+
+# iperf3 for the --bandwidth load (its server runs in the guest)
+if [ -x /usr/bin/iperf3 ]; then
+	copy_any /usr/bin/iperf3 /usr/bin/iperf3
+else
+	log "no /usr/bin/iperf3 (install iperf3): themis-trigger run --bandwidth has no server in the guests"
 fi
 
 # the context script: /usr/bin/themis-context (lab-guest-init runs it on the CD's context.sh)

@@ -72,3 +72,79 @@ void qmp_migration_format(char *out, size_t outlen, const qmp_migration *m)
 	if (n < outlen && m->ram_transferred >= 0)
 		n += (size_t)snprintf(out + n, outlen - n, " ram_bytes=%lld", m->ram_transferred);
 }
+
+th_err qmp_params_read(const char *text, qmp_mig_params *p, char *errbuf)
+{
+	const char *s = text;
+	int line = 0;
+
+	p->max_bandwidth = -1;
+	p->downtime_limit = -1;
+	p->timeout_s = -1;
+	while (*s != '\0') {
+		size_t len = strcspn(s, "\n"), klen;
+		const char *eq = memchr(s, '=', len);
+		long long v = 0;
+		size_t i;
+
+		line++;
+		if (len == 0 || s[0] == '#') {
+			s += len + (s[len] == '\n');
+			continue;
+		}
+		if (eq == NULL || eq + 1 == s + len || (size_t)(s + len - eq - 1) > 15)
+			return th_seterr(errbuf, TH_ERR_PARSE,
+			                 "migrate-params line %d: not KEY=NUMBER", line);
+		for (i = 0; eq + 1 + i < s + len; i++) {
+			char ch = eq[1 + i];
+
+			if (ch < '0' || ch > '9')
+				return th_seterr(
+				    errbuf, TH_ERR_PARSE,
+				    "migrate-params line %d: value is not a whole number", line);
+			v = v * 10 + (ch - '0');
+		}
+		klen = (size_t)(eq - s);
+		if (klen == 13 && strncmp(s, "max-bandwidth", klen) == 0 && p->max_bandwidth < 0)
+			p->max_bandwidth = v;
+		else if (klen == 14 && strncmp(s, "downtime-limit", klen) == 0 &&
+		         p->downtime_limit < 0 && v <= 2000000)
+			p->downtime_limit = (long)v;
+		else if (klen == 7 && strncmp(s, "timeout", klen) == 0 && p->timeout_s < 0 &&
+		         v >= 1 && v <= 86400)
+			p->timeout_s = (long)v;
+		else
+			return th_seterr(
+			    errbuf, TH_ERR_PARSE,
+			    "migrate-params line %d: unknown, repeated or out-of-range "
+			    "\"%.*s\"",
+			    line, (int)(len > 60 ? 60 : len), s);
+		s += len + (s[len] == '\n');
+	}
+	return TH_OK;
+}
+
+void qmp_params_args(char *out, size_t outlen, const qmp_mig_params *p)
+{
+	snprintf(out, outlen, "{\"max-bandwidth\":%lld,\"downtime-limit\":%ld}",
+	         p->max_bandwidth >= 0 ? p->max_bandwidth : QMP_DEFAULT_MAX_BANDWIDTH,
+	         p->downtime_limit >= 0 ? p->downtime_limit : QMP_DEFAULT_DOWNTIME_LIMIT);
+}
+
+th_err qmp_params_parse(yajl_val ret, qmp_mig_params *p, char *errbuf)
+{
+	const char *bw_path[] = {"max-bandwidth", NULL};
+	yajl_val v;
+
+	p->max_bandwidth = -1;
+	p->downtime_limit = -1;
+	p->timeout_s = -1;
+	if (ret == NULL || !YAJL_IS_OBJECT(ret))
+		return th_seterr(errbuf, TH_ERR_PARSE,
+		                 "query-migrate-parameters: return value is not an object");
+	v = yajl_tree_get(ret, bw_path, yajl_t_number);
+	if (v != NULL && YAJL_IS_INTEGER(v))
+		p->max_bandwidth = YAJL_GET_INTEGER(v);
+	p->downtime_limit = qmp_num(ret, "downtime-limit");
+	return TH_OK;
+}

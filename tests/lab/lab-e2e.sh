@@ -77,7 +77,7 @@ for ((k = 0; k < N; k++)); do
 	th_assert_eq "$dst" "$(one_hist "$d" "$seq_new" HID)" "migration $k target"
 	th_assert_eq "$rst" "$(one_hist "$d" $((seq_new - 1)) ETIME)" "migration $k source record closed"
 	info=$("$lab" migrate-info vm0)
-	th_assert_match "^vm=vm0 src=host$src dst=host$dst start=[0-9]+ status=completed downtime_ms=[1-9][0-9]* total_ms=[1-9][0-9]* setup_ms=[0-9]+ ram_bytes=[0-9]+ wall_ms=[0-9]+\$" "$info" "migrate-info $k"
+	th_assert_match "^vm=vm0 src=host$src dst=host$dst start=[0-9]+ status=completed downtime_ms=[1-9][0-9]* total_ms=[1-9][0-9]* setup_ms=[0-9]+ ram_bytes=[0-9]+ wall_ms=[0-9]+ max_bandwidth=134217728 downtime_limit=300\$" "$info" "migrate-info $k"
 	"$lab" status | grep -qx "vm0: 10.77.0.100 qemu on host$dst" || th_fail "migration $k: QEMU not (only) on host$dst"
 	dt=$(printf '%s' "$info" | sed 's/.* downtime_ms=\([0-9]*\).*/\1/')
 	tt=$(printf '%s' "$info" | sed 's/.* total_ms=\([0-9]*\).*/\1/')

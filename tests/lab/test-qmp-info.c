@@ -1,5 +1,6 @@
-/* test-qmp-info.c — QEMU's query-migrate and query-status replies read into exact figures, and
- * the key=value line themis-lab migrate-info prints. */
+/* test-qmp-info.c — QEMU's query-migrate and query-status replies read into exact figures, the
+ * key=value line themis-lab migrate-info prints, and the migration parameters (migrate-params
+ * file, migrate-set-parameters arguments, query-migrate-parameters). */
 #include <string.h>
 
 #include <yajl/yajl_tree.h>
@@ -112,6 +113,70 @@ START_TEST(no_migration_yet_and_bad_replies)
 }
 END_TEST
 
+START_TEST(migrate_params_file_to_qemu_arguments)
+{
+	char args[256], err[TH_ERRLEN];
+	qmp_mig_params p;
+
+	ck_assert_int_eq(qmp_params_read("# set by themis-lab\nmax-bandwidth=33554432\n"
+	                                 "downtime-limit=100\ntimeout=45\n",
+	                                 &p, err),
+	                 TH_OK);
+	ck_assert_int_eq(p.max_bandwidth, 33554432);
+	ck_assert_int_eq(p.downtime_limit, 100);
+	ck_assert_int_eq(p.timeout_s, 45);
+	qmp_params_args(args, sizeof args, &p);
+	ck_assert_str_eq(args, "{\"max-bandwidth\":33554432,\"downtime-limit\":100}");
+	/* nothing set (reset, or no file): QEMU's defaults are set back */
+	ck_assert_int_eq(qmp_params_read("", &p, err), TH_OK);
+	ck_assert_int_eq(p.timeout_s, -1);
+	qmp_params_args(args, sizeof args, &p);
+	ck_assert_str_eq(args, "{\"max-bandwidth\":134217728,\"downtime-limit\":300}");
+	ck_assert_int_eq(qmp_params_read("downtime-limit=50", &p, err), TH_OK);
+	qmp_params_args(args, sizeof args, &p);
+	ck_assert_str_eq(args, "{\"max-bandwidth\":134217728,\"downtime-limit\":50}");
+}
+END_TEST
+
+START_TEST(migrate_params_file_refused)
+{
+	char err[TH_ERRLEN];
+	qmp_mig_params p;
+
+	ck_assert_int_eq(qmp_params_read("max-bandwidth=32M\n", &p, err), TH_ERR_PARSE);
+	ck_assert_str_eq(err, "migrate-params line 1: value is not a whole number");
+	ck_assert_int_eq(qmp_params_read("downtime-limit=1\ndowntime-limit=2\n", &p, err),
+	                 TH_ERR_PARSE);
+	ck_assert_str_eq(err, "migrate-params line 2: unknown, repeated or out-of-range "
+	                      "\"downtime-limit=2\"");
+	ck_assert_int_eq(qmp_params_read("timeout=0\n", &p, err), TH_ERR_PARSE);
+	ck_assert_int_eq(qmp_params_read("speed=1\n", &p, err), TH_ERR_PARSE);
+	ck_assert_int_eq(qmp_params_read("max-bandwidth=\n", &p, err), TH_ERR_PARSE);
+	ck_assert_str_eq(err, "migrate-params line 1: not KEY=NUMBER");
+	ck_assert_int_eq(qmp_params_read("max-bandwidth=1234567890123456\n", &p, err),
+	                 TH_ERR_PARSE);
+}
+END_TEST
+
+START_TEST(migrate_parameters_in_effect)
+{
+	yajl_val v = parse("{\"announce-initial\":50,\"downtime-limit\":300,"
+	                   "\"max-bandwidth\":134217728,\"multifd-channels\":2}");
+	yajl_val arr = parse("[]");
+	char err[TH_ERRLEN];
+	qmp_mig_params p;
+
+	ck_assert_int_eq(qmp_params_parse(v, &p, err), TH_OK);
+	ck_assert_int_eq(p.max_bandwidth, 134217728);
+	ck_assert_int_eq(p.downtime_limit, 300);
+	ck_assert_int_eq(p.timeout_s, -1);
+	ck_assert_int_eq(qmp_params_parse(arr, &p, err), TH_ERR_PARSE);
+	ck_assert_str_eq(err, "query-migrate-parameters: return value is not an object");
+	yajl_tree_free(v);
+	yajl_tree_free(arr);
+}
+END_TEST
+
 Suite *th_test_suite(void)
 {
 	Suite *s = suite_create("qmp-info");
@@ -121,6 +186,9 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, completed_before_the_figures_is_not_final);
 	tcase_add_test(tc, active_and_failed_migrations_leave_out_absent_figures);
 	tcase_add_test(tc, no_migration_yet_and_bad_replies);
+	tcase_add_test(tc, migrate_params_file_to_qemu_arguments);
+	tcase_add_test(tc, migrate_params_file_refused);
+	tcase_add_test(tc, migrate_parameters_in_effect);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,109 @@
+#!/bin/bash
+# lab-load.sh — a loaded guest migrates worse than an idle one, in one lab run: 3 idle live
+# migrations of a 256 MiB guest, then 3 with themis-guest-load dirtying 64 MB/s over a 128 MiB
+# working set (themis-lab load), both at QEMU's default max-bandwidth (128 MiB/s): the loaded
+# medians of QEMU's downtime, total time and RAM transferred exceed the idle ones. Why these
+# figures: 64 MB/s is half the bandwidth, so pre-copy converges (each pass leaves half the
+# previous pass's pages dirty) in a few passes, and a final dirty set near the 300 ms
+# downtime-limit makes the downtime clearly longer than an idle guest's; 128 MiB is most of what
+# a 256 MiB guest has available (themis-guest-load refuses more than MemAvailable - 16 MiB).
+# Also: migrate-params takes effect (migrate-info shows max_bandwidth/downtime_limit; 16 MiB/s
+# makes an idle migration's total time longer), and iperf3 in the guest answers a 2 s
+# `iperf3 -c` from the supervisor namespace. The guest must survive each loaded migration.
+# timeout: 900
+: "${top_srcdir:?run through make check}"
+# shellcheck source=../common/lib.sh
+. "$top_srcdir/tests/common/lib.sh"
+th_require_root
+th_require_cmd qemu-system-x86_64 qemu-system-x86
+th_require_cmd dropbearkey dropbear-bin
+th_require_cmd iperf3 iperf3
+th_require_cmd jq jq
+compgen -G '/boot/vmlinuz-*' >/dev/null || th_error "no /boot/vmlinuz-*: install linux-image-amd64"
+[ -x "$top_builddir/agent/themis-agent" ] || th_error "themis-agent not built"
+[ -x "$top_builddir/lab/themis-guest-load" ] || th_error "themis-guest-load not built"
+
+lab="$top_builddir/lab/themis-lab"
+export THEMIS_LAB_DIR="$TH_TMP/lab" THEMIS_LAB_PREFIX="$TH_TEST_ID-lab"
+th_on_exit "$lab" down
+# shellcheck source=lab-diag.sh
+. "$top_srcdir/tests/lab/lab-diag.sh"
+th_on_fail lab_diag
+
+# migrate: one live migration of vm0 requested through the endpoint (the lab's scheduler, an
+# XML-RPC client), waited for until QEMU's figures are recorded; its migrate-info line in INFO
+migrate() {
+	local f="$THEMIS_LAB_DIR/migration/vm0.migrations" n0=0 k
+	[ ! -f "$f" ] || n0=$(wc -l <"$f")
+	"$lab" scheduler --every 1 --count 1 --vm vm0 >"$TH_TMP/sched.log" 2>&1 ||
+		th_fail "migration request refused: $(cat "$TH_TMP/sched.log")"
+	for ((k = 0; k < 1800; k++)); do
+		[ -f "$f" ] && [ "$(wc -l <"$f")" -gt "$n0" ] && break
+		sleep 0.1
+	done
+	[ "$(wc -l <"$f")" -gt "$n0" ] || th_fail "no migration recorded in 180 s"
+	sleep 1 # the endpoint's RUNNING state after the backend returned
+	INFO=$("$lab" migrate-info vm0)
+	th_assert_match ' status=completed ' "$INFO" "migration"
+}
+key() { printf '%s\n' "$1" | sed -n "s/.* $2=\\([0-9]*\\).*/\\1/p"; }
+median3() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
+
+"$lab" up --hosts 2 --vms 1 --accel tcg --memory 256
+
+# idle
+idle_dt=() idle_tt=() idle_ram=()
+for k in 1 2 3; do
+	migrate
+	idle_dt+=("$(key "$INFO" downtime_ms)") idle_tt+=("$(key "$INFO" total_ms)")
+	idle_ram+=("$(key "$INFO" ram_bytes)")
+	th_log "idle $k: $INFO"
+done
+th_assert_match ' max_bandwidth=134217728 downtime_limit=300$' "$INFO" "defaults in effect"
+
+# iperf3 in the guest: a one-off server over SSH, a 2 s client from the supervisor namespace
+"$lab" exec --in sup -- ssh root@10.77.0.100 \
+	'setsid iperf3 -s -1 -p 5201 </dev/null >/var/log/iperf3-test.log 2>&1 &'
+sleep 1
+"$lab" exec --in sup -- iperf3 -c 10.77.0.100 -p 5201 -t 2 -J >"$TH_TMP/iperf.json" ||
+	th_fail "iperf3 -c to the guest failed: $(cat "$TH_TMP/iperf.json")"
+n_iv=$(jq '.intervals | length' "$TH_TMP/iperf.json")
+bps=$(jq '.end.sum_received.bits_per_second | floor' "$TH_TMP/iperf.json")
+th_log "iperf3 to the guest: $n_iv intervals, $bps bit/s received"
+if [ "$n_iv" -lt 2 ] || [ "$bps" -le 0 ]; then th_fail "iperf3: $n_iv intervals, $bps bit/s"; fi
+
+# migrate-params: 16 MiB/s and a 200 ms downtime limit, in effect and slower than idle
+th_assert_eq "max-bandwidth=16777216 downtime-limit=200" \
+	"$("$lab" migrate-params vm0 --max-bandwidth 16M --downtime-limit 200)" "migrate-params"
+migrate
+th_log "idle at 16 MiB/s: $INFO"
+th_assert_match ' max_bandwidth=16777216 downtime_limit=200$' "$INFO" "parameters in effect"
+slow_tt=$(key "$INFO" total_ms)
+[ "$slow_tt" -gt $((2 * $(median3 "${idle_tt[@]}"))) ] ||
+	th_fail "total time at 16 MiB/s $slow_tt ms, not above twice the idle median $(median3 "${idle_tt[@]}") ms"
+th_assert_eq "defaults (max-bandwidth=134217728 downtime-limit=300)" \
+	"$("$lab" migrate-params vm0 --reset)" "migrate-params --reset"
+
+# loaded
+"$lab" load vm0 --dirty-rate 64 --wss 128 | tee "$TH_TMP/load.log"
+load_dt=() load_tt=() load_ram=()
+for k in 1 2 3; do
+	migrate
+	load_dt+=("$(key "$INFO" downtime_ms)") load_tt+=("$(key "$INFO" total_ms)")
+	load_ram+=("$(key "$INFO" ram_bytes)")
+	th_log "loaded $k: $INFO"
+	rep=$("$lab" load vm0 --report 2>&1) || th_fail "the guest does not answer after loaded migration $k: $rep"
+	th_log "loaded $k: $rep"
+done
+"$lab" load vm0 --stop
+
+printf '%-7s %-22s %-22s %-30s\n' "" "downtime_ms" "total_ms" "ram_bytes"
+printf '%-7s %-22s %-22s %-30s\n' idle "${idle_dt[*]}" "${idle_tt[*]}" "${idle_ram[*]}"
+printf '%-7s %-22s %-22s %-30s\n' loaded "${load_dt[*]}" "${load_tt[*]}" "${load_ram[*]}"
+cmp_medians() { # cmp_medians WHAT IDLE_MEDIAN LOADED_MEDIAN
+	th_log "median $1: idle $2, loaded $3"
+	[ "$3" -gt "$2" ] || th_fail "loaded median $1 $3 not above the idle median $2"
+}
+cmp_medians downtime_ms "$(median3 "${idle_dt[@]}")" "$(median3 "${load_dt[@]}")"
+cmp_medians total_ms "$(median3 "${idle_tt[@]}")" "$(median3 "${load_tt[@]}")"
+cmp_medians ram_bytes "$(median3 "${idle_ram[@]}")" "$(median3 "${load_ram[@]}")"
