@@ -15,6 +15,7 @@
 # (DESIGN §6): QEMU's figures of that migration stand (it completed), the crash is logged with
 # the guest's console and counted, and the guest is booted again on its host before the next one.
 # timeout: 900
+# slow
 : "${top_srcdir:?run through make check}"
 # shellcheck source=../common/lib.sh
 . "$top_srcdir/tests/common/lib.sh"
