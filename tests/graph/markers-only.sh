@@ -24,7 +24,7 @@ jq '.last = .first' "$A/web1/m2.json" >"$TH_TMP/m2.json" && mv "$TH_TMP/m2.json"
 th_graph report "$A" -o "$R" >"$TH_TMP/out" 2>"$TH_TMP/err" ||
 	th_fail "report failed: $(cat "$TH_TMP/err")"
 th_assert_eq "" "$(cat "$TH_TMP/err")" "nothing on stderr"
-th_assert_eq '"m2","web1","d1",2,"hv-a","hv-b","session-end",1700006008.4,1700006010.5,1700006018.75,"aborted",,,,,,,,0,0,0,,,' \
+th_assert_eq '"m2","web1","d1",2,"hv-a","hv-b","session-end",1700006008.4,1700006010.5,1700006018.75,"aborted",,,,,,,,0,0,0,,,,,,,,,,,,,' \
 	"$(grep '^"m2"' "$R/summary.csv")" "summary.csv line of the markers-only session"
 html=$(cat "$R/index.html")
 th_assert_match 'badge aborted">aborted<' "$(printf '%s\n' "$html" | grep '<tr id="row-m2">')" "table row m2"
