@@ -117,6 +117,11 @@ static th_err qmp_send(qmp *q, const char *s, char *errbuf)
 	return TH_OK;
 }
 
+th_err qmp_next_line(qmp *q, long timeout_ms, char **line, char *errbuf)
+{
+	return qmp_read_line(q, th_mono_ns() + (int64_t)timeout_ms * TH_NS_PER_MS, line, errbuf);
+}
+
 yajl_val qmp_return(yajl_val reply)
 {
 	const char *path[] = {"return", NULL};
@@ -180,6 +185,8 @@ th_err qmp_open(const char *path, long timeout_ms, qmp **out, char *errbuf)
 	sa.sun_family = AF_UNIX;
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	for (;;) {
+		int err;
+
 		q->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (q->fd < 0) {
 			free(q);
@@ -188,9 +195,10 @@ th_err qmp_open(const char *path, long timeout_ms, qmp **out, char *errbuf)
 		}
 		if (connect(q->fd, (struct sockaddr *)&sa, sizeof sa) == 0)
 			break;
-		e = th_seterr(errbuf, TH_ERR_NET, "qmp %s: connect: %s", path, strerror(errno));
+		err = errno;
+		e = th_seterr(errbuf, TH_ERR_NET, "qmp %s: connect: %s", path, strerror(err));
 		close(q->fd);
-		if (th_mono_ns() >= deadline || (errno != ENOENT && errno != ECONNREFUSED)) {
+		if (th_mono_ns() >= deadline || (err != ENOENT && err != ECONNREFUSED)) {
 			free(q);
 			return e;
 		}
