@@ -45,10 +45,9 @@
 #include "probe-stream.h"
 #include "th-addr.h"
 #include "th-error.h"
+#include "th-limits.h"
 #include "th-record.h"
 
-#define TH_KEY_MAX 256 /* HMAC key bytes kept (longer key files are refused) */
-#define TH_KEY_MIN 32
 
 /* One reflector to probe: where it is, the settings of its stream (vm, stream id, interval,
  * loss timeout, stall, min_lost, hold_max: probe-stream.h and th-limits.h; probe.stream "" =

@@ -39,4 +39,9 @@
  * stopped). */
 #define TH_DURATION_MAX_NS (366LL * 86400 * TH_NS_PER_SEC)
 
+/* A probe key (HMAC-SHA256): 32 .. 256 bytes, in a key file or a VM's context
+ * (THEMIS_REFLECT_KEY; context/themis-context checks the same figures). */
+#define TH_KEY_MIN 32
+#define TH_KEY_MAX 256
+
 #endif

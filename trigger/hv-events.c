@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <yajl/yajl_tree.h>
 
 #include "hv-events.h"
@@ -21,19 +22,6 @@ const char *hv_side_name(hv_side side)
 static void hv_copy(char *dst, size_t size, const char *s)
 {
 	snprintf(dst, size, "%.*s", (int)(size - 1), s);
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
-static int64_t hv_days(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
 }
 
 /* Exactly n decimal digits at s; -1 otherwise. */
@@ -55,12 +43,22 @@ static bool hv_libvirt_time(const char *s, double *t)
 	int y = hv_digits(s, 4), mo = hv_digits(s + 5, 2), d = hv_digits(s + 8, 2);
 	int h = hv_digits(s + 11, 2), mi = hv_digits(s + 14, 2), se = hv_digits(s + 17, 2);
 	int ms = hv_digits(s + 20, 3);
+	struct tm tm = {.tm_year = y - 1900,
+	                .tm_mon = mo - 1,
+	                .tm_mday = d,
+	                .tm_hour = h,
+	                .tm_min = mi,
+	                .tm_sec = se};
+	time_t sec;
 
 	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 ||
 	    mi > 59 || se < 0 || se > 60 || ms < 0 || s[4] != '-' || s[7] != '-' || s[10] != ' ' ||
 	    s[13] != ':' || s[16] != ':' || s[19] != '.' || strncmp(s + 23, "+0000", 5) != 0)
 		return false;
-	*t = (double)(hv_days(y, mo, d) * 86400 + h * 3600 + mi * 60 + se) + ms / 1000.0;
+	sec = timegm(&tm); /* the line is UTC ("+0000") */
+	if (sec == (time_t)-1)
+		return false;
+	*t = (double)sec + ms / 1000.0;
 	return true;
 }
 

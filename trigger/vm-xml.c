@@ -255,13 +255,13 @@ th_err one_vm_context(const one_vm *vm, one_context *c, char *errbuf)
 			return th_seterr(errbuf, TH_ERR_INVALID,
 			                 "VM %s (%d): context THEMIS_REFLECT_KEY holds a newline",
 			                 vm->name, vm->id);
-		if (n < ONE_CTX_KEY_MIN || n > ONE_CTX_KEY_MAX)
+		if (n < TH_KEY_MIN || n > TH_KEY_MAX)
 			return th_seterr(
 			    errbuf, TH_ERR_INVALID,
 			    "VM %s (%d): context THEMIS_REFLECT_KEY has %zu%s characters: "
 			    "%d to %d needed",
 			    vm->name, vm->id, n, n >= sizeof vm->ctx_key - 1 ? "+" : "",
-			    ONE_CTX_KEY_MIN, ONE_CTX_KEY_MAX);
+			    TH_KEY_MIN, TH_KEY_MAX);
 		memcpy(c->key, vm->ctx_key, n);
 		c->key_len = n;
 	}

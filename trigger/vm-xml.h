@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "th-error.h"
+#include "th-limits.h"
 #include "th-record.h"
 
 /* One HISTORY_RECORDS/HISTORY. Times are epoch seconds, 0 = unset; -1 when the element is
@@ -43,20 +44,16 @@ typedef struct one_host {
 	int state;
 } one_host;
 
-/* Probe key bounds of a context key (the agent's key file bounds, lib/probe-engine.h). */
-#define ONE_CTX_KEY_MIN 32
-#define ONE_CTX_KEY_MAX 256
-
 /* What a VM's context says about its reflector (doc/contextualization.md). */
 typedef struct one_context {
 	bool reflector; /* CONTEXT/THEMIS_TYPE=VM: the guest starts its reflector at boot */
 	int port;       /* CONTEXT/THEMIS_REFLECT_PORT, else TH_REFLECT_PORT */
-	char key[ONE_CTX_KEY_MAX + 1]; /* CONTEXT/THEMIS_REFLECT_KEY's bytes, "" = keyless */
+	char key[TH_KEY_MAX + 1]; /* CONTEXT/THEMIS_REFLECT_KEY's bytes, "" = keyless */
 	size_t key_len;
 } one_context;
 
 /* Read and check the context variables of vm: the port digits only, 1..65535; the key
- * ONE_CTX_KEY_MIN..ONE_CTX_KEY_MAX bytes without a newline. Without THEMIS_TYPE=VM in the
+ * TH_KEY_MIN..TH_KEY_MAX bytes without a newline. Without THEMIS_TYPE=VM in the
  * context, c->reflector is false and the other variables are not checked. TH_ERR_INVALID names
  * the VM and the variable. */
 th_err one_vm_context(const one_vm *vm, one_context *c, char *errbuf);
