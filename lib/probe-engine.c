@@ -678,6 +678,15 @@ static void q_finish(th_prober *p)
 	p->qthread = false;
 }
 
+/* Is a probe scheduled before t neither sent nor skipped yet on some target? */
+static bool unsent_before(const th_prober *p, int64_t t)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (th_stream_next_send_ns(p->t[i].s) < t)
+			return true;
+	return false;
+}
+
 th_err th_prober_run(th_prober *p, int64_t duration_ns, char *errbuf)
 {
 	if (p->ran)
@@ -703,6 +712,8 @@ th_err th_prober_run(th_prober *p, int64_t duration_ns, char *errbuf)
 		t->s = s;
 	}
 	int64_t stop_at = duration_ns > 0 ? start + duration_ns : INT64_MAX;
+	for (size_t i = 0; i < p->n; i++)
+		th_stream_set_end(p->t[i].s, stop_at);
 	bool stop = false;
 
 	p->heap = malloc(p->n * sizeof *p->heap);
@@ -728,7 +739,9 @@ th_err th_prober_run(th_prober *p, int64_t duration_ns, char *errbuf)
 		int64_t now = th_mono_ns();
 		check_stall(p, now);
 		check_clock(p, now);
-		if (now >= stop_at)
+		/* a run of a given duration sends (or skips, when too late) every probe scheduled
+		 * before its end, also those a late wake-up left due, and none after it */
+		if (now >= stop_at && !unsent_before(p, stop_at))
 			break;
 		/* no stream declares a loss before every echo that came by `now` is read: after a
 		 * stall the echoes wait in the sockets, with the kernel's receive time */

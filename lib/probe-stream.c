@@ -45,6 +45,7 @@ struct th_stream {
 	int64_t start_wall_ns; /* the same on the epoch clock, under clock */
 	int64_t old_start_wall_ns;
 	int64_t skip_after_ns; /* slots later than this behind schedule are skipped */
+	int64_t end_ns;        /* no slot scheduled at or after this is due (INT64_MAX: none) */
 	uint64_t keep;         /* finished slots kept for late echoes */
 
 	/* slots [base, next_seq) in a ring of cap (power of two) */
@@ -207,6 +208,7 @@ th_err th_stream_new(th_stream **out, const th_stream_conf *conf, const th_clock
 	s->old_clock = *clock;
 	s->clock_from_ns = INT64_MIN;
 	s->start_wall_ns = s->old_start_wall_ns = th_clock_to_wall_ns(clock, start_ns);
+	s->end_ns = INT64_MAX;
 	s->skip_after_ns = 10 * conf->interval_ns;
 	if (s->skip_after_ns < 10 * TH_NS_PER_MS)
 		s->skip_after_ns = 10 * TH_NS_PER_MS;
@@ -400,12 +402,17 @@ int64_t th_stream_next_send_ns(const th_stream *s)
 	return sched_ns(s, s->next_seq);
 }
 
+void th_stream_set_end(th_stream *s, int64_t end_ns)
+{
+	s->end_ns = end_ns;
+}
+
 uint64_t th_stream_due(th_stream *s, int64_t now_ns)
 {
 	while (!s->finished) {
 		uint64_t seq = s->next_seq;
 		int64_t sch = sched_ns(s, seq);
-		if (sch > now_ns)
+		if (sch > now_ns || sch >= s->end_ns)
 			return 0;
 		if (ring_reserve(s) != 0)
 			return 0;

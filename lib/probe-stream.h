@@ -111,6 +111,10 @@ void th_stream_free(th_stream *s);
 /* Monotonic time at which the next unsent slot is scheduled. */
 int64_t th_stream_next_send_ns(const th_stream *s);
 
+/* No slot scheduled at or after end_ns is ever due (sent or skipped): a run of a given length.
+ * Default: no end. */
+void th_stream_set_end(th_stream *s, int64_t end_ns);
+
 /* The slot to send at now_ns, or 0 if none is due. Slots more than max(10 intervals, 10 ms)
  * behind schedule are skipped (not sent, not lost, counted as slips). Call until it returns 0;
  * after each non-zero answer call th_stream_sent() (also when the send itself failed: the probe

@@ -1,6 +1,7 @@
 #!/bin/bash
 # agent-outage-short.sh — outages of 50 ms, 300 ms and 1.5 s injected with nftables, up, down
-# and both, against one reflector: each is reported within one probe interval + 2 ms with the
+# and both, against one reflector: each is reported within one probe interval + 2 ms (widened
+# by the scheduling noise the run measured, ta_check) with the
 # right direction for every lost probe, in the right seconds; SIGINT then flushes and exits 0.
 # timeout: 180
 # shellcheck source=tests/common/lib.sh

@@ -17,7 +17,11 @@
  *       PROBER_ADDR, then for SECONDS sends COUNT probes of new random stream ids (every 8th
  *       unsigned, the others signed with KEYFILE) from random source addresses in
  *       198.18.0.0/15, and replays every probe PROBER_ADDR sends twice, each from another
- *       random source; prints "flood F unsigned U replays R real-id ID".
+ *       random source, when it has seen the second probe after it (about two intervals
+ *       later: a copy sent at once could, on a host whose CPU is taken away between the
+ *       kernel's raw and UDP delivery of the original, reach the reflector first and be the
+ *       one echoed, which is the on-path race of doc/DESIGN.md, not what this flood is
+ *       for); prints "flood F unsigned U replays R real-id ID".
  *   probe-forge relay LISTEN_PORT ADDR PORT [OPTION=N]...
  *       a UDP relay between a prober and a reflector that treats packets by their number in
  *       each direction, deterministically: drop_probe/drop_echo=N drops every N-th,
@@ -299,6 +303,8 @@ static int flood(char **argv)
 	uint32_t real_id = 0, base;
 	bool have_real = false;
 	uint8_t in[2048], b[TH_WIRE_MAX];
+	uint8_t held[2][TH_WIRE_MAX]; /* the last two real probes, oldest first */
+	size_t held_len[2] = {0, 0};
 	int sn = socket(AF_INET, SOCK_RAW, IPPROTO_UDP),
 	    tx = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
 
@@ -362,10 +368,16 @@ static int flood(char **argv)
 			continue;
 		real_id = p.stream_id;
 		have_real = true;
-		for (int r = 0; r < 2; r++) {
-			raw_send(tx, spoofed(), &dst, pl, plen);
+		if (plen > sizeof held[0])
+			continue;
+		for (int r = 0; r < 2 && held_len[0] > 0; r++) {
+			raw_send(tx, spoofed(), &dst, held[0], held_len[0]);
 			replays++;
 		}
+		memcpy(held[0], held[1], held_len[1]);
+		held_len[0] = held_len[1];
+		memcpy(held[1], pl, plen);
+		held_len[1] = plen;
 	}
 	printf("flood %lu unsigned %lu replays %lu real-id %lu\n", sent, unsig, replays,
 	       (unsigned long)real_id);

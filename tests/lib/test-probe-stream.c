@@ -605,6 +605,49 @@ START_TEST(sender_falling_behind_skips_and_counts_slips)
 }
 END_TEST
 
+START_TEST(no_slot_at_or_after_the_end_is_due)
+{
+	th_stream_conf c;
+	th_clock clk = {0, T0 * TH_NS_PER_SEC};
+	th_stream *s;
+	th_stream_counters k;
+	uint64_t seq, n = 0;
+
+	sim_conf(&c);
+	ck_assert_int_eq(th_stream_new(&s, &c, &clk, 0, NULL), TH_OK);
+	th_stream_set_end(s, 300 * MS); /* slots 1..30 (0 .. 290 ms) */
+	ck_assert_uint_eq(th_stream_due(s, 0), 1);
+	th_stream_sent(s, 1, 0);
+	/* the sender wakes up 500 ms late: 2..30 are more than 100 ms behind, skipped; the slots
+	 * of 300 ms and later, within 100 ms of now, are past the end: neither sent nor skipped */
+	while ((seq = th_stream_due(s, 500 * MS)) != 0) {
+		th_stream_sent(s, seq, 500 * MS);
+		n++;
+	}
+	ck_assert_uint_eq(n, 0);
+	th_stream_get_counters(s, &k);
+	ck_assert_uint_eq(k.skipped, 29);
+	ck_assert_int_eq(th_stream_next_send_ns(s), 300 * MS);
+	/* woken 50 ms before the end, late by 100 ms at most: sent up to the end, not beyond */
+	th_stream_free(s);
+	ck_assert_int_eq(th_stream_new(&s, &c, &clk, 0, NULL), TH_OK);
+	th_stream_set_end(s, 300 * MS);
+	for (int64_t t = 0; t < 250 * MS; t += 10 * MS)
+		while ((seq = th_stream_due(s, t)) != 0)
+			th_stream_sent(s, seq, t);
+	n = 0;
+	while ((seq = th_stream_due(s, 320 * MS)) != 0) {
+		th_stream_sent(s, seq, 320 * MS);
+		n++;
+	}
+	ck_assert_uint_eq(n, 5); /* 250 .. 290 ms */
+	th_stream_get_counters(s, &k);
+	ck_assert_uint_eq(k.skipped, 0);
+	ck_assert_uint_eq(k.sent, 30);
+	th_stream_free(s);
+}
+END_TEST
+
 START_TEST(finish_reports_open_outage_as_unknown)
 {
 	th_stream_conf c;
@@ -1104,6 +1147,7 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, duplicate_and_invalid_echoes_are_counted_not_used);
 	tcase_add_test(tc, jitter_follows_rfc3550);
 	tcase_add_test(tc, sender_falling_behind_skips_and_counts_slips);
+	tcase_add_test(tc, no_slot_at_or_after_the_end_is_due);
 	tcase_add_test(tc, finish_reports_open_outage_as_unknown);
 	tcase_add_test(tc, hold_limit_settles_as_unknown);
 	tcase_add_test(tc, reordered_echoes_are_not_loss);
