@@ -740,8 +740,11 @@ th_err th_prober_run(th_prober *p, int64_t duration_ns, char *errbuf)
 		check_stall(p, now);
 		check_clock(p, now);
 		/* a run of a given duration sends (or skips, when too late) every probe scheduled
-		 * before its end, also those a late wake-up left due, and none after it */
-		if (now >= stop_at && !unsent_before(p, stop_at))
+		 * before its end, also those a late wake-up left due, and none after it; the first
+		 * pass after the end does that, unless memory for the slots ran out: then 5 s more
+		 * at most */
+		if (now >= stop_at &&
+		    (!unsent_before(p, stop_at) || now - stop_at >= 5 * TH_NS_PER_SEC))
 			break;
 		/* no stream declares a loss before every echo that came by `now` is read: after a
 		 * stall the echoes wait in the sockets, with the kernel's receive time */

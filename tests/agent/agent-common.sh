@@ -135,7 +135,8 @@ ta_slips() {
 # ta_noise_ms RECORDS PROBE_LOG: how far this machine's scheduling moved probes in this run, in
 # ms: the largest of the prober's send slip and stall (its summary lines), the largest RTT of
 # any second (a probe or echo held in a queue or a descheduled reflector) and the largest half
-# window of an nft commit. Under 1 ms on a quiet machine; tens of ms where CPU time is stolen.
+# window of an nft commit. A few ms on a quiet 2-vCPU VM (2 to 9 ms measured), tens of ms
+# where the host steals CPU time.
 ta_noise_ms() {
 	{
 		ta_slips "$2"
