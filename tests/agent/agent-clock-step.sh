@@ -16,13 +16,9 @@ for f in /usr/lib/*/faketime/libfaketimeMT.so.1 /usr/lib/faketime/libfaketimeMT.
 	[ -e "$f" ] && FAKETIME_LIB=$f
 done
 [ -n "$FAKETIME_LIB" ] || th_skip "libfaketime not installed (Debian package faketime)"
-AGENT="${top_builddir:?}/agent/themis-agent"
-[ -x "$AGENT" ] || th_error "themis-agent not built: $AGENT"
-
-rport=$(th_free_port)
-"$AGENT" reflect --listen "127.0.0.1:$rport" >"$TH_TMP/reflect.log" 2>&1 &
-th_on_exit kill -KILL "$!"
-th_wait_for 5 grep -q listening "$TH_TMP/reflect.log"
+# shellcheck source=tests/agent/loopback-common.sh
+. "$top_srcdir/tests/agent/loopback-common.sh"
+tl_reflector
 
 echo "+0" >"$TH_TMP/faketime"
 # in a sanitizer build the ASan runtime must come first

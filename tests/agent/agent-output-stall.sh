@@ -8,13 +8,9 @@
 # shellcheck source=tests/common/lib.sh
 . "${top_srcdir:?}/tests/common/lib.sh"
 th_require_cmd jq jq
-AGENT="${top_builddir:?}/agent/themis-agent"
-[ -x "$AGENT" ] || th_error "themis-agent not built: $AGENT"
-
-rport=$(th_free_port)
-"$AGENT" reflect --listen "127.0.0.1:$rport" >"$TH_TMP/reflect.log" 2>&1 &
-th_on_exit kill -KILL "$!"
-th_wait_for 5 grep -q listening "$TH_TMP/reflect.log"
+# shellcheck source=tests/agent/loopback-common.sh
+. "$top_srcdir/tests/agent/loopback-common.sh"
+tl_reflector
 
 # a fifo held open read-write here (so opening it never blocks and it never reads EOF early),
 # filled to its 64 KiB capacity with one line the check drops
