@@ -287,14 +287,39 @@ static void sleep_on_signal(int sig)
 
 typedef struct staller {
 	pthread_t target;
+	pid_t tid;      /* the target's thread id, for its state in /proc */
+	bool working;   /* signal it only once it is seen running (not asleep in its wait) */
 	int64_t after_ns;
+	bool seen_running;
 } staller;
+
+/* Is the thread running (R) rather than asleep? The third field of /proc/self/task/T/stat,
+ * after the command in parentheses. */
+static bool thread_running(pid_t tid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return false;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	const char *rp = strrchr(buf, ')');
+	return rp != NULL && rp[1] == ' ' && rp[2] == 'R';
+}
 
 static void *stall_later(void *arg)
 {
 	staller *s = arg;
 
 	sleep_ns(s->after_ns);
+	/* the loop sleeps most of each 10 ms: catch it between two waits, at work, for up to 2 s */
+	for (int64_t end = th_mono_ns() + 2 * TH_NS_PER_SEC; s->working && th_mono_ns() < end;)
+		if (thread_running(s->tid)) {
+			s->seen_running = true;
+			break;
+		}
 	pthread_kill(s->target, SIGUSR1);
 	return NULL;
 }
@@ -302,8 +327,10 @@ static void *stall_later(void *arg)
 /* The probing thread itself is held for 3 s (a signal handler that sleeps, wherever the loop
  * is): the echoes of the probes sent before wait in the socket with their kernel receive time,
  * so nothing is lost; the missed slots are skipped (slips) and the 3 s are reported as the
- * prober's own stall, in its counters and in the seconds it covers. */
-START_TEST(stalled_prober_thread_is_its_own_stall_not_loss)
+ * prober's own stall, in its counters and in the seconds it covers. Held while it waits for
+ * the next slot (where it spends most of its time) or while it works between two waits: a
+ * stall is measured from when the loop meant to run on, wherever it was held. */
+static void check_stalled_prober(bool working)
 {
 	refl r;
 	got g;
@@ -315,7 +342,10 @@ START_TEST(stalled_prober_thread_is_its_own_stall_not_loss)
 	sigaction(SIGUSR1, &sa, &old);
 	refl_start(&r);
 	th_prober *p = new_prober(&r, &g);
-	staller s = {.target = pthread_self(), .after_ns = 2500 * TH_NS_PER_MS};
+	staller s = {.target = pthread_self(),
+	             .tid = (pid_t)syscall(SYS_gettid),
+	             .working = working,
+	             .after_ns = 2500 * TH_NS_PER_MS};
 	ck_assert_int_eq(pthread_create(&th, NULL, stall_later, &s), 0);
 	ck_assert_int_eq(th_prober_run(p, 8 * TH_NS_PER_SEC, err), TH_OK);
 	pthread_join(th, NULL);
@@ -328,8 +358,9 @@ START_TEST(stalled_prober_thread_is_its_own_stall_not_loss)
 	th_prober_stats(p, 0, &st);
 	th_prober_get_health(p, &h);
 	fprintf(stderr,
-	        "stalled prober: sent %llu received %llu lost %llu skipped %llu slips %llu, "
+	        "stalled prober%s: sent %llu received %llu lost %llu skipped %llu slips %llu, "
 	        "stall %.3f s in %llu, marked %llu ms\n",
+	        !working ? "" : s.seen_running ? " (at work)" : " (not seen at work)",
 	        (unsigned long long)st.s.sent, (unsigned long long)st.s.received,
 	        (unsigned long long)t.lost, (unsigned long long)st.s.skipped,
 	        (unsigned long long)st.s.slips, (double)h.stall_max_ns / 1e9,
@@ -353,6 +384,17 @@ START_TEST(stalled_prober_thread_is_its_own_stall_not_loss)
 	ck_assert_int_ge(g.log_lines, 1); /* the stall was logged */
 	th_prober_free(p);
 	free_got(&g);
+}
+
+START_TEST(stalled_prober_thread_is_its_own_stall_not_loss)
+{
+	check_stalled_prober(false);
+}
+END_TEST
+
+START_TEST(prober_stalled_at_work_is_its_own_stall_too)
+{
+	check_stalled_prober(true);
 }
 END_TEST
 
@@ -440,6 +482,7 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, blocking_callback_holds_up_records_not_probes);
 	tcase_add_test(tc, echoes_of_another_version_are_counted_apart);
 	tcase_add_test(tc, stalled_prober_thread_is_its_own_stall_not_loss);
+	tcase_add_test(tc, prober_stalled_at_work_is_its_own_stall_too);
 	tcase_add_test(tc, full_queue_drops_and_counts_records_never_probes);
 	tcase_add_test(tc, epoll_pwait2_refused_falls_back_to_the_timer);
 	suite_add_tcase(s, tc);
