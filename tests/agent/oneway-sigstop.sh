@@ -1,9 +1,10 @@
 #!/bin/bash
 # timeout: 120
 # oneway-sigstop.sh — one-way mode between two network namespaces: a `send` stopped with
-# SIGSTOP for 1.5 s shows at the `receive` as one "down" outage of the stop's length (within one
-# interval + 2 ms), its lost slots are in the seconds' lost_down, and packets signed with another
-# key are dropped and counted as forged without disturbing the measurement.
+# SIGSTOP for 1.5 s shows at the `receive` as one "down" outage of the stop's length (within
+# 12 ms, widened by the stream's own silences on a host that steals CPU time), its lost slots
+# are in the seconds' lost_down, and packets signed with another key are dropped and counted as
+# forged without disturbing the measurement.
 # shellcheck source=tests/common/lib.sh
 . "${top_srcdir:?}/tests/common/lib.sh"
 th_require_root
@@ -31,9 +32,9 @@ ip netns exec "$vm" "$agent" send --target 10.77.0.2:9000 --interval 10 --durati
 	--key-file "$TH_TMP/key" 2>"$TH_TMP/send.err" &
 spid=$!
 th_on_exit kill -KILL "$spid"
-# a sender with the wrong key, for 0.5 s at 5 ms: about 100 forged packets
+# a sender with the wrong key, for 0.5 s at 5 ms: about 100 forged packets, each one counted
 ip netns exec "$vm" "$agent" send --target 10.77.0.2:9000 --interval 5 --duration 0.5 \
-	--key-file "$TH_TMP/otherkey" 2>/dev/null
+	--key-file "$TH_TMP/otherkey" 2>"$TH_TMP/forger.err"
 sleep 1.5
 t1=$EPOCHREALTIME
 kill -STOP "$spid"
@@ -47,18 +48,42 @@ wait "$rpid" || th_fail "receive exited with $?: $(cat "$TH_TMP/receive.err")"
 
 stop_ms=$(awk -v a="$t1" -v b="$t2" 'BEGIN { printf "%.3f", (b - a) * 1000 }')
 th_log "sender stopped for $stop_ms ms; $(cat "$TH_TMP/receive.err")"
-th_assert_eq 1 "$(jq -s '[.[] | select(.kind == "outage")] | length' "$out")" "outages"
-th_assert_eq down "$(jq -r 'select(.kind == "outage") | .direction' "$out")" "direction"
-dur=$(jq -r 'select(.kind == "outage") | .duration_ms' "$out")
-th_assert_near "$stop_ms" "$dur" 12 "outage duration (ms) against the SIGSTOP length"
-lost=$(jq -r 'select(.kind == "outage") | .lost' "$out")
-# every slot of the outage is in some second's lost_down; on a loaded machine the sender may
+# The stop is one "down" outage overlapping it. On a host that steals CPU time the sender can
+# also fall silent for tens of ms elsewhere, which the receiver rightly reports as a short
+# outage: any other outage must lie in a second whose longest silence (max_gap_ms) is at least
+# its length. The duration bound is that of a quiet machine widened by the longest silence
+# beyond one interval in the seconds clear of the stop (a few ms on a quiet VM).
+sel="select(.kind == \"outage\" and .start < $t2 and .end > $t1)"
+th_assert_eq 1 "$(jq -s "[.[] | $sel] | length" "$out")" "outages overlapping the stop"
+th_assert_eq down "$(jq -r "$sel | .direction" "$out")" "direction"
+dur=$(jq -r "$sel | .duration_ms" "$out")
+lost=$(jq -r "$sel | .lost" "$out")
+noise=$(jq -s -r --argjson a "$t1" --argjson b "$t2" '[.[] | select(.kind == "second" and
+	(.t < ($a | floor) or .t > ($b | floor) + 1) and .max_gap_ms != null) | .max_gap_ms - 10, 0] |
+	max | . * 1000 | round / 1000' "$out")
+others=$(jq -s -r --argjson a "$t1" --argjson b "$t2" '
+	(map(select(.kind == "second") | {key: (.t | tostring), value: (.max_gap_ms // 0)}) |
+	from_entries) as $gap |
+	[.[] | select(.kind == "outage" and (.start >= $b or .end <= $a))] |
+	(map(.lost) | add // 0) as $l |
+	"\(length) \($l) \(map(select(.duration_ms > ($gap[(.end | floor | tostring)] // 0) + 1)) | length)"' "$out")
+read -r n_other lost_other unbacked <<<"$others"
+th_log "longest silence beyond one interval clear of the stop: $noise ms; other outages: $n_other ($lost_other slots)"
+th_assert_eq 0 "$unbacked" "outages elsewhere without a silence of their length"
+th_assert_near "$stop_ms" "$dur" "$(awk -v n="$noise" 'BEGIN { print 12 + n }')" \
+	"outage duration (ms) against the SIGSTOP length"
+# every slot of the outages is in some second's lost_down; on a loaded machine the sender may
 # also skip a stray slot elsewhere (a real, short gap in the stream)
-stray=$(($(jq -s '[.[] | select(.kind == "second") | .lost_down] | add' "$out") - lost))
-if [ "$stray" -lt 0 ] || [ "$stray" -gt 3 ]; then th_fail "lost_down of the seconds minus the outage's $lost lost slots: $stray"; fi
+stray=$(($(jq -s '[.[] | select(.kind == "second") | .lost_down] | add' "$out") - lost - lost_other))
+if [ "$stray" -lt 0 ] || [ "$stray" -gt 3 ]; then th_fail "lost_down of the seconds minus the outages' $lost + $lost_other lost slots: $stray"; fi
 th_assert_eq 0 "$(jq -s '[.[] | select(.kind == "second") | .lost_up + .lost_unknown] | add' "$out")" \
 	"losses in another direction"
 # the outage's seconds: the slots between start and end are all in lost_down
 th_assert_near "$(awk -v d="$dur" 'BEGIN { print d / 10 }')" "$lost" 1.5 "lost slots vs duration / interval"
 forged=$(sed -n 's/.* \([0-9][0-9]*\) forged$/\1/p' "$TH_TMP/receive.err")
-[ "${forged:-0}" -ge 90 ] || th_fail "forged packets counted: ${forged:-none}, about 100 sent"
+nforged=$(sed -n 's/.*: \([0-9][0-9]*\) packets sent.*/\1/p' "$TH_TMP/forger.err")
+[ "${nforged:-0}" -ge 50 ] || th_fail "the wrong-key sender: $(cat "$TH_TMP/forger.err")"
+# the packets of its stream and up to its three FINs
+if [ "${forged:-0}" -lt "$nforged" ] || [ "$forged" -gt "$((nforged + 3))" ]; then
+	th_fail "forged packets counted: ${forged:-none}, the wrong-key sender sent $nforged and 3 FINs"
+fi
