@@ -7,6 +7,8 @@
 # forged without disturbing the measurement.
 # shellcheck source=tests/common/lib.sh
 . "${top_srcdir:?}/tests/common/lib.sh"
+# shellcheck source=tests/agent/oneway-common.sh
+. "$top_srcdir/tests/agent/oneway-common.sh"
 th_require_root
 th_require_cmd jq jq
 agent="$top_builddir/agent/themis-agent"
@@ -48,10 +50,8 @@ wait "$rpid" || th_fail "receive exited with $?: $(cat "$TH_TMP/receive.err")"
 
 stop_ms=$(awk -v a="$t1" -v b="$t2" 'BEGIN { printf "%.3f", (b - a) * 1000 }')
 th_log "sender stopped for $stop_ms ms; $(cat "$TH_TMP/receive.err")"
-# The stop is one "down" outage overlapping it. On a host that steals CPU time the sender can
-# also fall silent for tens of ms elsewhere, which the receiver rightly reports as a short
-# outage: any other outage must lie in a second whose longest silence (max_gap_ms) is at least
-# its length. The duration bound is that of a quiet machine widened by the longest silence
+# The stop is one "down" outage overlapping it; any other must be backed by a silence of its
+# length (ow_outages_outside). The duration bound is that of a quiet machine widened by the longest silence
 # beyond one interval in the seconds clear of the stop (a few ms on a quiet VM).
 sel="select(.kind == \"outage\" and .start < $t2 and .end > $t1)"
 th_assert_eq 1 "$(jq -s "[.[] | $sel] | length" "$out")" "outages overlapping the stop"
@@ -61,12 +61,7 @@ lost=$(jq -r "$sel | .lost" "$out")
 noise=$(jq -s -r --argjson a "$t1" --argjson b "$t2" '[.[] | select(.kind == "second" and
 	(.t < ($a | floor) or .t > ($b | floor) + 1) and .max_gap_ms != null) | .max_gap_ms - 10, 0] |
 	max | . * 1000 | round / 1000' "$out")
-others=$(jq -s -r --argjson a "$t1" --argjson b "$t2" '
-	(map(select(.kind == "second") | {key: (.t | tostring), value: (.max_gap_ms // 0)}) |
-	from_entries) as $gap |
-	[.[] | select(.kind == "outage" and (.start >= $b or .end <= $a))] |
-	(map(.lost) | add // 0) as $l |
-	"\(length) \($l) \(map(select(.duration_ms > ($gap[(.end | floor | tostring)] // 0) + 1)) | length)"' "$out")
+others=$(ow_outages_outside "$out" "$t1" "$t2")
 read -r n_other lost_other unbacked <<<"$others"
 th_log "longest silence beyond one interval clear of the stop: $noise ms; other outages: $n_other ($lost_other slots)"
 th_assert_eq 0 "$unbacked" "outages elsewhere without a silence of their length"

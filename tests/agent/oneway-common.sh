@@ -1,0 +1,18 @@
+# shellcheck shell=bash
+# tests/agent/oneway-common.sh — shared by the one-way (`send`/`receive`) tests (sourced after
+# tests/common/lib.sh). On a host that steals CPU time a sender can fall silent for tens of ms,
+# which its receiver rightly reports as a short outage (§4.6 of the design: silence is loss).
+# Such outages are not the tests' subject, but each must be backed by a real silence.
+
+# ow_outages_outside RECORDS [T1 T2]: the outages that do not overlap the epoch window
+# [T1, T2] (all of them without one), as "COUNT LOST UNBACKED": how many, their lost slots, and
+# how many are longer than the longest silence (max_gap_ms, + 1 ms) of the second they end in —
+# an outage no silence explains, which a test must fail.
+ow_outages_outside() {
+	jq -s -r --argjson a "${2:-0}" --argjson b "${3:-0}" '
+		(map(select(.kind == "second") | {key: (.t | tostring), value: (.max_gap_ms // 0)}) |
+		from_entries) as $gap |
+		[.[] | select(.kind == "outage" and ($a == $b or .start >= $b or .end <= $a))] |
+		(map(.lost) | add // 0) as $l |
+		"\(length) \($l) \(map(select(.duration_ms > ($gap[(.end | floor | tostring)] // 0) + 1)) | length)"' "$1"
+}
