@@ -14,5 +14,6 @@ ow_outages_outside() {
 		from_entries) as $gap |
 		[.[] | select(.kind == "outage" and ($a == $b or .start >= $b or .end <= $a))] |
 		(map(.lost) | add // 0) as $l |
-		"\(length) \($l) \(map(select(.duration_ms > ($gap[(.end | floor | tostring)] // 0) + 1)) | length)"' "$1"
+		(map(select(.duration_ms > ($gap[(.end | floor | tostring)] // 0) + 1)) | length) as $u |
+		"\(length) \($l) \($u)"' "$1"
 }

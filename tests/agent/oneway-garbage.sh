@@ -57,9 +57,10 @@ grep -q " 5 malformed" "$TH_TMP/receive.err" || th_fail "malformed packets not c
 read -r n_out lost_out unbacked <<<"$(ow_outages_outside "$out")"
 th_log "outages (the sender's silences): $n_out, $lost_out slots"
 th_assert_eq 0 "$unbacked" "outages without a silence of their length"
-th_assert_eq "$lost_out" "$(jq -s '[.[] | select(.kind == "second") | .lost_down + .lost_up + .lost_unknown] | add' "$out")" \
-	"lost slots (all in the outages)"
+lost=$(jq -s '[.[] | select(.kind == "second") | .lost_down + .lost_up + .lost_unknown] | add' "$out")
+th_assert_eq "$lost_out" "$lost" "lost slots (all in the outages)"
 # every packet the sender sent arrived (a starved sender skips slots: fewer than 100)
 nsent=$(sed -n 's/.*: \([0-9][0-9]*\) packets sent.*/\1/p' "$TH_TMP/send.err")
 [ "${nsent:-0}" -ge 50 ] || th_fail "send: $(cat "$TH_TMP/send.err")"
-th_assert_eq "$nsent" "$(jq -s '[.[] | select(.kind == "second") | .received] | add' "$out")" "received"
+th_assert_eq "$nsent" "$(jq -s '[.[] | select(.kind == "second") | .received] | add' "$out")" \
+	"received"

@@ -51,8 +51,8 @@ wait "$rpid" || th_fail "receive exited with $?: $(cat "$TH_TMP/receive.err")"
 stop_ms=$(awk -v a="$t1" -v b="$t2" 'BEGIN { printf "%.3f", (b - a) * 1000 }')
 th_log "sender stopped for $stop_ms ms; $(cat "$TH_TMP/receive.err")"
 # The stop is one "down" outage overlapping it; any other must be backed by a silence of its
-# length (ow_outages_outside). The duration bound is that of a quiet machine widened by the longest silence
-# beyond one interval in the seconds clear of the stop (a few ms on a quiet VM).
+# length (ow_outages_outside). The duration bound is that of a quiet machine widened by the
+# longest silence beyond one interval in the seconds clear of the stop (a few ms on a quiet VM).
 sel="select(.kind == \"outage\" and .start < $t2 and .end > $t1)"
 th_assert_eq 1 "$(jq -s "[.[] | $sel] | length" "$out")" "outages overlapping the stop"
 th_assert_eq down "$(jq -r "$sel | .direction" "$out")" "direction"
@@ -63,14 +63,18 @@ noise=$(jq -s -r --argjson a "$t1" --argjson b "$t2" '[.[] | select(.kind == "se
 	max | . * 1000 | round / 1000' "$out")
 others=$(ow_outages_outside "$out" "$t1" "$t2")
 read -r n_other lost_other unbacked <<<"$others"
-th_log "longest silence beyond one interval clear of the stop: $noise ms; other outages: $n_other ($lost_other slots)"
+th_log "longest silence beyond one interval clear of the stop: $noise ms;" \
+	"other outages: $n_other ($lost_other slots)"
 th_assert_eq 0 "$unbacked" "outages elsewhere without a silence of their length"
 th_assert_near "$stop_ms" "$dur" "$(awk -v n="$noise" 'BEGIN { print 12 + n }')" \
 	"outage duration (ms) against the SIGSTOP length"
 # every slot of the outages is in some second's lost_down; on a loaded machine the sender may
 # also skip a stray slot elsewhere (a real, short gap in the stream)
-stray=$(($(jq -s '[.[] | select(.kind == "second") | .lost_down] | add' "$out") - lost - lost_other))
-if [ "$stray" -lt 0 ] || [ "$stray" -gt 3 ]; then th_fail "lost_down of the seconds minus the outages' $lost + $lost_other lost slots: $stray"; fi
+down=$(jq -s '[.[] | select(.kind == "second") | .lost_down] | add' "$out")
+stray=$((down - lost - lost_other))
+if [ "$stray" -lt 0 ] || [ "$stray" -gt 3 ]; then
+	th_fail "lost_down of the seconds minus the outages' $lost + $lost_other lost slots: $stray"
+fi
 th_assert_eq 0 "$(jq -s '[.[] | select(.kind == "second") | .lost_up + .lost_unknown] | add' "$out")" \
 	"losses in another direction"
 # the outage's seconds: the slots between start and end are all in lost_down
