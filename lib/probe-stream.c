@@ -71,6 +71,8 @@ struct th_stream {
 	/* outage run in progress */
 	uint64_t run_len, run_up, run_down; /* probes in the run, and lost each known way */
 	int64_t run_first_ns, run_last_ns;
+	int64_t ok_send_ns;  /* send time of the last probe answered in time (INT64_MIN: none) */
+	int64_t run_prev_ns; /* ok_send_ns when the run began */
 	int64_t up_first_ns, up_last_ns, down_first_ns, down_last_ns; /* per-direction windows */
 
 	/* open seconds, oldest first, in a ring */
@@ -209,6 +211,7 @@ th_err th_stream_new(th_stream **out, const th_stream_conf *conf, const th_clock
 	s->clock_from_ns = INT64_MIN;
 	s->start_wall_ns = s->old_start_wall_ns = th_clock_to_wall_ns(clock, start_ns);
 	s->end_ns = INT64_MAX;
+	s->ok_send_ns = INT64_MIN;
 	s->skip_after_ns = 10 * conf->interval_ns;
 	if (s->skip_after_ns < 10 * TH_NS_PER_MS)
 		s->skip_after_ns = 10 * TH_NS_PER_MS;
@@ -656,7 +659,22 @@ th_echo_verdict th_stream_echo(th_stream *s, const th_echo_info *e, int64_t recv
 
 /* ------------------------------------------------------------------ settling */
 
-static void run_emit(th_stream *s, int64_t end_ns, th_record_cb cb, void *arg)
+/* The outage's bound: the true start lies between the send of the last probe answered before
+ * the run and the first lost one's, the true end between the last lost probe's send and the
+ * answering one's (after_ns; INT64_MIN when the run ended without one). One interval when
+ * the prober sent on time, more when it slipped or skipped slots there. */
+static int64_t run_bound_ns(const th_stream *s, int64_t after_ns)
+{
+	int64_t b = s->conf.interval_ns;
+
+	if (s->run_prev_ns != INT64_MIN && s->run_first_ns - s->run_prev_ns > b)
+		b = s->run_first_ns - s->run_prev_ns;
+	if (after_ns != INT64_MIN && after_ns - s->run_last_ns > b)
+		b = after_ns - s->run_last_ns;
+	return b;
+}
+
+static void run_emit(th_stream *s, int64_t end_ns, int64_t after_ns, th_record_cb cb, void *arg)
 {
 	if (s->run_len >= s->conf.min_lost) {
 		th_record r;
@@ -673,7 +691,7 @@ static void run_emit(th_stream *s, int64_t end_ns, th_record_cb cb, void *arg)
 		o->start = epoch_of(s, s->run_first_ns);
 		o->end = epoch_of(s, end_ns);
 		o->duration_ms = (double)(end_ns - s->run_first_ns) / 1e6;
-		o->bound_ms = (double)s->conf.interval_ns / 1e6;
+		o->bound_ms = (double)run_bound_ns(s, after_ns) / 1e6;
 		o->lost = (uint32_t)s->run_len;
 		/* per direction: first lost probe's send time to the last one's + one interval,
 		 * at most the outage's end (DESIGN §4.4) */
@@ -699,8 +717,10 @@ static void run_add(th_stream *s, uint64_t seq, th_direction d)
 {
 	int64_t t = send_ns_of(s, seq);
 
-	if (s->run_len == 0)
+	if (s->run_len == 0) {
 		s->run_first_ns = t;
+		s->run_prev_ns = s->ok_send_ns;
+	}
 	s->run_last_ns = t;
 	s->run_len++;
 	if (d == TH_DIR_UP) {
@@ -741,9 +761,11 @@ static void settle(th_stream *s, int64_t now_ns, bool force, th_record_cb cb, vo
 				/* the outage ended when this probe was answered: its send time plus
 				 * the time the reflector held it (a resumed reflector answers the
 				 * probes waiting for it at once) */
-				run_emit(s, sent + (int64_t)s->hold[q & (s->cap - 1)] * 1000, cb,
-				         arg);
+				run_emit(s, sent + (int64_t)s->hold[q & (s->cap - 1)] * 1000, sent,
+				         cb, arg);
 			}
+			if (!(*p & SL_STALL))
+				s->ok_send_ns = sent;
 			s->cur++;
 			continue;
 		}
@@ -815,7 +837,7 @@ void th_stream_finish(th_stream *s, int64_t now_ns, th_record_cb cb, void *arg)
 		return;
 	settle(s, now_ns, true, cb, arg);
 	if (s->run_len > 0)
-		run_emit(s, s->run_last_ns + s->conf.interval_ns, cb, arg);
+		run_emit(s, s->run_last_ns + s->conf.interval_ns, INT64_MIN, cb, arg);
 	s->finished = true;
 	sec_emit_ready(s, true, cb, arg);
 }

@@ -1037,6 +1037,57 @@ START_TEST(send_late_by_more_than_4s_keeps_its_exact_send_time)
 }
 END_TEST
 
+/* The prober sent late at both edges of an outage (a starved prober, as a host's CPU goes to
+ * a migration's final copy): the true start lies between the last answered probe's send and the
+ * first lost one's, the true end between the last lost one's and the answering one's; the bound
+ * says so (28 ms here), and is one interval for an outage whose edges were sent on time. */
+START_TEST(outage_bound_covers_a_late_send_at_either_edge)
+{
+	th_stream_conf c;
+	sim m;
+	uint64_t last = 0, run_start = 0, rx = 0;
+
+	sim_conf(&c);
+	sim_init(&m, &c);
+	for (uint64_t k = 1; k <= 60; k++) {
+		int64_t at = (int64_t)(k - 1) * 10 * MS;
+		if (k == 11 || k == 12)
+			at = 112400 * 1000; /* slot 11 (at 100 ms) sent 12.4 ms late, 12 with it */
+		else if (k == 31 || k == 32)
+			at = 318 * MS; /* slot 31 (at 300 ms) sent 18 ms late */
+		ck_assert_uint_eq(th_stream_due(m.s, at), k);
+		th_stream_sent(m.s, k, at);
+		if ((k >= 11 && k <= 30) || (k >= 41 && k <= 50)) { /* lost on the way up */
+			th_stream_advance(m.s, at, sim_collect, &m);
+			continue;
+		}
+		th_echo_info e = {.seq = k,
+		                  .send_ns = at,
+		                  .prev_seq = last,
+		                  .run_start = last ? run_start : 0,
+		                  .rx_count = ++rx};
+		if (last == 0 || k != last + 1)
+			run_start = k;
+		last = k;
+		ck_assert_int_eq(th_stream_echo(m.s, &e, at + MS), TH_ECHO_OK);
+		th_stream_advance(m.s, at + MS, sim_collect, &m);
+	}
+	th_stream_finish(m.s, 3 * TH_NS_PER_SEC, sim_collect, &m);
+	ck_assert_uint_eq(sim_count(&m, TH_REC_OUTAGE), 2);
+	const th_outage *o = sim_outage(&m, 0);
+	ck_assert_int_eq(o->direction, TH_DIR_UP);
+	ck_assert_uint_eq(o->lost, 20);
+	ck_assert_double_eq_tol(o->start, (double)T0 + 0.1124, 1e-6);
+	ck_assert_double_eq_tol(o->duration_ms, 318 - 112.4, 1e-6);
+	ck_assert_double_eq_tol(o->bound_ms, 318 - 290, 1e-6); /* 28: end; the start's is 22.4 */
+	o = sim_outage(&m, 1);
+	ck_assert_uint_eq(o->lost, 10);
+	ck_assert_double_eq_tol(o->start, (double)T0 + 0.4, 1e-6);
+	ck_assert_double_eq_tol(o->bound_ms, 10, 1e-9);
+	sim_free(&m);
+}
+END_TEST
+
 START_TEST(bad_configuration_is_refused_with_its_name)
 {
 	th_stream_conf c;
@@ -1147,6 +1198,7 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, duplicate_and_invalid_echoes_are_counted_not_used);
 	tcase_add_test(tc, jitter_follows_rfc3550);
 	tcase_add_test(tc, sender_falling_behind_skips_and_counts_slips);
+	tcase_add_test(tc, outage_bound_covers_a_late_send_at_either_edge);
 	tcase_add_test(tc, no_slot_at_or_after_the_end_is_due);
 	tcase_add_test(tc, finish_reports_open_outage_as_unknown);
 	tcase_add_test(tc, hold_limit_settles_as_unknown);
