@@ -155,7 +155,13 @@ check_cycle() {
 			printf "FIG pause->resume %.1f ms; QEMU downtime %d ms; source STOP->completed %.1f ms, source completed->destination completed %.1f ms, ->RESUME %.1f ms; outage %.1f ms = %.2f + %.1f + %.1f (bound %.1f)\n", \
 				pd, q, stop_comp, (Cd - C) * 1000, (R - Cd) * 1000, dt, -pre, pd, post, b
 			exit err
-		}') || th_fail "$s ($kind): $line"
+		}') || {
+		# what the prober saw there: the outage (its bound) and its seconds around the pause
+		th_log "$s: outage $o"
+		jq -c --argjson p "$P" 'select(.kind == "second" and .t >= ($p | floor) - 1 and
+			.t <= ($p | floor) + 1) | del(.vm, .stream)' "$keep/themis-$s.jsonl" >&2
+		th_fail "$s ($kind): $line"
+	}
 	th_log "$kind $s $src -> $dst: ${line#FIG }"
 }
 
