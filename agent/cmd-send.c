@@ -109,6 +109,8 @@ static int send_run(const send_opts *o)
 	uint8_t buf[TH_OW_MAX_LEN];
 	th_ow_pkt p = {0};
 	uint64_t sent = 0, skipped = 0, send_errors = 0, n = 1;
+	/* the last slot scheduled before the end of --duration (0: none) */
+	uint64_t last = o->duration > 0 ? (uint64_t)((o->duration - 1) / o->interval) + 1 : 0;
 	struct sigaction sa = {0};
 	int fd;
 
@@ -145,8 +147,14 @@ static int send_run(const send_opts *o)
 		now = th_mono_ns();
 		p.skipped = 0;
 		if (now - due > o->interval) {
-			/* stopped or starved: no burst, jump to the slot due now */
+			/* stopped or starved: no burst, jump to the slot due now, but never past
+			 * the last slot of --duration (the FIN then tells the skipped ones) */
 			uint64_t cur = (uint64_t)((now - start) / o->interval) + 1;
+			if (last != 0 && cur > last) {
+				skipped += last + 1 - n;
+				n = last + 1;
+				break;
+			}
 			skipped += cur - n;
 			p.skipped = (uint16_t)(cur - n > 65535 ? 65535 : cur - n);
 			n = cur;

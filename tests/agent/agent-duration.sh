@@ -2,8 +2,10 @@
 # agent-duration.sh — `themis-agent probe --duration 3` stopped (SIGSTOP) for 0.5 s across the
 # end of its 3 s, as a host whose CPU time is taken away stops it: on waking it still sends (or
 # counts as skipped) every probe scheduled before the end, exactly 300, and sends none after it;
-# every probe sent is answered.
-# timeout: 30
+# every probe sent is answered. The same for `themis-agent send --duration 1` (one-way mode)
+# stopped for 0.5 s across its end: sent + skipped = 100 exactly, nothing after the end, and
+# every packet sent reaches the `receive`.
+# timeout: 40
 # shellcheck source=tests/common/lib.sh
 . "${top_srcdir:?}/tests/common/lib.sh"
 th_require_cmd jq jq
@@ -30,3 +32,30 @@ th_assert_eq "$sent" "$(jq -s '[.[] | select(.kind == "second") | .sent] | add' 
 	"probes sent, summed over the second records"
 th_assert_eq "$sent" "$(jq -s '[.[] | select(.kind == "second") | .received] | add' "$TH_TMP/records")" \
 	"probes answered"
+
+# one-way: send --duration 1 to a receive on loopback, stopped from 0.8 s to 1.3 s
+port=$(th_free_port)
+"$AGENT" receive --listen "127.0.0.1:$port" --vm vm1 --stream d --report "$TH_TMP/ow.jsonl" \
+	2>"$TH_TMP/receive.err" &
+recv=$!
+th_on_exit kill -KILL "$recv"
+th_wait_for 10 ss -Huln "sport = :$port"
+"$AGENT" send --target "127.0.0.1:$port" --interval 10 --duration 1 2>"$TH_TMP/send.err" &
+send=$!
+th_on_exit kill -KILL "$send"
+sleep 0.8
+kill -STOP "$send"
+sleep 0.5
+kill -CONT "$send"
+rc=0
+wait "$send" || rc=$?
+th_assert_eq 0 "$rc" "exit status of send"
+sleep 1.2 # past the receiver's loss timeout
+kill -TERM "$recv"
+wait "$recv" || th_fail "receive exited with $?: $(cat "$TH_TMP/receive.err")"
+cat "$TH_TMP/send.err" "$TH_TMP/receive.err" >&2
+read -r sent skipped < <(sed -n 's/.*: \([0-9]*\) packets sent, \([0-9]*\) slots skipped.*/\1 \2/p' "$TH_TMP/send.err")
+th_log "one-way: sent $sent, skipped $skipped"
+th_assert_eq 100 "$((sent + skipped))" "one-way packets sent or skipped in 1 s at 100/s"
+th_assert_eq "$sent" "$(jq -s '[.[] | select(.kind == "second") | .received] | add' "$TH_TMP/ow.jsonl")" \
+	"one-way packets received"
