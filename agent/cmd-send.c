@@ -109,6 +109,7 @@ static int send_run(const send_opts *o)
 	uint8_t buf[TH_OW_MAX_LEN];
 	th_ow_pkt p = {0};
 	uint64_t sent = 0, skipped = 0, send_errors = 0, n = 1;
+	int send_errno = 0; /* the last send error, for the summary */
 	/* the last slot scheduled before the end of --duration (0: none) */
 	uint64_t last = o->duration > 0 ? (uint64_t)((o->duration - 1) / o->interval) + 1 : 0;
 	struct sigaction sa = {0};
@@ -169,9 +170,11 @@ static int send_run(const send_opts *o)
 		}
 		if (send(fd, buf, len, 0) == (ssize_t)len)
 			sent++;
-		else
+		else {
 			send_errors++; /* e.g. unreachable during an outage: the slot is simply lost
 			                */
+			send_errno = errno;
+		}
 		n++;
 	}
 	/* FIN, three times 1 ms apart: one may be lost */
@@ -183,8 +186,10 @@ static int send_run(const send_opts *o)
 		th_ow_encode(&p, buf);
 		if (keyed)
 			th_ow_sign(&hmac, buf);
-		if (send(fd, buf, keyed ? TH_OW_MAX_LEN : TH_OW_HDR_LEN, 0) < 0)
+		if (send(fd, buf, keyed ? TH_OW_MAX_LEN : TH_OW_HDR_LEN, 0) < 0) {
 			send_errors++;
+			send_errno = errno;
+		}
 		th_sleep_until_ns(th_mono_ns() + TH_NS_PER_MS);
 	}
 	close(fd);
@@ -192,9 +197,10 @@ static int send_run(const send_opts *o)
 		th_hmac_clear(&hmac);
 	fprintf(stderr,
 	        "themis-agent send: %llu packets sent, %llu slots skipped (sender stalled), %llu "
-	        "send errors\n",
+	        "send errors%s%s%s\n",
 	        (unsigned long long)sent, (unsigned long long)skipped,
-	        (unsigned long long)send_errors);
+	        (unsigned long long)send_errors, send_errno ? " (last: " : "",
+	        send_errno ? strerror(send_errno) : "", send_errno ? ")" : "");
 	return TH_EXIT_OK;
 }
 

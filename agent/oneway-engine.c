@@ -289,8 +289,14 @@ void th_ow_packet(th_ow *e, const th_ow_pkt *p, int64_t recv_ns, th_ow_record_cb
 	ow_commit(e, recv_ns, false, cb, arg);
 	if (p->flags & TH_OW_FLAG_FIN) {
 		if (e->active && p->session == e->session && p->seq > e->high + 1) {
+			/* slots the sender skipped at its end: the FIN ends that silence, an
+			 * arrival like any other for max_gap_ms */
+			gap = recv_ns - e->last_ns;
 			ow_gap(e, p->seq - e->high - 1, recv_ns, cb, arg);
 			e->high = p->seq - 1;
+			s = ow_sec_at(e, recv_ns, cb, arg);
+			if (e->have_prev && (double)gap / 1e6 > s->max_gap_ms)
+				s->max_gap_ms = (double)gap / 1e6;
 		}
 		if (p->session == e->session)
 			e->active = false;

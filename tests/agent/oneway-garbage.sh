@@ -54,13 +54,24 @@ kill -TERM "$rpid"
 wait "$rpid" || th_fail "receive failed: $(cat "$TH_TMP/receive.err")"
 th_log "$(cat "$TH_TMP/receive.err")"
 grep -q " 5 malformed" "$TH_TMP/receive.err" || th_fail "malformed packets not counted as 5"
+cat "$TH_TMP/send.err" >&2
+read -r nsent skipped errors < <(sed -n \
+	's/.*: \([0-9]*\) packets sent, \([0-9]*\) slots skipped.*, \([0-9]*\) send errors.*/\1 \2 \3/p' \
+	"$TH_TMP/send.err")
+[ "${nsent:-0}" -ge 50 ] || th_fail "send: $(cat "$TH_TMP/send.err")"
 read -r n_out lost_out unbacked <<<"$(ow_outages_outside "$out")"
 th_log "outages (the sender's silences): $n_out, $lost_out slots"
 th_assert_eq 0 "$unbacked" "outages without a silence of their length"
+# a lost slot outside an outage is a lone sequence gap: a slot the sender skipped or failed to
+# send (one lost slot is no outage); none on a quiet machine
 lost=$(jq -s '[.[] | select(.kind == "second") | .lost_down + .lost_up + .lost_unknown] | add' "$out")
-th_assert_eq "$lost_out" "$lost" "lost slots (all in the outages)"
-# every packet the sender sent arrived (a starved sender skips slots: fewer than 100)
-nsent=$(sed -n 's/.*: \([0-9][0-9]*\) packets sent.*/\1/p' "$TH_TMP/send.err")
-[ "${nsent:-0}" -ge 50 ] || th_fail "send: $(cat "$TH_TMP/send.err")"
-th_assert_eq "$nsent" "$(jq -s '[.[] | select(.kind == "second") | .received] | add' "$out")" \
-	"received"
+if [ "$lost" -lt "$lost_out" ] || [ "$((lost - lost_out))" -gt "$((skipped + errors))" ]; then
+	th_fail "lost slots: $lost, $lost_out of them in outages, the sender skipped $skipped and" \
+		"failed to send $errors"
+fi
+# every packet the sender sent arrived (a starved sender skips slots: fewer than 100), save as
+# many as the kernel reported send errors for (an error reports the fate of an earlier packet)
+received=$(jq -s '[.[] | select(.kind == "second") | .received] | add' "$out")
+if [ "$received" -gt "$nsent" ] || [ "$received" -lt "$((nsent - errors))" ]; then
+	th_fail "received $received of the $nsent packets sent ($errors send errors)"
+fi

@@ -226,6 +226,30 @@ START_TEST(fin_ends_the_stream_without_loss)
 }
 END_TEST
 
+/* A sender stopped across the end of its --duration skips its last slots and says so with its
+ * FIN: they are lost, one outage, and the silence the FIN ended is the second's max_gap_ms. */
+START_TEST(fin_after_skipped_last_slots_ends_their_silence)
+{
+	th_ow *e = make();
+	th_ow_counters c;
+
+	for (int i = 1; i <= 20; i++)
+		pkt(e, 3, (uint64_t)i, i * 10, i * 10, 0);
+	run_until(e, 210, 340);
+	pkt(e, 3, 31, 350, 350, TH_OW_FLAG_FIN); /* slots 21..30 skipped */
+	run_until(e, 350, 5000);
+	th_ow_finish(e, 5000 * MS, collect, NULL);
+	th_ow_get_counters(e, &c);
+	ck_assert_uint_eq(c.lost, 14); /* a silence of 150 ms is 14 slots (at least the 10 skipped) */
+	ck_assert_int_eq(count_kind(TH_REC_OUTAGE), 1);
+	const th_record *o = first_outage();
+	ck_assert_double_eq_tol(o->u.outage.duration_ms, 140.0, 1e-6);
+	ck_assert_double_eq_tol(second(T0)->u.second.max_gap_ms, 150.0, 1e-6);
+	ck_assert_double_ge(second(T0)->u.second.max_gap_ms, o->u.outage.duration_ms);
+	th_ow_free(e);
+}
+END_TEST
+
 START_TEST(long_silence_is_declared_while_it_lasts)
 {
 	th_ow *e = make();
@@ -344,6 +368,7 @@ Suite *th_test_suite(void)
 	tcase_add_test(tc, stopped_sender_with_seq_gap_counts_each_slot_once);
 	tcase_add_test(tc, reordered_packet_within_timeout_is_not_loss);
 	tcase_add_test(tc, fin_ends_the_stream_without_loss);
+	tcase_add_test(tc, fin_after_skipped_last_slots_ends_their_silence);
 	tcase_add_test(tc, long_silence_is_declared_while_it_lasts);
 	tcase_add_test(tc, restarted_sender_silence_between_runs_is_loss);
 	tcase_add_test(tc, wire_round_trip_and_refusals);
