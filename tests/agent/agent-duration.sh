@@ -11,6 +11,8 @@
 th_require_cmd jq jq
 # shellcheck source=tests/agent/loopback-common.sh
 . "$top_srcdir/tests/agent/loopback-common.sh"
+# shellcheck source=tests/agent/oneway-common.sh
+. "$top_srcdir/tests/agent/oneway-common.sh"
 tl_reflector
 
 "$AGENT" probe --target "127.0.0.1:$rport" --vm vm1 --duration 3 --stall 0 \
@@ -34,15 +36,8 @@ th_assert_eq "$sent" "$(jq -s '[.[] | select(.kind == "second") | .received] | a
 	"probes answered"
 
 # one-way: send --duration 1 to a receive on loopback, stopped from 0.8 s to 1.3 s
-port=$(th_free_port)
-"$AGENT" receive --listen "127.0.0.1:$port" --vm vm1 --stream d --report "$TH_TMP/ow.jsonl" \
-	2>"$TH_TMP/receive.err" &
-recv=$!
-th_on_exit kill -KILL "$recv"
-th_wait_for 10 ss -Huln "sport = :$port"
-"$AGENT" send --target "127.0.0.1:$port" --interval 10 --duration 1 2>"$TH_TMP/send.err" &
-send=$!
-th_on_exit kill -KILL "$send"
+ow_loopback_pair "$(th_free_port)" d "$TH_TMP/ow.jsonl" --interval 10 --duration 1
+recv=$ow_recv send=$ow_send
 sleep 0.8
 kill -STOP "$send"
 sleep 0.5
@@ -54,9 +49,7 @@ sleep 1.2 # past the receiver's loss timeout
 kill -TERM "$recv"
 wait "$recv" || th_fail "receive exited with $?: $(cat "$TH_TMP/receive.err")"
 cat "$TH_TMP/send.err" "$TH_TMP/receive.err" >&2
-read -r sent skipped errors < <(sed -n \
-	's/.*: \([0-9]*\) packets sent, \([0-9]*\) slots skipped.*, \([0-9]*\) send errors.*/\1 \2 \3/p' \
-	"$TH_TMP/send.err")
+read -r sent skipped errors < <(ow_send_summary)
 th_log "one-way: sent $sent, skipped $skipped, send errors $errors"
 th_assert_eq 100 "$((sent + skipped + errors))" "one-way slots sent, skipped or failed in 1 s at 100/s"
 # every packet sent arrives, save as many as the kernel reported send errors for

@@ -17,3 +17,25 @@ ow_outages_outside() {
 		(map(select(.duration_ms > ($gap[(.end | floor | tostring)] // 0) + 1)) | length) as $u |
 		"\(length) \($l) \($u)"' "$1"
 }
+
+# ow_loopback_pair PORT STREAM RECORDS SEND_ARGS...: `receive` on 127.0.0.1:PORT (records to
+# RECORDS, stderr in $TH_TMP/receive.err) and, once it is bound, `send` to it with SEND_ARGS
+# (stderr in $TH_TMP/send.err); their pids in $ow_recv and $ow_send, both killed at exit.
+ow_loopback_pair() {
+	local port=$1 stream=$2 records=$3 agent="${top_builddir:?}/agent/themis-agent"
+	shift 3
+	"$agent" receive --listen "127.0.0.1:$port" --vm vm1 --stream "$stream" --report "$records" \
+		2>"$TH_TMP/receive.err" &
+	ow_recv=$!
+	th_on_exit kill -KILL "$ow_recv"
+	th_wait_for 10 ss -Huln "sport = :$port"
+	"$agent" send --target "127.0.0.1:$port" "$@" 2>"$TH_TMP/send.err" &
+	ow_send=$!
+	th_on_exit kill -KILL "$ow_send"
+}
+
+# ow_send_summary: "SENT SKIPPED ERRORS" from the summary of `send` in $TH_TMP/send.err.
+ow_send_summary() {
+	sed -n 's/.*: \([0-9]*\) packets sent, \([0-9]*\) slots skipped.*, \([0-9]*\) send errors.*/\1 \2 \3/p' \
+		"$TH_TMP/send.err"
+}

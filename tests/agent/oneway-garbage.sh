@@ -27,15 +27,8 @@ rc=0
 "$agent" send --target "nowhere" 2>"$TH_TMP/usage.err" || rc=$?
 th_assert_eq 2 "$rc" "exit status for a target without port"
 
-"$agent" receive --listen "127.0.0.1:$port" --vm vm1 --stream g --report "$out" \
-	2>"$TH_TMP/receive.err" &
-rpid=$!
-th_on_exit kill -KILL "$rpid"
-th_wait_for 10 ss -Huln "sport = :$port"
-
-"$agent" send --target "127.0.0.1:$port" --interval 10 --duration 1 2>"$TH_TMP/send.err" &
-spid=$!
-th_on_exit kill -KILL "$spid"
+ow_loopback_pair "$port" g "$out" --interval 10 --duration 1
+rpid=$ow_recv spid=$ow_send
 sleep 0.3
 # 1 truncated, 2 wrong magic, 3 AUTH flag without tag, 4 sequence 0, 5 version 9
 hdr() { # hdr FLAGS SEQ: a 40-byte header (session 1, send time 1, interval 10 ms)
@@ -55,9 +48,7 @@ wait "$rpid" || th_fail "receive failed: $(cat "$TH_TMP/receive.err")"
 th_log "$(cat "$TH_TMP/receive.err")"
 grep -q " 5 malformed" "$TH_TMP/receive.err" || th_fail "malformed packets not counted as 5"
 cat "$TH_TMP/send.err" >&2
-read -r nsent skipped errors < <(sed -n \
-	's/.*: \([0-9]*\) packets sent, \([0-9]*\) slots skipped.*, \([0-9]*\) send errors.*/\1 \2 \3/p' \
-	"$TH_TMP/send.err")
+read -r nsent skipped errors < <(ow_send_summary)
 [ "${nsent:-0}" -ge 50 ] || th_fail "send: $(cat "$TH_TMP/send.err")"
 read -r n_out lost_out unbacked <<<"$(ow_outages_outside "$out")"
 th_log "outages (the sender's silences): $n_out, $lost_out slots"
