@@ -760,11 +760,10 @@ th_err th_prober_run(th_prober *p, int64_t duration_ns, char *errbuf)
 		int64_t wake = p->t[p->heap[0]].key < stop_at ? p->t[p->heap[0]].key : stop_at;
 		/* the thread may also be held while it works (a signal, a stolen CPU): the loop
 		 * meant to run on from `now`, so a pass that took longer is a stall as well */
+		int64_t done = th_mono_ns();
 		p->planned_ns = now;
-		check_stall(p, th_mono_ns());
-		p->planned_ns = th_mono_ns();
-		if (wake > p->planned_ns)
-			p->planned_ns = wake;
+		check_stall(p, done);
+		p->planned_ns = wake > done ? wake : done;
 		stop = wait_events(p, wake);
 	}
 	free(p->heap);

@@ -34,8 +34,9 @@ ow_loopback_pair() {
 	th_on_exit kill -KILL "$ow_send"
 }
 
-# ow_send_summary: "SENT SKIPPED ERRORS" from the summary of `send` in $TH_TMP/send.err.
+# ow_send_summary [FILE]: "SENT SKIPPED ERRORS" from the summary of a `send` in FILE (its
+# stderr; default $TH_TMP/send.err).
 ow_send_summary() {
 	sed -n 's/.*: \([0-9]*\) packets sent, \([0-9]*\) slots skipped.*, \([0-9]*\) send errors.*/\1 \2 \3/p' \
-		"$TH_TMP/send.err"
+		"${1:-$TH_TMP/send.err}"
 }

@@ -80,7 +80,7 @@ th_assert_eq 0 "$(jq -s '[.[] | select(.kind == "second") | .lost_up + .lost_unk
 # the outage's seconds: the slots between start and end are all in lost_down
 th_assert_near "$(awk -v d="$dur" 'BEGIN { print d / 10 }')" "$lost" 1.5 "lost slots vs duration / interval"
 forged=$(sed -n 's/.* \([0-9][0-9]*\) forged$/\1/p' "$TH_TMP/receive.err")
-nforged=$(sed -n 's/.*: \([0-9][0-9]*\) packets sent.*/\1/p' "$TH_TMP/forger.err")
+read -r nforged _ < <(ow_send_summary "$TH_TMP/forger.err")
 [ "${nforged:-0}" -ge 50 ] || th_fail "the wrong-key sender: $(cat "$TH_TMP/forger.err")"
 # the packets of its stream and up to its three FINs
 if [ "${forged:-0}" -lt "$nforged" ] || [ "$forged" -gt "$((nforged + 3))" ]; then
