@@ -1,22 +1,16 @@
 #!/bin/bash
-# lab-load.sh — a loaded guest migrates worse than an idle one, in one lab run: 3 idle live
-# migrations of a 256 MiB guest, then 3 with themis-guest-load dirtying 64 MB/s over a 128 MiB
-# working set (themis-lab load), both at QEMU's default max-bandwidth (128 MiB/s): the loaded
-# medians of QEMU's total time and RAM transferred exceed the idle ones, and so does its
-# downtime's under KVM (under TCG it is printed, not compared: see below and DESIGN §6). Why these
-# figures: 64 MB/s is half the bandwidth, so pre-copy converges (each pass leaves half the
-# previous pass's pages dirty) in a few passes, and a final dirty set near the 300 ms
-# downtime-limit makes the downtime clearly longer than an idle guest's; 128 MiB is most of what
-# a 256 MiB guest has available (themis-guest-load refuses more than MemAvailable - 16 MiB).
-# Also: migrate-params takes effect (migrate-info shows max_bandwidth/downtime_limit; 16 MiB/s
-# makes an idle migration's total time longer), and iperf3 in the guest answers a 2 s
-# `iperf3 -c` from the supervisor namespace. Under TCG (QEMU 7.2) a guest dirtying memory during
-# a live migration sometimes arrives with corrupted memory and panics seconds after it resumed
-# (DESIGN §6): QEMU's figures of that migration stand (it completed), the crash is logged with
-# the guest's console and counted, and the guest is booted again on its host before the next one.
-# Every loaded migration starts from a guest that answers with its load running at no less than
-# a quarter of its rate (checked 5 s after the previous one, the time such a crash takes), so no
-# loaded figure is a dead or unloaded guest's.
+# lab-load.sh — a loaded guest migrates worse than an idle one, and survives it, in one lab run:
+# 3 idle live migrations of a 256 MiB guest, then 3 with themis-guest-load dirtying 64 MB/s over a
+# 128 MiB working set (themis-lab load), both at QEMU's default max-bandwidth (128 MiB/s): the
+# loaded medians of QEMU's total time and RAM transferred exceed the idle ones, and after each
+# loaded migration the guest answers with its workload running at no less than a quarter of its
+# rate (5 s after it resumed: a guest that arrived corrupted panics within that time). QEMU's
+# downtime is printed, not compared (see below and DESIGN §6). Why these figures: 64 MB/s is half
+# the bandwidth, so pre-copy converges (each pass leaves half the previous pass's pages dirty)
+# in a few passes; 128 MiB is most of what a 256 MiB guest has available (themis-guest-load
+# refuses more than MemAvailable - 16 MiB). Also: migrate-params takes effect (migrate-info
+# shows max_bandwidth/downtime_limit; 16 MiB/s makes an idle migration's total time longer),
+# and iperf3 in the guest answers a 2 s `iperf3 -c` from the supervisor namespace.
 # timeout: 900
 # slow
 : "${top_srcdir:?run through make check}"
@@ -94,9 +88,9 @@ slow_tt=$(key "$INFO" total_ms)
 th_assert_eq "defaults (max-bandwidth=134217728 downtime-limit=300)" \
 	"$("$lab" migrate-params vm0 --reset)" "migrate-params --reset"
 
-# loaded: every loaded migration starts from a guest that answers with its load running (a
-# guest a loaded migration crashed, found dead on the check after it or before the next one, is
-# booted again on its host and loaded anew), so no loaded figure is a dead guest's
+# loaded: the guest survives every loaded migration with its workload still running (under TCG
+# the lab sizes guests so that QEMU 7.2 tracks their writes, DESIGN §6: without that, 3 of 3
+# loaded guests arrived corrupted and panicked within seconds of resuming)
 load_rate() { # the workload's rate over the last second, MB/s (integer part); fails if it is dead
 	"$lab" load vm0 --report >/dev/null 2>&1 || return 1
 	sleep 1
@@ -106,37 +100,23 @@ load_running() {
 	local r
 	r=$(load_rate) && [ -n "$r" ] && [ "$r" -ge 16 ] && th_log "the load runs at $r MB/s"
 }
-reboot_loaded() {
-	local host
-	host=$("$lab" status | sed -n 's/^vm0: .* qemu on \(host[0-9]*\)$/\1/p')
-	[ -n "$host" ] || th_fail "vm0's host not in themis-lab status: $("$lab" status)"
-	th_log "the guest does not answer or its load does not run; its console on $host:"
-	tail -n 15 "$THEMIS_LAB_DIR/log/vm0.$host.serial" | tr -d '\r' >&2
-	"$lab" qemu-boot vm0 "$host" || th_fail "vm0 could not be booted again on $host"
-	th_wait_for 180 "$lab" exec --in sup -- ssh -o ConnectTimeout=3 root@10.77.0.100 true
-	"$lab" load vm0 --dirty-rate 64 --wss 128 >>"$TH_TMP/load.log" ||
-		th_fail "the load did not start after the reboot: $(tail -n 5 "$TH_TMP/load.log")"
-	load_running || th_fail "the load does not run after the reboot (rate $(load_rate || echo none))"
-}
 "$lab" load vm0 --dirty-rate 64 --wss 128 | tee "$TH_TMP/load.log"
 load_running || th_fail "the load does not run (rate $(load_rate || echo none) MB/s)"
-load_dt=() load_tt=() load_ram=() crashes=0
+load_dt=() load_tt=() load_ram=()
 for k in 1 2 3; do
 	migrate
 	load_dt+=("$(key "$INFO" downtime_ms)") load_tt+=("$(key "$INFO" total_ms)")
 	load_ram+=("$(key "$INFO" ram_bytes)")
 	th_log "loaded $k: $INFO"
-	# the crash of a guest that arrived corrupted comes seconds after it resumed
-	sleep 5
-	if load_running; then
-		th_log "loaded $k: the guest survived"
-		continue
+	sleep 5 # a guest that arrived corrupted panics within seconds of resuming
+	if ! load_running; then
+		host=$("$lab" status | sed -n 's/^vm0: .* qemu on \(host[0-9]*\)$/\1/p')
+		tail -n 15 "$THEMIS_LAB_DIR/log/vm0.${host:-host0}.serial" | tr -d '\r' >&2
+		th_fail "loaded $k: the guest did not survive the migration or its load stopped (its console on ${host:-?} above)"
 	fi
-	crashes=$((crashes + 1))
-	th_log "loaded $k: the guest did not survive the migration"
-	[ "$k" -eq 3 ] || reboot_loaded
+	th_log "loaded $k: the guest survived"
 done
-th_log "guests that did not survive a loaded migration: $crashes of 3"
+"$lab" load vm0 --stop
 
 printf '%-7s %-22s %-22s %-30s\n' "" "downtime_ms" "total_ms" "ram_bytes"
 printf '%-7s %-22s %-22s %-30s\n' idle "${idle_dt[*]}" "${idle_tt[*]}" "${idle_ram[*]}"
@@ -145,14 +125,10 @@ cmp_medians() { # cmp_medians WHAT IDLE_MEDIAN LOADED_MEDIAN
 	th_log "median $1: idle $2, loaded $3"
 	[ "$3" -gt "$2" ] || th_fail "loaded median $1 $3 not above the idle median $2"
 }
-# QEMU's downtime: under TCG the dirty tracking of a guest writing during the migration loses
-# pages (the guests above arrive corrupted), so its final dirty set and downtime say nothing of
-# the load; the comparison holds only where the guest's writes are tracked (KVM)
-accel=$(sed -n 's/^lab: .* accel \([a-z]*\)$/\1/p' <("$lab" status))
-if [ "$accel" = kvm ]; then
-	cmp_medians downtime_ms "$(median3 "${idle_dt[@]}")" "$(median3 "${load_dt[@]}")"
-else
-	th_log "median downtime_ms: idle $(median3 "${idle_dt[@]}"), loaded $(median3 "${load_dt[@]}") (accel $accel: not compared, see DESIGN §6)"
-fi
+# QEMU's downtime is printed, not compared: QEMU rate-limits the pre-copy passes only, the final
+# copy runs at the speed of the lab's links (veth pairs in one machine, GB/s), so the dirty set
+# QEMU leaves for it (at most what fits the 300 ms limit at 128 MiB/s) costs a few tens of ms,
+# as an idle guest's stop does (DESIGN §6)
+th_log "median downtime_ms: idle $(median3 "${idle_dt[@]}"), loaded $(median3 "${load_dt[@]}") (not compared, see DESIGN §6)"
 cmp_medians total_ms "$(median3 "${idle_tt[@]}")" "$(median3 "${load_tt[@]}")"
 cmp_medians ram_bytes "$(median3 "${idle_ram[@]}")" "$(median3 "${load_ram[@]}")"
